@@ -78,10 +78,16 @@ impl Catalog {
             let mut editions = std::collections::HashSet::new();
             for e in &p.editions {
                 if !editions.insert(e.code.as_str()) {
-                    return fail(format!("product {}: edition {} is listed twice", p.code, e.code));
+                    return fail(format!(
+                        "product {}: edition {} is listed twice",
+                        p.code, e.code
+                    ));
                 }
                 if e.license_per_user < 0 || e.support_per_user_month < 0 {
-                    return fail(format!("product {}: edition {} has a negative price", p.code, e.code));
+                    return fail(format!(
+                        "product {}: edition {} has a negative price",
+                        p.code, e.code
+                    ));
                 }
             }
             if p.subscription_only && p.subscription_per_channel_month <= 0 {
@@ -125,7 +131,10 @@ mod tests {
     fn the_shipped_catalog_parses() {
         let c = Catalog::parse(DEFAULT_CATALOG).expect("default catalog");
         assert_eq!(c.products.len(), 5);
-        assert!(c.product("REMOTE_SUPPORT").is_some_and(|p| p.subscription_only));
+        assert!(
+            c.product("REMOTE_SUPPORT")
+                .is_some_and(|p| p.subscription_only)
+        );
     }
 
     #[test]
@@ -139,6 +148,11 @@ mod tests {
     fn duplicate_products_are_refused() {
         let text = DEFAULT_CATALOG.to_string()
             + "\n[[products]]\ncode = \"TWO_FACTOR\"\nname = \"x\"\n[[products.editions]]\ncode=\"A\"\nname=\"A\"\nlicense_per_user=1\nsupport_per_user_month=1\n";
-        assert!(Catalog::parse(&text).unwrap_err().to_string().contains("twice"));
+        assert!(
+            Catalog::parse(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
     }
 }

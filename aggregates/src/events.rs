@@ -210,34 +210,58 @@ impl LedgerEvent {
     pub fn credit_movement(&self) -> Option<CreditMovement<'_>> {
         use LedgerEvent::*;
         let (amount, reason, reference) = match self {
-            CreditsGranted { amount, reference, .. } => (*amount, CreditReason::Grant, reference),
-            CreditsTransferredOut { amount, reseller_id, .. } => {
-                (-amount, CreditReason::TransferOut, reseller_id)
-            }
-            CreditsTransferredIn { amount, partner_id, .. } => {
-                (*amount, CreditReason::TransferIn, partner_id)
-            }
-            LicenseAssigned { credits, license_id, .. } => (-credits, CreditReason::License, license_id),
-            LicenseUpgraded { credits, license_id, .. } => {
-                (-credits, CreditReason::LicenseUpgrade, license_id)
-            }
-            LicenseDeleted { refund, license_id, .. } => {
-                (*refund, CreditReason::LicenseRefund, license_id)
-            }
-            SupportAssigned { credits, support_id, .. } => (-credits, CreditReason::Support, support_id),
-            SupportUpgraded { credits, support_id, .. } => {
-                (-credits, CreditReason::SupportUpgrade, support_id)
-            }
-            SupportExtended { credits, support_id, .. } => {
-                (-credits, CreditReason::SupportExtension, support_id)
-            }
-            SubscriptionCreated { credits, subscription_id, .. } => {
-                (-credits, CreditReason::Subscription, subscription_id)
-            }
+            CreditsGranted {
+                amount, reference, ..
+            } => (*amount, CreditReason::Grant, reference),
+            CreditsTransferredOut {
+                amount,
+                reseller_id,
+                ..
+            } => (-amount, CreditReason::TransferOut, reseller_id),
+            CreditsTransferredIn {
+                amount, partner_id, ..
+            } => (*amount, CreditReason::TransferIn, partner_id),
+            LicenseAssigned {
+                credits,
+                license_id,
+                ..
+            } => (-credits, CreditReason::License, license_id),
+            LicenseUpgraded {
+                credits,
+                license_id,
+                ..
+            } => (-credits, CreditReason::LicenseUpgrade, license_id),
+            LicenseDeleted {
+                refund, license_id, ..
+            } => (*refund, CreditReason::LicenseRefund, license_id),
+            SupportAssigned {
+                credits,
+                support_id,
+                ..
+            } => (-credits, CreditReason::Support, support_id),
+            SupportUpgraded {
+                credits,
+                support_id,
+                ..
+            } => (-credits, CreditReason::SupportUpgrade, support_id),
+            SupportExtended {
+                credits,
+                support_id,
+                ..
+            } => (-credits, CreditReason::SupportExtension, support_id),
+            SubscriptionCreated {
+                credits,
+                subscription_id,
+                ..
+            } => (-credits, CreditReason::Subscription, subscription_id),
             _ => return None,
         };
         // Free operations (a trial, a zero refund) leave no line in the history.
-        (amount != 0).then_some(CreditMovement { amount, reason, reference })
+        (amount != 0).then_some(CreditMovement {
+            amount,
+            reason,
+            reference,
+        })
     }
 
     pub fn idempotency(&self) -> Option<&Idempotency> {

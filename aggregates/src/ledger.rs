@@ -132,7 +132,13 @@ impl Ledger {
                     name: values::parse_name(name, "name")?,
                 }
             }
-            RegisterReseller { partner_id, login, email, name, products } => {
+            RegisterReseller {
+                partner_id,
+                login,
+                email,
+                name,
+                products,
+            } => {
                 if role != Role::Reseller {
                     return Err(wrong_role(role));
                 }
@@ -151,21 +157,39 @@ impl Ledger {
                 if self.resellers.contains(reseller_id) {
                     return Ok(vec![]);
                 }
-                LedgerEvent::ResellerAdded { reseller_id: reseller_id.clone() }
+                LedgerEvent::ResellerAdded {
+                    reseller_id: reseller_id.clone(),
+                }
             }
-            EditReseller { email, name, products } => {
+            EditReseller {
+                email,
+                name,
+                products,
+            } => {
                 if role != Role::Reseller {
                     return Err(wrong_role(role));
                 }
                 LedgerEvent::ResellerProfileEdited {
                     email: email.as_deref().map(values::parse_email).transpose()?,
-                    name: name.as_deref().map(|n| values::parse_name(n, "name")).transpose()?,
-                    products: products.as_ref().map(|p| check_products(p, catalog)).transpose()?,
+                    name: name
+                        .as_deref()
+                        .map(|n| values::parse_name(n, "name"))
+                        .transpose()?,
+                    products: products
+                        .as_ref()
+                        .map(|p| check_products(p, catalog))
+                        .transpose()?,
                 }
             }
-            GrantCredits { amount, reference, idempotency } => {
+            GrantCredits {
+                amount,
+                reference,
+                idempotency,
+            } => {
                 if role != Role::Partner {
-                    return Err(DomainError::BadInput("credits are granted to partners only".into()));
+                    return Err(DomainError::BadInput(
+                        "credits are granted to partners only".into(),
+                    ));
                 }
                 values::check_range(*amount, 1, MAX_GRANT, "the amount")?;
                 let reference = reference.trim();
@@ -189,7 +213,12 @@ impl Ledger {
                     idempotency: idempotency.clone(),
                 }
             }
-            TransferOut { transfer_id, reseller_id, amount, idempotency } => {
+            TransferOut {
+                transfer_id,
+                reseller_id,
+                amount,
+                idempotency,
+            } => {
                 if role != Role::Partner {
                     return Err(wrong_role(role));
                 }
@@ -205,7 +234,11 @@ impl Ledger {
                     idempotency: idempotency.clone(),
                 }
             }
-            ReceiveTransfer { transfer_id, partner_id, amount } => {
+            ReceiveTransfer {
+                transfer_id,
+                partner_id,
+                amount,
+            } => {
                 if role != Role::Reseller {
                     return Err(wrong_role(role));
                 }
@@ -218,7 +251,9 @@ impl Ledger {
                     ));
                 }
                 if *amount <= 0 {
-                    return Err(DomainError::BadInput("a transfer moves at least 1 credit".into()));
+                    return Err(DomainError::BadInput(
+                        "a transfer moves at least 1 credit".into(),
+                    ));
                 }
                 LedgerEvent::CreditsTransferredIn {
                     transfer_id: transfer_id.clone(),
@@ -229,7 +264,9 @@ impl Ledger {
             CreateActivationKey { key_id, name, key } => {
                 self.ensure_seller(role)?;
                 if self.keys.contains_key(key_id) {
-                    return Err(DomainError::Conflict("this activation key already exists".into()));
+                    return Err(DomainError::Conflict(
+                        "this activation key already exists".into(),
+                    ));
                 }
                 LedgerEvent::ActivationKeyCreated {
                     key_id: key_id.clone(),
@@ -293,7 +330,12 @@ impl Ledger {
                     idempotency: idempotency.clone(),
                 }
             }
-            UpgradeLicense { license_id, users, edition, idempotency } => {
+            UpgradeLicense {
+                license_id,
+                users,
+                edition,
+                idempotency,
+            } => {
                 self.ensure_seller(role)?;
                 let license = self.live_license(license_id)?;
                 if license.kind == LicenseKind::Trial {
@@ -323,16 +365,27 @@ impl Ledger {
                     idempotency: idempotency.clone(),
                 }
             }
-            EditLicense { license_id, email, comment } => {
+            EditLicense {
+                license_id,
+                email,
+                comment,
+            } => {
                 self.ensure_seller(role)?;
                 self.live_license(license_id)?;
                 LedgerEvent::LicenseEdited {
                     license_id: license_id.clone(),
-                    email: email.as_deref().filter(|e| !e.trim().is_empty()).map(values::parse_email).transpose()?,
+                    email: email
+                        .as_deref()
+                        .filter(|e| !e.trim().is_empty())
+                        .map(values::parse_email)
+                        .transpose()?,
                     comment: values::parse_comment(comment.as_deref())?,
                 }
             }
-            DeleteLicense { license_id, idempotency } => {
+            DeleteLicense {
+                license_id,
+                idempotency,
+            } => {
                 self.ensure_seller(role)?;
                 let license = self.live_license(license_id)?;
                 if matches!(self.keys.get(&license.key_id), Some(Some(_))) {
@@ -375,8 +428,9 @@ impl Ledger {
                         "startsOn {starts_on} is in the past; support starts today or later"
                     )));
                 }
-                let end_of_support = period_end(starts_on, months)
-                    .ok_or_else(|| DomainError::BadInput("startsOn is too far in the future".into()))?;
+                let end_of_support = period_end(starts_on, months).ok_or_else(|| {
+                    DomainError::BadInput("startsOn is too far in the future".into())
+                })?;
                 let credits = users * price * i64::from(months);
                 self.ensure_funds(credits)?;
                 LedgerEvent::SupportAssigned {
@@ -392,7 +446,13 @@ impl Ledger {
                     idempotency: idempotency.clone(),
                 }
             }
-            UpgradeSupport { support_id, users, edition, today, idempotency } => {
+            UpgradeSupport {
+                support_id,
+                users,
+                edition,
+                today,
+                idempotency,
+            } => {
                 self.ensure_seller(role)?;
                 let support = self.support(support_id)?;
                 if support.end_of_support < *today {
@@ -426,7 +486,12 @@ impl Ledger {
                     idempotency: idempotency.clone(),
                 }
             }
-            ExtendSupport { support_id, months, today, idempotency } => {
+            ExtendSupport {
+                support_id,
+                months,
+                today,
+                idempotency,
+            } => {
                 self.ensure_seller(role)?;
                 let support = self.support(support_id)?;
                 let product = self.sellable(catalog, &support.product)?;
@@ -437,8 +502,9 @@ impl Ledger {
                     .checked_add_days(Days::new(1))
                     .unwrap_or(support.end_of_support);
                 let period_starts_on = day_after.max(*today);
-                let end_of_support = period_end(period_starts_on, months)
-                    .ok_or_else(|| DomainError::BadInput("the support would end too far in the future".into()))?;
+                let end_of_support = period_end(period_starts_on, months).ok_or_else(|| {
+                    DomainError::BadInput("the support would end too far in the future".into())
+                })?;
                 let credits = support.users * price * i64::from(months);
                 self.ensure_funds(credits)?;
                 LedgerEvent::SupportExtended {
@@ -472,8 +538,9 @@ impl Ledger {
                 }
                 values::check_range(*channels, 1, MAX_CHANNELS, "channels")?;
                 let months = allowed_months(*months, &catalog.subscription_months, "subscription")?;
-                let ends_on = period_end(*today, months)
-                    .ok_or_else(|| DomainError::BadInput("the subscription would end too far in the future".into()))?;
+                let ends_on = period_end(*today, months).ok_or_else(|| {
+                    DomainError::BadInput("the subscription would end too far in the future".into())
+                })?;
                 let credits = channels * product.subscription_per_channel_month * i64::from(months);
                 self.ensure_funds(credits)?;
                 LedgerEvent::SubscriptionCreated {
@@ -490,13 +557,18 @@ impl Ledger {
                     idempotency: idempotency.clone(),
                 }
             }
-            ActivateKey { key_id, fingerprint, device_name } => {
+            ActivateKey {
+                key_id,
+                fingerprint,
+                device_name,
+            } => {
                 self.ensure_seller(role)?;
                 match self.ensure_key(key_id)? {
                     Some(bound) if bound == fingerprint => return Ok(vec![]),
                     Some(_) => {
                         return Err(DomainError::Conflict(
-                            "this key is activated on another device; deactivate it there first".into(),
+                            "this key is activated on another device; deactivate it there first"
+                                .into(),
                         ));
                     }
                     None => LedgerEvent::KeyActivated {
@@ -506,7 +578,10 @@ impl Ledger {
                     },
                 }
             }
-            DeactivateKey { key_id, fingerprint } => {
+            DeactivateKey {
+                key_id,
+                fingerprint,
+            } => {
                 self.ensure_seller(role)?;
                 match self.ensure_key(key_id)? {
                     Some(bound) if bound == fingerprint => LedgerEvent::KeyDeactivated {
@@ -534,7 +609,11 @@ impl Ledger {
         }
         match event {
             AdminRegistered { .. } | PartnerRegistered { .. } => self.registered = true,
-            ResellerRegistered { partner_id, products, .. } => {
+            ResellerRegistered {
+                partner_id,
+                products,
+                ..
+            } => {
                 self.registered = true;
                 self.partner_id = Some(partner_id.clone());
                 self.allowed_products = Some(products.clone());
@@ -547,7 +626,9 @@ impl Ledger {
                     self.allowed_products = Some(products.clone());
                 }
             }
-            CreditsGranted { amount, reference, .. } => {
+            CreditsGranted {
+                amount, reference, ..
+            } => {
                 self.grants.insert(reference.clone(), *amount);
             }
             CreditsTransferredOut { .. } => {}
@@ -557,7 +638,16 @@ impl Ledger {
             ActivationKeyCreated { key_id, .. } => {
                 self.keys.insert(key_id.clone(), None);
             }
-            LicenseAssigned { license_id, key_id, product, edition, users, kind, credits, .. } => {
+            LicenseAssigned {
+                license_id,
+                key_id,
+                product,
+                edition,
+                users,
+                kind,
+                credits,
+                ..
+            } => {
                 self.licenses.insert(
                     license_id.clone(),
                     LicenseState {
@@ -571,7 +661,13 @@ impl Ledger {
                     },
                 );
             }
-            LicenseUpgraded { license_id, users, edition, credits, .. } => {
+            LicenseUpgraded {
+                license_id,
+                users,
+                edition,
+                credits,
+                ..
+            } => {
                 if let Some(l) = self.licenses.get_mut(license_id) {
                     l.users = *users;
                     l.edition = edition.clone();
@@ -579,13 +675,24 @@ impl Ledger {
                 }
             }
             LicenseEdited { .. } => {}
-            LicenseDeleted { license_id, refund, .. } => {
+            LicenseDeleted {
+                license_id, refund, ..
+            } => {
                 if let Some(l) = self.licenses.get_mut(license_id) {
                     l.deleted = true;
                     l.credits_spent -= refund;
                 }
             }
-            SupportAssigned { support_id, key_id, product, edition, users, starts_on, end_of_support, .. } => {
+            SupportAssigned {
+                support_id,
+                key_id,
+                product,
+                edition,
+                users,
+                starts_on,
+                end_of_support,
+                ..
+            } => {
                 self.supports.insert(
                     support_id.clone(),
                     SupportState {
@@ -598,21 +705,36 @@ impl Ledger {
                     },
                 );
             }
-            SupportUpgraded { support_id, users, edition, .. } => {
+            SupportUpgraded {
+                support_id,
+                users,
+                edition,
+                ..
+            } => {
                 if let Some(s) = self.supports.get_mut(support_id) {
                     s.users = *users;
                     s.edition = edition.clone();
                 }
             }
-            SupportExtended { support_id, end_of_support, .. } => {
+            SupportExtended {
+                support_id,
+                end_of_support,
+                ..
+            } => {
                 if let Some(s) = self.supports.get_mut(support_id) {
                     s.end_of_support = *end_of_support;
                 }
             }
-            SubscriptionCreated { subscription_id, .. } => {
+            SubscriptionCreated {
+                subscription_id, ..
+            } => {
                 self.subscriptions.insert(subscription_id.clone());
             }
-            KeyActivated { key_id, fingerprint, .. } => {
+            KeyActivated {
+                key_id,
+                fingerprint,
+                ..
+            } => {
                 self.keys.insert(key_id.clone(), Some(fingerprint.clone()));
             }
             KeyDeactivated { key_id, .. } => {
@@ -630,7 +752,10 @@ impl Ledger {
 
     fn ensure_funds(&self, required: i64) -> Result<(), DomainError> {
         if required > self.balance {
-            return Err(DomainError::InsufficientCredits { required, balance: self.balance });
+            return Err(DomainError::InsufficientCredits {
+                required,
+                balance: self.balance,
+            });
         }
         Ok(())
     }
@@ -646,7 +771,9 @@ impl Ledger {
     fn live_license(&self, license_id: &str) -> Result<&LicenseState, DomainError> {
         match self.licenses.get(license_id) {
             None => Err(DomainError::NotFound("no such license".into())),
-            Some(l) if l.deleted => Err(DomainError::Conflict("this license has been deleted".into())),
+            Some(l) if l.deleted => Err(DomainError::Conflict(
+                "this license has been deleted".into(),
+            )),
             Some(l) => Ok(l),
         }
     }
@@ -674,12 +801,20 @@ impl Ledger {
     }
 }
 
-fn edition_of<'c>(product: &'c Product, code: &str) -> Result<&'c crate::catalog::Edition, DomainError> {
+fn edition_of<'c>(
+    product: &'c Product,
+    code: &str,
+) -> Result<&'c crate::catalog::Edition, DomainError> {
     product.edition(code).ok_or_else(|| {
         DomainError::BadInput(format!(
             "{} has no edition \"{code}\"; it has {}",
             product.name,
-            product.editions.iter().map(|e| e.code.as_str()).collect::<Vec<_>>().join(", ")
+            product
+                .editions
+                .iter()
+                .map(|e| e.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
 }
@@ -720,7 +855,11 @@ fn allowed_months(months: i64, allowed: &[u32], what: &str) -> Result<u32, Domai
         Ok(m) if allowed.contains(&m) => Ok(m),
         _ => Err(DomainError::BadInput(format!(
             "a {what} lasts one of {} months, not {months}",
-            allowed.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            allowed
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -732,7 +871,9 @@ fn check_products(products: &[String], catalog: &Catalog) -> Result<Vec<String>,
     let mut out: Vec<String> = Vec::new();
     for code in products {
         if catalog.product(code).is_none() {
-            return Err(DomainError::BadInput(format!("there is no product \"{code}\"")));
+            return Err(DomainError::BadInput(format!(
+                "there is no product \"{code}\""
+            )));
         }
         if !out.contains(code) {
             out.push(code.clone());

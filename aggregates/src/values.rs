@@ -132,7 +132,14 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused() {
-        for bad in ["", "ABCD-1234-EFGH", "ABCD-1234-EFGH-56789", "ABCD_1234_EFGH_5678", "ÄBCD-1234-EFGH-5678", "ABCD-1234-EFGH-567!"] {
+        for bad in [
+            "",
+            "ABCD-1234-EFGH",
+            "ABCD-1234-EFGH-56789",
+            "ABCD_1234_EFGH_5678",
+            "ÄBCD-1234-EFGH-5678",
+            "ABCD-1234-EFGH-567!",
+        ] {
             assert!(ActivationKeyCode::parse(bad).is_err(), "{bad}");
         }
     }

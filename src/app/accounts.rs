@@ -1,0 +1,306 @@
+//! Accounts and sessions: sign-in, sign-out, passwords, creating partners and
+//! administrators. Credentials live in the `credentials` table, never in events.
+
+use super::{App, Caller, role_of, role_text};
+use crate::auth::{self, LOCKOUT_FAILURES, LOCKOUT_MINUTES, SESSION_HOURS};
+use crate::error::{AppError, AppResult};
+use crate::store::Actor;
+use aggregates::{LedgerCommand, Role, values};
+use chrono::{Duration, Utc};
+use projections::db::time_text;
+use projections::queries::AccountRow;
+use sqlx::Row;
+
+pub struct NewAccount {
+    pub login: String,
+    pub email: String,
+    pub name: String,
+    pub password: Option<String>,
+    /// Reseller: its partner and products.
+    pub parent: Option<String>,
+    pub products: Vec<String>,
+}
+
+impl App {
+    /// Signs in by login or email. Unknown login and wrong password give the
+    /// same answer after the same work; 10 failures in 15 minutes lock the login.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> AppResult<(String, AccountRow, chrono::DateTime<Utc>)> {
+        let key = login.trim().to_lowercase();
+        let now = Utc::now();
+        let since = time_text(now - Duration::minutes(LOCKOUT_MINUTES));
+        let failures: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM login_failures WHERE login_lower = $1 AND at > $2",
+        )
+        .bind(&key)
+        .bind(&since)
+        .fetch_one(&self.db.pool)
+        .await?;
+        if failures >= LOCKOUT_FAILURES {
+            return Err(AppError::RateLimited(format!(
+                "too many failed sign-ins for this login; try again in {LOCKOUT_MINUTES} minutes"
+            )));
+        }
+        let row = sqlx::query(
+            "SELECT account_id, password_hash FROM credentials WHERE login_lower = $1 OR email_lower = $1",
+        )
+        .bind(&key)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let (account_id, hash) = match &row {
+            Some(r) => (
+                Some(r.try_get::<String, _>("account_id")?),
+                Some(r.try_get::<String, _>("password_hash")?),
+            ),
+            None => (None, None),
+        };
+        let valid = auth::verify_password(hash, password.to_string()).await;
+        let account = match (valid, account_id) {
+            (true, Some(id)) => self.account_of(&id).await?,
+            _ => None,
+        };
+        let Some(account) = account else {
+            sqlx::query("INSERT INTO login_failures (login_lower, at) VALUES ($1, $2)")
+                .bind(&key)
+                .bind(time_text(now))
+                .execute(&self.db.pool)
+                .await?;
+            return Err(AppError::Unauthenticated("wrong login or password".into()));
+        };
+        sqlx::query("DELETE FROM login_failures WHERE login_lower = $1")
+            .bind(&key)
+            .execute(&self.db.pool)
+            .await?;
+        let (token, hash) = auth::new_token();
+        let expires = now + Duration::hours(SESSION_HOURS);
+        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&hash)
+            .bind(&account.id)
+            .bind(time_text(now))
+            .bind(time_text(expires))
+            .execute(&self.db.pool)
+            .await?;
+        Ok((token, account, expires))
+    }
+
+    /// The caller a session token stands for, if it is live.
+    pub async fn caller(&self, token: &str) -> AppResult<Option<Caller>> {
+        let hash = auth::token_hash(token);
+        let row = sqlx::query(
+            "SELECT s.account_id, c.role, c.must_change_password FROM sessions s
+               JOIN credentials c ON c.account_id = s.account_id
+              WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(&hash)
+        .bind(time_text(Utc::now()))
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Caller {
+            id: row.try_get("account_id")?,
+            role: role_of(&row.try_get::<String, _>("role")?),
+            must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+            session_hash: hash,
+        }))
+    }
+
+    pub async fn logout(&self, caller: &Caller) -> AppResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&caller.session_hash)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the password and ends every session of the account, this one too.
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+    ) -> AppResult<()> {
+        let hash: String =
+            sqlx::query_scalar("SELECT password_hash FROM credentials WHERE account_id = $1")
+                .bind(&caller.id)
+                .fetch_one(&self.db.pool)
+                .await?;
+        if !auth::verify_password(Some(hash), current.to_string()).await {
+            return Err(AppError::bad("the current password is wrong"));
+        }
+        auth::check_new_password(new)?;
+        if new == current {
+            return Err(AppError::bad(
+                "the new password must differ from the current one",
+            ));
+        }
+        let hash = auth::hash_password(new.to_string()).await?;
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE credentials SET password_hash = $1, must_change_password = 0, welcome_password = NULL
+              WHERE account_id = $2",
+        )
+        .bind(&hash)
+        .bind(&caller.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(&caller.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn must_change_password(&self, account_id: &str) -> AppResult<bool> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT must_change_password FROM credentials WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        Ok(v.unwrap_or(0) != 0)
+    }
+
+    pub async fn create_partner(&self, caller: &Caller, new: NewAccount) -> AppResult<AccountRow> {
+        caller.ensure_admin()?;
+        let (account, _) = self
+            .create_account(Role::Partner, new, &caller.actor())
+            .await?;
+        Ok(account)
+    }
+
+    /// Creates an account of `role`: reserves its login and email, then records
+    /// its registration. Returns the account and the password when generated.
+    pub async fn create_account(
+        &self,
+        role: Role,
+        new: NewAccount,
+        actor: &Actor,
+    ) -> AppResult<(AccountRow, Option<String>)> {
+        let login = values::parse_login(&new.login)?;
+        let email = values::parse_email(&new.email)?;
+        let name = values::parse_name(&new.name, "name")?;
+        let generated = match &new.password {
+            Some(p) => {
+                auth::check_new_password(p)?;
+                None
+            }
+            None => Some(auth::generate_password()),
+        };
+        let password = new
+            .password
+            .clone()
+            .or_else(|| generated.clone())
+            .unwrap_or_default();
+        self.ensure_unused(&login, &email).await?;
+        let hash = auth::hash_password(password).await?;
+        let id = auth::new_id("acc");
+        let inserted = sqlx::query(
+            "INSERT INTO credentials (account_id, role, login_lower, email_lower, password_hash,
+                    must_change_password, welcome_password, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(role_text(role))
+        .bind(login.to_lowercase())
+        .bind(email.to_lowercase())
+        .bind(&hash)
+        .bind(i64::from(generated.is_some()))
+        // An administrator's generated password is printed once, not mailed.
+        .bind(generated.as_deref().filter(|_| role != Role::Admin))
+        .bind(time_text(Utc::now()))
+        .execute(&self.db.pool)
+        .await;
+        if let Err(e) = inserted {
+            // Lost a race with another account taking the same login or email.
+            if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
+                return Err(AppError::Conflict(
+                    "this login or email is already used".into(),
+                ));
+            }
+            return Err(e.into());
+        }
+        let command = match role {
+            Role::Admin => LedgerCommand::RegisterAdmin { login, email, name },
+            Role::Partner => LedgerCommand::RegisterPartner { login, email, name },
+            Role::Reseller => LedgerCommand::RegisterReseller {
+                partner_id: new.parent.clone().unwrap_or_default(),
+                login,
+                email,
+                name,
+                products: new.products.clone(),
+            },
+        };
+        if let Err(e) = self.ledgers.execute(role, &id, command, actor).await {
+            self.release_credentials(&id).await;
+            return Err(e);
+        }
+        if let (Role::Reseller, Some(partner)) = (role, &new.parent) {
+            let add = LedgerCommand::AddReseller {
+                reseller_id: id.clone(),
+            };
+            self.ledgers
+                .execute(Role::Partner, partner, add, actor)
+                .await?;
+        }
+        self.catch_up(&id).await?;
+        let account = self.account_of(&id).await?.ok_or(AppError::Internal)?;
+        Ok((account, generated))
+    }
+
+    async fn ensure_unused(&self, login: &str, email: &str) -> AppResult<()> {
+        let row = sqlx::query(
+            "SELECT login_lower, email_lower FROM credentials WHERE login_lower = $1 OR email_lower = $2 LIMIT 1",
+        )
+        .bind(login.to_lowercase())
+        .bind(email.to_lowercase())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        if let Some(row) = row {
+            let taken: String = row.try_get("login_lower")?;
+            return Err(AppError::Conflict(if taken == login.to_lowercase() {
+                format!("the login \"{login}\" is already used")
+            } else {
+                format!("the email \"{email}\" is already used by another account")
+            }));
+        }
+        Ok(())
+    }
+
+    async fn release_credentials(&self, id: &str) {
+        if let Err(e) = sqlx::query("DELETE FROM credentials WHERE account_id = $1")
+            .bind(id)
+            .execute(&self.db.pool)
+            .await
+        {
+            tracing::error!(error = %e, account = id, "could not release an unused login");
+        }
+    }
+
+    /// On first start with no administrator, creates `admin`. Returns the
+    /// generated password, when it had to make one, to print once.
+    pub async fn ensure_first_admin(&self, password: Option<String>) -> AppResult<Option<String>> {
+        let admins: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM credentials WHERE role = 'ADMIN'")
+                .fetch_one(&self.db.pool)
+                .await?;
+        if admins > 0 {
+            return Ok(None);
+        }
+        let new = NewAccount {
+            login: "admin".into(),
+            email: "admin@license-portal.local".into(),
+            name: "Administrator".into(),
+            password,
+            parent: None,
+            products: vec![],
+        };
+        let (_, generated) = self
+            .create_account(Role::Admin, new, &Actor::System("first-start"))
+            .await?;
+        Ok(generated)
+    }
+}

@@ -1,0 +1,110 @@
+//! The audit trail: stored events as they are, filtered to what the caller may see.
+
+use super::{App, Caller};
+use crate::error::AppResult;
+use aggregates::Role;
+use projections::db::{Backend, SqlBuilder, time_text};
+use projections::queries::{Cursor, Page, PageRequest};
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub position: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub at: String,
+    pub actor: Option<String>,
+}
+
+impl App {
+    /// Oldest first. A partner sees its own stream and its resellers'.
+    pub async fn events(
+        &self,
+        caller: &Caller,
+        aggregate_id: Option<&str>,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        page: &PageRequest,
+    ) -> AppResult<Page<EventRow>> {
+        let (payload, metadata) = match self.db.backend {
+            Backend::Postgres => ("e.payload::text", "e.metadata::text"),
+            Backend::Sqlite => ("e.payload", "e.metadata"),
+        };
+        let mut f = SqlBuilder::new("FROM events e WHERE e.global_position IS NOT NULL");
+        match caller.role {
+            Role::Admin => {}
+            Role::Partner => {
+                f.push(" AND (e.aggregate_id = ").bind_text(&caller.id);
+                f.push(" OR e.aggregate_id IN (SELECT id FROM accounts WHERE parent_id = ")
+                    .bind_text(&caller.id);
+                f.push("))");
+            }
+            Role::Reseller => {
+                f.push(" AND e.aggregate_id = ").bind_text(&caller.id);
+            }
+        }
+        if let Some(id) = aggregate_id {
+            f.push(" AND e.aggregate_id = ").bind_text(id);
+        }
+        // An event's time is in its metadata (RFC 3339 text, fixed width).
+        let at = match self.db.backend {
+            Backend::Postgres => "(e.metadata->>'at')",
+            Backend::Sqlite => "json_extract(e.metadata, '$.at')",
+        };
+        if let Some(from) = from {
+            f.push(&format!(" AND {at} >= ")).bind_text(time_text(from));
+        }
+        if let Some(to) = to {
+            f.push(&format!(" AND {at} <= ")).bind_text(time_text(to));
+        }
+        let mut count = SqlBuilder::new("SELECT count(*) ");
+        count.push(&f.sql);
+        count.values = f.values.clone();
+        let total: i64 = count.query().fetch_one(&self.db.pool).await?.try_get(0)?;
+
+        let mut q = SqlBuilder::new(&format!(
+            "SELECT e.global_position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, {payload} AS payload, {metadata} AS metadata "
+        ));
+        q.push(&f.sql);
+        q.values = f.values;
+        if let Some(Cursor::Position(p)) = page.after {
+            q.push(" AND e.global_position > ").bind_int(p);
+        }
+        q.push(" ORDER BY e.global_position LIMIT ")
+            .bind_int(page.first + 1);
+        let rows = q.query().fetch_all(&self.db.pool).await?;
+        let has_next = rows.len() as i64 > page.first;
+        let mut out = Vec::new();
+        for r in rows.iter().take(page.first as usize) {
+            let metadata: serde_json::Value =
+                serde_json::from_str(&r.try_get::<String, _>("metadata")?).unwrap_or_default();
+            let row = EventRow {
+                position: r.try_get("global_position")?,
+                aggregate_type: r.try_get("aggregate_type")?,
+                aggregate_id: r.try_get("aggregate_id")?,
+                sequence: r.try_get("sequence")?,
+                event_type: r.try_get("event_type")?,
+                payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)
+                    .unwrap_or_default(),
+                at: metadata
+                    .get("at")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                actor: metadata
+                    .get("actor")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+            };
+            out.push((Cursor::Position(row.position), row));
+        }
+        Ok(Page {
+            rows: out,
+            has_next,
+            total,
+        })
+    }
+}

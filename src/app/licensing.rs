@@ -1,0 +1,433 @@
+//! Licenses, support contracts and Remote Support subscriptions: putting them
+//! on activation keys, changing them, listing them, and pricing them first.
+//! Each operation is prepared once (owner + command) and either run or priced.
+
+use super::{App, Caller, idempotency, role_of};
+use crate::auth;
+use crate::error::{AppError, AppResult};
+use aggregates::{LedgerCommand, LicenseKind, Role};
+use chrono::{NaiveDate, Utc};
+use projections::queries::{
+    self, AccountRow, CreditEntryRow, LicenseRow, Page, PageRequest, SubscriptionRow, SupportRow,
+};
+
+#[derive(Debug, Clone)]
+pub struct AssignLicense {
+    pub key_id: String,
+    pub product: String,
+    pub edition: String,
+    pub users: i64,
+    pub kind: LicenseKind,
+    pub trial_days: Option<i64>,
+    pub email: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AssignSupport {
+    pub key_id: String,
+    pub product: String,
+    pub edition: String,
+    pub users: i64,
+    pub months: i64,
+    pub starts_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateSubscription {
+    pub key_id: String,
+    pub software: String,
+    pub channels: i64,
+    pub months: i64,
+    pub email: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// Any operation that costs credits, for `quote` and for running it.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    AssignLicense(AssignLicense),
+    UpgradeLicense {
+        id: String,
+        users: Option<i64>,
+        edition: Option<String>,
+    },
+    AssignSupport(AssignSupport),
+    UpgradeSupport {
+        id: String,
+        users: Option<i64>,
+        edition: Option<String>,
+    },
+    ExtendSupport {
+        id: String,
+        months: i64,
+    },
+    CreateSubscription(CreateSubscription),
+}
+
+/// An operation made ready: whose stream it runs on, the command, and the id
+/// of what it creates or changes.
+struct Prepared {
+    owner: AccountRow,
+    command: LedgerCommand,
+    entity_id: String,
+}
+
+pub struct Quote {
+    pub cost: i64,
+    pub balance: i64,
+    pub sufficient: bool,
+}
+
+fn opt(v: &Option<impl ToString>) -> String {
+    v.as_ref().map(|x| x.to_string()).unwrap_or_default()
+}
+
+impl App {
+    async fn owner(&self, owner_id: &str) -> AppResult<AccountRow> {
+        self.account_of(owner_id).await?.ok_or(AppError::Internal)
+    }
+
+    async fn prepare(
+        &self,
+        caller: &Caller,
+        op: &Operation,
+        idem_key: Option<&str>,
+    ) -> AppResult<Prepared> {
+        App::ensure_seller(caller)?;
+        let scope = caller.scope();
+        let now = Utc::now();
+        let today = now.date_naive();
+        Ok(match op {
+            Operation::AssignLicense(a) => {
+                let key = self.activation_key(caller, &a.key_id).await?;
+                let entity_id = auth::new_id("lic");
+                let kind = format!("{:?}", a.kind);
+                let idem = idempotency(
+                    idem_key,
+                    &[
+                        "assignLicense",
+                        &a.key_id,
+                        &a.product,
+                        &a.edition,
+                        &a.users.to_string(),
+                        &kind,
+                        &opt(&a.trial_days),
+                        &opt(&a.email),
+                        &opt(&a.comment),
+                    ],
+                )?;
+                Prepared {
+                    owner: self.owner(&key.owner_id).await?,
+                    command: LedgerCommand::AssignLicense {
+                        license_id: entity_id.clone(),
+                        key_id: key.id,
+                        product: a.product.clone(),
+                        edition: a.edition.clone(),
+                        users: a.users,
+                        kind: a.kind,
+                        trial_days: a.trial_days,
+                        email: a.email.clone(),
+                        comment: a.comment.clone(),
+                        now,
+                        idempotency: idem,
+                    },
+                    entity_id,
+                }
+            }
+            Operation::UpgradeLicense { id, users, edition } => {
+                let license = queries::license(&self.db, &scope, id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("license"))?;
+                let idem = idempotency(
+                    idem_key,
+                    &["upgradeLicense", id, &opt(users), &opt(edition)],
+                )?;
+                Prepared {
+                    owner: self.owner(&license.owner_id).await?,
+                    command: LedgerCommand::UpgradeLicense {
+                        license_id: id.clone(),
+                        users: *users,
+                        edition: edition.clone(),
+                        idempotency: idem,
+                    },
+                    entity_id: id.clone(),
+                }
+            }
+            Operation::AssignSupport(a) => {
+                let key = self.activation_key(caller, &a.key_id).await?;
+                let entity_id = auth::new_id("sup");
+                let idem = idempotency(
+                    idem_key,
+                    &[
+                        "assignSupport",
+                        &a.key_id,
+                        &a.product,
+                        &a.edition,
+                        &a.users.to_string(),
+                        &a.months.to_string(),
+                        &opt(&a.starts_on),
+                    ],
+                )?;
+                Prepared {
+                    owner: self.owner(&key.owner_id).await?,
+                    command: LedgerCommand::AssignSupport {
+                        support_id: entity_id.clone(),
+                        key_id: key.id,
+                        product: a.product.clone(),
+                        edition: a.edition.clone(),
+                        users: a.users,
+                        months: a.months,
+                        starts_on: a.starts_on,
+                        today,
+                        idempotency: idem,
+                    },
+                    entity_id,
+                }
+            }
+            Operation::UpgradeSupport { id, users, edition } => {
+                let support = queries::support(&self.db, &scope, id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("support"))?;
+                let idem = idempotency(
+                    idem_key,
+                    &["upgradeSupport", id, &opt(users), &opt(edition)],
+                )?;
+                Prepared {
+                    owner: self.owner(&support.owner_id).await?,
+                    command: LedgerCommand::UpgradeSupport {
+                        support_id: id.clone(),
+                        users: *users,
+                        edition: edition.clone(),
+                        today,
+                        idempotency: idem,
+                    },
+                    entity_id: id.clone(),
+                }
+            }
+            Operation::ExtendSupport { id, months } => {
+                let support = queries::support(&self.db, &scope, id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("support"))?;
+                let idem = idempotency(idem_key, &["extendSupport", id, &months.to_string()])?;
+                Prepared {
+                    owner: self.owner(&support.owner_id).await?,
+                    command: LedgerCommand::ExtendSupport {
+                        support_id: id.clone(),
+                        months: *months,
+                        today,
+                        idempotency: idem,
+                    },
+                    entity_id: id.clone(),
+                }
+            }
+            Operation::CreateSubscription(s) => {
+                let key = self.activation_key(caller, &s.key_id).await?;
+                let entity_id = auth::new_id("sub");
+                let idem = idempotency(
+                    idem_key,
+                    &[
+                        "createServiceSubscription",
+                        &s.key_id,
+                        &s.software,
+                        &s.channels.to_string(),
+                        &s.months.to_string(),
+                        &opt(&s.email),
+                        &opt(&s.comment),
+                    ],
+                )?;
+                Prepared {
+                    owner: self.owner(&key.owner_id).await?,
+                    command: LedgerCommand::CreateSubscription {
+                        subscription_id: entity_id.clone(),
+                        key_id: key.id,
+                        software: s.software.clone(),
+                        channels: s.channels,
+                        months: s.months,
+                        email: s.email.clone(),
+                        comment: s.comment.clone(),
+                        today,
+                        idempotency: idem,
+                    },
+                    entity_id,
+                }
+            }
+        })
+    }
+
+    /// Runs a prepared operation; returns the id of what it made or changed
+    /// (the first result's, for a retried idempotency key).
+    async fn perform(&self, caller: &Caller, p: Prepared) -> AppResult<String> {
+        let idem_key = p.command.idempotency().map(|i| i.key.clone());
+        self.run(
+            role_of(&p.owner.role),
+            &p.owner.id,
+            p.command,
+            &caller.actor(),
+        )
+        .await?;
+        if let Some(key) = idem_key {
+            if let Some(first) = queries::idempotent_result(&self.db, &p.owner.id, &key).await? {
+                return Ok(first);
+            }
+        }
+        Ok(p.entity_id)
+    }
+
+    /// What an operation would cost the account it runs on, without running it.
+    pub async fn quote(&self, caller: &Caller, op: &Operation) -> AppResult<Quote> {
+        let p = self.prepare(caller, op, None).await?;
+        let ledger = self
+            .ledgers
+            .load(role_of(&p.owner.role), &p.owner.id)
+            .await?;
+        match ledger.decide(role_of(&p.owner.role), &p.command, &self.catalog) {
+            Ok(events) => {
+                let cost = -events
+                    .iter()
+                    .filter_map(|e| e.credit_movement())
+                    .map(|m| m.amount)
+                    .sum::<i64>();
+                Ok(Quote {
+                    cost,
+                    balance: ledger.balance,
+                    sufficient: true,
+                })
+            }
+            Err(aggregates::DomainError::InsufficientCredits { required, balance }) => Ok(Quote {
+                cost: required,
+                balance,
+                sufficient: false,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn execute_operation(
+        &self,
+        caller: &Caller,
+        op: &Operation,
+        idem_key: Option<&str>,
+    ) -> AppResult<String> {
+        let p = self.prepare(caller, op, idem_key).await?;
+        self.perform(caller, p).await
+    }
+
+    pub async fn license(&self, caller: &Caller, id: &str) -> AppResult<LicenseRow> {
+        queries::license(&self.db, &caller.scope(), id)
+            .await?
+            .ok_or_else(|| AppError::not_found("license"))
+    }
+
+    pub async fn support(&self, caller: &Caller, id: &str) -> AppResult<SupportRow> {
+        queries::support(&self.db, &caller.scope(), id)
+            .await?
+            .ok_or_else(|| AppError::not_found("support"))
+    }
+
+    pub async fn subscription(&self, caller: &Caller, id: &str) -> AppResult<SubscriptionRow> {
+        queries::subscription(&self.db, &caller.scope(), id)
+            .await?
+            .ok_or_else(|| AppError::not_found("subscription"))
+    }
+
+    pub async fn edit_license(
+        &self,
+        caller: &Caller,
+        id: &str,
+        email: Option<String>,
+        comment: Option<String>,
+    ) -> AppResult<LicenseRow> {
+        App::ensure_seller(caller)?;
+        let license = self.license(caller, id).await?;
+        // Fields left out keep their value.
+        let email = email.or(license.email.clone());
+        let comment = comment.or(license.comment.clone());
+        let owner = self.owner(&license.owner_id).await?;
+        let command = LedgerCommand::EditLicense {
+            license_id: id.to_string(),
+            email,
+            comment,
+        };
+        self.run(role_of(&owner.role), &owner.id, command, &caller.actor())
+            .await?;
+        self.license(caller, id).await
+    }
+
+    /// Deletes a license not activated on a device and refunds what it cost.
+    pub async fn delete_license(
+        &self,
+        caller: &Caller,
+        id: &str,
+        idem_key: Option<&str>,
+    ) -> AppResult<Option<CreditEntryRow>> {
+        App::ensure_seller(caller)?;
+        let license = self.license(caller, id).await?;
+        let owner = self.owner(&license.owner_id).await?;
+        let idem = idempotency(idem_key, &["deleteLicense", id])?;
+        let command = LedgerCommand::DeleteLicense {
+            license_id: id.to_string(),
+            idempotency: idem.clone(),
+        };
+        self.run(role_of(&owner.role), &owner.id, command, &caller.actor())
+            .await?;
+        let entry_id = match &idem {
+            Some(i) => queries::idempotent_result(&self.db, &owner.id, &i.key).await?,
+            None => None,
+        };
+        let entry_id = match entry_id {
+            Some(id) => Some(id),
+            None => self.refund_entry_of(&owner.id, id).await?,
+        };
+        match entry_id.filter(|e| !e.is_empty()) {
+            Some(e) => Ok(queries::credit_entry(&self.db, &e).await?),
+            None => Ok(None),
+        }
+    }
+
+    async fn refund_entry_of(&self, owner: &str, license_id: &str) -> AppResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM credit_entries WHERE account_id = $1 AND reason = 'LICENSE_REFUND' AND reference = $2
+              ORDER BY position DESC LIMIT 1",
+        )
+        .bind(owner)
+        .bind(license_id)
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    pub async fn licenses(
+        &self,
+        caller: &Caller,
+        filter: &queries::LicenseFilter,
+        page: &PageRequest,
+    ) -> AppResult<Page<LicenseRow>> {
+        let now = projections::db::time_text(Utc::now());
+        Ok(queries::licenses(&self.db, &caller.scope(), filter, &now, page).await?)
+    }
+
+    pub async fn supports(
+        &self,
+        caller: &Caller,
+        filter: &queries::SupportFilter,
+        include_resellers: bool,
+        order: queries::SupportOrder,
+        page: &PageRequest,
+    ) -> AppResult<Page<SupportRow>> {
+        let scope = match (caller.role, include_resellers) {
+            (Role::Partner, false) => queries::Scope::Own(caller.id.clone()),
+            _ => caller.scope(),
+        };
+        let today = projections::db::date_text(Utc::now().date_naive());
+        Ok(queries::supports(&self.db, &scope, filter, &today, order, page).await?)
+    }
+
+    pub async fn subscriptions(
+        &self,
+        caller: &Caller,
+        owner_id: Option<&str>,
+        page: &PageRequest,
+    ) -> AppResult<Page<SubscriptionRow>> {
+        Ok(queries::subscriptions(&self.db, &caller.scope(), owner_id, page).await?)
+    }
+}

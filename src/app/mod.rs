@@ -1,0 +1,187 @@
+//! The application layer: every use case the GraphQL API (and the portal
+//! pages) offer, with who may do it. Resolvers stay thin and call these.
+
+mod accounts;
+mod audit;
+mod credits;
+mod devices;
+mod keys;
+mod licensing;
+mod resellers;
+
+pub use accounts::NewAccount;
+pub use audit::EventRow;
+pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
+
+use crate::error::{AppError, AppResult};
+use crate::store::{Actor, Ledgers};
+use aggregates::{Catalog, LedgerCommand, Role};
+use projections::queries::{self, AccountRow, Scope};
+use projections::{Db, Projector};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a mutation waits for its effect to reach the views.
+const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
+
+pub struct App {
+    pub db: Db,
+    pub ledgers: Arc<Ledgers>,
+    pub projector: Arc<Projector>,
+    pub transfers: Arc<crate::transfers::Transfers>,
+    pub catalog: Arc<Catalog>,
+    pub signer: crate::signing::Signer25519,
+    pub device_limits: crate::limits::RateLimiter,
+}
+
+/// The signed-in account a request acts for.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: String,
+    pub role: Role,
+    pub must_change_password: bool,
+    pub session_hash: String,
+}
+
+impl Caller {
+    /// The one rule of visibility: admin all; partner itself and its
+    /// resellers; reseller itself.
+    pub fn scope(&self) -> Scope {
+        match self.role {
+            Role::Admin => Scope::All,
+            Role::Partner => Scope::Partner(self.id.clone()),
+            Role::Reseller => Scope::Own(self.id.clone()),
+        }
+    }
+
+    pub fn may_see(&self, account: &AccountRow) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Partner => {
+                account.id == self.id || account.parent_id.as_deref() == Some(&self.id)
+            }
+            Role::Reseller => account.id == self.id,
+        }
+    }
+
+    /// Mutations are refused until a generated password has been replaced.
+    pub fn ensure_may_act(&self) -> AppResult<()> {
+        if self.must_change_password {
+            return Err(AppError::Forbidden(
+                "change the generated password first (changePassword)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn ensure_admin(&self) -> AppResult<()> {
+        self.ensure_may_act()?;
+        if self.role != Role::Admin {
+            return Err(AppError::Forbidden(
+                "only an administrator can do this".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::Account(self.id.clone())
+    }
+}
+
+pub fn role_of(text: &str) -> Role {
+    match text {
+        "ADMIN" => Role::Admin,
+        "PARTNER" => Role::Partner,
+        _ => Role::Reseller,
+    }
+}
+
+pub fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "ADMIN",
+        Role::Partner => "PARTNER",
+        Role::Reseller => "RESELLER",
+    }
+}
+
+/// The fingerprint of a request, so a reused idempotency key with other
+/// arguments is told apart.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    crate::auth::hex(&h.finalize())
+}
+
+pub fn idempotency(
+    key: Option<&str>,
+    parts: &[&str],
+) -> AppResult<Option<aggregates::Idempotency>> {
+    match key.map(str::trim) {
+        None => Ok(None),
+        Some(k) if k.is_empty() || k.len() > 200 => {
+            Err(AppError::bad("an idempotencyKey is 1 to 200 characters"))
+        }
+        Some(k) => Ok(Some(aggregates::Idempotency {
+            key: k.to_string(),
+            fingerprint: fingerprint(parts),
+        })),
+    }
+}
+
+impl App {
+    /// Runs a command on an account's stream and waits until the views show it.
+    pub async fn run(
+        &self,
+        role: Role,
+        account_id: &str,
+        command: LedgerCommand,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        self.ledgers
+            .execute(role, account_id, command, actor)
+            .await?;
+        self.catch_up(account_id).await
+    }
+
+    /// Read-your-writes: waits until the projector has applied the latest
+    /// event of `aggregate_id`.
+    pub async fn catch_up(&self, aggregate_id: &str) -> AppResult<()> {
+        if let Some(head) = projections::log::stream_head(&self.db, aggregate_id).await? {
+            if !self.projector.wait_for(head, READ_YOUR_WRITES).await {
+                tracing::warn!(
+                    aggregate_id,
+                    "views are behind the log; answering from what they have"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// An account the caller may see, or NOT_FOUND.
+    pub async fn visible_account(&self, caller: &Caller, id: &str) -> AppResult<AccountRow> {
+        match queries::account(&self.db, id).await? {
+            Some(a) if caller.may_see(&a) => Ok(a),
+            _ => Err(AppError::not_found("account")),
+        }
+    }
+
+    pub async fn account_of(&self, id: &str) -> AppResult<Option<AccountRow>> {
+        Ok(queries::account(&self.db, id).await?)
+    }
+
+    /// The seller a caller acts for when creating things: itself, or (admin) nobody.
+    pub fn ensure_seller(caller: &Caller) -> AppResult<()> {
+        caller.ensure_may_act()?;
+        if caller.role == Role::Admin {
+            return Err(AppError::Forbidden(
+                "an administrator does not sell; sign in as a partner or reseller".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,138 @@
+//! Resellers: a partner creates them, edits them and gives them credits.
+
+use super::{App, Caller, NewAccount, idempotency};
+use crate::error::{AppError, AppResult};
+use aggregates::{LedgerCommand, Role, values};
+use projections::queries::{self, AccountRow, CreditEntryRow};
+use std::time::Duration;
+
+impl App {
+    fn ensure_partner(caller: &Caller) -> AppResult<()> {
+        caller.ensure_may_act()?;
+        if caller.role != Role::Partner {
+            return Err(AppError::Forbidden("only a partner has resellers".into()));
+        }
+        Ok(())
+    }
+
+    /// One of the caller's resellers, or NOT_FOUND.
+    async fn own_reseller(&self, caller: &Caller, id: &str) -> AppResult<AccountRow> {
+        match queries::account(&self.db, id).await? {
+            Some(a) if a.role == "RESELLER" && a.parent_id.as_deref() == Some(&caller.id) => Ok(a),
+            _ => Err(AppError::not_found("reseller")),
+        }
+    }
+
+    pub async fn create_reseller(
+        &self,
+        caller: &Caller,
+        new: NewAccount,
+    ) -> AppResult<(AccountRow, Option<String>)> {
+        App::ensure_partner(caller)?;
+        let new = NewAccount {
+            parent: Some(caller.id.clone()),
+            ..new
+        };
+        self.create_account(Role::Reseller, new, &caller.actor())
+            .await
+    }
+
+    pub async fn edit_reseller(
+        &self,
+        caller: &Caller,
+        id: &str,
+        email: Option<String>,
+        name: Option<String>,
+        products: Option<Vec<String>>,
+    ) -> AppResult<AccountRow> {
+        App::ensure_partner(caller)?;
+        let reseller = self.own_reseller(caller, id).await?;
+        let email = email.map(|e| values::parse_email(&e)).transpose()?;
+        let name = name.map(|n| values::parse_name(&n, "name")).transpose()?;
+        if let Some(email) = &email {
+            let taken =
+                sqlx::query("UPDATE credentials SET email_lower = $1 WHERE account_id = $2")
+                    .bind(email.to_lowercase())
+                    .bind(&reseller.id)
+                    .execute(&self.db.pool)
+                    .await;
+            if let Err(e) = taken {
+                if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
+                    return Err(AppError::Conflict(format!(
+                        "the email \"{email}\" is already used by another account"
+                    )));
+                }
+                return Err(e.into());
+            }
+        }
+        let command = LedgerCommand::EditReseller {
+            email,
+            name,
+            products,
+        };
+        if let Err(e) = self
+            .run(Role::Reseller, &reseller.id, command, &caller.actor())
+            .await
+        {
+            // Put the sign-in email back as the log still has it.
+            sqlx::query("UPDATE credentials SET email_lower = $1 WHERE account_id = $2")
+                .bind(reseller.email.to_lowercase())
+                .bind(&reseller.id)
+                .execute(&self.db.pool)
+                .await?;
+            return Err(e);
+        }
+        self.account_of(&reseller.id)
+            .await?
+            .ok_or(AppError::Internal)
+    }
+
+    /// Moves credits to a reseller. The partner's event carries a transfer id;
+    /// the transfer process credits the reseller from the log, once. When
+    /// this returns, the reseller's balance shows the credits.
+    pub async fn give_credits(
+        &self,
+        caller: &Caller,
+        reseller_id: &str,
+        amount: i64,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<CreditEntryRow> {
+        App::ensure_partner(caller)?;
+        let reseller = self.own_reseller(caller, reseller_id).await?;
+        let transfer_id = crate::auth::new_id("trf");
+        // Without a client key, the transfer's own id serves to find its entry.
+        let key = idempotency_key
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("transfer:{transfer_id}"));
+        let idem = idempotency(
+            Some(&key),
+            &["giveCredits", reseller_id, &amount.to_string()],
+        )?;
+        let command = LedgerCommand::TransferOut {
+            transfer_id,
+            reseller_id: reseller.id.clone(),
+            amount,
+            idempotency: idem.clone(),
+        };
+        self.run(Role::Partner, &caller.id, command, &caller.actor())
+            .await?;
+        if let Some(head) = projections::log::stream_head(&self.db, &caller.id).await? {
+            if !self.transfers.wait_for(head, Duration::from_secs(10)).await {
+                tracing::warn!(
+                    "transfer still in flight after 10 s; the reseller will be credited when it lands"
+                );
+            }
+        }
+        self.catch_up(&reseller.id).await?;
+        let entry = match &idem {
+            Some(i) => queries::idempotent_result(&self.db, &caller.id, &i.key).await?,
+            None => None,
+        };
+        match entry {
+            Some(id) => queries::credit_entry(&self.db, &id)
+                .await?
+                .ok_or(AppError::Internal),
+            None => Err(AppError::Internal),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The command line: `serve` (the default) and the operator's tools.
+
+use crate::config::{DbArgs, ServeArgs};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "license-portal",
+    version,
+    about = "Licensing management for a software vendor's partners and resellers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Parses the serve options from the environment alone.
+#[derive(Parser)]
+struct DefaultServe {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve(ServeArgs),
+    /// Add an administrator account.
+    CreateAdmin {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        email: String,
+        /// Default: generated and printed once.
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Drop every view and rebuild it from the event log.
+    Replay {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replay the log and check the ledger's invariants.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print the public key that signs license files (base64 of its 32 bytes).
+    PublicKey {
+        #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
+        signing_key: PathBuf,
+    },
+    /// Check a saved license file offline and print what it grants.
+    CheckLicense {
+        /// A file holding the LicenseFile JSON ({payload, signature, publicKey}).
+        file: PathBuf,
+        /// The vendor's public key (base64); default: the one in the file.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(DefaultServe::parse_from(["license-portal"]).args));
+    match runtime.block_on(run(command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Options for commands that open the database but do not serve.
+fn offline(db: DbArgs) -> ServeArgs {
+    let mut args = DefaultServe::parse_from(["license-portal"]).args;
+    args.db = db;
+    args
+}
+
+async fn run(command: Command) -> Result<ExitCode, String> {
+    match command {
+        Command::Serve(args) => {
+            let running = crate::server::start(&args).await?;
+            println!("license-portal listening on http://{}", running.addr);
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            running.stop().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin {
+            db,
+            login,
+            email,
+            password,
+            name,
+        } => {
+            let app = crate::server::build_app(&offline(db)).await?;
+            let new = crate::app::NewAccount {
+                login: login.clone(),
+                email,
+                name,
+                password,
+                parent: None,
+                products: vec![],
+            };
+            let actor = crate::store::Actor::System("create-admin");
+            let drain = app.projector.clone();
+            let creating = app.create_account(aggregates::Role::Admin, new, &actor);
+            // No server runs here: project while waiting for our own write.
+            let (result, _) = tokio::join!(creating, async {
+                for _ in 0..50 {
+                    let _ = drain.drain().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            });
+            let (account, generated) = result.map_err(|e| e.to_string())?;
+            println!("Created administrator {} ({})", account.login, account.id);
+            if let Some(p) = generated {
+                println!("  password: {p}\n(shown once; it must be changed at first sign-in)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { db } => {
+            let app = crate::server::build_app(&offline(db)).await?;
+            let total = projections::log::count(&app.db)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("rebuilding the views from {total} events…");
+            let started = Instant::now();
+            projections::projector::reset_views(&app.db)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut done = 0usize;
+            let mut last_report = Instant::now();
+            loop {
+                let n = app.projector.run_once().await.map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                done += n;
+                if last_report.elapsed().as_secs() >= 2 {
+                    println!("  {done}/{total} events");
+                    last_report = Instant::now();
+                }
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "replayed {done} events in {secs:.2} s: {:.0} events/s",
+                done as f64 / secs.max(1e-9)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { db } => {
+            let app = crate::server::build_app(&offline(db)).await?;
+            match crate::verify::verify(&app.db).await {
+                Ok(s) => {
+                    println!("ledger verified: the invariants hold");
+                    println!("  accounts:        {}", s.accounts);
+                    println!("  events:          {}", s.events);
+                    println!("  total granted:   {}", s.granted);
+                    println!("  total spent:     {}", s.spent);
+                    println!("  total refunded:  {}", s.refunded);
+                    println!("  total balance:   {}", s.balance);
+                    println!(
+                        "  transfers:       {} ({} in flight, {} credits)",
+                        s.transfers, s.transfers_in_flight, s.credits_in_flight
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(violation) => {
+                    println!("ledger verification FAILED: {violation}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::PublicKey { signing_key } => {
+            let signer = crate::signing::Signer25519::load_or_create(&signing_key)?;
+            println!("{}", signer.public_key());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckLicense { file, public_key } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("reading {}: {e}", file.display()))?;
+            let parsed: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
+            // Accept the bare LicenseFile or a GraphQL answer holding one.
+            let object = find_license_file(&parsed)
+                .ok_or("no {payload, signature, publicKey} object in the file")?;
+            let license: crate::signing::SignedFile = serde_json::from_value(object.clone())
+                .map_err(|e| format!("not a license file: {e}"))?;
+            match crate::signing::verify(&license, public_key.as_deref()) {
+                Ok(payload) => {
+                    println!(
+                        "license file is VALID (signed by {})",
+                        public_key.as_deref().unwrap_or(&license.public_key)
+                    );
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&payload).unwrap_or_default()
+                    );
+                    let expires = payload
+                        .get("expiresAt")
+                        .and_then(|v| v.as_str())
+                        .and_then(projections::db::parse_time);
+                    if expires.is_some_and(|t| t < chrono::Utc::now()) {
+                        println!("note: this file has expired; the product must refresh it");
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(why) => {
+                    println!("license file is NOT valid: {why}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+    }
+}
+
+fn find_license_file(v: &serde_json::Value) -> Option<&serde_json::Value> {
+    match v {
+        serde_json::Value::Object(o)
+            if o.contains_key("payload") && o.contains_key("signature") =>
+        {
+            Some(v)
+        }
+        serde_json::Value::Object(o) => o.values().find_map(find_license_file),
+        _ => None,
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

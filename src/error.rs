@@ -1,0 +1,82 @@
+//! The service's one error type. Each variant is one `extensions.code` of the
+//! contract; the GraphQL layer and the portal pages both render from here.
+
+use aggregates::DomainError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("this costs {required} credits and the balance is {balance}")]
+    InsufficientCredits { required: i64, balance: i64 },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    RateLimited(String),
+    /// The detail is logged; the caller only learns that it failed.
+    #[error("internal error")]
+    Internal,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::BadInput(_) => "BAD_USER_INPUT",
+            AppError::InsufficientCredits { .. } => "INSUFFICIENT_CREDITS",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn bad(message: impl Into<String>) -> AppError {
+        AppError::BadInput(message.into())
+    }
+
+    pub fn not_found(what: &str) -> AppError {
+        AppError::NotFound(format!("no {what} with this id"))
+    }
+
+    /// Logs an unexpected failure in full and hides it from the caller.
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> AppError {
+        tracing::error!(%error, "{context}");
+        AppError::Internal
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::BadInput(m) => AppError::BadInput(m),
+            DomainError::NotFound(m) => AppError::NotFound(m),
+            DomainError::Conflict(m) => AppError::Conflict(m),
+            DomainError::Forbidden(m) => AppError::Forbidden(m),
+            DomainError::InsufficientCredits { required, balance } => {
+                AppError::InsufficientCredits { required, balance }
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::internal("database error", e)
+    }
+}
+
+impl From<projections::log::LogError> for AppError {
+    fn from(e: projections::log::LogError) -> Self {
+        AppError::internal("event log error", e)
+    }
+}

@@ -1,0 +1,116 @@
+//! Relay connections: opaque cursors, page sizes, and one connection type per
+//! node type (the contract names each one).
+
+use super::{Account, ActivationKey, CreditEntry, Event, License, ServiceSubscription, Support};
+use crate::error::{AppError, AppResult};
+use async_graphql::SimpleObject;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use projections::queries::{Cursor, Page, PageRequest};
+
+pub const DEFAULT_PAGE: i32 = 50;
+pub const MAX_PAGE: i32 = 500;
+
+pub fn encode_cursor(c: &Cursor) -> String {
+    let raw = match c {
+        Cursor::Position(p) => format!("p:{p}"),
+        Cursor::DateAndPosition(d, p) => format!("d:{d}:{p}"),
+    };
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_cursor(text: &str) -> Option<Cursor> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
+    if let Some(p) = raw.strip_prefix("p:") {
+        return p.parse().ok().map(Cursor::Position);
+    }
+    let rest = raw.strip_prefix("d:")?;
+    let (date, p) = rest.rsplit_once(':')?;
+    projections::db::parse_date(date)?;
+    Some(Cursor::DateAndPosition(date.to_string(), p.parse().ok()?))
+}
+
+pub fn page_request(first: Option<i32>, after: Option<String>) -> AppResult<PageRequest> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(AppError::bad(format!(
+            "first must be between 0 and {MAX_PAGE}, not {first}"
+        )));
+    }
+    let after = match after {
+        None => None,
+        Some(text) => Some(
+            decode_cursor(&text)
+                .ok_or_else(|| AppError::bad("after is not a cursor this list gave out"))?,
+        ),
+    };
+    Ok(PageRequest {
+        first: i64::from(first),
+        after,
+    })
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+macro_rules! connection {
+    ($connection:ident, $edge:ident, $node:ty) => {
+        #[derive(SimpleObject)]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        #[derive(SimpleObject)]
+        pub struct $connection {
+            pub edges: Vec<$edge>,
+            pub page_info: PageInfo,
+            pub total_count: i32,
+        }
+
+        impl $connection {
+            pub fn from_page<R>(
+                page: Page<R>,
+                had_cursor: bool,
+                node: impl Fn(R) -> $node,
+            ) -> Self {
+                let edges: Vec<$edge> = page
+                    .rows
+                    .into_iter()
+                    .map(|(c, r)| $edge {
+                        cursor: encode_cursor(&c),
+                        node: node(r),
+                    })
+                    .collect();
+                let page_info = PageInfo {
+                    has_next_page: page.has_next,
+                    has_previous_page: had_cursor,
+                    start_cursor: edges.first().map(|e| e.cursor.clone()),
+                    end_cursor: edges.last().map(|e| e.cursor.clone()),
+                };
+                $connection {
+                    edges,
+                    page_info,
+                    total_count: i32::try_from(page.total).unwrap_or(i32::MAX),
+                }
+            }
+        }
+    };
+}
+
+connection!(AccountConnection, AccountEdge, Account);
+connection!(ActivationKeyConnection, ActivationKeyEdge, ActivationKey);
+connection!(LicenseConnection, LicenseEdge, License);
+connection!(SupportConnection, SupportEdge, Support);
+connection!(
+    ServiceSubscriptionConnection,
+    ServiceSubscriptionEdge,
+    ServiceSubscription
+);
+connection!(CreditEntryConnection, CreditEntryEdge, CreditEntry);
+connection!(EventConnection, EventEdge, Event);

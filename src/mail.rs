@@ -1,0 +1,166 @@
+//! The outbox sender: emails recorded in `outbox` (by the projector, from the
+//! log) go out through SMTP, or as .eml files when no SMTP server is set. A
+//! failed send is retried with growing pauses; a sent one is never sent again.
+
+use chrono::{Duration as ChronoDuration, Utc};
+use lettre::message::Mailbox;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use projections::Db;
+use projections::db::time_text;
+use sqlx::Row;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+pub struct Mailer {
+    db: Db,
+    transport: Transport,
+    from: Mailbox,
+    public_url: String,
+}
+
+/// The longest pause between two attempts at one email.
+const MAX_BACKOFF_SECS: i64 = 3600;
+
+impl Mailer {
+    pub fn new(
+        db: Db,
+        smtp_url: Option<&str>,
+        outbox_dir: PathBuf,
+        from: &str,
+        public_url: &str,
+    ) -> Result<Mailer, String> {
+        let transport = match smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("SMTP_URL: {e}"))?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+            ),
+            None => {
+                std::fs::create_dir_all(&outbox_dir)
+                    .map_err(|e| format!("creating {}: {e}", outbox_dir.display()))?;
+                Transport::Files(AsyncFileTransport::new(outbox_dir))
+            }
+        };
+        let from = from
+            .parse()
+            .map_err(|e| format!("MAIL_FROM \"{from}\": {e}"))?;
+        Ok(Mailer {
+            db,
+            transport,
+            from,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            match self.send_due().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Sends what is due; returns how many it tried.
+    pub async fn send_due(&self) -> Result<usize, sqlx::Error> {
+        let now = time_text(Utc::now());
+        let rows = sqlx::query(
+            "SELECT o.id, o.attempts, a.login, a.email, a.name, a.role, c.welcome_password
+               FROM outbox o JOIN accounts a ON a.id = o.account_id
+               LEFT JOIN credentials c ON c.account_id = o.account_id
+              WHERE o.sent_at IS NULL AND o.next_attempt_at <= $1
+              ORDER BY o.next_attempt_at LIMIT 20",
+        )
+        .bind(&now)
+        .fetch_all(&self.db.pool)
+        .await?;
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let attempts: i64 = row.try_get("attempts")?;
+            let result = self.send_welcome(row).await;
+            match result {
+                Ok(()) => {
+                    sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+                        .bind(time_text(Utc::now()))
+                        .bind(&id)
+                        .execute(&self.db.pool)
+                        .await?;
+                    // The generated password has reached its owner; keep no copy.
+                    sqlx::query(
+                        "UPDATE credentials SET welcome_password = NULL
+                          WHERE account_id = (SELECT account_id FROM outbox WHERE id = $1)",
+                    )
+                    .bind(&id)
+                    .execute(&self.db.pool)
+                    .await?;
+                    tracing::info!(email = id, "welcome email sent");
+                }
+                Err(e) => {
+                    let pause = (5i64 << attempts.min(12)).min(MAX_BACKOFF_SECS);
+                    tracing::warn!(email = id, error = %e, retry_in_s = pause, "email not sent; will retry");
+                    sqlx::query(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3",
+                    )
+                    .bind(e)
+                    .bind(time_text(Utc::now() + ChronoDuration::seconds(pause)))
+                    .bind(&id)
+                    .execute(&self.db.pool)
+                    .await?;
+                }
+            }
+        }
+        Ok(rows.len())
+    }
+
+    async fn send_welcome(&self, row: &sqlx::any::AnyRow) -> Result<(), String> {
+        let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
+        let login = text("login")?;
+        let email = text("email")?;
+        let name = text("name")?;
+        let role = text("role")?;
+        let password: Option<String> =
+            row.try_get("welcome_password").map_err(|e| e.to_string())?;
+        let to: Mailbox = format!("{name} <{email}>")
+            .parse()
+            .or_else(|_| email.parse())
+            .map_err(|e| format!("bad address {email}: {e}"))?;
+        let kind = if role == "RESELLER" {
+            "reseller"
+        } else {
+            "partner"
+        };
+        let password_line = match &password {
+            Some(p) => format!(
+                "Password: {p}\n\nThis password was generated for you. You will be asked to choose your own when you first sign in.\n"
+            ),
+            None => "Password: the one chosen for you when the account was created.\n".to_string(),
+        };
+        let body = format!(
+            "Hello {name},\n\nYour {kind} account in the Licensing Management Application is ready.\n\n\
+             Address: {url}\nLogin: {login}\n{password_line}\nWelcome aboard.\n",
+            url = self.public_url,
+        );
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject("Your License Portal account")
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        match &self.transport {
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Files(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `verify`: replays the whole log and checks the ledger's invariants.
+
+use aggregates::{CreditReason, LedgerEvent};
+use projections::Db;
+use projections::log::{self, LogPosition};
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub accounts: usize,
+    pub events: usize,
+    pub granted: i64,
+    pub balance: i64,
+    pub spent: i64,
+    pub refunded: i64,
+    pub transfers: usize,
+    pub transfers_in_flight: usize,
+    pub credits_in_flight: i64,
+}
+
+#[derive(Default)]
+struct Transfer {
+    out: Vec<i64>,
+    r#in: Vec<i64>,
+    to: String,
+}
+
+/// Returns the summary when every invariant holds, or the first violation.
+pub async fn verify(db: &Db) -> Result<Summary, String> {
+    let mut s = Summary::default();
+    let mut balances: BTreeMap<String, i64> = BTreeMap::new();
+    let mut transfers: HashMap<String, Transfer> = HashMap::new();
+    let mut at = LogPosition::default();
+    loop {
+        let batch = log::read_after(db, at, 5_000)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = batch.last() else { break };
+        at = last.at_log;
+        for e in &batch {
+            s.events += 1;
+            if matches!(
+                e.event,
+                LedgerEvent::AdminRegistered { .. }
+                    | LedgerEvent::PartnerRegistered { .. }
+                    | LedgerEvent::ResellerRegistered { .. }
+            ) {
+                s.accounts += 1;
+                balances.entry(e.aggregate_id.clone()).or_insert(0);
+            }
+            if let Some(m) = e.event.credit_movement() {
+                let balance = balances.entry(e.aggregate_id.clone()).or_insert(0);
+                *balance += m.amount;
+                if *balance < 0 {
+                    return Err(format!(
+                        "account {} goes below zero ({}) at event {} ({} #{})",
+                        e.aggregate_id,
+                        balance,
+                        e.position(),
+                        e.aggregate_type,
+                        e.sequence
+                    ));
+                }
+                match m.reason {
+                    CreditReason::Grant => s.granted += m.amount,
+                    CreditReason::LicenseRefund => s.refunded += m.amount,
+                    CreditReason::TransferOut | CreditReason::TransferIn => {}
+                    _ => s.spent -= m.amount,
+                }
+            }
+            match &e.event {
+                LedgerEvent::CreditsTransferredOut {
+                    transfer_id,
+                    amount,
+                    reseller_id,
+                    ..
+                } => {
+                    let t = transfers.entry(transfer_id.clone()).or_default();
+                    t.out.push(*amount);
+                    t.to = reseller_id.clone();
+                }
+                LedgerEvent::CreditsTransferredIn {
+                    transfer_id,
+                    amount,
+                    ..
+                } => {
+                    transfers
+                        .entry(transfer_id.clone())
+                        .or_default()
+                        .r#in
+                        .push(*amount);
+                }
+                _ => {}
+            }
+        }
+    }
+    for (id, t) in &transfers {
+        match (t.out.as_slice(), t.r#in.as_slice()) {
+            ([out], [inn]) if out == inn => {}
+            ([out], []) => {
+                s.transfers_in_flight += 1;
+                s.credits_in_flight += out;
+            }
+            ([], _) => {
+                return Err(format!(
+                    "transfer {id} credited a reseller with no partner debit"
+                ));
+            }
+            (outs, ins) => {
+                return Err(format!(
+                    "transfer {id} to {} is unbalanced: debits {outs:?}, credits {ins:?}",
+                    t.to
+                ));
+            }
+        }
+    }
+    s.transfers = transfers.len();
+    s.balance = balances.values().sum();
+    let expected = s.granted - s.spent + s.refunded - s.credits_in_flight;
+    if s.balance != expected {
+        return Err(format!(
+            "credits were created or destroyed: balances sum to {} but grants − spends + refunds − in flight = {expected}",
+            s.balance
+        ));
+    }
+    check_views(db, &balances, at).await?;
+    Ok(s)
+}
+
+/// When the views are up to date, each account's balance there must equal
+/// the one replayed here.
+async fn check_views(
+    db: &Db,
+    balances: &BTreeMap<String, i64>,
+    end: LogPosition,
+) -> Result<(), String> {
+    let checkpoint = projections::projector::load_checkpoint(db, "views")
+        .await
+        .map_err(|e| e.to_string())?;
+    if checkpoint != end {
+        return Ok(());
+    }
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT id, balance FROM accounts")
+        .fetch_all(&db.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (id, balance) in rows {
+        let replayed = balances.get(&id).copied().unwrap_or(0);
+        if balance != replayed {
+            return Err(format!(
+                "the view shows account {id} with {balance} credits; the log says {replayed}"
+            ));
+        }
+    }
+    Ok(())
+}
