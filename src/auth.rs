@@ -71,7 +71,8 @@ pub fn check_new_password(password: &str) -> AppResult<()> {
 /// 20 characters from the OS's CSPRNG over letters, digits and a few symbols
 /// that survive being read aloud or pasted.
 pub fn generate_password() -> String {
-    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.!@#%+=";
+    // No "=": it would be escaped in a quoted-printable email body.
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.!@#%+";
     let mut rng = rand::rngs::OsRng;
     (0..20)
         .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)

@@ -143,7 +143,7 @@ impl Mailer {
         };
         let password_line = match &password {
             Some(p) => format!(
-                "Password: {p}\n\nThis password was generated for you. You will be asked to choose your own when you first sign in.\n"
+                "Password: {p}\n\nThis password was generated for you.\nYou will be asked to choose your own when you first sign in.\n"
             ),
             None => "Password: the one chosen for you when the account was created.\n".to_string(),
         };

@@ -83,6 +83,7 @@ impl App {
         search: Option<&str>,
         page: &PageRequest,
     ) -> AppResult<Page<KeyRow>> {
+        self.check_owner_filter(caller, owner_id).await?;
         Ok(queries::activation_keys(&self.db, &caller.scope(), owner_id, search, page).await?)
     }
 

@@ -51,11 +51,8 @@ impl Query {
                 .map(|e| Node::CreditEntry(CreditEntry(e))),
             _ => Err(AppError::not_found("object")),
         };
-        match found {
-            Ok(node) => Ok(Some(node)),
-            Err(AppError::NotFound(_)) => Ok(None),
-            Err(e) => Err(gql(e)),
-        }
+        // Another account's object answers NOT_FOUND, like every other look-up.
+        found.map(Some).map_err(gql)
     }
 
     async fn products(&self, ctx: &Context<'_>) -> Vec<Product> {

@@ -1,0 +1,254 @@
+//! The test harness: a real server on a free port over a fresh database
+//! (SQLite file or a new PostgreSQL database), driven over HTTP with real
+//! GraphQL documents.
+#![allow(dead_code)]
+
+use license_portal::config::{DbArgs, ServeArgs};
+use license_portal::server::{self, Running};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub running: Option<Running>,
+    pub url: String,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    pub args: ServeArgs,
+}
+
+/// A fresh, empty database of the backend; its URL.
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("test.db").display()),
+        Backend::Postgres => {
+            let admin = std::env::var("TEST_DATABASE_URL").expect(
+                "PostgreSQL tests need TEST_DATABASE_URL (scripts/test starts a throwaway server and sets it)",
+            );
+            let name = format!("lp_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create a test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+pub fn serve_args(database_url: String, dir: &std::path::Path) -> ServeArgs {
+    ServeArgs {
+        db: DbArgs { database_url },
+        listen: "127.0.0.1:0".parse().expect("address"),
+        public_url: "http://portal.example.test".into(),
+        smtp_url: None,
+        mail_from: "License Portal <no-reply@license-portal.local>".into(),
+        outbox_dir: dir.join("outbox"),
+        catalog: None,
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        signing_key: dir.join("signing-key"),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = fresh_database(backend, dir.path()).await;
+        TestApp::spawn_with(serve_args(url, dir.path()), dir).await
+    }
+
+    pub async fn spawn_with(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
+        let running = server::start(&args).await.expect("server starts");
+        let url = format!("http://{}/graphql", running.addr);
+        TestApp { running: Some(running), url, client: reqwest::Client::new(), dir, args }
+    }
+
+    /// Stops the server and starts it again on the same database and files.
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let mut args = self.args.clone();
+        args.listen = "127.0.0.1:0".parse().expect("address");
+        let running = server::start(&args).await.expect("server restarts");
+        self.url = format!("http://{}/graphql", running.addr);
+        self.running = Some(running);
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.args.outbox_dir.clone()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.args.db.database_url.clone()
+    }
+
+    /// Posts a GraphQL document; returns the whole JSON answer.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(&self.url)
+            .header("accept", "application/graphql-response+json, application/json")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        resp.json().await.expect("JSON answer")
+    }
+
+    /// The data of a document that must succeed.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let answer = self.gql(token, query, variables).await;
+        assert!(answer.get("errors").is_none(), "unexpected errors: {answer}");
+        answer["data"].clone()
+    }
+
+    /// The code of the first error of a document that must fail.
+    pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+        let answer = self.gql(token, query, variables).await;
+        let code = answer["errors"][0]["extensions"]["code"].as_str();
+        code.unwrap_or_else(|| panic!("expected an error, got {answer}")).to_string()
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let d = self
+            .ok(
+                None,
+                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
+                json!({ "l": login, "p": password }),
+            )
+            .await;
+        d["login"]["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// A partner with its password set (no forced change); returns (id, token).
+    pub async fn partner(&self, admin: &str, login: &str) -> (String, String) {
+        let d = self
+            .ok(
+                Some(admin),
+                "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
+                json!({ "i": { "login": login, "email": format!("{login}@example.com"), "name": login, "password": "partner-pass-1" } }),
+            )
+            .await;
+        let id = d["createPartner"]["id"].as_str().expect("id").to_string();
+        (id, self.login(login, "partner-pass-1").await)
+    }
+
+    pub async fn grant(&self, admin: &str, partner: &str, amount: i64, reference: &str) -> Value {
+        self.ok(
+            Some(admin),
+            "mutation($p: ID!, $a: Int!, $r: String!) { grantCredits(partnerId: $p, amount: $a, reference: $r) { id amount balanceAfter reason reference } }",
+            json!({ "p": partner, "a": amount, "r": reference }),
+        )
+        .await["grantCredits"]
+            .clone()
+    }
+
+    pub async fn balance(&self, token: &str) -> i64 {
+        self.ok(Some(token), "{ me { creditBalance } }", json!({})).await["me"]["creditBalance"]
+            .as_i64()
+            .expect("balance")
+    }
+
+    pub async fn key(&self, token: &str, name: &str) -> Value {
+        self.ok(
+            Some(token),
+            "mutation($n: String!) { createActivationKey(name: $n) { id key name } }",
+            json!({ "n": name }),
+        )
+        .await["createActivationKey"]
+            .clone()
+    }
+
+    /// The sum of the history's amounts must be the balance, and every
+    /// balanceAfter the running sum.
+    pub async fn assert_history_adds_up(&self, token: &str) {
+        let d = self
+            .ok(
+                Some(token),
+                "{ me { creditBalance } creditHistory(first: 500) { edges { node { amount balanceAfter } } } }",
+                json!({}),
+            )
+            .await;
+        let mut running = 0;
+        for e in d["creditHistory"]["edges"].as_array().expect("edges") {
+            running += e["node"]["amount"].as_i64().expect("amount");
+            assert_eq!(running, e["node"]["balanceAfter"].as_i64().expect("after"), "{d}");
+        }
+        assert_eq!(running, d["me"]["creditBalance"].as_i64().expect("balance"));
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Background tasks end with the test's runtime; nothing to wait for.
+        self.running.take();
+    }
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let f = $body;
+                f(TestApp::spawn(Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let f = $body;
+                f(TestApp::spawn(Backend::Postgres).await).await;
+            }
+        }
+    };
+}
+
+/// The .eml files written to the outbox so far, as text.
+pub fn outbox_messages(app: &TestApp) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(app.outbox_dir()) else { return vec![] };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect()
+}
+
+/// Waits (up to 10 s) for the welcome email to `address`; returns its text.
+pub async fn wait_for_welcome(app: &TestApp, address: &str) -> String {
+    for _ in 0..200 {
+        if let Some(m) = outbox_messages(app).into_iter().find(|m| m.contains(address)) {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no welcome email to {address} in {}", app.outbox_dir().display());
+}
+
+/// The generated password a welcome email carries.
+pub async fn wait_for_welcome_password(app: &TestApp, address: &str) -> String {
+    let message = wait_for_welcome(app, address).await;
+    message
+        .lines()
+        .find_map(|l| l.strip_prefix("Password: "))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| panic!("no password in {message}"))
+}
