@@ -7,45 +7,125 @@ use serde_json::json;
 const GRANT: &str = "mutation($p: ID!, $a: Int!, $r: String!, $k: String) { grantCredits(partnerId: $p, amount: $a, reference: $r, idempotencyKey: $k) { id amount balanceAfter reason reference actor { login } } }";
 const HISTORY: &str = "query($a: ID, $from: DateTime, $to: DateTime, $first: Int, $after: String) { creditHistory(accountId: $a, from: $from, to: $to, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id at amount balanceAfter reason reference } } } }";
 
-both_backends!(grants_are_recorded_once_per_reference, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    let first = app.ok(Some(&admin), GRANT, json!({ "p": acme, "a": 1000, "r": "INV-1" })).await["grantCredits"].clone();
-    assert_eq!(first["amount"], 1000);
-    assert_eq!(first["balanceAfter"], 1000);
-    assert_eq!(first["reason"], "GRANT");
-    assert_eq!(first["reference"], "INV-1");
-    assert_eq!(first["actor"]["login"], "admin");
-    // The same reference again: the first entry, nothing granted twice.
-    let again = app.ok(Some(&admin), GRANT, json!({ "p": acme, "a": 1000, "r": "INV-1" })).await["grantCredits"].clone();
-    assert_eq!(again["id"], first["id"]);
-    assert_eq!(app.balance(&token).await, 1000);
-    // … with another amount: a conflict, still nothing granted.
-    assert_eq!(app.error_code(Some(&admin), GRANT, json!({ "p": acme, "a": 5, "r": "INV-1" })).await, "CONFLICT");
-    // An idempotency key replays the first answer too.
-    let keyed = app.ok(Some(&admin), GRANT, json!({ "p": acme, "a": 7, "r": "INV-2", "k": "k-1" })).await["grantCredits"].clone();
-    let replay = app.ok(Some(&admin), GRANT, json!({ "p": acme, "a": 7, "r": "INV-2", "k": "k-1" })).await["grantCredits"].clone();
-    assert_eq!(keyed, replay);
-    assert_eq!(app.error_code(Some(&admin), GRANT, json!({ "p": acme, "a": 8, "r": "INV-3", "k": "k-1" })).await, "CONFLICT");
-    assert_eq!(app.balance(&token).await, 1007);
-    app.assert_history_adds_up(&token).await;
-});
+both_backends!(
+    grants_are_recorded_once_per_reference,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        let first = app
+            .ok(
+                Some(&admin),
+                GRANT,
+                json!({ "p": acme, "a": 1000, "r": "INV-1" }),
+            )
+            .await["grantCredits"]
+            .clone();
+        assert_eq!(first["amount"], 1000);
+        assert_eq!(first["balanceAfter"], 1000);
+        assert_eq!(first["reason"], "GRANT");
+        assert_eq!(first["reference"], "INV-1");
+        assert_eq!(first["actor"]["login"], "admin");
+        // The same reference again: the first entry, nothing granted twice.
+        let again = app
+            .ok(
+                Some(&admin),
+                GRANT,
+                json!({ "p": acme, "a": 1000, "r": "INV-1" }),
+            )
+            .await["grantCredits"]
+            .clone();
+        assert_eq!(again["id"], first["id"]);
+        assert_eq!(app.balance(&token).await, 1000);
+        // … with another amount: a conflict, still nothing granted.
+        assert_eq!(
+            app.error_code(
+                Some(&admin),
+                GRANT,
+                json!({ "p": acme, "a": 5, "r": "INV-1" })
+            )
+            .await,
+            "CONFLICT"
+        );
+        // An idempotency key replays the first answer too.
+        let keyed = app
+            .ok(
+                Some(&admin),
+                GRANT,
+                json!({ "p": acme, "a": 7, "r": "INV-2", "k": "k-1" }),
+            )
+            .await["grantCredits"]
+            .clone();
+        let replay = app
+            .ok(
+                Some(&admin),
+                GRANT,
+                json!({ "p": acme, "a": 7, "r": "INV-2", "k": "k-1" }),
+            )
+            .await["grantCredits"]
+            .clone();
+        assert_eq!(keyed, replay);
+        assert_eq!(
+            app.error_code(
+                Some(&admin),
+                GRANT,
+                json!({ "p": acme, "a": 8, "r": "INV-3", "k": "k-1" })
+            )
+            .await,
+            "CONFLICT"
+        );
+        assert_eq!(app.balance(&token).await, 1007);
+        app.assert_history_adds_up(&token).await;
+    }
+);
 
 both_backends!(bad_grants_change_nothing, |app: TestApp| async move {
     let admin = app.admin().await;
     let (acme, token) = app.partner(&admin, "acme").await;
-    for (amount, reference) in [(0, "R0"), (-5, "R1"), (10_000_001, "R2"), (5, ""), (5, "   ")] {
-        let code = app.error_code(Some(&admin), GRANT, json!({ "p": acme, "a": amount, "r": reference })).await;
+    for (amount, reference) in [
+        (0, "R0"),
+        (-5, "R1"),
+        (10_000_001, "R2"),
+        (5, ""),
+        (5, "   "),
+    ] {
+        let code = app
+            .error_code(
+                Some(&admin),
+                GRANT,
+                json!({ "p": acme, "a": amount, "r": reference }),
+            )
+            .await;
         assert_eq!(code, "BAD_USER_INPUT", "{amount} {reference:?}");
     }
     // Out of Int range entirely: refused by the schema, still BAD_USER_INPUT.
-    let code = app.error_code(Some(&admin), GRANT, json!({ "p": acme, "a": 3_000_000_000i64, "r": "R3" })).await;
+    let code = app
+        .error_code(
+            Some(&admin),
+            GRANT,
+            json!({ "p": acme, "a": 3_000_000_000i64, "r": "R3" }),
+        )
+        .await;
     assert_eq!(code, "BAD_USER_INPUT");
-    assert_eq!(app.error_code(Some(&admin), GRANT, json!({ "p": "acc_nobody", "a": 5, "r": "R4" })).await, "NOT_FOUND");
+    assert_eq!(
+        app.error_code(
+            Some(&admin),
+            GRANT,
+            json!({ "p": "acc_nobody", "a": 5, "r": "R4" })
+        )
+        .await,
+        "NOT_FOUND"
+    );
     // Only the vendor grants.
-    assert_eq!(app.error_code(Some(&token), GRANT, json!({ "p": acme, "a": 5, "r": "R5" })).await, "FORBIDDEN");
+    assert_eq!(
+        app.error_code(Some(&token), GRANT, json!({ "p": acme, "a": 5, "r": "R5" }))
+            .await,
+        "FORBIDDEN"
+    );
     assert_eq!(app.balance(&token).await, 0);
-    assert_eq!(app.ok(Some(&token), HISTORY, json!({})).await["creditHistory"]["totalCount"], 0);
+    assert_eq!(
+        app.ok(Some(&token), HISTORY, json!({})).await["creditHistory"]["totalCount"],
+        0
+    );
 });
 
 both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
@@ -57,26 +137,70 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
     let page1 = app.ok(Some(&token), HISTORY, json!({ "first": 2 })).await["creditHistory"].clone();
     assert_eq!(page1["totalCount"], 5);
     assert_eq!(page1["pageInfo"]["hasNextPage"], true);
-    let amounts: Vec<i64> = page1["edges"].as_array().unwrap().iter().map(|e| e["node"]["amount"].as_i64().unwrap()).collect();
+    let amounts: Vec<i64> = page1["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["amount"].as_i64().unwrap())
+        .collect();
     assert_eq!(amounts, vec![10, 20], "oldest first");
     let page2 = app
-        .ok(Some(&token), HISTORY, json!({ "first": 10, "after": page1["pageInfo"]["endCursor"] }))
+        .ok(
+            Some(&token),
+            HISTORY,
+            json!({ "first": 10, "after": page1["pageInfo"]["endCursor"] }),
+        )
         .await["creditHistory"]
         .clone();
-    let after: Vec<i64> = page2["edges"].as_array().unwrap().iter().map(|e| e["node"]["balanceAfter"].as_i64().unwrap()).collect();
+    let after: Vec<i64> = page2["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["balanceAfter"].as_i64().unwrap())
+        .collect();
     assert_eq!(after, vec![60, 100, 150]);
     assert_eq!(page2["pageInfo"]["hasNextPage"], false);
-    assert_eq!(app.error_code(Some(&token), HISTORY, json!({ "first": 501 })).await, "BAD_USER_INPUT");
-    assert_eq!(app.error_code(Some(&token), HISTORY, json!({ "after": "garbage" })).await, "BAD_USER_INPUT");
+    assert_eq!(
+        app.error_code(Some(&token), HISTORY, json!({ "first": 501 }))
+            .await,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        app.error_code(Some(&token), HISTORY, json!({ "after": "garbage" }))
+            .await,
+        "BAD_USER_INPUT"
+    );
 
     // The balance as it stood just after the third grant.
-    let third_at = page2["edges"][0]["node"]["at"].as_str().unwrap().to_string();
+    let third_at = page2["edges"][0]["node"]["at"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let q = "query($a: ID, $t: DateTime) { creditBalance(accountId: $a, asOf: $t) }";
-    assert_eq!(app.ok(Some(&token), q, json!({ "t": third_at })).await["creditBalance"], 60);
-    assert_eq!(app.ok(Some(&token), q, json!({ "t": "2000-01-01T00:00:00Z" })).await["creditBalance"], 0);
-    assert_eq!(app.ok(Some(&token), q, json!({})).await["creditBalance"], 150);
-    assert_eq!(app.ok(Some(&admin), q, json!({ "a": acme })).await["creditBalance"], 150);
-    let ranged = app.ok(Some(&token), HISTORY, json!({ "from": third_at, "to": third_at })).await;
+    assert_eq!(
+        app.ok(Some(&token), q, json!({ "t": third_at })).await["creditBalance"],
+        60
+    );
+    assert_eq!(
+        app.ok(Some(&token), q, json!({ "t": "2000-01-01T00:00:00Z" }))
+            .await["creditBalance"],
+        0
+    );
+    assert_eq!(
+        app.ok(Some(&token), q, json!({})).await["creditBalance"],
+        150
+    );
+    assert_eq!(
+        app.ok(Some(&admin), q, json!({ "a": acme })).await["creditBalance"],
+        150
+    );
+    let ranged = app
+        .ok(
+            Some(&token),
+            HISTORY,
+            json!({ "from": third_at, "to": third_at }),
+        )
+        .await;
     assert_eq!(ranged["creditHistory"]["totalCount"], 1);
 });
 
@@ -86,17 +210,44 @@ both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
     let (_globex, globex_token) = app.partner(&admin, "globex").await;
     app.grant(&admin, &acme, 100, "INV-1").await;
     let key = app.key(&acme_token, "Acme server").await;
-    assert_eq!(app.error_code(Some(&globex_token), HISTORY, json!({ "a": acme })).await, "NOT_FOUND");
+    assert_eq!(
+        app.error_code(Some(&globex_token), HISTORY, json!({ "a": acme }))
+            .await,
+        "NOT_FOUND"
+    );
     let q = "query($a: ID) { creditBalance(accountId: $a) }";
-    assert_eq!(app.error_code(Some(&globex_token), q, json!({ "a": acme })).await, "NOT_FOUND");
+    assert_eq!(
+        app.error_code(Some(&globex_token), q, json!({ "a": acme }))
+            .await,
+        "NOT_FOUND"
+    );
     let node = "query($id: ID!) { node(id: $id) { id ... on ActivationKey { key } } }";
-    assert_eq!(app.error_code(Some(&globex_token), node, json!({ "id": key["id"] })).await, "NOT_FOUND");
-    assert_eq!(app.ok(Some(&acme_token), node, json!({ "id": key["id"] })).await["node"]["key"], key["key"]);
+    assert_eq!(
+        app.error_code(Some(&globex_token), node, json!({ "id": key["id"] }))
+            .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        app.ok(Some(&acme_token), node, json!({ "id": key["id"] }))
+            .await["node"]["key"],
+        key["key"]
+    );
     let keys = "query($o: ID) { activationKeys(ownerId: $o) { totalCount } }";
-    assert_eq!(app.error_code(Some(&globex_token), keys, json!({ "o": acme })).await, "NOT_FOUND");
-    assert_eq!(app.ok(Some(&globex_token), keys, json!({})).await["activationKeys"]["totalCount"], 0);
+    assert_eq!(
+        app.error_code(Some(&globex_token), keys, json!({ "o": acme }))
+            .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        app.ok(Some(&globex_token), keys, json!({})).await["activationKeys"]["totalCount"],
+        0
+    );
     let events = "query($a: ID) { events(aggregateId: $a) { totalCount } }";
-    assert_eq!(app.ok(Some(&globex_token), events, json!({ "a": acme })).await["events"]["totalCount"], 0);
+    assert_eq!(
+        app.ok(Some(&globex_token), events, json!({ "a": acme }))
+            .await["events"]["totalCount"],
+        0
+    );
 });
 
 both_backends!(events_show_the_audit_trail, |app: TestApp| async move {
@@ -106,16 +257,39 @@ both_backends!(events_show_the_audit_trail, |app: TestApp| async move {
     app.key(&token, "Server").await;
     let q = "query($a: ID) { events(aggregateId: $a) { totalCount edges { node { aggregateType aggregateId sequence eventType payload at actor { login } } } } }";
     let d = app.ok(Some(&token), q, json!({ "a": acme })).await;
-    let types: Vec<&str> = d["events"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["eventType"].as_str().unwrap()).collect();
-    assert_eq!(types, vec!["PartnerRegistered", "CreditsGranted", "ActivationKeyCreated"]);
+    let types: Vec<&str> = d["events"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "PartnerRegistered",
+            "CreditsGranted",
+            "ActivationKeyCreated"
+        ]
+    );
     let grant = &d["events"]["edges"][1]["node"];
     assert_eq!(grant["aggregateType"], "Partner");
     assert_eq!(grant["sequence"], 2);
     assert_eq!(grant["payload"]["CreditsGranted"]["amount"], 100);
     assert_eq!(grant["actor"]["login"], "admin");
     // Credentials never reach the log.
-    let all = app.ok(Some(&admin), "{ events(first: 500) { edges { node { payload } } } }", json!({})).await.to_string();
-    assert!(!all.contains("partner-pass-1") && !all.contains("argon2") && !all.contains(common::ADMIN_PASSWORD));
+    let all = app
+        .ok(
+            Some(&admin),
+            "{ events(first: 500) { edges { node { payload } } } }",
+            json!({}),
+        )
+        .await
+        .to_string();
+    assert!(
+        !all.contains("partner-pass-1")
+            && !all.contains("argon2")
+            && !all.contains(common::ADMIN_PASSWORD)
+    );
 });
 
 both_backends!(concurrent_grants_all_land, |app: TestApp| async move {
@@ -126,7 +300,12 @@ both_backends!(concurrent_grants_all_land, |app: TestApp| async move {
     for i in 1..=20i64 {
         let (app, admin, acme) = (app.clone(), admin.clone(), acme.clone());
         tasks.push(tokio::spawn(async move {
-            app.ok(Some(&admin), GRANT, json!({ "p": acme, "a": i, "r": format!("C-{i}") })).await
+            app.ok(
+                Some(&admin),
+                GRANT,
+                json!({ "p": acme, "a": i, "r": format!("C-{i}") }),
+            )
+            .await
         }));
     }
     for t in tasks {

@@ -16,9 +16,18 @@ both_backends!(data_survives_a_restart, |app: TestApp| async move {
     // Sessions are stored too: the token still works.
     let after = app.ok(Some(&token), q, json!({})).await;
     assert_eq!(before, after);
-    assert_eq!(after["activationKeys"]["edges"][0]["node"]["key"], key["key"]);
+    assert_eq!(
+        after["activationKeys"]["edges"][0]["node"]["key"],
+        key["key"]
+    );
     // And the first administrator is not created twice.
     let token = app.admin().await;
-    let admins = app.ok(Some(&token), "{ accounts(role: ADMIN) { totalCount } }", json!({})).await;
+    let admins = app
+        .ok(
+            Some(&token),
+            "{ accounts(role: ADMIN) { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(admins["accounts"]["totalCount"], 1);
 });

@@ -402,7 +402,8 @@ impl App {
         filter: &queries::LicenseFilter,
         page: &PageRequest,
     ) -> AppResult<Page<LicenseRow>> {
-        self.check_owner_filter(caller, filter.owner_id.as_deref()).await?;
+        self.check_owner_filter(caller, filter.owner_id.as_deref())
+            .await?;
         let now = projections::db::time_text(Utc::now());
         Ok(queries::licenses(&self.db, &caller.scope(), filter, &now, page).await?)
     }
@@ -419,7 +420,8 @@ impl App {
             (Role::Partner, false) => queries::Scope::Own(caller.id.clone()),
             _ => caller.scope(),
         };
-        self.check_owner_filter(caller, filter.owner_id.as_deref()).await?;
+        self.check_owner_filter(caller, filter.owner_id.as_deref())
+            .await?;
         let today = projections::db::date_text(Utc::now().date_naive());
         Ok(queries::supports(&self.db, &scope, filter, &today, order, page).await?)
     }

@@ -172,7 +172,11 @@ impl App {
 
     /// Checks a list's owner filter: asking for an account the caller cannot
     /// see is NOT_FOUND, not an empty list.
-    pub async fn check_owner_filter(&self, caller: &Caller, owner_id: Option<&str>) -> AppResult<()> {
+    pub async fn check_owner_filter(
+        &self,
+        caller: &Caller,
+        owner_id: Option<&str>,
+    ) -> AppResult<()> {
         if let Some(id) = owner_id {
             self.visible_account(caller, id).await?;
         }

@@ -39,7 +39,10 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
             sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
                 .await
                 .expect("create a test database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin);
             format!("{base}/{name}")
         }
     }
@@ -69,7 +72,13 @@ impl TestApp {
     pub async fn spawn_with(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
         let running = server::start(&args).await.expect("server starts");
         let url = format!("http://{}/graphql", running.addr);
-        TestApp { running: Some(running), url, client: reqwest::Client::new(), dir, args }
+        TestApp {
+            running: Some(running),
+            url,
+            client: reqwest::Client::new(),
+            dir,
+            args,
+        }
     }
 
     /// Stops the server and starts it again on the same database and files.
@@ -97,7 +106,10 @@ impl TestApp {
         let mut req = self
             .client
             .post(&self.url)
-            .header("accept", "application/graphql-response+json, application/json")
+            .header(
+                "accept",
+                "application/graphql-response+json, application/json",
+            )
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -109,7 +121,10 @@ impl TestApp {
     /// The data of a document that must succeed.
     pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let answer = self.gql(token, query, variables).await;
-        assert!(answer.get("errors").is_none(), "unexpected errors: {answer}");
+        assert!(
+            answer.get("errors").is_none(),
+            "unexpected errors: {answer}"
+        );
         answer["data"].clone()
     }
 
@@ -117,7 +132,8 @@ impl TestApp {
     pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
         let answer = self.gql(token, query, variables).await;
         let code = answer["errors"][0]["extensions"]["code"].as_str();
-        code.unwrap_or_else(|| panic!("expected an error, got {answer}")).to_string()
+        code.unwrap_or_else(|| panic!("expected an error, got {answer}"))
+            .to_string()
     }
 
     pub async fn login(&self, login: &str, password: &str) -> String {
@@ -159,7 +175,8 @@ impl TestApp {
     }
 
     pub async fn balance(&self, token: &str) -> i64 {
-        self.ok(Some(token), "{ me { creditBalance } }", json!({})).await["me"]["creditBalance"]
+        self.ok(Some(token), "{ me { creditBalance } }", json!({}))
+            .await["me"]["creditBalance"]
             .as_i64()
             .expect("balance")
     }
@@ -187,7 +204,11 @@ impl TestApp {
         let mut running = 0;
         for e in d["creditHistory"]["edges"].as_array().expect("edges") {
             running += e["node"]["amount"].as_i64().expect("amount");
-            assert_eq!(running, e["node"]["balanceAfter"].as_i64().expect("after"), "{d}");
+            assert_eq!(
+                running,
+                e["node"]["balanceAfter"].as_i64().expect("after"),
+                "{d}"
+            );
         }
         assert_eq!(running, d["me"]["creditBalance"].as_i64().expect("balance"));
     }
@@ -224,7 +245,9 @@ macro_rules! both_backends {
 
 /// The .eml files written to the outbox so far, as text.
 pub fn outbox_messages(app: &TestApp) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(app.outbox_dir()) else { return vec![] };
+    let Ok(entries) = std::fs::read_dir(app.outbox_dir()) else {
+        return vec![];
+    };
     entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
@@ -235,12 +258,18 @@ pub fn outbox_messages(app: &TestApp) -> Vec<String> {
 /// Waits (up to 10 s) for the welcome email to `address`; returns its text.
 pub async fn wait_for_welcome(app: &TestApp, address: &str) -> String {
     for _ in 0..200 {
-        if let Some(m) = outbox_messages(app).into_iter().find(|m| m.contains(address)) {
+        if let Some(m) = outbox_messages(app)
+            .into_iter()
+            .find(|m| m.contains(address))
+        {
             return m;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("no welcome email to {address} in {}", app.outbox_dir().display());
+    panic!(
+        "no welcome email to {address} in {}",
+        app.outbox_dir().display()
+    );
 }
 
 /// The generated password a welcome email carries.
