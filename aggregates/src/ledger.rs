@@ -32,6 +32,9 @@ pub struct Ledger {
     pub grants: HashMap<String, i64>,
     /// Reseller: transfer ids already credited.
     pub transfers_in: HashSet<String>,
+    /// Partner: transfer ids already debited.
+    #[serde(default)]
+    pub transfers_out: HashSet<String>,
     /// Activation key id → fingerprint of the device it is bound to.
     pub keys: HashMap<String, Option<String>>,
     pub licenses: HashMap<String, LicenseState>,
@@ -60,6 +63,13 @@ pub struct SupportState {
     pub users: i64,
     pub starts_on: NaiveDate,
     pub end_of_support: NaiveDate,
+    /// First day of the current unbroken run of cover, and its months: an
+    /// extension that follows on is counted from here, so buying 1 + 1 + 1
+    /// months ends where buying 3 at once would (month ends do not drift).
+    #[serde(default)]
+    pub anchor: Option<NaiveDate>,
+    #[serde(default)]
+    pub anchor_months: u32,
 }
 
 /// Last day of a period of `months` starting on `start`.
@@ -99,18 +109,21 @@ impl Ledger {
             return Err(DomainError::NotFound("no such account".into()));
         }
         // A retried request gets its first result: nothing happens again.
-        if let Some(idem) = command.idempotency() {
-            if let Some(first) = self.idempotency.get(&idem.key) {
-                return if *first == idem.fingerprint {
-                    Ok(vec![])
-                } else {
-                    Err(DomainError::Conflict(format!(
-                        "the idempotency key \"{}\" was already used for a different request",
-                        idem.key
-                    )))
-                };
-            }
+        if let Some((idem, first)) = command
+            .idempotency()
+            .and_then(|idem| self.idempotency.get(&idem.key).map(|first| (idem, first)))
+        {
+            return if *first == idem.fingerprint {
+                Ok(vec![])
+            } else {
+                Err(DomainError::Conflict(format!(
+                    "the idempotency key \"{}\" was already used for a different request",
+                    idem.key
+                )))
+            };
         }
+        // New things get new ids: reusing one would overwrite what it names.
+        self.ensure_new_id(command)?;
         let event = match command {
             RegisterAdmin { login, email, name } => {
                 if role != Role::Admin {
@@ -502,7 +515,14 @@ impl Ledger {
                     .checked_add_days(Days::new(1))
                     .unwrap_or(support.end_of_support);
                 let period_starts_on = day_after.max(*today);
-                let end_of_support = period_end(period_starts_on, months).ok_or_else(|| {
+                let follows_on = period_starts_on == day_after;
+                let end_of_support = match support.anchor {
+                    Some(anchor) if follows_on => {
+                        period_end(anchor, support.anchor_months + months)
+                    }
+                    _ => period_end(period_starts_on, months),
+                }
+                .ok_or_else(|| {
                     DomainError::BadInput("the support would end too far in the future".into())
                 })?;
                 let credits = support.users * price * i64::from(months);
@@ -631,7 +651,9 @@ impl Ledger {
             } => {
                 self.grants.insert(reference.clone(), *amount);
             }
-            CreditsTransferredOut { .. } => {}
+            CreditsTransferredOut { transfer_id, .. } => {
+                self.transfers_out.insert(transfer_id.clone());
+            }
             CreditsTransferredIn { transfer_id, .. } => {
                 self.transfers_in.insert(transfer_id.clone());
             }
@@ -691,6 +713,7 @@ impl Ledger {
                 users,
                 starts_on,
                 end_of_support,
+                months,
                 ..
             } => {
                 self.supports.insert(
@@ -702,6 +725,8 @@ impl Ledger {
                         users: *users,
                         starts_on: *starts_on,
                         end_of_support: *end_of_support,
+                        anchor: Some(*starts_on),
+                        anchor_months: *months,
                     },
                 );
             }
@@ -718,10 +743,21 @@ impl Ledger {
             }
             SupportExtended {
                 support_id,
+                months,
+                period_starts_on,
                 end_of_support,
                 ..
             } => {
                 if let Some(s) = self.supports.get_mut(support_id) {
+                    let follows_on =
+                        s.end_of_support.checked_add_days(Days::new(1)) == Some(*period_starts_on);
+                    match s.anchor {
+                        Some(_) if follows_on => s.anchor_months += months,
+                        _ => {
+                            s.anchor = Some(*period_starts_on);
+                            s.anchor_months = *months;
+                        }
+                    }
                     s.end_of_support = *end_of_support;
                 }
             }
@@ -789,15 +825,34 @@ impl Ledger {
         let product = catalog
             .product(code)
             .ok_or_else(|| DomainError::BadInput(format!("there is no product \"{code}\"")))?;
-        if let Some(allowed) = &self.allowed_products {
-            if !allowed.iter().any(|p| p == code) {
-                return Err(DomainError::Forbidden(format!(
-                    "this account may not sell {}",
-                    product.name
-                )));
-            }
+        if let Some(allowed) = &self.allowed_products
+            && !allowed.iter().any(|p| p == code)
+        {
+            return Err(DomainError::Forbidden(format!(
+                "this account may not sell {}",
+                product.name
+            )));
         }
         Ok(product)
+    }
+
+    fn ensure_new_id(&self, command: &LedgerCommand) -> Result<(), DomainError> {
+        use LedgerCommand::*;
+        let taken = match command {
+            TransferOut { transfer_id, .. } => self.transfers_out.contains(transfer_id),
+            AssignLicense { license_id, .. } => self.licenses.contains_key(license_id),
+            AssignSupport { support_id, .. } => self.supports.contains_key(support_id),
+            CreateSubscription {
+                subscription_id, ..
+            } => self.subscriptions.contains(subscription_id),
+            _ => false,
+        };
+        if taken {
+            return Err(DomainError::Conflict(
+                "this id is already used in this account".into(),
+            ));
+        }
+        Ok(())
     }
 }
 

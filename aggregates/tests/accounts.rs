@@ -62,9 +62,24 @@ fn registration_refuses_a_malformed_login_email_or_name() {
         ("ab", "a@b.co", "Acme", bad(login)),
         ("with space", "a@b.co", "Acme", bad(login)),
         (&"x".repeat(65), "a@b.co", "Acme", bad(login)),
-        ("acme", "not-an-email", "Acme", bad("\"not-an-email\" is not a valid email address")),
-        ("acme", "a@b.co", "   ", bad("the name must be 1 to 100 characters")),
-        ("acme", "a@b.co", &"n".repeat(101), bad("the name must be 1 to 100 characters")),
+        (
+            "acme",
+            "not-an-email",
+            "Acme",
+            bad("\"not-an-email\" is not a valid email address"),
+        ),
+        (
+            "acme",
+            "a@b.co",
+            "   ",
+            bad("the name must be 1 to 100 characters"),
+        ),
+        (
+            "acme",
+            "a@b.co",
+            &"n".repeat(101),
+            bad("the name must be 1 to 100 characters"),
+        ),
     ];
     for (login, email, name, error) in cases {
         let command = LedgerCommand::RegisterPartner {
@@ -72,7 +87,11 @@ fn registration_refuses_a_malformed_login_email_or_name() {
             email: email.into(),
             name: name.into(),
         };
-        assert_eq!(outcome_as(Role::Partner, vec![], command), Err(error), "{login} {email} {name}");
+        assert_eq!(
+            outcome_as(Role::Partner, vec![], command),
+            Err(error),
+            "{login} {email} {name}"
+        );
     }
 }
 

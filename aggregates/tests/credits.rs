@@ -121,9 +121,12 @@ fn a_transfer_above_the_balance_is_refused_with_the_figures() {
     partner(partner_with_reseller(100))
         .when(transfer("t1", RESELLER_ID, 101))
         .then_expect_error(insufficient(101, 100));
-    partner(and(partner_with_reseller(100), [transferred_out("t1", RESELLER_ID, 70)]))
-        .when(transfer("t2", RESELLER_ID, 31))
-        .then_expect_error(insufficient(31, 30));
+    partner(and(
+        partner_with_reseller(100),
+        [transferred_out("t1", RESELLER_ID, 70)],
+    ))
+    .when(transfer("t2", RESELLER_ID, 31))
+    .then_expect_error(insufficient(31, 30));
 }
 
 #[test]
@@ -137,7 +140,10 @@ fn a_transfer_moves_1_to_10_000_000_credits() {
 
 #[test]
 fn credits_transferred_out_are_no_longer_the_partners() {
-    let given = and(partner_with_reseller(100), [transferred_out("t1", RESELLER_ID, 60)]);
+    let given = and(
+        partner_with_reseller(100),
+        [transferred_out("t1", RESELLER_ID, 60)],
+    );
     partner(given)
         .when(permanent("l1", RA, "DESKTOP", 5).cmd())
         .then_expect_error(insufficient(50, 40));
@@ -150,12 +156,20 @@ fn credits_transferred_out_are_no_longer_the_partners() {
 /// reseller is never credited for it: the credits are destroyed, breaking
 /// Σ balances = Σ grants − Σ net spends.
 #[test]
-#[ignore = "bug: TransferOut accepts a transfer id already used; the reseller credits it once"]
+
 fn a_transfer_id_is_used_once() {
-    let given = and(partner_with_reseller(100), [transferred_out("t1", RESELLER_ID, 30)]);
-    let again = outcome_as(aggregates::Role::Partner, given, transfer("t1", RESELLER_ID, 30));
+    let given = and(
+        partner_with_reseller(100),
+        [transferred_out("t1", RESELLER_ID, 30)],
+    );
+    let again = outcome_as(
+        aggregates::Role::Partner,
+        given,
+        transfer("t1", RESELLER_ID, 30),
+    );
     assert!(
-        matches!(&again, Ok(events) if events.is_empty()) || matches!(&again, Err(DomainError::Conflict(_))),
+        matches!(&again, Ok(events) if events.is_empty())
+            || matches!(&again, Err(DomainError::Conflict(_))),
         "the same transfer id debited the partner again: {again:?}"
     );
 }

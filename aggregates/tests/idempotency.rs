@@ -44,13 +44,28 @@ fn credit_commands() -> Vec<(&'static str, LedgerCommand)> {
     vec![
         ("GrantCredits", first(grant(100, "invoice-9"))),
         ("TransferOut", first(transfer("t1", RESELLER_ID, 30))),
-        ("AssignLicense", first(permanent("l2", RA, "DESKTOP", 2).cmd())),
-        ("UpgradeLicense", first(upgrade_license("l1", Some(8), None))),
+        (
+            "AssignLicense",
+            first(permanent("l2", RA, "DESKTOP", 2).cmd()),
+        ),
+        (
+            "UpgradeLicense",
+            first(upgrade_license("l1", Some(8), None)),
+        ),
         ("DeleteLicense", first(delete_license("l1"))),
-        ("AssignSupport", first(support("s2", RA, "DESKTOP", 1, 1).cmd())),
-        ("UpgradeSupport", first(upgrade_support("s1", Some(8), None, today()))),
+        (
+            "AssignSupport",
+            first(support("s2", RA, "DESKTOP", 1, 1).cmd()),
+        ),
+        (
+            "UpgradeSupport",
+            first(upgrade_support("s1", Some(8), None, today())),
+        ),
         ("ExtendSupport", first(extend_support("s1", 1, today()))),
-        ("CreateSubscription", first(subscription("sub1", 1, 1).cmd())),
+        (
+            "CreateSubscription",
+            first(subscription("sub1", 1, 1).cmd()),
+        ),
     ]
 }
 
@@ -92,15 +107,27 @@ fn the_same_key_with_another_request_is_a_conflict() {
 
 #[test]
 fn a_key_belongs_to_the_whole_account_not_to_one_kind_of_request() {
-    let license = keyed(&permanent("l2", RA, "DESKTOP", 2).cmd(), idem("req-1", "fp-a"));
-    let given = and(seller(), outcome_as(Role::Partner, seller(), license).unwrap());
+    let license = keyed(
+        &permanent("l2", RA, "DESKTOP", 2).cmd(),
+        idem("req-1", "fp-a"),
+    );
+    let given = and(
+        seller(),
+        outcome_as(Role::Partner, seller(), license).unwrap(),
+    );
     partner(given.clone())
-        .when(keyed(&subscription("sub1", 1, 1).cmd(), idem("req-1", "fp-b")))
+        .when(keyed(
+            &subscription("sub1", 1, 1).cmd(),
+            idem("req-1", "fp-b"),
+        ))
         .then_expect_error(conflict(
             "the idempotency key \"req-1\" was already used for a different request",
         ));
     partner(given)
-        .when(keyed(&subscription("sub1", 1, 1).cmd(), idem("req-2", "fp-b")))
+        .when(keyed(
+            &subscription("sub1", 1, 1).cmd(),
+            idem("req-2", "fp-b"),
+        ))
         .then_expect_events(vec![
             SubscriptionOrder {
                 idempotency: idem("req-2", "fp-b"),

@@ -12,7 +12,10 @@ use common::*;
 /// A partner with 200 credits granted who bought "l1": 5 DESKTOP users for 50
 /// (balance 150).
 fn with_l1() -> Vec<LedgerEvent> {
-    and(partner_with(200), [permanent("l1", RA, "DESKTOP", 5).assigned(50)])
+    and(
+        partner_with(200),
+        [permanent("l1", RA, "DESKTOP", 5).assigned(50)],
+    )
 }
 
 // --- Assigning --------------------------------------------------------------
@@ -140,10 +143,14 @@ fn a_license_is_for_a_product_of_the_catalog() {
 fn a_subscription_only_product_is_not_licensed() {
     partner(partner_with(100))
         .when(permanent("l1", RS, "STANDARD", 5).cmd())
-        .then_expect_error(bad("Remote Support is sold as a subscription, not as a license"));
+        .then_expect_error(bad(
+            "Remote Support is sold as a subscription, not as a license",
+        ));
     partner(partner_with(100))
         .when(trial("l1", RS, "STANDARD", 5, 30).cmd())
-        .then_expect_error(bad("Remote Support is sold as a subscription, not as a license"));
+        .then_expect_error(bad(
+            "Remote Support is sold as a subscription, not as a license",
+        ));
 }
 
 #[test]
@@ -214,15 +221,23 @@ fn a_blank_comment_is_no_comment() {
 /// to life the same way, and the read side sees two `LicenseAssigned` for one
 /// id.
 #[test]
-#[ignore = "bug: AssignLicense accepts a license id already in use and overwrites its state"]
+
 fn a_license_id_is_used_once() {
-    let again = outcome_as(Role::Partner, with_l1(), trial("l1", RA, "DESKTOP", 1, 30).cmd());
+    let again = outcome_as(
+        Role::Partner,
+        with_l1(),
+        trial("l1", RA, "DESKTOP", 1, 30).cmd(),
+    );
     assert!(
         matches!(again, Err(DomainError::Conflict(_))),
         "a second license took the id l1: {again:?}"
     );
     let deleted = and(with_l1(), [license_deleted("l1", 50)]);
-    let again = outcome_as(Role::Partner, deleted, permanent("l1", RA, "DESKTOP", 5).cmd());
+    let again = outcome_as(
+        Role::Partner,
+        deleted,
+        permanent("l1", RA, "DESKTOP", 5).cmd(),
+    );
     assert!(
         matches!(again, Err(DomainError::Conflict(_))),
         "a deleted license came back: {again:?}"
@@ -243,7 +258,12 @@ fn an_upgrade_charges_the_difference() {
     for ((users, edition), (new_users, new_edition, credits)) in cases {
         partner(with_l1())
             .when(upgrade_license("l1", users, edition))
-            .then_expect_events(vec![license_upgraded("l1", new_users, new_edition, credits)]);
+            .then_expect_events(vec![license_upgraded(
+                "l1",
+                new_users,
+                new_edition,
+                credits,
+            )]);
     }
 }
 
@@ -270,7 +290,10 @@ fn an_upgrade_never_lowers_users() {
 
 #[test]
 fn an_upgrade_never_moves_to_a_lesser_edition() {
-    let given = and(partner_with(200), [permanent("l1", RA, "MOBILE_WEB", 5).assigned(75)]);
+    let given = and(
+        partner_with(200),
+        [permanent("l1", RA, "MOBILE_WEB", 5).assigned(75)],
+    );
     let lesser = bad("an upgrade never moves to a lesser edition (MOBILE_WEB now, DESKTOP asked)");
     partner(given.clone())
         .when(upgrade_license("l1", None, Some("DESKTOP")))
@@ -309,7 +332,10 @@ fn an_upgrade_stays_within_10_000_users_and_the_products_editions() {
 
 #[test]
 fn a_trial_is_not_upgraded() {
-    let given = and(partner_with(200), [trial("l1", RA, "DESKTOP", 5, 30).assigned(0)]);
+    let given = and(
+        partner_with(200),
+        [trial("l1", RA, "DESKTOP", 5, 30).assigned(0)],
+    );
     partner(given)
         .when(upgrade_license("l1", Some(8), None))
         .then_expect_error(bad(
@@ -349,7 +375,11 @@ fn a_deleted_license_is_not_upgraded_edited_or_deleted_again() {
 #[test]
 fn a_license_is_edited() {
     partner(with_l1())
-        .when(edit_license("l1", Some(" it@customer.example"), Some("moved")))
+        .when(edit_license(
+            "l1",
+            Some(" it@customer.example"),
+            Some("moved"),
+        ))
         .then_expect_events(vec![license_edited(
             "l1",
             Some("it@customer.example"),
@@ -396,7 +426,10 @@ fn the_refund_includes_upgrades() {
 
 #[test]
 fn deleting_a_trial_refunds_nothing() {
-    let given = and(partner_with(0), [trial("l1", RA, "DESKTOP", 5, 30).assigned(0)]);
+    let given = and(
+        partner_with(0),
+        [trial("l1", RA, "DESKTOP", 5, 30).assigned(0)],
+    );
     partner(given)
         .when(delete_license("l1"))
         .then_expect_events(vec![license_deleted("l1", 0)]);

@@ -160,7 +160,10 @@ fn a_product_outside_the_resellers_list_is_forbidden() {
 
 #[test]
 fn a_product_added_to_the_list_may_be_sold() {
-    let given = and(reseller_with(&[RA], 1000), [reseller_products_edited(&[RA, TF])]);
+    let given = and(
+        reseller_with(&[RA], 1000),
+        [reseller_products_edited(&[RA, TF])],
+    );
     let order = permanent("l1", TF, "STANDARD", 2);
     reseller(given)
         .when(order.cmd())

@@ -110,7 +110,7 @@ fn a_subscription_keeps_its_email_and_comment() {
 /// a subscription id already in use is not refused; the read side receives
 /// two `SubscriptionCreated` for one id.
 #[test]
-#[ignore = "bug: CreateSubscription accepts a subscription id already in use"]
+
 fn a_subscription_id_is_used_once() {
     let first = subscription("sub1", 1, 1);
     let given: Vec<LedgerEvent> = and(partner_with(100), [first.created(day(2025, 4, 9), 4)]);

@@ -55,7 +55,10 @@ pub fn admin(given: Vec<LedgerEvent>) -> AggregateTestExecutor<Admin> {
 }
 
 /// What `command` gives on an aggregate of type `A` that has seen `given`.
-pub fn outcome<A>(given: Vec<LedgerEvent>, command: LedgerCommand) -> Result<Vec<LedgerEvent>, DomainError>
+pub fn outcome<A>(
+    given: Vec<LedgerEvent>,
+    command: LedgerCommand,
+) -> Result<Vec<LedgerEvent>, DomainError>
 where
     A: Aggregate<
             Command = LedgerCommand,
@@ -140,7 +143,9 @@ pub fn wrong_role(role: Role) -> DomainError {
 }
 
 pub fn out_of_range(what: &str, min: i64, max: i64, value: i64) -> DomainError {
-    bad(&format!("{what} must be between {min} and {max}, not {value}"))
+    bad(&format!(
+        "{what} must be between {min} and {max}, not {value}"
+    ))
 }
 
 pub fn idem(key: &str, fingerprint: &str) -> Option<Idempotency> {
@@ -428,7 +433,13 @@ pub fn permanent(license_id: &str, product: &str, edition: &str, users: i64) -> 
 }
 
 /// A trial license of `days` days on key "k1", ordered at `now()`.
-pub fn trial(license_id: &str, product: &str, edition: &str, users: i64, days: i64) -> LicenseOrder {
+pub fn trial(
+    license_id: &str,
+    product: &str,
+    edition: &str,
+    users: i64,
+    days: i64,
+) -> LicenseOrder {
     LicenseOrder {
         kind: LicenseKind::Trial,
         trial_days: Some(days),
@@ -471,7 +482,11 @@ impl LicenseOrder {
     }
 }
 
-pub fn upgrade_license(license_id: &str, users: Option<i64>, edition: Option<&str>) -> LedgerCommand {
+pub fn upgrade_license(
+    license_id: &str,
+    users: Option<i64>,
+    edition: Option<&str>,
+) -> LedgerCommand {
     LedgerCommand::UpgradeLicense {
         license_id: license_id.into(),
         users,
@@ -540,7 +555,13 @@ pub struct SupportOrder {
 }
 
 /// Support on key "k1" from `today()`.
-pub fn support(support_id: &str, product: &str, edition: &str, users: i64, months: i64) -> SupportOrder {
+pub fn support(
+    support_id: &str,
+    product: &str,
+    edition: &str,
+    users: i64,
+    months: i64,
+) -> SupportOrder {
     SupportOrder {
         support_id: support_id.into(),
         key_id: "k1".into(),
@@ -729,7 +750,10 @@ pub fn every_seller_command() -> Vec<(&'static str, LedgerCommand)> {
         ("EditLicense", edit_license("l1", None, Some("note"))),
         ("DeleteLicense", delete_license("l1")),
         ("AssignSupport", support("s1", RA, "DESKTOP", 1, 1).cmd()),
-        ("UpgradeSupport", upgrade_support("s1", Some(2), None, today())),
+        (
+            "UpgradeSupport",
+            upgrade_support("s1", Some(2), None, today()),
+        ),
         ("ExtendSupport", extend_support("s1", 1, today())),
         ("CreateSubscription", subscription("sub1", 1, 1).cmd()),
         ("ActivateKey", activate("k1", "device-a")),
