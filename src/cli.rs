@@ -52,6 +52,8 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Measure throughput and latency (prints figures; see the README).
+    Bench(crate::bench::BenchArgs),
     /// Print the public key that signs license files (base64 of its 32 bytes).
     PublicKey {
         #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
@@ -197,6 +199,10 @@ async fn run(command: Command) -> Result<ExitCode, String> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Bench(args) => {
+            crate::bench::run(args).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::PublicKey { signing_key } => {
             let signer = crate::signing::Signer25519::load_or_create(&signing_key)?;

@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// The first administrator's password; unset: one is generated and printed once.
     #[arg(long, env = "LICENSE_PORTAL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// Device requests (activate, refresh, deactivate) one client address may
+    /// make per minute; each key is also held to 60 a minute.
+    #[arg(long, env = "DEVICE_RATE_LIMIT", default_value_t = 600)]
+    pub device_rate_limit: u32,
     /// Ed25519 signing key for license files; made on first start when absent.
     #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
     pub signing_key: PathBuf,

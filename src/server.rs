@@ -47,7 +47,11 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
         ledgers,
         catalog,
         signer,
-        device_limits: crate::limits::RateLimiter::new(60, Duration::from_secs(60)),
+        device_limits: crate::limits::RateLimiter::new(
+            60,
+            args.device_rate_limit,
+            Duration::from_secs(60),
+        ),
         db,
     }))
 }

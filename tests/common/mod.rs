@@ -59,6 +59,7 @@ pub fn serve_args(database_url: String, dir: &std::path::Path) -> ServeArgs {
         catalog: None,
         admin_password: Some(ADMIN_PASSWORD.into()),
         signing_key: dir.join("signing-key"),
+        device_rate_limit: 600,
     }
 }
 
