@@ -142,14 +142,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         device_rate_limit: u32::MAX,
     };
     let result = phases(&args, &serve).await;
-    if let Some((admin_url, name)) = drop_after {
-        if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
-            let _ = sqlx::Executor::execute(
-                &mut conn,
-                format!("DROP DATABASE {name} WITH (FORCE)").as_str(),
-            )
-            .await;
-        }
+    if let Some((admin_url, name)) = drop_after
+        && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await
+    {
+        let _ = sqlx::Executor::execute(
+            &mut conn,
+            format!("DROP DATABASE {name} WITH (FORCE)").as_str(),
+        )
+        .await;
     }
     result
 }

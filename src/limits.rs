@@ -32,22 +32,31 @@ impl RateLimiter {
         if counts.len() > 100_000 {
             counts.retain(|_, (start, _)| now.duration_since(*start) < self.window);
         }
-        for (name, limit) in [(key, self.per_key), (client, self.per_client)] {
-            let entry = counts.entry(name.to_string()).or_insert((now, 0));
+        // Both counters move before either is judged, so a flood of calls on
+        // keys that are already over their limit still uses up the client's.
+        let mut refused_for = None;
+        for (name, limit) in [
+            (format!("key:{key}"), self.per_key),
+            (format!("client:{client}"), self.per_client),
+        ] {
+            let entry = counts.entry(name).or_insert((now, 0));
             if now.duration_since(entry.0) >= self.window {
                 *entry = (now, 0);
             }
-            entry.1 += 1;
+            entry.1 = entry.1.saturating_add(1);
             if entry.1 > limit {
                 let wait = self
                     .window
                     .saturating_sub(now.duration_since(entry.0))
                     .as_secs()
                     + 1;
-                return Err(AppError::RateLimited(format!(
-                    "too many device requests; try again in {wait} s"
-                )));
+                refused_for = Some(refused_for.map_or(wait, |w: u64| w.max(wait)));
             }
+        }
+        if let Some(wait) = refused_for {
+            return Err(AppError::RateLimited(format!(
+                "too many device requests; try again in {wait} s"
+            )));
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! idempotent by transfer id and the checkpoint only moves after the credit,
 //! so a crash between the two steps delays a credit, never loses or doubles it.
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::{Actor, Ledgers};
 use aggregates::{LedgerCommand, LedgerEvent, Role};
 use projections::Db;
@@ -54,14 +54,29 @@ impl Transfers {
                     partner_id: e.aggregate_id.clone(),
                     amount: *amount,
                 };
-                self.ledgers
+                let outcome = self
+                    .ledgers
                     .execute(
                         Role::Reseller,
                         reseller_id,
                         command,
                         &Actor::System("transfers"),
                     )
-                    .await?;
+                    .await;
+                match outcome {
+                    Ok(_) => {}
+                    // A storage failure is retried from the same checkpoint.
+                    Err(AppError::Internal) => return Err(AppError::Internal),
+                    // A refusal will not change on retry; stopping here would
+                    // hold up every later transfer. The transfer stays visibly
+                    // in flight for `verify` and an operator to see.
+                    Err(refusal) => tracing::error!(
+                        transfer_id,
+                        reseller_id,
+                        error = %refusal,
+                        "reseller refused a transfer; it stays in flight"
+                    ),
+                }
             }
         }
         let mut tx = self.db.begin_write().await?;

@@ -266,10 +266,10 @@ impl App {
             &caller.actor(),
         )
         .await?;
-        if let Some(key) = idem_key {
-            if let Some(first) = queries::idempotent_result(&self.db, &p.owner.id, &key).await? {
-                return Ok(first);
-            }
+        if let Some(key) = idem_key
+            && let Some(first) = queries::idempotent_result(&self.db, &p.owner.id, &key).await?
+        {
+            return Ok(first);
         }
         Ok(p.entity_id)
     }
@@ -432,6 +432,9 @@ impl App {
         owner_id: Option<&str>,
         page: &PageRequest,
     ) -> AppResult<Page<SubscriptionRow>> {
+        // Like every other list: an owner the caller cannot see is NOT_FOUND,
+        // not an empty page.
+        self.check_owner_filter(caller, owner_id).await?;
         Ok(queries::subscriptions(&self.db, &caller.scope(), owner_id, page).await?)
     }
 }

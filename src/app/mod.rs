@@ -151,13 +151,13 @@ impl App {
     /// Read-your-writes: waits until the projector has applied the latest
     /// event of `aggregate_id`.
     pub async fn catch_up(&self, aggregate_id: &str) -> AppResult<()> {
-        if let Some(head) = projections::log::stream_head(&self.db, aggregate_id).await? {
-            if !self.projector.wait_for(head, READ_YOUR_WRITES).await {
-                tracing::warn!(
-                    aggregate_id,
-                    "views are behind the log; answering from what they have"
-                );
-            }
+        if let Some(head) = projections::log::stream_head(&self.db, aggregate_id).await?
+            && !self.projector.wait_for(head, READ_YOUR_WRITES).await
+        {
+            tracing::warn!(
+                aggregate_id,
+                "views are behind the log; answering from what they have"
+            );
         }
         Ok(())
     }

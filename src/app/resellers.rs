@@ -116,12 +116,12 @@ impl App {
         };
         self.run(Role::Partner, &caller.id, command, &caller.actor())
             .await?;
-        if let Some(head) = projections::log::stream_head(&self.db, &caller.id).await? {
-            if !self.transfers.wait_for(head, Duration::from_secs(10)).await {
-                tracing::warn!(
-                    "transfer still in flight after 10 s; the reseller will be credited when it lands"
-                );
-            }
+        if let Some(head) = projections::log::stream_head(&self.db, &caller.id).await?
+            && !self.transfers.wait_for(head, Duration::from_secs(10)).await
+        {
+            tracing::warn!(
+                "transfer still in flight after 10 s; the reseller will be credited when it lands"
+            );
         }
         self.catch_up(&reseller.id).await?;
         let entry = match &idem {

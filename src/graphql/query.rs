@@ -171,14 +171,13 @@ impl Query {
         let (filter, include_resellers) = match filter {
             Some(f) => {
                 let range = f.end_of_support;
-                if let Some(r) = &range {
-                    if let (Some(from), Some(to)) = (r.from, r.to) {
-                        if from.0 > to.0 {
-                            return Err(gql(AppError::bad(
-                                "the endOfSupport range starts after it ends",
-                            )));
-                        }
-                    }
+                if let Some(r) = &range
+                    && let (Some(from), Some(to)) = (r.from, r.to)
+                    && from.0 > to.0
+                {
+                    return Err(gql(AppError::bad(
+                        "the endOfSupport range starts after it ends",
+                    )));
                 }
                 (
                     queries::SupportFilter {

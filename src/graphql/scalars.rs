@@ -12,9 +12,12 @@ pub struct Date(pub NaiveDate);
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
+            // chrono accepts "2026-1-5"; the contract's form is the padded one.
             Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .filter(|d| d.format("%Y-%m-%d").to_string() == *s)
                 .map(Date)
-                .map_err(|_| {
+                .ok_or_else(|| {
                     InputValueError::custom(format!("\"{s}\" is not a date like 2026-11-28"))
                 }),
             _ => Err(InputValueError::expected_type(value)),

@@ -117,17 +117,17 @@ pub async fn get_handler(
             );
         }
     };
-    if let Some(ext) = params.extensions.as_deref() {
-        if !matches!(
+    if let Some(ext) = params.extensions.as_deref()
+        && !matches!(
             serde_json::from_str::<serde_json::Value>(ext),
             Ok(serde_json::Value::Object(_))
-        ) {
-            return respond(
-                StatusCode::BAD_REQUEST,
-                media,
-                &error_body("extensions must be a JSON object", "BAD_USER_INPUT"),
-            );
-        }
+        )
+    {
+        return respond(
+            StatusCode::BAD_REQUEST,
+            media,
+            &error_body("extensions must be a JSON object", "BAD_USER_INPUT"),
+        );
     }
     let body = serde_json::json!({ "query": query, "variables": variables, "operationName": params.operation_name });
     execute(&state, Method::GET, peer, &headers, media, body).await
@@ -287,10 +287,10 @@ async fn execute(
     };
     add_default_codes(&mut json, status != StatusCode::OK);
     complete_deprecated_locations(&mut json);
-    if status != StatusCode::OK {
-        if let Some(o) = json.as_object_mut() {
-            o.remove("data");
-        }
+    if status != StatusCode::OK
+        && let Some(o) = json.as_object_mut()
+    {
+        o.remove("data");
     }
     respond(status, media, &json)
 }
@@ -320,18 +320,25 @@ fn add_default_codes(json: &mut serde_json::Value, request_error: bool) {
             continue;
         };
         let has_path = obj.get("path").is_some();
+        // Input coercion (an Int out of range, a malformed Date) fails
+        // inside execution and so has a path, but it is still the
+        // caller's input that was wrong.
+        let coercion = obj
+            .get("message")
+            .and_then(|m| m.as_str())
+            .is_some_and(|m| m.starts_with("Failed to parse") || m.starts_with("Invalid value"));
         let ext = obj
             .entry("extensions")
             .or_insert_with(|| serde_json::json!({}));
-        if let Some(ext) = ext.as_object_mut() {
-            if !ext.contains_key("code") {
-                let code = if request_error || !has_path {
-                    "BAD_USER_INPUT"
-                } else {
-                    "INTERNAL"
-                };
-                ext.insert("code".into(), code.into());
-            }
+        if let Some(ext) = ext.as_object_mut()
+            && !ext.contains_key("code")
+        {
+            let code = if request_error || !has_path || coercion {
+                "BAD_USER_INPUT"
+            } else {
+                "INTERNAL"
+            };
+            ext.insert("code".into(), code.into());
         }
     }
 }

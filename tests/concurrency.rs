@@ -1,0 +1,164 @@
+//! Spending under contention: many requests at once on one partner never
+//! overdraw it, and a retried request spends once. The ledger is then checked
+//! by the operator's `verify`.
+
+mod common;
+use common::{Backend, TestApp};
+use serde_json::{Value, json};
+use std::process::Command;
+use std::sync::Arc;
+
+const ASSIGN: &str = "mutation($i: AssignLicenseInput!, $k: String) { assignLicense(input: $i, idempotencyKey: $k) { id creditsSpent } }";
+const HISTORY: &str = "{ me { creditBalance } creditHistory(first: 500) { totalCount edges { node { amount balanceAfter reason } } } licenses(first: 500) { totalCount } }";
+
+fn verify(app: &TestApp) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
+        .arg("verify")
+        .env("DATABASE_URL", app.database_url())
+        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
+        .env("OUTBOX_DIR", app.outbox_dir())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the binary");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// TWO_FACTOR STANDARD costs 5 credits a user.
+fn one_user(key: &Value) -> Value {
+    json!({
+        "activationKeyId": key["id"],
+        "product": "TWO_FACTOR",
+        "edition": "STANDARD",
+        "users": 1,
+        "kind": "PERMANENT",
+    })
+}
+
+both_backends!(
+    fifty_buyers_for_twenty_licenses,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        // Exactly 20 licenses' worth.
+        app.grant(&admin, &acme, 100, "INV-1").await;
+        let key = app.key(&token, "Server").await;
+        let app = Arc::new(app);
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (app, token, input) = (app.clone(), token.clone(), one_user(&key));
+            tasks.push(tokio::spawn(async move {
+                app.gql(Some(&token), ASSIGN, json!({ "i": input })).await
+            }));
+        }
+        let mut won = 0;
+        let mut lost = 0;
+        for t in tasks {
+            let answer = t.await.expect("task");
+            match answer.get("errors") {
+                None => {
+                    assert_eq!(answer["data"]["assignLicense"]["creditsSpent"], 5);
+                    won += 1;
+                }
+                Some(errors) => {
+                    let ext = &errors[0]["extensions"];
+                    assert_eq!(ext["code"], "INSUFFICIENT_CREDITS", "{answer}");
+                    assert_eq!(ext["required"], 5, "{answer}");
+                    let balance = ext["balance"].as_i64().expect("balance");
+                    assert!((0..5).contains(&balance), "{answer}");
+                    lost += 1;
+                }
+            }
+        }
+        assert_eq!((won, lost), (20, 30));
+
+        let d = app.ok(Some(&token), HISTORY, json!({})).await;
+        assert_eq!(d["me"]["creditBalance"], 0);
+        assert_eq!(d["licenses"]["totalCount"], 20);
+        assert_eq!(d["creditHistory"]["totalCount"], 21);
+        for e in d["creditHistory"]["edges"].as_array().unwrap() {
+            assert!(e["node"]["balanceAfter"].as_i64().unwrap() >= 0, "{d}");
+        }
+        app.assert_history_adds_up(&token).await;
+        // The replayed ledger agrees: never below zero, every credit accounted for.
+        let (ok, out) = verify(&app);
+        assert!(ok, "{out}");
+        assert!(out.contains("total granted:   100"), "{out}");
+        assert!(out.contains("total spent:     100"), "{out}");
+        assert!(out.contains("total balance:   0"), "{out}");
+    }
+);
+
+both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let (acme, token) = app.partner(&admin, "acme").await;
+    app.grant(&admin, &acme, 100, "INV-1").await;
+    let key = app.key(&token, "Server").await;
+    let app = Arc::new(app);
+    // The same request, sent 20 times at once with one idempotency key.
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (app, token, input) = (app.clone(), token.clone(), one_user(&key));
+        tasks.push(tokio::spawn(async move {
+            app.ok(Some(&token), ASSIGN, json!({ "i": input, "k": "retry-me" }))
+                .await["assignLicense"]
+                .clone()
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.expect("task"));
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(answers[0]["creditsSpent"], 5);
+    let d = app.ok(Some(&token), HISTORY, json!({})).await;
+    assert_eq!(d["me"]["creditBalance"], 95);
+    assert_eq!(d["licenses"]["totalCount"], 1);
+    assert_eq!(d["creditHistory"]["totalCount"], 2);
+    // Retried later, it still answers the first license.
+    let late = app
+        .ok(
+            Some(&token),
+            ASSIGN,
+            json!({ "i": one_user(&key), "k": "retry-me" }),
+        )
+        .await;
+    assert_eq!(late["assignLicense"], answers[0]);
+    // Racing keys with different arguments: one wins, the others conflict.
+    let mut tasks = Vec::new();
+    for users in 1..=10i64 {
+        let (app, token) = (app.clone(), token.clone());
+        let mut input = one_user(&key);
+        input["users"] = json!(users);
+        tasks.push(tokio::spawn(async move {
+            app.gql(
+                Some(&token),
+                ASSIGN,
+                json!({ "i": input, "k": "contested" }),
+            )
+            .await
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let answer = t.await.expect("task");
+        match answer.get("errors") {
+            None => winners.push(answer["data"]["assignLicense"].clone()),
+            Some(e) => assert_eq!(e[0]["extensions"]["code"], "CONFLICT", "{answer}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let spent = winners[0]["creditsSpent"].as_i64().unwrap();
+    let d = app.ok(Some(&token), HISTORY, json!({})).await;
+    assert_eq!(d["me"]["creditBalance"], 95 - spent);
+    assert_eq!(d["licenses"]["totalCount"], 2);
+    app.assert_history_adds_up(&token).await;
+    let (ok, out) = verify(&app);
+    assert!(ok, "{out}");
+});
