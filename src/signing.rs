@@ -22,18 +22,26 @@ pub struct Signer25519 {
 }
 
 impl Signer25519 {
+    /// Loads the key at `path` (PKCS#8 PEM); None when there is no file.
+    pub fn load(path: &Path) -> Result<Option<Signer25519>, String> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+            format!(
+                "{} is not an Ed25519 private key in PKCS#8 PEM: {e}",
+                path.display()
+            )
+        })?;
+        Ok(Some(Signer25519 { key }))
+    }
+
     /// Loads the key at `path` (PKCS#8 PEM), or makes one there when absent.
     pub fn load_or_create(path: &Path) -> Result<Signer25519, String> {
-        if path.exists() {
-            let pem = std::fs::read_to_string(path)
-                .map_err(|e| format!("reading {}: {e}", path.display()))?;
-            let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
-                format!(
-                    "{} is not an Ed25519 private key in PKCS#8 PEM: {e}",
-                    path.display()
-                )
-            })?;
-            return Ok(Signer25519 { key });
+        if let Some(signer) = Signer25519::load(path)? {
+            return Ok(signer);
         }
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
         let pem = key

@@ -75,11 +75,13 @@ async fn activate(app: &TestApp, key: &str, device: &str, name: Option<&str>) ->
         .clone()
 }
 
-/// `license-portal check-license FILE`: (exit status success, stdout).
-fn check_license(path: &std::path::Path) -> (bool, String) {
+/// `license-portal check-license FILE` trusting the server's signing key:
+/// (exit status success, stdout).
+fn check_license(app: &TestApp, path: &std::path::Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
         .arg("check-license")
         .arg(path)
+        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
         .env("RUST_LOG", "warn")
         .output()
         .expect("run the binary");
@@ -364,7 +366,7 @@ both_backends!(check_license_offline, |app: TestApp| async move {
     // As the product saves it.
     let valid = dir.path().join("license.json");
     std::fs::write(&valid, serde_json::to_string_pretty(&file).unwrap()).unwrap();
-    let (ok, out) = check_license(&valid);
+    let (ok, out) = check_license(&app, &valid);
     assert!(ok, "{out}");
     assert!(out.contains("VALID"), "{out}");
     assert!(out.contains(&code), "{out}");
@@ -379,7 +381,7 @@ both_backends!(check_license_offline, |app: TestApp| async move {
     assert!(!signature_holds(&altered));
     let path = dir.path().join("payload-altered.json");
     std::fs::write(&path, altered.to_string()).unwrap();
-    let (ok, out) = check_license(&path);
+    let (ok, out) = check_license(&app, &path);
     assert!(!ok, "an altered payload passed: {out}");
     assert!(out.contains("NOT valid"), "{out}");
 
@@ -393,7 +395,7 @@ both_backends!(check_license_offline, |app: TestApp| async move {
     assert!(!signature_holds(&altered));
     let path = dir.path().join("signature-altered.json");
     std::fs::write(&path, altered.to_string()).unwrap();
-    let (ok, out) = check_license(&path);
+    let (ok, out) = check_license(&app, &path);
     assert!(!ok, "an altered signature passed: {out}");
     assert!(out.contains("NOT valid"), "{out}");
 
@@ -405,8 +407,26 @@ both_backends!(check_license_offline, |app: TestApp| async move {
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
     let path = dir.path().join("signature-text-altered.json");
     std::fs::write(&path, &bytes).unwrap();
-    let (ok, out) = check_license(&path);
+    let (ok, out) = check_license(&app, &path);
     assert!(!ok, "{out}");
+
+    // A forger's file: intact, signed by the forger's own key and naming it.
+    // Only a trusted key (here the server's signing key) can tell.
+    let forger = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let forged_payload = payload.replace("\"users\":3", "\"users\":999");
+    let forged = json!({
+        "payload": forged_payload,
+        "signature": STANDARD.encode(
+            ed25519_dalek::Signer::sign(&forger, forged_payload.as_bytes()).to_bytes()
+        ),
+        "publicKey": STANDARD.encode(forger.verifying_key().to_bytes()),
+    });
+    assert!(signature_holds(&forged), "the forgery is self-consistent");
+    let path = dir.path().join("forged.json");
+    std::fs::write(&path, forged.to_string()).unwrap();
+    let (ok, out) = check_license(&app, &path);
+    assert!(!ok, "a file signed by another key passed: {out}");
+    assert!(out.contains("NOT valid"), "{out}");
 
     // Signed by another key: the vendor's key given on the command line wins.
     let other_key = STANDARD.encode([7u8; 32]);
