@@ -30,6 +30,15 @@ fn decode_cursor(text: &str) -> Option<Cursor> {
     Some(Cursor::DateAndPosition(date.to_string(), p.parse().ok()?))
 }
 
+/// What a page costs in the complexity limit: each requested row costs what
+/// its selection costs, so many aliases of a large page add up.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    usize::try_from(rows)
+        .unwrap_or(1)
+        .saturating_mul(child_complexity)
+}
+
 pub fn page_request(first: Option<i32>, after: Option<String>) -> AppResult<PageRequest> {
     let first = first.unwrap_or(DEFAULT_PAGE);
     if !(0..=MAX_PAGE).contains(&first) {

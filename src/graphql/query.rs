@@ -1,6 +1,7 @@
 //! The contract's queries.
 
 use super::inputs::{LicenseFilter, QuoteInput, SupportFilter};
+use super::paging::page_complexity;
 use super::scalars::{Role, SupportOrder};
 use super::types::*;
 use super::{
@@ -66,6 +67,7 @@ impl Query {
     }
 
     /// ADMIN: partners (and resellers with role). PARTNER: its resellers.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -93,6 +95,7 @@ impl Query {
         Ok(AccountConnection::from_page(result, had_cursor, Account))
     }
 
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn activation_keys(
         &self,
         ctx: &Context<'_>,
@@ -120,6 +123,7 @@ impl Query {
         ))
     }
 
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn licenses(
         &self,
         ctx: &Context<'_>,
@@ -155,6 +159,7 @@ impl Query {
         Ok(LicenseConnection::from_page(result, had_cursor, License))
     }
 
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn supports(
         &self,
         ctx: &Context<'_>,
@@ -211,6 +216,7 @@ impl Query {
         Ok(SupportConnection::from_page(result, had_cursor, Support))
     }
 
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn service_subscriptions(
         &self,
         ctx: &Context<'_>,
@@ -233,6 +239,7 @@ impl Query {
     }
 
     /// Oldest first. accountId defaults to the signed-in account.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn credit_history(
         &self,
         ctx: &Context<'_>,
@@ -317,6 +324,7 @@ impl Query {
     }
 
     /// The stored events behind what the caller may see, oldest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
