@@ -22,8 +22,11 @@ pub struct HttpState {
     pub schema: ApiSchema,
 }
 
-pub fn router(app: Arc<App>) -> Router {
+/// The API and, at `/`, the portal's pages (`public_url` decides whether
+/// the portal's cookies are Secure).
+pub fn router(app: Arc<App>, public_url: &str) -> Router {
     let schema = crate::graphql::schema(app.clone());
+    let portal = crate::web::router(app.clone(), public_url);
     let state = HttpState { app, schema };
     Router::new()
         .route(
@@ -32,6 +35,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/healthz", get(healthz))
         .with_state(state)
+        .merge(portal)
 }
 
 async fn healthz(State(state): State<HttpState>) -> Response {

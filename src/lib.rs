@@ -18,3 +18,4 @@ pub mod storage;
 pub mod store;
 pub mod transfers;
 pub mod verify;
+pub mod web;

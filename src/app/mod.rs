@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod credits;
+mod dashboard;
 mod devices;
 mod keys;
 mod licensing;
@@ -11,6 +12,7 @@ mod resellers;
 
 pub use accounts::NewAccount;
 pub use audit::EventRow;
+pub use dashboard::{Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
 
 use crate::error::{AppError, AppResult};

@@ -1,0 +1,207 @@
+//! The vendor's pages for the administrator: partners with their balances,
+//! creating a partner, granting credits.
+
+use super::WebState;
+use super::forms::{FormData, Params, encode};
+use super::layout::{self, csrf_field, cta, empty_row, error_box, pager, when};
+use super::session::{Session, SignedForm, redirect_with_flash};
+use crate::app::NewAccount;
+use crate::error::AppError;
+use aggregates::Role;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+use projections::queries::AccountRow;
+
+fn admin_only(s: &Session) -> Option<Response> {
+    (s.caller.role != Role::Admin).then(|| {
+        layout::session_error(
+            s,
+            &AppError::Forbidden("only an administrator can do this".into()),
+        )
+    })
+}
+
+pub async fn partners(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    if let Some(r) = admin_only(&s) {
+        return r;
+    }
+    let page = match st
+        .app
+        .visible_accounts(&s.caller, Some("PARTNER"), &p.page())
+        .await
+    {
+        Ok(page) => page,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let body = html! {
+        div.toolbar {
+            p.hint { "Partners buy credits from you and sell licenses, support and subscriptions." }
+            (cta("/admin/partners/new", "Create a partner"))
+        }
+        div.table-wrap {
+            table #partners {
+                caption.visually-hidden { "Partners" }
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Login" } th scope="col" { "Email" }
+                    th scope="col" class="num" { "Balance" } th scope="col" { "Created" }
+                    th scope="col" { span.visually-hidden { "Actions" } }
+                } }
+                tbody {
+                    @if page.rows.is_empty() { (empty_row(6, "No partner yet.")) }
+                    @for (_, a) in &page.rows {
+                        tr {
+                            td { (a.name) } td { (a.login) } td { (a.email) }
+                            td.num { (a.balance) } td { (when(&a.created_at)) }
+                            td.actions {
+                                a href={ "/admin/partners/" (encode(&a.id)) "/grant" } { "Grant credits" }
+                                a href={ "/credits?account=" (encode(&a.id)) } { "History" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (pager("/admin/partners", &p, &page))
+    };
+    layout::page(&s, "Partners", body)
+}
+
+pub async fn new_page(s: Session) -> Response {
+    if let Some(r) = admin_only(&s) {
+        return r;
+    }
+    new_form(&s, &FormData::default(), None)
+}
+
+fn new_form(s: &Session, p: &FormData, error: Option<&AppError>) -> Response {
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
+    let body = html! {
+        (error_box(error))
+        form.stack method="post" action="/admin/partners/new" {
+            (csrf_field(s))
+            label for="login" { "Login" }
+            input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off";
+            label for="name" { "Name" }
+            input #name type="text" name="name" value=(p.get("name")) required maxlength="200";
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(p.get("email")) required;
+            label for="password" { "Password (optional)" }
+            div.with-button {
+                input #password type="text" name="password" value=(p.get("password")) minlength=(crate::auth::MIN_PASSWORD) autocomplete="new-password" spellcheck="false" aria-describedby="password-hint";
+                button type="button" data-random-password="password" { "Random" }
+            }
+            p.hint #password-hint { "Leave it empty to email a generated password, which the partner changes at first sign-in." }
+            button.primary type="submit" { "Create the partner" }
+        }
+    };
+    layout::page_with_status(s, status, "Create a partner", body)
+}
+
+pub async fn create(
+    State(st): State<WebState>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let new = NewAccount {
+        login: form.get("login").to_string(),
+        email: form.get("email").to_string(),
+        name: form.get("name").to_string(),
+        password: form
+            .0
+            .iter()
+            .find(|(k, v)| k == "password" && !v.is_empty())
+            .map(|(_, v)| v.clone()),
+        parent: None,
+        products: vec![],
+    };
+    match st.app.create_partner(&s.caller, new).await {
+        Ok(a) => redirect_with_flash(
+            &format!("/admin/partners/{}/grant", encode(&a.id)),
+            &format!(
+                "Partner {} was created. Grant it credits to start.",
+                a.login
+            ),
+            s.secure,
+        ),
+        Err(e) => new_form(&s, &form, Some(&e)),
+    }
+}
+
+async fn partner(st: &WebState, s: &Session, id: &str) -> Result<AccountRow, Response> {
+    if let Some(r) = admin_only(s) {
+        return Err(r);
+    }
+    match st.app.visible_account(&s.caller, id).await {
+        Ok(a) if a.role == "PARTNER" => Ok(a),
+        Ok(_) => Err(layout::session_error(s, &AppError::not_found("partner"))),
+        Err(e) => Err(layout::session_error(s, &e)),
+    }
+}
+
+pub async fn grant_page(
+    State(st): State<WebState>,
+    s: Session,
+    Path(id): Path<String>,
+) -> Response {
+    match partner(&st, &s, &id).await {
+        Ok(a) => grant_form(&s, &a, &FormData::default(), None),
+        Err(r) => r,
+    }
+}
+
+fn grant_form(s: &Session, a: &AccountRow, p: &FormData, error: Option<&AppError>) -> Response {
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
+    let body = html! {
+        p.chosen { strong { (a.name) } " (" (a.login) ") has " strong #partner-balance { (a.balance) } " credits." }
+        (error_box(error))
+        form.stack method="post" action={ "/admin/partners/" (encode(&a.id)) "/grant" } {
+            (csrf_field(s))
+            input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
+            label for="amount" { "Credits" }
+            input #amount type="number" name="amount" min="1" max=(aggregates::values::MAX_GRANT) value=(p.get("amount")) required;
+            label for="reference" { "Reference" }
+            input #reference type="text" name="reference" value=(p.get("reference")) required maxlength="200" aria-describedby="reference-hint";
+            p.hint #reference-hint { "Your order or invoice number; one grant per reference." }
+            button.primary type="submit" { "Grant credits" }
+        }
+        p { a href="/admin/partners" { "Back to the partners" } }
+    };
+    layout::page_with_status(s, status, "Grant credits", body)
+}
+
+pub async fn grant(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let a = match partner(&st, &s, &id).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let result = match form.int("amount", "The amount") {
+        Ok(amount) => {
+            st.app
+                .grant_credits(
+                    &s.caller,
+                    &id,
+                    amount,
+                    form.get("reference"),
+                    form.opt("_idem"),
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(entry) => redirect_with_flash(
+            "/admin/partners",
+            &format!(
+                "{} credits were granted to {}; its balance is {}.",
+                entry.amount, a.login, entry.balance_after
+            ),
+            s.secure,
+        ),
+        Err(e) => grant_form(&s, &a, &form, Some(&e)),
+    }
+}

@@ -1,0 +1,214 @@
+//! Credit history: the ledger of an account with its running balance, a date
+//! filter, a CSV download of the same rows, and a chart of the balance.
+//! A partner may look at its resellers' histories, the administrator at
+//! anyone's; the application layer decides, as for the API.
+
+use super::WebState;
+use super::chart;
+use super::forms::{FormData, Params, encode};
+use super::layout::{self, empty_row, error_box, pager, reason_text, when};
+use super::session::Session;
+use crate::error::{AppError, AppResult};
+use aggregates::Role;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Days, Utc};
+use maud::html;
+use projections::queries::{CreditEntryRow, PageRequest};
+
+/// Entries the chart and the CSV read at most; the page says when there are more.
+const MAX_EXPORT: i64 = 20_000;
+
+/// A filter's bounds; either may be open.
+type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// [from, to] as times: `to` is inclusive of its whole day.
+fn range(p: &FormData) -> AppResult<Range> {
+    let from = p.date("from", "The first date")?;
+    let to = p.date("to", "The last date")?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(AppError::bad("the date range starts after it ends"));
+    }
+    let start = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    Ok((
+        from.and_then(start),
+        to.and_then(|d| d.checked_add_days(Days::new(1)))
+            .and_then(start)
+            .map(|t| t - chrono::Duration::milliseconds(1)),
+    ))
+}
+
+async fn all_entries(
+    st: &WebState,
+    s: &Session,
+    account: Option<&str>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> AppResult<(Vec<CreditEntryRow>, bool)> {
+    let page = PageRequest {
+        first: MAX_EXPORT,
+        after: None,
+    };
+    let page = st
+        .app
+        .credit_history(&s.caller, account, from, to, &page)
+        .await?;
+    Ok((
+        page.rows.into_iter().map(|(_, e)| e).collect(),
+        page.has_next,
+    ))
+}
+
+pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    let account = p.opt("account");
+    let (from, to, error) = match range(&p) {
+        Ok((f, t)) => (f, t, None),
+        Err(e) => (None, None, Some(e)),
+    };
+    let subject = match st
+        .app
+        .visible_account(&s.caller, account.unwrap_or(&s.caller.id))
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let page = match st
+        .app
+        .credit_history(&s.caller, account, from, to, &p.page())
+        .await
+    {
+        Ok(page) => page,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let (points, truncated) = match all_entries(&st, &s, account, from, to).await {
+        Ok(x) => x,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let choices = match s.caller.role {
+        Role::Partner => {
+            let req = PageRequest {
+                first: 500,
+                after: None,
+            };
+            st.app
+                .visible_accounts(&s.caller, None, &req)
+                .await
+                .map(|p| p.rows.into_iter().map(|(_, a)| a).collect())
+                .unwrap_or_default()
+        }
+        _ => vec![],
+    };
+    let csv_link = format!("/credits.csv?{}", p.with(&[("after", "")]));
+    let status = error
+        .as_ref()
+        .map(layout::status_of)
+        .unwrap_or(StatusCode::OK);
+    let own = subject.id == s.caller.id;
+    let body = html! {
+        (error_box(error.as_ref()))
+        @if !own {
+            p.chosen { "History of " strong { (subject.name) } " (" (subject.login) "), balance " strong { (subject.balance) } " credits." }
+        }
+        form.filters method="get" action="/credits" role="search" {
+            @if !choices.is_empty() {
+                div {
+                    label for="f-account" { "Account" }
+                    select #f-account name="account" {
+                        option value="" { "My own" }
+                        @for a in &choices {
+                            option value=(a.id) selected[account == Some(a.id.as_str())] { (a.name) " (reseller)" }
+                        }
+                    }
+                }
+            } @else if let Some(a) = account {
+                input type="hidden" name="account" value=(a);
+            }
+            div { label for="f-from" { "From" } input #f-from type="date" name="from" value=(p.get("from")); }
+            div { label for="f-to" { "To" } input #f-to type="date" name="to" value=(p.get("to")); }
+            button type="submit" { "Show" }
+            a.button href=(csv_link) download { "Download CSV" }
+        }
+        figure.chart {
+            (chart::balance_chart(&points))
+            figcaption {
+                "Balance after each entry"
+                @if truncated { " (the first " (MAX_EXPORT) " entries of this range)" }
+                "."
+            }
+        }
+        div.table-wrap {
+            table #history {
+                caption.visually-hidden { "Credit history" }
+                thead { tr {
+                    th scope="col" { "Date (UTC)" } th scope="col" { "What" } th scope="col" { "Reference" }
+                    th scope="col" class="num" { "Amount" } th scope="col" class="num" { "Balance" }
+                } }
+                tbody {
+                    @if page.rows.is_empty() { (empty_row(5, "No entry in this range.")) }
+                    @for (_, e) in &page.rows {
+                        tr {
+                            td { (when(&e.at)) }
+                            td { (reason_text(&e.reason)) }
+                            td.mono { (e.reference.as_deref().unwrap_or("")) }
+                            td.num class=(if e.amount < 0 { "out" } else { "in" }) {
+                                @if e.amount > 0 { "+" } (e.amount)
+                            }
+                            td.num { (e.balance_after) }
+                        }
+                    }
+                }
+            }
+        }
+        (pager("/credits", &p, &page))
+    };
+    layout::page_with_status(&s, status, "Credit history", body)
+}
+
+pub async fn csv(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    let result = match range(&p) {
+        Ok((from, to)) => all_entries(&st, &s, p.opt("account"), from, to).await,
+        Err(e) => Err(e),
+    };
+    let (rows, _) = match result {
+        Ok(x) => x,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let mut out = String::from("date,what,reason,reference,amount,balance_after\r\n");
+    for e in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\r\n",
+            e.at,
+            cell(reason_text(&e.reason)),
+            e.reason,
+            cell(e.reference.as_deref().unwrap_or("")),
+            e.amount,
+            e.balance_after
+        ));
+    }
+    let name = format!(
+        "attachment; filename=\"credit-history-{}.csv\"",
+        encode(p.opt("account").unwrap_or(&s.account.login))
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+/// A CSV text cell: quoted, and never read as a formula by a spreadsheet.
+fn cell(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    format!("\"{}\"", guarded.replace('"', "\"\""))
+}

@@ -1,0 +1,122 @@
+//! Activation Keys: the list (search, pages) and "Generate an Activation Key"
+//! with a name and a key, random or typed as XXXX-XXXX-XXXX-XXXX.
+
+use super::WebState;
+use super::forms::{Params, encode};
+use super::layout::{self, csrf_field, cta, empty_row, error_box, pager, when};
+use super::owners::owner_names;
+use super::session::{Session, SignedForm, redirect_with_flash};
+use crate::error::AppError;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+
+pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    let page = match st
+        .app
+        .activation_keys(&s.caller, None, p.opt("q"), &p.page())
+        .await
+    {
+        Ok(page) => page,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let owners = owner_names(&st, &s).await;
+    let body = html! {
+        div.toolbar {
+            form.filters method="get" action="/keys" role="search" {
+                label for="q" { "Search by name or key" }
+                input #q type="search" name="q" value=(p.get("q"));
+                button type="submit" { "Search" }
+            }
+            (cta("/keys/new", "Generate an Activation Key"))
+        }
+        div.table-wrap {
+            table {
+                caption.visually-hidden { "Activation keys" }
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Key" } th scope="col" { "Device" }
+                    th scope="col" { "Owner" } th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } }
+                } }
+                tbody {
+                    @if page.rows.is_empty() {
+                        (empty_row(6, "No activation key matches."))
+                    }
+                    @for (_, k) in &page.rows {
+                        tr {
+                            td { (k.name) }
+                            td.mono { (k.key) }
+                            td {
+                                @match (&k.device_name, &k.activated_at) {
+                                    (Some(name), Some(at)) => { (name) " · " (when(at)) }
+                                    (None, Some(at)) => { "Activated " (when(at)) }
+                                    _ => { span.muted { "Not activated" } }
+                                }
+                            }
+                            td { (owners.label(&k.owner_id)) }
+                            td { (when(&k.created_at)) }
+                            td {
+                                @if k.owner_id == s.caller.id {
+                                    a href={ "/licenses/new?key=" (encode(&k.id)) } { "Generate a License" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (pager("/keys", &p, &page))
+    };
+    layout::page(&s, "Activation Keys", body)
+}
+
+pub async fn new_page(s: Session) -> Response {
+    key_form(&s, "", "", None)
+}
+
+fn key_form(s: &Session, name: &str, key: &str, error: Option<&AppError>) -> Response {
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
+    let body = html! {
+        (error_box(error))
+        form.stack method="post" action="/keys/new" {
+            (csrf_field(s))
+            label for="name" { "Name" }
+            input #name type="text" name="name" value=(name) required maxlength="200" aria-describedby="name-hint";
+            p.hint #name-hint { "For you to find the key again, e.g. the customer's name." }
+            label for="key" { "Key" }
+            div.with-button {
+                input #key.mono type="text" name="key" value=(key) maxlength="19"
+                    pattern="[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}"
+                    placeholder="XXXX-XXXX-XXXX-XXXX" autocapitalize="characters" spellcheck="false"
+                    data-key-check="key-status" aria-describedby="key-hint key-status";
+                button type="button" data-random-key="key" { "Random" }
+            }
+            p.hint #key-hint { "Four groups of four letters (A–Z) or digits, e.g. AB12-CD34-EF56-GH78. Leave it empty for a random key." }
+            p.hint #key-status aria-live="polite" {}
+            button.primary type="submit" { "Add" }
+        }
+    };
+    layout::page_with_status(s, status, "Generate an Activation Key", body)
+}
+
+pub async fn create(
+    State(st): State<WebState>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let (name, key) = (form.get("name"), form.get("key"));
+    match st
+        .app
+        .create_activation_key(&s.caller, name, form.opt("key"))
+        .await
+    {
+        Ok(k) => redirect_with_flash(
+            &format!("/licenses/new?key={}", encode(&k.id)),
+            &format!(
+                "Activation key \"{}\" ({}) was created. Now choose what to put on it.",
+                k.name, k.key
+            ),
+            s.secure,
+        ),
+        Err(e) => key_form(&s, name, key, Some(&e)),
+    }
+}

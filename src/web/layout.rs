@@ -1,0 +1,315 @@
+//! The page shell (left navigation, flash message, heading) and the pieces
+//! every page reuses: error boxes, the cost summary, pagers, dates.
+
+use super::forms::{FormData, cursor_text};
+use super::session::{CSRF_FIELD, FLASH_COOKIE, Session, set_cookie};
+use crate::app::Quote;
+use crate::error::AppError;
+use aggregates::Role;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use projections::queries::Page;
+
+const ASSETS: &str = env!("CARGO_PKG_VERSION");
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · License Portal" }
+            link rel="stylesheet" href={ "/static/portal.css?v=" (ASSETS) };
+            script src={ "/static/portal.js?v=" (ASSETS) } defer {}
+        }
+    }
+}
+
+fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
+    match role {
+        Role::Admin => &[
+            ("/admin/partners", "Partners"),
+            ("/credits", "Credit history"),
+        ],
+        Role::Partner => &[
+            ("/", "Home"),
+            ("/keys", "Activation Keys"),
+            ("/licenses", "Licenses"),
+            ("/support", "Support"),
+            ("/subscriptions", "Subscriptions"),
+            ("/resellers", "Resellers"),
+            ("/credits", "Credit history"),
+        ],
+        Role::Reseller => &[
+            ("/", "Home"),
+            ("/keys", "Activation Keys"),
+            ("/licenses", "Licenses"),
+            ("/support", "Support"),
+            ("/subscriptions", "Subscriptions"),
+            ("/credits", "Credit history"),
+        ],
+    }
+}
+
+fn is_current(path: &str, href: &str) -> bool {
+    if href == "/" {
+        path == "/"
+    } else {
+        path == href || path.starts_with(&format!("{href}/"))
+    }
+}
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "Administrator",
+        Role::Partner => "Partner",
+        Role::Reseller => "Reseller",
+    }
+}
+
+pub fn csrf_field(s: &Session) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(s.csrf); }
+}
+
+/// A full page for the signed-in account, with status 200.
+pub fn page(s: &Session, title: &str, body: Markup) -> Response {
+    page_with_status(s, StatusCode::OK, title, body)
+}
+
+pub fn page_with_status(s: &Session, status: StatusCode, title: &str, body: Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to content" }
+                div.shell {
+                    header.side {
+                        a.brand href="/" { "License Portal" }
+                        nav aria-label="Main" {
+                            ul {
+                                @for (href, label) in nav_links(s.caller.role) {
+                                    li {
+                                        @if is_current(&s.path, href) {
+                                            a href=(href) aria-current="page" { (label) }
+                                        } @else {
+                                            a href=(href) { (label) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        div.who {
+                            span.name { (s.account.name) }
+                            span.role { (role_name(s.caller.role)) " · " (s.account.login) }
+                            @if s.caller.role != Role::Admin {
+                                span.balance { "Balance: " strong { (s.account.balance) } " credits" }
+                            }
+                            form method="post" action="/logout" {
+                                (csrf_field(s))
+                                button.linklike type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                    main #main tabindex="-1" {
+                        @if let Some(flash) = &s.flash {
+                            p.flash role="status" { (flash) }
+                        }
+                        h1 { (title) }
+                        (body)
+                    }
+                }
+            }
+        }
+    };
+    let mut response = (status, markup).into_response();
+    if s.flash.is_some() {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(FLASH_COOKIE, "", 0, s.secure),
+        );
+    }
+    response
+}
+
+/// A page outside a session: sign-in and errors.
+pub fn bare(status: StatusCode, title: &str, body: Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body.bare {
+                main #main {
+                    p.brand { "License Portal" }
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    };
+    (status, markup).into_response()
+}
+
+pub fn bare_error(status: StatusCode, title: &str, message: &str) -> Response {
+    bare(
+        status,
+        title,
+        html! {
+            p.error role="alert" { (message) }
+            p { a href="/" { "Back to the portal" } }
+        },
+    )
+}
+
+pub fn status_of(e: &AppError) -> StatusCode {
+    match e {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::BadInput(_) | AppError::InsufficientCredits { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// An error outside any form (e.g. the database failed while loading the session).
+pub fn error_page(e: &AppError) -> Response {
+    bare_error(status_of(e), "Something went wrong", &message(e))
+}
+
+/// An error for a signed-in page with nothing else to show (e.g. NOT_FOUND).
+pub fn session_error(s: &Session, e: &AppError) -> Response {
+    page_with_status(
+        s,
+        status_of(e),
+        "Something went wrong",
+        html! { (error_box(Some(e))) p { a href="/" { "Back to the home page" } } },
+    )
+}
+
+/// The API's message, with a capital letter; the code is there for support requests.
+pub fn message(e: &AppError) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        ),
+        None => text,
+    }
+}
+
+pub fn error_box(e: Option<&AppError>) -> Markup {
+    html! {
+        @if let Some(e) = e {
+            div.error role="alert" {
+                p { (message(e)) }
+                p.code { "Code: " (e.code()) }
+            }
+        }
+    }
+}
+
+/// The cost of an operation against the balance, then its confirm form.
+/// With too few credits the button is disabled and the reason is next to it.
+pub fn quote_panel(
+    s: &Session,
+    quote: &Quote,
+    action: &str,
+    fields: Markup,
+    button: &str,
+) -> Markup {
+    let after = quote.balance - quote.cost;
+    html! {
+        section.summary aria-labelledby="cost-title" {
+            h2 #cost-title { "Cost" }
+            dl.figures {
+                div { dt { "Cost" } dd #quote-cost { (quote.cost) " credits" } }
+                div { dt { "Your balance" } dd #quote-balance { (quote.balance) " credits" } }
+                div { dt { "Balance afterwards" } dd { (after.max(0)) " credits" } }
+            }
+            form method="post" action=(action) {
+                (csrf_field(s))
+                (fields)
+                input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
+                @if quote.sufficient {
+                    button.primary type="submit" { (button) }
+                } @else {
+                    p.warning #short role="alert" {
+                        "Not enough credits: this costs " (quote.cost) " credits and your balance is "
+                        (quote.balance) ". "
+                        @if s.caller.role == Role::Reseller {
+                            "Ask your partner for more credits."
+                        } @else {
+                            "Ask the vendor for more credits, or choose fewer users or a shorter period."
+                        }
+                    }
+                    button.primary type="submit" disabled aria-describedby="short" { (button) }
+                }
+            }
+        }
+    }
+}
+
+/// "Next page" and "First page" links; keyset paging only goes forward.
+pub fn pager<T>(base: &str, params: &FormData, page: &Page<T>) -> Markup {
+    let shown = page.rows.len();
+    let next = page
+        .rows
+        .last()
+        .filter(|_| page.has_next)
+        .map(|(c, _)| params.with(&[("after", &cursor_text(c))]));
+    let first = params.has("after").then(|| params.with(&[("after", "")]));
+    html! {
+        nav.pager aria-label="Pages" {
+            span { (shown) " shown of " (page.total) }
+            @if let Some(q) = first {
+                a href={ (base) "?" (q) } { "« First page" }
+            }
+            @if let Some(q) = next {
+                a href={ (base) "?" (q) } rel="next" { "Next page »" }
+            }
+        }
+    }
+}
+
+/// "2026-11-28T10:48:01.123Z" → "2026-11-28 10:48".
+pub fn when(text: &str) -> String {
+    let t = text.replace('T', " ");
+    t.get(..16).unwrap_or(&t).to_string()
+}
+
+/// The date part of a stored time or date.
+pub fn day(text: &str) -> &str {
+    text.get(..10).unwrap_or(text)
+}
+
+pub fn reason_text(reason: &str) -> &'static str {
+    match reason {
+        "GRANT" => "Credits granted",
+        "LICENSE" => "License",
+        "LICENSE_UPGRADE" => "License upgrade",
+        "LICENSE_REFUND" => "License deleted (refund)",
+        "SUPPORT" => "Support",
+        "SUPPORT_UPGRADE" => "Support upgrade",
+        "SUPPORT_EXTENSION" => "Support extension",
+        "SUBSCRIPTION" => "Subscription",
+        "TRANSFER_OUT" => "Given to a reseller",
+        "TRANSFER_IN" => "Received from partner",
+        _ => "Other",
+    }
+}
+
+/// An orange call-to-action link.
+pub fn cta(href: &str, label: &str) -> Markup {
+    html! { a.cta href=(href) { (label) } }
+}
+
+pub fn empty_row(columns: usize, text: &str) -> Markup {
+    html! { tr { td.empty colspan=(columns) { (text) } } }
+}

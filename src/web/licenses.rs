@@ -1,0 +1,397 @@
+//! Licenses (partner guide, section 4): the table with its filters and pages,
+//! and per license Upgrade, Edit (email, comment) and Delete (only while its
+//! key is not activated on a device; asks first and shows the refund).
+
+use super::WebState;
+use super::forms::{FormData, Params, encode, hidden};
+use super::layout::{self, csrf_field, cta, day, empty_row, error_box, pager, quote_panel, when};
+use super::owners::owner_names;
+use super::session::{Session, SignedForm, redirect_with_flash};
+use crate::app::{Operation, Quote};
+use crate::error::AppError;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use maud::{Markup, html};
+use projections::queries::{LicenseFilter, LicenseRow};
+use std::collections::HashMap;
+
+const STATUSES: &[(&str, &str)] = &[
+    ("ACTIVE", "Permanent"),
+    ("TRIAL", "Trial running"),
+    ("TRIAL_EXPIRED", "Trial expired"),
+    ("DELETED", "Deleted"),
+];
+
+fn status_text(l: &LicenseRow, now: &str) -> &'static str {
+    if l.deleted {
+        "Deleted"
+    } else if l.kind == "PERMANENT" {
+        "Permanent"
+    } else if l.trial_ends_at.as_deref().is_some_and(|t| t > now) {
+        "Trial"
+    } else {
+        "Trial expired"
+    }
+}
+
+pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    let filter = LicenseFilter {
+        product: p.opt("product").map(str::to_string),
+        kind: p
+            .opt("kind")
+            .filter(|k| *k == "TRIAL" || *k == "PERMANENT")
+            .map(str::to_string),
+        statuses: match p.opt("status") {
+            Some(v) if STATUSES.iter().any(|(c, _)| *c == v) => vec![v.to_string()],
+            // By default deleted licenses stay out of the way.
+            _ => vec!["ACTIVE".into(), "TRIAL".into(), "TRIAL_EXPIRED".into()],
+        },
+        search: p.opt("q").map(str::to_string),
+        ..LicenseFilter::default()
+    };
+    let page = match st.app.licenses(&s.caller, &filter, &p.page()).await {
+        Ok(page) => page,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let owners = owner_names(&st, &s).await;
+    // The key of each row, looked up once per distinct key on this page.
+    let mut keys: HashMap<String, String> = HashMap::new();
+    for (_, l) in &page.rows {
+        if !keys.contains_key(&l.key_id)
+            && let Ok(k) = st.app.activation_key(&s.caller, &l.key_id).await
+        {
+            keys.insert(l.key_id.clone(), k.key);
+        }
+    }
+    let now = projections::db::time_text(Utc::now());
+    let catalog = &st.app.catalog;
+    let product_name = |code: &str| {
+        catalog
+            .product(code)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| code.to_string())
+    };
+    let edition_name = |code: &str, e: &str| {
+        catalog
+            .product(code)
+            .and_then(|x| x.edition(e))
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| e.to_string())
+    };
+    let body = html! {
+        div.toolbar {
+            form.filters method="get" action="/licenses" role="search" {
+                div {
+                    label for="f-product" { "Product" }
+                    select #f-product name="product" {
+                        option value="" { "All" }
+                        @for x in &catalog.products {
+                            @if !x.subscription_only {
+                                option value=(x.code) selected[p.get("product") == x.code] { (x.name) }
+                            }
+                        }
+                    }
+                }
+                div {
+                    label for="f-kind" { "Kind" }
+                    select #f-kind name="kind" {
+                        option value="" { "All" }
+                        option value="PERMANENT" selected[p.get("kind") == "PERMANENT"] { "Permanent" }
+                        option value="TRIAL" selected[p.get("kind") == "TRIAL"] { "Trial" }
+                    }
+                }
+                div {
+                    label for="f-status" { "Status" }
+                    select #f-status name="status" {
+                        option value="" { "Not deleted" }
+                        @for (code, label) in STATUSES {
+                            option value=(code) selected[p.get("status") == *code] { (label) }
+                        }
+                    }
+                }
+                div {
+                    label for="f-q" { "Search (key, email, comment)" }
+                    input #f-q type="search" name="q" value=(p.get("q"));
+                }
+                button type="submit" { "Filter" }
+            }
+            (cta("/licenses/new", "Generate a License"))
+        }
+        div.table-wrap {
+            table #licenses {
+                caption.visually-hidden { "Licenses" }
+                thead { tr {
+                    th scope="col" { "Key" } th scope="col" { "Product" } th scope="col" { "Users" }
+                    th scope="col" { "Status" } th scope="col" { "Email / comment" } th scope="col" { "Owner" }
+                    th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } }
+                } }
+                tbody {
+                    @if page.rows.is_empty() { (empty_row(8, "No license matches these filters.")) }
+                    @for (_, l) in &page.rows {
+                        tr.reseller-row[!owners.is_own(&l.owner_id)] {
+                            td.mono { (keys.get(&l.key_id).map(String::as_str).unwrap_or("")) }
+                            td { (product_name(&l.product)) " " span.muted { (edition_name(&l.product, &l.edition)) } }
+                            td.num { (l.users) }
+                            td {
+                                (status_text(l, &now))
+                                @if let (false, Some(t)) = (l.deleted, &l.trial_ends_at) { br; span.muted { "until " (day(t)) } }
+                                @if l.activated { br; span.badge { "Activated" } }
+                            }
+                            td { (l.email.as_deref().unwrap_or("")) @if let Some(c) = &l.comment { br; span.muted { (c) } } }
+                            td { (owners.label(&l.owner_id)) }
+                            td { (when(&l.created_at)) }
+                            td.actions {
+                                @if !l.deleted && owners.is_own(&l.owner_id) {
+                                    a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
+                                    a href={ "/licenses/" (encode(&l.id)) "/edit" } { "Edit" }
+                                    @if !l.activated {
+                                        a.danger href={ "/licenses/" (encode(&l.id)) "/delete" } { "Delete" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (pager("/licenses", &p, &page))
+    };
+    layout::page(&s, "Licenses", body)
+}
+
+fn describe(st: &WebState, l: &LicenseRow) -> Markup {
+    let product = st.app.catalog.product(&l.product);
+    let edition = product
+        .and_then(|x| x.edition(&l.edition))
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| l.edition.clone());
+    html! {
+        p.chosen {
+            strong { (product.map(|x| x.name.clone()).unwrap_or_else(|| l.product.clone())) " " (edition) }
+            " · " (l.users) " users · "
+            @if l.kind == "TRIAL" { "Trial" } @else { "Permanent" }
+            " · created " (when(&l.created_at))
+        }
+    }
+}
+
+pub async fn upgrade_page(
+    State(st): State<WebState>,
+    s: Session,
+    Path(id): Path<String>,
+    Params(p): Params,
+) -> Response {
+    upgrade_render(&st, &s, &id, &p, None).await
+}
+
+fn upgrade_op(id: &str, p: &FormData) -> Result<Operation, AppError> {
+    Ok(Operation::UpgradeLicense {
+        id: id.to_string(),
+        users: p.opt_int("users", "Users")?,
+        edition: p.opt("edition").map(str::to_string),
+    })
+}
+
+async fn upgrade_render(
+    st: &WebState,
+    s: &Session,
+    id: &str,
+    p: &FormData,
+    error: Option<AppError>,
+) -> Response {
+    let license = match st.app.license(&s.caller, id).await {
+        Ok(l) => l,
+        Err(e) => return layout::session_error(s, &e),
+    };
+    let mut error = error;
+    let mut quote: Option<Quote> = None;
+    if error.is_none() && p.get("review") == "1" {
+        match upgrade_op(id, p) {
+            Ok(op) => match st.app.quote(&s.caller, &op).await {
+                Ok(q) => quote = Some(q),
+                Err(e) => error = Some(e),
+            },
+            Err(e) => error = Some(e),
+        }
+    }
+    let status = error
+        .as_ref()
+        .map(layout::status_of)
+        .unwrap_or(StatusCode::OK);
+    let product = st.app.catalog.product(&license.product);
+    let action = format!("/licenses/{}/upgrade", encode(id));
+    let users = p
+        .opt("users")
+        .map(str::to_string)
+        .unwrap_or(license.users.to_string());
+    let edition = p.opt("edition").unwrap_or(&license.edition).to_string();
+    let body = html! {
+        (describe(st, &license))
+        (error_box(error.as_ref()))
+        form.stack method="get" action=(action) {
+            input type="hidden" name="review" value="1";
+            label for="edition" { "Edition" }
+            select #edition name="edition" {
+                @if let Some(product) = product {
+                    @let current = product.rank(&license.edition).unwrap_or(0);
+                    @for (i, e) in product.editions.iter().enumerate() {
+                        @if i >= current {
+                            option value=(e.code) selected[e.code == edition] { (e.name) " — " (e.license_per_user) " credits per user" }
+                        }
+                    }
+                }
+            }
+            label for="users" { "Users" }
+            input #users type="number" name="users" min=(license.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+            p.hint #users-hint { "An upgrade never lowers the users or the edition; it costs the difference." }
+            button type="submit" { "Review" }
+        }
+        @if let Some(q) = &quote {
+            (quote_panel(s, q, &action, hidden(&[("users", users.clone()), ("edition", edition.clone())]), "Upgrade"))
+        }
+        p { a href="/licenses" { "Back to the licenses" } }
+    };
+    layout::page_with_status(s, status, "Upgrade a license", body)
+}
+
+pub async fn upgrade(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let result = match upgrade_op(&id, &form) {
+        Ok(op) => {
+            st.app
+                .execute_operation(&s.caller, &op, form.opt("_idem"))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => redirect_with_flash("/licenses", "The license was upgraded.", s.secure),
+        Err(e) => upgrade_render(&st, &s, &id, &form, Some(e)).await,
+    }
+}
+
+pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
+    match st.app.license(&s.caller, &id).await {
+        Ok(l) => {
+            let (email, comment) = (
+                l.email.clone().unwrap_or_default(),
+                l.comment.clone().unwrap_or_default(),
+            );
+            edit_form(&st, &s, &l, &email, &comment, None)
+        }
+        Err(e) => layout::session_error(&s, &e),
+    }
+}
+
+fn edit_form(
+    st: &WebState,
+    s: &Session,
+    l: &LicenseRow,
+    email: &str,
+    comment: &str,
+    error: Option<&AppError>,
+) -> Response {
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
+    let body = html! {
+        (describe(st, l))
+        (error_box(error))
+        form.stack method="post" action={ "/licenses/" (encode(&l.id)) "/edit" } {
+            (csrf_field(s))
+            label for="email" { "Customer email" }
+            input #email type="email" name="email" value=(email);
+            label for="comment" { "Comment" }
+            input #comment type="text" name="comment" value=(comment) maxlength="500";
+            button.primary type="submit" { "Save" }
+        }
+        p { a href="/licenses" { "Back to the licenses" } }
+    };
+    layout::page_with_status(s, status, "Edit a license", body)
+}
+
+pub async fn edit(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let (email, comment) = (form.get("email"), form.get("comment"));
+    match st
+        .app
+        .edit_license(
+            &s.caller,
+            &id,
+            Some(email.to_string()),
+            Some(comment.to_string()),
+        )
+        .await
+    {
+        Ok(_) => redirect_with_flash("/licenses", "The license was saved.", s.secure),
+        Err(e) => match st.app.license(&s.caller, &id).await {
+            Ok(l) => edit_form(&st, &s, &l, email, comment, Some(&e)),
+            Err(_) => layout::session_error(&s, &e),
+        },
+    }
+}
+
+pub async fn delete_page(
+    State(st): State<WebState>,
+    s: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let l = match st.app.license(&s.caller, &id).await {
+        Ok(l) => l,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let body = html! {
+        (describe(&st, &l))
+        @if l.deleted {
+            p.notice { "This license is already deleted." }
+        } @else if l.activated {
+            p.warning role="alert" {
+                "This license's activation key is activated on a device: it cannot be deleted until the device is deactivated."
+            }
+        } @else {
+            p.warning #refund {
+                @if l.credits_spent > 0 {
+                    "Delete this license? The " (l.credits_spent) " credits it cost will be refunded to your balance."
+                } @else {
+                    "Delete this license? It cost no credits, so nothing is refunded."
+                }
+            }
+            form.inline method="post" action={ "/licenses/" (encode(&l.id)) "/delete" } {
+                (csrf_field(&s))
+                input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
+                button.danger type="submit" { "Delete the license" }
+                a.button href="/licenses" { "Cancel" }
+            }
+        }
+    };
+    layout::page(&s, "Delete a license", body)
+}
+
+pub async fn delete(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    match st
+        .app
+        .delete_license(&s.caller, &id, form.opt("_idem"))
+        .await
+    {
+        Ok(Some(entry)) => redirect_with_flash(
+            "/licenses",
+            &format!(
+                "The license was deleted and {} credits were refunded; your balance is {}.",
+                entry.amount, entry.balance_after
+            ),
+            s.secure,
+        ),
+        Ok(None) => redirect_with_flash("/licenses", "The license was deleted.", s.secure),
+        Err(e) => layout::session_error(&s, &e),
+    }
+}

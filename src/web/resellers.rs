@@ -1,0 +1,332 @@
+//! Resellers (partner guide, sections 6–7): the list with balances and
+//! products; "Add a new reseller" (login, password with a Random button,
+//! email, products), followed by the form that gives it credits; giving more
+//! later; editing its profile.
+
+use super::WebState;
+use super::forms::{FormData, Params, encode};
+use super::layout::{self, csrf_field, cta, empty_row, error_box, pager, when};
+use super::session::{Session, SignedForm, redirect_with_flash};
+use crate::app::NewAccount;
+use crate::error::AppError;
+use aggregates::Role;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use projections::queries::AccountRow;
+
+fn partner_only(s: &Session) -> Option<Response> {
+    (s.caller.role != Role::Partner).then(|| {
+        layout::session_error(
+            s,
+            &AppError::Forbidden("only a partner has resellers".into()),
+        )
+    })
+}
+
+pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    if let Some(r) = partner_only(&s) {
+        return r;
+    }
+    let page = match st.app.visible_accounts(&s.caller, None, &p.page()).await {
+        Ok(page) => page,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let body = html! {
+        div.toolbar {
+            p.hint { "A reseller generates licenses itself, within the credits and products you give it." }
+            (cta("/resellers/new", "Add a new reseller"))
+        }
+        div.table-wrap {
+            table #resellers {
+                caption.visually-hidden { "Resellers" }
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Login" } th scope="col" { "Email" }
+                    th scope="col" { "Balance" } th scope="col" { "Products" } th scope="col" { "Created" }
+                    th scope="col" { span.visually-hidden { "Actions" } }
+                } }
+                tbody {
+                    @if page.rows.is_empty() { (empty_row(7, "No reseller yet.")) }
+                    @for (_, r) in &page.rows {
+                        tr {
+                            td { (r.name) }
+                            td { (r.login) }
+                            td { (r.email) }
+                            td.num { (r.balance) }
+                            td { (products_text(&st, r)) }
+                            td { (when(&r.created_at)) }
+                            td.actions {
+                                a href={ "/resellers/" (encode(&r.id)) "/credits" } { "Give credits" }
+                                a href={ "/resellers/" (encode(&r.id)) "/edit" } { "Edit" }
+                                a href={ "/credits?account=" (encode(&r.id)) } { "History" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (pager("/resellers", &p, &page))
+    };
+    layout::page(&s, "Resellers", body)
+}
+
+fn products_text(st: &WebState, r: &AccountRow) -> String {
+    match &r.products {
+        None => "All products".to_string(),
+        Some(list) if list.is_empty() => "None".to_string(),
+        Some(list) => list
+            .iter()
+            .map(|c| {
+                st.app
+                    .catalog
+                    .product(c)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_else(|| c.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn product_boxes(st: &WebState, chosen: &[String]) -> Markup {
+    html! {
+        fieldset {
+            legend { "Products the reseller may sell" }
+            div.choices {
+                @for x in &st.app.catalog.products {
+                    label {
+                        input type="checkbox" name="products" value=(x.code) checked[chosen.contains(&x.code)];
+                        " " (x.name)
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn new_page(State(st): State<WebState>, s: Session) -> Response {
+    if let Some(r) = partner_only(&s) {
+        return r;
+    }
+    let all: Vec<String> = st
+        .app
+        .catalog
+        .products
+        .iter()
+        .map(|x| x.code.clone())
+        .collect();
+    new_form(&st, &s, &FormData::default(), &all, None)
+}
+
+fn new_form(
+    st: &WebState,
+    s: &Session,
+    p: &FormData,
+    products: &[String],
+    error: Option<&AppError>,
+) -> Response {
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
+    let body = html! {
+        (error_box(error))
+        form.stack method="post" action="/resellers/new" {
+            (csrf_field(s))
+            label for="login" { "Login" }
+            input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off";
+            label for="password" { "Password" }
+            div.with-button {
+                input #password type="text" name="password" value=(p.get("password")) minlength=(crate::auth::MIN_PASSWORD) autocomplete="new-password" spellcheck="false" aria-describedby="password-hint";
+                button type="button" data-random-password="password" { "Random" }
+            }
+            p.hint #password-hint {
+                "We recommend the Random button. Leave it empty and a password is generated and emailed; the reseller then has to change it at first sign-in."
+            }
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(p.get("email")) required aria-describedby="email-hint";
+            p.hint #email-hint { "The reseller receives its login and the portal's address at this address." }
+            label for="name" { "Name (optional)" }
+            input #name type="text" name="name" value=(p.get("name")) maxlength="200" aria-describedby="name-hint";
+            p.hint #name-hint { "The company or person; the login when left empty." }
+            (product_boxes(st, products))
+            button.primary type="submit" { "Add" }
+        }
+    };
+    layout::page_with_status(s, status, "Add a new reseller", body)
+}
+
+pub async fn create(
+    State(st): State<WebState>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let products = form.all("products");
+    let new = NewAccount {
+        login: form.get("login").to_string(),
+        email: form.get("email").to_string(),
+        name: form.opt("name").unwrap_or(form.get("login")).to_string(),
+        password: form
+            .0
+            .iter()
+            .find(|(k, v)| k == "password" && !v.is_empty())
+            .map(|(_, v)| v.clone()),
+        parent: Some(s.caller.id.clone()),
+        products: products.clone(),
+    };
+    match st.app.create_reseller(&s.caller, new).await {
+        Ok((account, generated)) => {
+            let note = if generated.is_some() {
+                " A generated password was emailed to it."
+            } else {
+                ""
+            };
+            redirect_with_flash(
+                &format!("/resellers/{}/credits", encode(&account.id)),
+                &format!(
+                    "Reseller {} was created.{note} Now give it some of your credits.",
+                    account.login
+                ),
+                s.secure,
+            )
+        }
+        Err(e) => new_form(&st, &s, &form, &products, Some(&e)),
+    }
+}
+
+async fn reseller(st: &WebState, s: &Session, id: &str) -> Result<AccountRow, Response> {
+    if let Some(r) = partner_only(s) {
+        return Err(r);
+    }
+    match st.app.visible_account(&s.caller, id).await {
+        Ok(a) if a.role == "RESELLER" => Ok(a),
+        Ok(_) => Err(layout::session_error(s, &AppError::not_found("reseller"))),
+        Err(e) => Err(layout::session_error(s, &e)),
+    }
+}
+
+pub async fn give_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
+    match reseller(&st, &s, &id).await {
+        Ok(r) => give_form(&s, &r, "", None),
+        Err(resp) => resp,
+    }
+}
+
+fn give_form(s: &Session, r: &AccountRow, amount: &str, error: Option<&AppError>) -> Response {
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
+    let body = html! {
+        p.chosen { strong { (r.name) } " (" (r.login) ") has " strong #reseller-balance { (r.balance) } " credits." }
+        (error_box(error))
+        form.stack method="post" action={ "/resellers/" (encode(&r.id)) "/credits" } {
+            (csrf_field(s))
+            input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
+            label for="amount" { "Credits to give" }
+            input #amount type="number" name="amount" min="1" max=(s.account.balance.max(1)) value=(amount) required aria-describedby="amount-hint";
+            p.hint #amount-hint { "They move from your balance (" (s.account.balance) " credits) to the reseller's." }
+            button.primary type="submit" { "Give credits" }
+        }
+        p { a href="/resellers" { "Back to the resellers" } }
+    };
+    layout::page_with_status(s, status, "Give credits to a reseller", body)
+}
+
+pub async fn give(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let r = match reseller(&st, &s, &id).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let result = match form.int("amount", "The amount") {
+        Ok(amount) => {
+            st.app
+                .give_credits(&s.caller, &id, amount, form.opt("_idem"))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(entry) => redirect_with_flash(
+            "/resellers",
+            &format!(
+                "{} credits were given to {}; your balance is {}.",
+                -entry.amount, r.login, entry.balance_after
+            ),
+            s.secure,
+        ),
+        Err(e) => give_form(&s, &r, form.get("amount"), Some(&e)),
+    }
+}
+
+pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
+    match reseller(&st, &s, &id).await {
+        Ok(r) => {
+            let products = r.products.clone().unwrap_or_else(|| {
+                st.app
+                    .catalog
+                    .products
+                    .iter()
+                    .map(|x| x.code.clone())
+                    .collect()
+            });
+            let p = FormData(vec![
+                ("email".into(), r.email.clone()),
+                ("name".into(), r.name.clone()),
+            ]);
+            edit_form(&st, &s, &r, &p, &products, None)
+        }
+        Err(resp) => resp,
+    }
+}
+
+fn edit_form(
+    st: &WebState,
+    s: &Session,
+    r: &AccountRow,
+    p: &FormData,
+    products: &[String],
+    error: Option<&AppError>,
+) -> Response {
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
+    let body = html! {
+        p.chosen { "Login " strong { (r.login) } }
+        (error_box(error))
+        form.stack method="post" action={ "/resellers/" (encode(&r.id)) "/edit" } {
+            (csrf_field(s))
+            label for="name" { "Name" }
+            input #name type="text" name="name" value=(p.get("name")) required maxlength="200";
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(p.get("email")) required;
+            (product_boxes(st, products))
+            button.primary type="submit" { "Save" }
+        }
+        p { a href="/resellers" { "Back to the resellers" } }
+    };
+    layout::page_with_status(s, status, "Edit a reseller", body)
+}
+
+pub async fn edit(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let r = match reseller(&st, &s, &id).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let products = form.all("products");
+    // Unchanged fields are left out, so the log records only what changed.
+    let email = Some(form.get("email").to_string()).filter(|e| *e != r.email);
+    let name = Some(form.get("name").to_string()).filter(|n| *n != r.name);
+    match st
+        .app
+        .edit_reseller(&s.caller, &id, email, name, Some(products.clone()))
+        .await
+    {
+        Ok(a) => redirect_with_flash(
+            "/resellers",
+            &format!("Reseller {} was saved.", a.login),
+            s.secure,
+        ),
+        Err(e) => edit_form(&st, &s, &r, &form, &products, Some(&e)),
+    }
+}

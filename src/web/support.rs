@@ -1,0 +1,335 @@
+//! Support (partner guide, section 4): the table of support contracts, the
+//! caller's and (for a partner) its resellers' told apart, with the "End of
+//! Support" date range and an expired toggle; Upgrade (edition, users) and
+//! Extend, each priced before it is confirmed.
+
+use super::WebState;
+use super::forms::{FormData, Params, encode, hidden};
+use super::layout::{self, cta, day, empty_row, error_box, pager, quote_panel};
+use super::owners::owner_names;
+use super::session::{Session, SignedForm, redirect_with_flash};
+use crate::app::{EXPIRING_DAYS, Operation, Quote};
+use crate::error::{AppError, AppResult};
+use aggregates::Role;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use maud::{Markup, html};
+use projections::db::date_text;
+use projections::queries::{SupportFilter, SupportOrder, SupportRow};
+
+fn filter_of(p: &FormData) -> AppResult<SupportFilter> {
+    let mut from = p.date("from", "The first End of Support date")?;
+    let mut to = p.date("to", "The last End of Support date")?;
+    if p.get("soon") == "1" {
+        // The home page's "ending within 30 days" link.
+        let today = Utc::now().date_naive();
+        from = from.or(Some(today));
+        to = to.or(Some(today + Duration::days(EXPIRING_DAYS)));
+    }
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(AppError::bad(
+            "the End of Support range starts after it ends",
+        ));
+    }
+    Ok(SupportFilter {
+        product: p.opt("product").map(str::to_string),
+        end_from: from.map(date_text),
+        end_to: to.map(date_text),
+        expired: (p.get("expired") == "1").then_some(true),
+        ..SupportFilter::default()
+    })
+}
+
+pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    let partner = s.caller.role == Role::Partner;
+    // A partner sees its resellers' rows unless it unticks the box; the
+    // form sends "resellers=0" as a hidden default and "1" when ticked.
+    let include_resellers =
+        !partner || p.all("resellers").iter().any(|v| v == "1") || !p.has("resellers");
+    let (filter, error) = match filter_of(&p) {
+        Ok(f) => (f, None),
+        Err(e) => (SupportFilter::default(), Some(e)),
+    };
+    let page = match st
+        .app
+        .supports(
+            &s.caller,
+            &filter,
+            include_resellers,
+            SupportOrder::EndAsc,
+            &p.page(),
+        )
+        .await
+    {
+        Ok(page) => page,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    let owners = owner_names(&st, &s).await;
+    let today = date_text(Utc::now().date_naive());
+    let catalog = &st.app.catalog;
+    let status = error
+        .as_ref()
+        .map(layout::status_of)
+        .unwrap_or(StatusCode::OK);
+    let body = html! {
+        (error_box(error.as_ref()))
+        div.toolbar {
+            form.filters method="get" action="/support" role="search" {
+                div {
+                    label for="f-from" { "End of Support from" }
+                    input #f-from type="date" name="from" value=(p.get("from"));
+                }
+                div {
+                    label for="f-to" { "to" }
+                    input #f-to type="date" name="to" value=(p.get("to"));
+                }
+                div {
+                    label for="f-product" { "Product" }
+                    select #f-product name="product" {
+                        option value="" { "All" }
+                        @for x in &catalog.products {
+                            @if !x.subscription_only {
+                                option value=(x.code) selected[p.get("product") == x.code] { (x.name) }
+                            }
+                        }
+                    }
+                }
+                div.check {
+                    input #f-expired type="checkbox" name="expired" value="1" checked[p.get("expired") == "1"];
+                    label for="f-expired" { "Only expired" }
+                }
+                @if partner {
+                    div.check {
+                        input type="hidden" name="resellers" value="0";
+                        input #f-resellers type="checkbox" name="resellers" value="1" checked[include_resellers];
+                        label for="f-resellers" { "Include my resellers' support" }
+                    }
+                }
+                button type="submit" { "Filter" }
+            }
+            (cta("/licenses/new?what=support", "Generate Support"))
+        }
+        div.table-wrap {
+            table #supports {
+                caption.visually-hidden { "Support contracts" }
+                thead { tr {
+                    th scope="col" { "Product" } th scope="col" { "Users" } th scope="col" { "Starts" }
+                    th scope="col" { "End of Support" } th scope="col" { "Owner" } th scope="col" { span.visually-hidden { "Actions" } }
+                } }
+                tbody {
+                    @if page.rows.is_empty() { (empty_row(6, "No support matches these filters.")) }
+                    @for (_, x) in &page.rows {
+                        @let own = owners.is_own(&x.owner_id);
+                        tr.reseller-row[!own] {
+                            td { (product_label(&st, x)) }
+                            td.num { (x.users) }
+                            td { (day(&x.starts_on)) }
+                            td {
+                                (day(&x.end_of_support))
+                                @if x.end_of_support.as_str() < today.as_str() { " " span.badge.expired { "Expired" } }
+                            }
+                            td { (owners.label(&x.owner_id)) }
+                            td.actions {
+                                @if own {
+                                    a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
+                                    a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
+                                } @else {
+                                    span.muted { "Managed by the reseller" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (pager("/support", &p, &page))
+    };
+    layout::page_with_status(&s, status, "Support", body)
+}
+
+fn product_label(st: &WebState, x: &SupportRow) -> Markup {
+    let product = st.app.catalog.product(&x.product);
+    let edition = product
+        .and_then(|p| p.edition(&x.edition))
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| x.edition.clone());
+    html! {
+        (product.map(|p| p.name.clone()).unwrap_or_else(|| x.product.clone()))
+        " " span.muted { (edition) }
+    }
+}
+
+fn describe(st: &WebState, x: &SupportRow) -> Markup {
+    html! {
+        p.chosen {
+            strong { (product_label(st, x)) } " · " (x.users) " users · ends " (day(&x.end_of_support))
+        }
+    }
+}
+
+enum Change {
+    Upgrade,
+    Extend,
+}
+
+fn op_of(change: &Change, id: &str, p: &FormData) -> AppResult<Operation> {
+    Ok(match change {
+        Change::Upgrade => Operation::UpgradeSupport {
+            id: id.to_string(),
+            users: p.opt_int("users", "Users")?,
+            edition: p.opt("edition").map(str::to_string),
+        },
+        Change::Extend => Operation::ExtendSupport {
+            id: id.to_string(),
+            months: p.int("months", "The extension's length")?,
+        },
+    })
+}
+
+async fn render(
+    st: &WebState,
+    s: &Session,
+    change: Change,
+    id: &str,
+    p: &FormData,
+    error: Option<AppError>,
+) -> Response {
+    let support = match st.app.support(&s.caller, id).await {
+        Ok(x) => x,
+        Err(e) => return layout::session_error(s, &e),
+    };
+    let mut error = error;
+    let mut quote: Option<Quote> = None;
+    if error.is_none() && p.get("review") == "1" {
+        match op_of(&change, id, p) {
+            Ok(op) => match st.app.quote(&s.caller, &op).await {
+                Ok(q) => quote = Some(q),
+                Err(e) => error = Some(e),
+            },
+            Err(e) => error = Some(e),
+        }
+    }
+    let status = error
+        .as_ref()
+        .map(layout::status_of)
+        .unwrap_or(StatusCode::OK);
+    let (title, path, button) = match change {
+        Change::Upgrade => ("Upgrade a support", "upgrade", "Upgrade"),
+        Change::Extend => ("Extend a support", "extend", "Extend"),
+    };
+    let action = format!("/support/{}/{path}", encode(id));
+    let product = st.app.catalog.product(&support.product);
+    let users = p
+        .opt("users")
+        .map(str::to_string)
+        .unwrap_or(support.users.to_string());
+    let edition = p.opt("edition").unwrap_or(&support.edition).to_string();
+    let months = p.get("months").to_string();
+    let body = html! {
+        (describe(st, &support))
+        (error_box(error.as_ref()))
+        form.stack method="get" action=(action) {
+            input type="hidden" name="review" value="1";
+            @match change {
+                Change::Upgrade => {
+                    label for="edition" { "Edition" }
+                    select #edition name="edition" {
+                        @if let Some(product) = product {
+                            @let current = product.rank(&support.edition).unwrap_or(0);
+                            @for (i, e) in product.editions.iter().enumerate() {
+                                @if i >= current {
+                                    option value=(e.code) selected[e.code == edition] { (e.name) " — " (e.support_per_user_month) " credits per user per month" }
+                                }
+                            }
+                        }
+                    }
+                    label for="users" { "Users" }
+                    input #users type="number" name="users" min=(support.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+                    p.hint #users-hint { "The difference is charged for the months left until the End of Support." }
+                }
+                Change::Extend => {
+                    label for="months" { "Extend by" }
+                    select #months name="months" aria-describedby="months-hint" {
+                        @for m in &st.app.catalog.support_months {
+                            option value=(m) selected[months == m.to_string()] { (m) " months" }
+                        }
+                    }
+                    p.hint #months-hint { "The new period starts the day after the current End of Support, or today if it has already expired." }
+                }
+            }
+            button type="submit" { "Review" }
+        }
+        @if let Some(q) = &quote {
+            @let fields = match change {
+                Change::Upgrade => hidden(&[("users", users.clone()), ("edition", edition.clone())]),
+                Change::Extend => hidden(&[("months", months.clone())]),
+            };
+            (quote_panel(s, q, &action, fields, button))
+        }
+        p { a href="/support" { "Back to the support list" } }
+    };
+    layout::page_with_status(s, status, title, body)
+}
+
+async fn submit(st: &WebState, s: Session, change: Change, id: &str, form: &FormData) -> Response {
+    let result = match op_of(&change, id, form) {
+        Ok(op) => {
+            st.app
+                .execute_operation(&s.caller, &op, form.opt("_idem"))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match (result, change) {
+        (Ok(_), Change::Upgrade) => {
+            redirect_with_flash("/support", "The support was upgraded.", s.secure)
+        }
+        (Ok(_), Change::Extend) => match st.app.support(&s.caller, id).await {
+            Ok(x) => redirect_with_flash(
+                "/support",
+                &format!("The support was extended to {}.", day(&x.end_of_support)),
+                s.secure,
+            ),
+            Err(_) => redirect_with_flash("/support", "The support was extended.", s.secure),
+        },
+        (Err(e), change) => render(st, &s, change, id, form, Some(e)).await,
+    }
+}
+
+pub async fn upgrade_page(
+    State(st): State<WebState>,
+    s: Session,
+    Path(id): Path<String>,
+    Params(p): Params,
+) -> Response {
+    render(&st, &s, Change::Upgrade, &id, &p, None).await
+}
+
+pub async fn extend_page(
+    State(st): State<WebState>,
+    s: Session,
+    Path(id): Path<String>,
+    Params(p): Params,
+) -> Response {
+    render(&st, &s, Change::Extend, &id, &p, None).await
+}
+
+pub async fn upgrade(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session, form }: SignedForm,
+) -> Response {
+    submit(&st, session, Change::Upgrade, &id, &form).await
+}
+
+pub async fn extend(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session, form }: SignedForm,
+) -> Response {
+    submit(&st, session, Change::Extend, &id, &form).await
+}
