@@ -3,7 +3,7 @@
 
 mod common;
 
-use aggregates::{DomainError, LedgerCommand, LedgerEvent};
+use aggregates::{LedgerCommand, LedgerEvent};
 use common::*;
 
 // --- Grants -----------------------------------------------------------------
@@ -149,29 +149,26 @@ fn credits_transferred_out_are_no_longer_the_partners() {
         .then_expect_error(insufficient(50, 40));
 }
 
-/// BUG (aggregates/src/ledger.rs, `TransferOut` in `Ledger::decide`): the
-/// partner never checks that a transfer id is new, while the reseller's side is
-/// idempotent by that id (`ReceiveTransfer` returns no events for a known id).
-/// A second `TransferOut` with the same id debits the partner again and the
-/// reseller is never credited for it: the credits are destroyed, breaking
-/// Σ balances = Σ grants − Σ net spends.
+/// The reseller's side is idempotent by transfer id (resellers.rs), so the
+/// partner must never debit twice under one id: a second debit would never be
+/// credited and the credits would be destroyed. A reused id is refused, even
+/// when the partner has the credits and the request is otherwise identical.
 #[test]
-
 fn a_transfer_id_is_used_once() {
     let given = and(
         partner_with_reseller(100),
         [transferred_out("t1", RESELLER_ID, 30)],
     );
-    let again = outcome_as(
-        aggregates::Role::Partner,
-        given,
-        transfer("t1", RESELLER_ID, 30),
-    );
-    assert!(
-        matches!(&again, Ok(events) if events.is_empty())
-            || matches!(&again, Err(DomainError::Conflict(_))),
-        "the same transfer id debited the partner again: {again:?}"
-    );
+    let refused = conflict("this id is already used in this account");
+    partner(given.clone())
+        .when(transfer("t1", RESELLER_ID, 30))
+        .then_expect_error(refused.clone());
+    partner(given.clone())
+        .when(transfer("t1", RESELLER_ID, 5))
+        .then_expect_error(refused);
+    partner(given)
+        .when(transfer("t2", RESELLER_ID, 30))
+        .then_expect_events(vec![transferred_out("t2", RESELLER_ID, 30)]);
 }
 
 #[test]

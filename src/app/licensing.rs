@@ -79,6 +79,27 @@ pub struct Quote {
     pub sufficient: bool,
 }
 
+/// Idempotency keys belong to the account that sends them. A partner acting
+/// on its reseller's stream would otherwise share the reseller's keys: its
+/// "order-1" would replay the reseller's "order-1" (or be a CONFLICT). Keys
+/// sent by the stream's owner stay as they are.
+fn sender_scoped(
+    caller: &Caller,
+    owner_id: &str,
+    idem: Option<aggregates::Idempotency>,
+) -> Option<aggregates::Idempotency> {
+    idem.map(|i| {
+        if caller.id == owner_id {
+            i
+        } else {
+            aggregates::Idempotency {
+                key: format!("{}/{}", caller.id, i.key),
+                fingerprint: i.fingerprint,
+            }
+        }
+    })
+}
+
 fn opt(v: &Option<impl ToString>) -> String {
     v.as_ref().map(|x| x.to_string()).unwrap_or_default()
 }
@@ -103,20 +124,24 @@ impl App {
                 let key = self.activation_key(caller, &a.key_id).await?;
                 let entity_id = auth::new_id("lic");
                 let kind = format!("{:?}", a.kind);
-                let idem = idempotency(
-                    idem_key,
-                    &[
-                        "assignLicense",
-                        &a.key_id,
-                        &a.product,
-                        &a.edition,
-                        &a.users.to_string(),
-                        &kind,
-                        &opt(&a.trial_days),
-                        &opt(&a.email),
-                        &opt(&a.comment),
-                    ],
-                )?;
+                let idem = sender_scoped(
+                    caller,
+                    &key.owner_id,
+                    idempotency(
+                        idem_key,
+                        &[
+                            "assignLicense",
+                            &a.key_id,
+                            &a.product,
+                            &a.edition,
+                            &a.users.to_string(),
+                            &kind,
+                            &opt(&a.trial_days),
+                            &opt(&a.email),
+                            &opt(&a.comment),
+                        ],
+                    )?,
+                );
                 Prepared {
                     owner: self.owner(&key.owner_id).await?,
                     command: LedgerCommand::AssignLicense {
@@ -139,10 +164,14 @@ impl App {
                 let license = queries::license(&self.db, &scope, id)
                     .await?
                     .ok_or_else(|| AppError::not_found("license"))?;
-                let idem = idempotency(
-                    idem_key,
-                    &["upgradeLicense", id, &opt(users), &opt(edition)],
-                )?;
+                let idem = sender_scoped(
+                    caller,
+                    &license.owner_id,
+                    idempotency(
+                        idem_key,
+                        &["upgradeLicense", id, &opt(users), &opt(edition)],
+                    )?,
+                );
                 Prepared {
                     owner: self.owner(&license.owner_id).await?,
                     command: LedgerCommand::UpgradeLicense {
@@ -157,18 +186,22 @@ impl App {
             Operation::AssignSupport(a) => {
                 let key = self.activation_key(caller, &a.key_id).await?;
                 let entity_id = auth::new_id("sup");
-                let idem = idempotency(
-                    idem_key,
-                    &[
-                        "assignSupport",
-                        &a.key_id,
-                        &a.product,
-                        &a.edition,
-                        &a.users.to_string(),
-                        &a.months.to_string(),
-                        &opt(&a.starts_on),
-                    ],
-                )?;
+                let idem = sender_scoped(
+                    caller,
+                    &key.owner_id,
+                    idempotency(
+                        idem_key,
+                        &[
+                            "assignSupport",
+                            &a.key_id,
+                            &a.product,
+                            &a.edition,
+                            &a.users.to_string(),
+                            &a.months.to_string(),
+                            &opt(&a.starts_on),
+                        ],
+                    )?,
+                );
                 Prepared {
                     owner: self.owner(&key.owner_id).await?,
                     command: LedgerCommand::AssignSupport {
@@ -189,10 +222,14 @@ impl App {
                 let support = queries::support(&self.db, &scope, id)
                     .await?
                     .ok_or_else(|| AppError::not_found("support"))?;
-                let idem = idempotency(
-                    idem_key,
-                    &["upgradeSupport", id, &opt(users), &opt(edition)],
-                )?;
+                let idem = sender_scoped(
+                    caller,
+                    &support.owner_id,
+                    idempotency(
+                        idem_key,
+                        &["upgradeSupport", id, &opt(users), &opt(edition)],
+                    )?,
+                );
                 Prepared {
                     owner: self.owner(&support.owner_id).await?,
                     command: LedgerCommand::UpgradeSupport {
@@ -209,7 +246,11 @@ impl App {
                 let support = queries::support(&self.db, &scope, id)
                     .await?
                     .ok_or_else(|| AppError::not_found("support"))?;
-                let idem = idempotency(idem_key, &["extendSupport", id, &months.to_string()])?;
+                let idem = sender_scoped(
+                    caller,
+                    &support.owner_id,
+                    idempotency(idem_key, &["extendSupport", id, &months.to_string()])?,
+                );
                 Prepared {
                     owner: self.owner(&support.owner_id).await?,
                     command: LedgerCommand::ExtendSupport {
@@ -224,18 +265,22 @@ impl App {
             Operation::CreateSubscription(s) => {
                 let key = self.activation_key(caller, &s.key_id).await?;
                 let entity_id = auth::new_id("sub");
-                let idem = idempotency(
-                    idem_key,
-                    &[
-                        "createServiceSubscription",
-                        &s.key_id,
-                        &s.software,
-                        &s.channels.to_string(),
-                        &s.months.to_string(),
-                        &opt(&s.email),
-                        &opt(&s.comment),
-                    ],
-                )?;
+                let idem = sender_scoped(
+                    caller,
+                    &key.owner_id,
+                    idempotency(
+                        idem_key,
+                        &[
+                            "createServiceSubscription",
+                            &s.key_id,
+                            &s.software,
+                            &s.channels.to_string(),
+                            &s.months.to_string(),
+                            &opt(&s.email),
+                            &opt(&s.comment),
+                        ],
+                    )?,
+                );
                 Prepared {
                     owner: self.owner(&key.owner_id).await?,
                     command: LedgerCommand::CreateSubscription {
@@ -364,7 +409,11 @@ impl App {
         App::ensure_seller(caller)?;
         let license = self.license(caller, id).await?;
         let owner = self.owner(&license.owner_id).await?;
-        let idem = idempotency(idem_key, &["deleteLicense", id])?;
+        let idem = sender_scoped(
+            caller,
+            &owner.id,
+            idempotency(idem_key, &["deleteLicense", id])?,
+        );
         let command = LedgerCommand::DeleteLicense {
             license_id: id.to_string(),
             idempotency: idem.clone(),
