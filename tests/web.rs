@@ -1,0 +1,524 @@
+//! The portal over real HTTP: the sign-in flow, the cookie's flags, CSRF
+//! refusals, the forced password change, and that a reseller's pages never
+//! show another account's rows. The browser walk is in tests/browser.rs.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// A minimal browser: keeps cookies, follows no redirects (so each
+/// Set-Cookie and Location can be checked), reads the form token from pages.
+struct Visitor {
+    base: String,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Visitor {
+    fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            base: app.url.trim_end_matches("/graphql").to_string(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() || c.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        let body = response.text().await.expect("body");
+        Answer {
+            status,
+            headers,
+            location,
+            set_cookies,
+            body,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let request = self.client.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        self.send(request).await
+    }
+
+    /// Signs in through the two steps; returns the answer to the second.
+    async fn sign_in(&mut self, login: &str, password: &str) -> Answer {
+        let page = self.get("/login").await;
+        let token = csrf(&page.body);
+        let step = self
+            .post("/login", &[("_csrf", &token), ("login", login)])
+            .await;
+        assert!(step.body.contains("id=\"password\""), "{}", step.body);
+        self.post(
+            "/login",
+            &[("_csrf", &token), ("login", login), ("password", password)],
+        )
+        .await
+    }
+
+    /// A page that must answer 200; its body.
+    async fn page(&mut self, path: &str) -> String {
+        let a = self.get(path).await;
+        assert_eq!(a.status, 200, "GET {path}: {}", a.body);
+        a.body
+    }
+}
+
+/// The CSRF token of the first form of a page.
+fn csrf(body: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = body.find(marker).expect("a form token") + marker.len();
+    body[start..start + 64].to_string()
+}
+
+fn cookie_named<'a>(answer: &'a Answer, name: &str) -> &'a str {
+    answer
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", answer.set_cookies))
+}
+
+both_backends!(
+    sign_in_in_two_steps_reveals_nothing,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, _) = app.partner(&admin, "acme").await;
+        let mut v = Visitor::new(&app);
+        let page = v.get("/").await;
+        assert_eq!(page.status, 303);
+        assert_eq!(page.location.as_deref(), Some("/login"));
+
+        // The password step looks the same for an existing and a missing login.
+        let login = v.get("/login").await;
+        let token = csrf(&login.body);
+        let known = v
+            .post("/login", &[("_csrf", &token), ("login", "acme")])
+            .await;
+        let unknown = v
+            .post("/login", &[("_csrf", &token), ("login", "nobody-here")])
+            .await;
+        assert_eq!(known.status, 200);
+        assert_eq!(unknown.status, 200);
+        assert_eq!(
+            known.body.replace("acme", "X"),
+            unknown.body.replace("nobody-here", "X")
+        );
+
+        // One message for a wrong password and for a missing account.
+        for login in ["acme", "nobody-here"] {
+            let wrong = v
+                .post(
+                    "/login",
+                    &[
+                        ("_csrf", &token),
+                        ("login", login),
+                        ("password", "not-it-at-all"),
+                    ],
+                )
+                .await;
+            assert_eq!(wrong.status, 401);
+            assert!(
+                wrong.body.contains("Wrong login or password."),
+                "{}",
+                wrong.body
+            );
+        }
+
+        let ok = v.sign_in("acme", "partner-pass-1").await;
+        assert_eq!(ok.status, 303);
+        assert_eq!(ok.location.as_deref(), Some("/"));
+        let home = v.page("/").await;
+        assert!(home.contains("Credit balance"), "{home}");
+        assert!(home.contains("Generate a License"), "{home}");
+
+        // Sign out ends the session on the server, not only in the browser.
+        let session = v.cookies.get("lp_session").cloned().expect("session");
+        let token = csrf(&home);
+        let out = v.post("/logout", &[("_csrf", &token)]).await;
+        assert_eq!(out.location.as_deref(), Some("/login"));
+        v.cookies.insert("lp_session".into(), session);
+        assert_eq!(v.get("/").await.location.as_deref(), Some("/login"));
+    }
+);
+
+both_backends!(session_cookie_flags, |app: TestApp| async move {
+    let mut v = Visitor::new(&app);
+    let login = v.get("/login").await;
+    let pre = cookie_named(&login, "lp_pre");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(pre.contains(flag), "{pre}");
+    }
+    let signed = v.sign_in("admin", ADMIN_PASSWORD).await;
+    let session = cookie_named(&signed, "lp_session").to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(session.contains(flag), "{session}");
+    }
+    // PUBLIC_URL is http:// in the harness: a Secure cookie would never come back.
+    assert!(!session.contains("Secure"), "{session}");
+    // Pages are not cached and say what they took to render.
+    let page = v.get("/admin/partners").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.headers["cache-control"], "no-store");
+    assert!(
+        page.headers["server-timing"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("app;dur="))
+    );
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .is_ok_and(|c| c.contains("script-src 'self'"))
+    );
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cookies_are_secure_behind_https() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = fresh_database(Backend::Sqlite, dir.path()).await;
+    let mut args = serve_args(url, dir.path());
+    args.public_url = "https://portal.example.test".into();
+    let app = TestApp::spawn_with(args, dir).await;
+    let mut v = Visitor::new(&app);
+    let login = v.get("/login").await;
+    assert!(cookie_named(&login, "lp_pre").contains("; Secure"));
+    let signed = v.sign_in("admin", ADMIN_PASSWORD).await;
+    let session = cookie_named(&signed, "lp_session");
+    assert!(session.contains("; Secure"), "{session}");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"));
+}
+
+both_backends!(
+    forms_without_the_session_token_are_refused,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "acme").await;
+        let mut v = Visitor::new(&app);
+        assert_eq!(v.sign_in("acme", "partner-pass-1").await.status, 303);
+        let form = v.page("/keys/new").await;
+        let good = csrf(&form);
+
+        // Missing, wrong, and another session's token: 403, nothing created.
+        let mut other = Visitor::new(&app);
+        other.sign_in("acme", "partner-pass-1").await;
+        let foreign = csrf(&other.page("/keys/new").await);
+        assert_ne!(foreign, good);
+        for token in [None, Some("00".repeat(32)), Some(foreign)] {
+            let mut fields = vec![("name", "Refused"), ("key", "AAAA-BBBB-CCCC-DDDD")];
+            if let Some(t) = &token {
+                fields.push(("_csrf", t.as_str()));
+            }
+            let refused = v.post("/keys/new", &fields).await;
+            assert_eq!(refused.status, 403, "{token:?}");
+            assert!(
+                refused.body.contains("This form was refused"),
+                "{}",
+                refused.body
+            );
+        }
+        let keys = app
+            .ok(
+                Some(&partner),
+                "{ activationKeys { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(keys["activationKeys"]["totalCount"], 0);
+
+        // Sign-in itself needs the pre-session token; sign-out needs the session's.
+        let mut stranger = Visitor::new(&app);
+        let refused = stranger
+            .post(
+                "/login",
+                &[("login", "acme"), ("password", "partner-pass-1")],
+            )
+            .await;
+        assert_eq!(refused.status, 403);
+        assert!(
+            !refused
+                .set_cookies
+                .iter()
+                .any(|c| c.starts_with("lp_session="))
+        );
+        assert_eq!(v.post("/logout", &[("_csrf", "bad")]).await.status, 403);
+        assert_eq!(v.get("/keys").await.status, 200);
+
+        // With its token the same form works, and a malformed key is refused
+        // with the API's message on the form, not a bare error.
+        let bad = v
+            .post(
+                "/keys/new",
+                &[("_csrf", &good), ("name", "Mine"), ("key", "nope")],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(
+            bad.body
+                .contains("is not in the format XXXX-XXXX-XXXX-XXXX"),
+            "{}",
+            bad.body
+        );
+        assert!(bad.body.contains("BAD_USER_INPUT"));
+        let made = v
+            .post(
+                "/keys/new",
+                &[
+                    ("_csrf", &good),
+                    ("name", "Mine"),
+                    ("key", "aaaa-bbbb-cccc-dddd"),
+                ],
+            )
+            .await;
+        assert_eq!(made.status, 303, "{}", made.body);
+        let list = v.page("/keys").await;
+        assert!(list.contains("AAAA-BBBB-CCCC-DDDD"), "{list}");
+    }
+);
+
+both_backends!(
+    a_generated_password_must_be_changed_first,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        app.ok(
+            Some(&admin),
+            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
+            json!({ "i": { "login": "fresh", "email": "fresh@example.com", "name": "Fresh" } }),
+        )
+        .await;
+        let generated = wait_for_welcome_password(&app, "fresh@example.com").await;
+        let mut v = Visitor::new(&app);
+        assert_eq!(v.sign_in("fresh", &generated).await.status, 303);
+        for path in ["/", "/keys", "/licenses/new"] {
+            assert_eq!(
+                v.get(path).await.location.as_deref(),
+                Some("/password"),
+                "{path}"
+            );
+        }
+        let form = v.page("/password").await;
+        assert!(
+            form.contains("Your password was generated for you"),
+            "{form}"
+        );
+        let token = csrf(&form);
+        let mismatch = v
+            .post(
+                "/password",
+                &[
+                    ("_csrf", &token),
+                    ("current", &generated),
+                    ("new", "my-own-pass-1"),
+                    ("confirm", "other-pass-1"),
+                ],
+            )
+            .await;
+        assert_eq!(mismatch.status, 422);
+        assert!(mismatch.body.contains("The two new passwords differ."));
+        let done = v
+            .post(
+                "/password",
+                &[
+                    ("_csrf", &token),
+                    ("current", &generated),
+                    ("new", "my-own-pass-1"),
+                    ("confirm", "my-own-pass-1"),
+                ],
+            )
+            .await;
+        assert_eq!(done.location.as_deref(), Some("/"), "{}", done.body);
+        let home = v.page("/").await;
+        assert!(home.contains("Your password was changed."), "{home}");
+        // The old password no longer signs in.
+        let mut again = Visitor::new(&app);
+        assert_eq!(again.sign_in("fresh", &generated).await.status, 401);
+    }
+);
+
+/// Creates a key and a permanent license on it through the API; the key's code.
+async fn key_with_license(
+    app: &TestApp,
+    token: &str,
+    name: &str,
+    comment: &str,
+) -> (String, String) {
+    let key = app.key(token, name).await;
+    let d = app
+        .ok(
+            Some(token),
+            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
+            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "PERMANENT", "comment": comment } }),
+        )
+        .await;
+    let support = json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "months": 1 } });
+    app.ok(
+        Some(token),
+        "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id } }",
+        support,
+    )
+    .await;
+    (
+        key["key"].as_str().expect("key").to_string(),
+        d["assignLicense"]["id"].as_str().expect("id").to_string(),
+    )
+}
+
+both_backends!(
+    a_resellers_pages_show_only_its_rows,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, acme_token) = app.partner(&admin, "acme").await;
+        let (globex, globex_token) = app.partner(&admin, "globex").await;
+        app.grant(&admin, &acme, 1000, "INV-A").await;
+        app.grant(&admin, &globex, 1000, "INV-G").await;
+        let mut resellers = Vec::new();
+        for login in ["resa", "resb"] {
+            let d = app
+            .ok(
+                Some(&acme_token),
+                "mutation($i: CreateResellerInput!) { createReseller(input: $i) { reseller { id } } }",
+                json!({ "i": { "login": login, "email": format!("{login}@example.com"), "name": format!("Reseller {login}"), "password": "reseller-pass-1", "products": ["REMOTE_ACCESS", "REMOTE_SUPPORT"] } }),
+            )
+            .await;
+            let id = d["createReseller"]["reseller"]["id"]
+                .as_str()
+                .expect("id")
+                .to_string();
+            app.ok(
+                Some(&acme_token),
+                "mutation($r: ID!, $a: Int!) { giveCredits(resellerId: $r, amount: $a) { id } }",
+                json!({ "r": id, "a": 100 }),
+            )
+            .await;
+            resellers.push((id, app.login(login, "reseller-pass-1").await));
+        }
+        let (acme_key, acme_license) =
+            key_with_license(&app, &acme_token, "acme-customer", "acme-comment").await;
+        let (globex_key, _) =
+            key_with_license(&app, &globex_token, "globex-customer", "globex-comment").await;
+        let (resa_key, _) =
+            key_with_license(&app, &resellers[0].1, "resa-customer", "resa-comment").await;
+        let (resb_key, resb_license) =
+            key_with_license(&app, &resellers[1].1, "resb-customer", "resb-comment").await;
+
+        let mut v = Visitor::new(&app);
+        assert_eq!(v.sign_in("resa", "reseller-pass-1").await.status, 303);
+        let others = [&acme_key, &globex_key, &resb_key];
+        for path in [
+            "/",
+            "/keys",
+            "/licenses",
+            "/support",
+            "/subscriptions",
+            "/credits",
+            "/licenses/new",
+            "/subscriptions/new",
+        ] {
+            let body = v.page(path).await;
+            for other in others {
+                assert!(!body.contains(other.as_str()), "{path} shows {other}");
+            }
+            for word in ["acme-", "globex-", "resb-", "INV-A", "INV-G"] {
+                assert!(!body.contains(word), "{path} shows {word}");
+            }
+        }
+        let keys = v.page("/keys").await;
+        assert!(keys.contains(&resa_key), "{keys}");
+        let licenses = v.page("/licenses").await;
+        assert!(licenses.contains("resa-comment"), "{licenses}");
+
+        // Another account's objects and histories are NOT_FOUND, as in the API.
+        for path in [
+            format!("/licenses/{acme_license}/edit"),
+            format!("/licenses/{resb_license}/delete"),
+            format!("/credits?account={acme}"),
+            format!("/credits?account={}", resellers[1].0),
+            format!("/credits.csv?account={globex}"),
+        ] {
+            let a = v.get(&path).await;
+            assert_eq!(a.status, 404, "{path}: {}", a.body);
+        }
+        // A reseller has no resellers and no admin pages.
+        assert_eq!(v.get("/resellers").await.status, 403);
+        assert_eq!(v.get("/admin/partners").await.status, 403);
+
+        // The partner sees its resellers' rows, told apart, but not globex's.
+        let mut p = Visitor::new(&app);
+        p.sign_in("acme", "partner-pass-1").await;
+        let support = p.page("/support").await;
+        assert!(support.contains("Reseller resa (reseller)"), "{support}");
+        assert!(support.contains("reseller-row"));
+        let licenses = p.page("/licenses").await;
+        assert!(licenses.contains("acme-comment") && licenses.contains("resb-comment"));
+        assert!(!licenses.contains("globex-comment"));
+        let own_only = p.page("/support?resellers=0").await;
+        assert!(!own_only.contains("Reseller resa (reseller)"), "{own_only}");
+        let history = p
+            .page(&format!("/credits?account={}", resellers[0].0))
+            .await;
+        assert!(history.contains("Received from partner"), "{history}");
+        let csv = p.get("/credits.csv").await;
+        assert_eq!(csv.status, 200);
+        assert!(
+            csv.body
+                .starts_with("date,what,reason,reference,amount,balance_after")
+        );
+        assert!(csv.body.contains("\"INV-A\""), "{}", csv.body);
+        assert!(!csv.body.contains("INV-G"));
+    }
+);
