@@ -29,6 +29,10 @@ impl App {
         to: Option<chrono::DateTime<chrono::Utc>>,
         page: &PageRequest,
     ) -> AppResult<Page<EventRow>> {
+        // Streams are accounts: one the caller may not see is NOT_FOUND.
+        if let Some(id) = aggregate_id {
+            self.visible_account(caller, id).await?;
+        }
         let (payload, metadata) = match self.db.backend {
             Backend::Postgres => ("e.payload::text", "e.metadata::text"),
             Backend::Sqlite => ("e.payload", "e.metadata"),

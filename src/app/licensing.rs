@@ -453,6 +453,10 @@ impl App {
     ) -> AppResult<Page<LicenseRow>> {
         self.check_owner_filter(caller, filter.owner_id.as_deref())
             .await?;
+        // As with the owner: a key the caller cannot see is NOT_FOUND.
+        if let Some(key_id) = filter.key_id.as_deref() {
+            self.activation_key(caller, key_id).await?;
+        }
         let now = projections::db::time_text(Utc::now());
         Ok(queries::licenses(&self.db, &caller.scope(), filter, &now, page).await?)
     }
