@@ -189,11 +189,14 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
             strong { @if what == "support" { "Support" } @else { "License" } } " · "
             a href={ "/licenses/new?" (p.with(&[("product", ""), ("review", "")])) } { "Change" }
         }
-        (step_two(st, product, p, what, key))
+        // Once reviewed, the cost comes first (with the warning when credits
+        // are short), then the choices to change.
         @if let Some(q) = &quote {
             (summary(product, p, what))
             (quote_panel(s, q, "/licenses/new", confirm_fields(p, what), "Generate"))
+            h2 { "Change the choices" }
         }
+        (step_two(st, product, p, what, key))
     };
     layout::page_with_status(s, status, title, body)
 }

@@ -231,7 +231,10 @@ pub fn quote_panel(
             dl.figures {
                 div { dt { "Cost" } dd #quote-cost { (quote.cost) " credits" } }
                 div { dt { "Your balance" } dd #quote-balance { (quote.balance) " credits" } }
-                div { dt { "Balance afterwards" } dd { (after.max(0)) " credits" } }
+                div {
+                    dt { "Balance afterwards" }
+                    dd { @if quote.sufficient { (after) " credits" } @else { "—" } }
+                }
             }
             form method="post" action=(action) {
                 (csrf_field(s))

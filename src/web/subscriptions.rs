@@ -121,6 +121,11 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
             p.warning role="alert" { "Remote Support is not among the products you may sell." }
         }
         (error_box(error.as_ref()))
+        @if let Some(q) = &quote {
+            @let fields = hidden(&["key", "software", "channels", "months", "email", "comment"].map(|n| (n, p.get(n).to_string())));
+            (quote_panel(s, q, "/subscriptions/new", fields, "Submit"))
+            h2 { "Change the choices" }
+        }
         form.stack method="get" action="/subscriptions/new" {
             input type="hidden" name="review" value="1";
             label for="key" { "Activation key" }
@@ -153,10 +158,6 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
             label for="comment" { "Comment (optional)" }
             input #comment type="text" name="comment" value=(p.get("comment")) maxlength="500";
             button type="submit" { "Review" }
-        }
-        @if let Some(q) = &quote {
-            @let fields = hidden(&["key", "software", "channels", "months", "email", "comment"].map(|n| (n, p.get(n).to_string())));
-            (quote_panel(s, q, "/subscriptions/new", fields, "Submit"))
         }
     };
     layout::page_with_status(s, status, title, body)

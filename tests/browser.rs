@@ -1,0 +1,459 @@
+//! The partner guide's story in a real browser (Debian's headless Chromium
+//! driven through chromedriver): as a partner, then its reseller, then the
+//! administrator, asserting on what each page shows. It saves screenshots of
+//! the main pages (to docs/screenshots/ with UPDATE_SCREENSHOTS=1).
+//!
+//! scripts/test installs chromium and chromium-driver when they are missing.
+//! Run by hand without them, the test says so and passes; under CI (CI set)
+//! their absence fails it.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use thirtyfour::components::SelectElement;
+use thirtyfour::prelude::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DRIVER: &str = "chromedriver";
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn driver_path() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(DRIVER))
+            .find(|p| p.is_file())
+    })
+}
+
+async fn start_driver() -> Option<Driver> {
+    let (Some(path), true) = (driver_path(), Path::new(CHROMIUM).is_file()) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium and chromium-driver are missing; scripts/test installs them"
+        );
+        eprintln!(
+            "SKIPPED: the browser test needs {CHROMIUM} and {DRIVER} (scripts/test installs them)"
+        );
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/status", driver.url)).await.is_ok() {
+            return Some(driver);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on port {port}");
+}
+
+struct Browser {
+    web: WebDriver,
+    base: String,
+    shots: PathBuf,
+}
+
+impl Browser {
+    async fn goto(&self, path: &str) {
+        self.web
+            .goto(format!("{}{path}", self.base))
+            .await
+            .expect("navigate");
+    }
+
+    /// The value, or a failure that shows the page it happened on.
+    async fn must<T>(&self, result: WebDriverResult<T>, what: &str) -> T {
+        match result {
+            Ok(v) => v,
+            Err(e) => panic!("{what}: {e}\n{}", self.text().await),
+        }
+    }
+
+    async fn by_id(&self, id: &str) -> WebElement {
+        let found = self.web.query(By::Id(id)).first().await;
+        self.must(found, &format!("no #{id}")).await
+    }
+
+    async fn fill(&self, id: &str, text: &str) {
+        let input = self.by_id(id).await;
+        input.clear().await.expect("clear");
+        input.send_keys(text).await.expect("type");
+    }
+
+    async fn select(&self, id: &str, value: &str) {
+        let select = SelectElement::new(&self.by_id(id).await)
+            .await
+            .expect("a select");
+        select.select_by_value(value).await.expect("select");
+    }
+
+    async fn button(&self, label: &str) -> WebElement {
+        let found = self
+            .web
+            .query(By::XPath(format!("//button[normalize-space()='{label}']")))
+            .first()
+            .await;
+        self.must(found, &format!("no button {label}")).await
+    }
+
+    async fn press(&self, label: &str) {
+        self.button(label).await.click().await.expect("click");
+    }
+
+    async fn follow(&self, link: &str) {
+        let found = self.web.query(By::LinkText(link)).first().await;
+        let link = self.must(found, &format!("no link {link}")).await;
+        link.click().await.expect("click");
+    }
+
+    async fn tick(&self, css: &str) {
+        self.web
+            .query(By::Css(css))
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    async fn text(&self) -> String {
+        match self.web.find(By::Tag("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Waits (up to 5 s) for the text: a click that submits a form returns
+    /// before the next page has loaded.
+    async fn sees(&self, expected: &str) {
+        let mut text = self.text().await;
+        for _ in 0..50 {
+            if text.contains(expected) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            text = self.text().await;
+        }
+        assert!(
+            text.contains(expected),
+            "expected \"{expected}\" on {:?}:\n{text}",
+            self.web.current_url().await.map(|u| u.to_string())
+        );
+    }
+
+    async fn value_of(&self, id: &str) -> String {
+        self.by_id(id)
+            .await
+            .value()
+            .await
+            .expect("value")
+            .unwrap_or_default()
+    }
+
+    async fn shot(&self, name: &str) {
+        self.web
+            .screenshot(&self.shots.join(format!("{name}.png")))
+            .await
+            .expect("screenshot");
+    }
+
+    async fn sign_in(&self, login: &str, password: &str) {
+        self.goto("/").await;
+        self.sees("Login or email").await;
+        self.fill("login", login).await;
+        self.press("Next").await;
+        self.sees(&format!("Signing in as {login}")).await;
+        self.fill("password", password).await;
+        self.press("Sign in").await;
+    }
+
+    async fn sign_out(&self) {
+        self.press("Sign out").await;
+        self.sees("Login or email").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_partner_guide_in_a_browser() {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let (acme, _) = app.partner(&admin, "acme").await;
+    app.grant(&admin, &acme, 100, "INV-2026-001").await;
+
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(CHROMIUM).expect("binary");
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,900",
+    ] {
+        caps.add_arg(arg).expect("argument");
+    }
+    let web = WebDriver::new(&driver.url, caps)
+        .await
+        .expect("a browser session");
+    // Kept under target/ so a test run leaves the work tree clean;
+    // UPDATE_SCREENSHOTS=1 refreshes the ones the README shows.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shots = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        root.join("docs/screenshots")
+    } else {
+        root.join("target/screenshots")
+    };
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    let b = Browser {
+        web,
+        base: app.url.trim_end_matches("/graphql").to_string(),
+        shots,
+    };
+
+    // 1. Sign in: login first, then the password.
+    b.sign_in("acme", "partner-pass-1").await;
+    b.sees("Credit balance").await;
+    assert_eq!(b.by_id("balance").await.text().await.expect("text"), "100");
+    assert_eq!(b.by_id("count-keys").await.text().await.expect("text"), "0");
+    b.sees("You have no licenses yet").await;
+    b.shot("home").await;
+
+    // 2. The orange button leads to the activation key first.
+    b.tick("a.cta").await;
+    b.sees("you need an Activation Key first").await;
+    b.follow("Generate an Activation Key").await;
+    b.fill("name", "Customer One").await;
+    b.fill("key", "AB12-").await;
+    b.sees("Not yet XXXX-XXXX-XXXX-XXXX").await;
+    b.press("Random").await;
+    let key = b.value_of("key").await;
+    let groups: Vec<&str> = key.split('-').collect();
+    assert!(
+        groups.len() == 4 && groups.iter().all(|g| g.len() == 4),
+        "{key}"
+    );
+    b.sees("The format is right.").await;
+    b.shot("new-key").await;
+    b.press("Add").await;
+    b.sees(&format!(
+        "Activation key \"Customer One\" ({key}) was created"
+    ))
+    .await;
+
+    // 3. A trial license: product, trial with its duration, edition, users.
+    b.tick("input[name=product][value=REMOTE_ACCESS]").await;
+    b.press("Continue").await;
+    b.tick("input[name=kind][value=TRIAL]").await;
+    b.fill("trial_days", "14").await;
+    b.fill("users", "2").await;
+    b.press("Review").await;
+    b.sees("Trial, 14 days").await;
+    assert_eq!(
+        b.by_id("quote-cost").await.text().await.expect("cost"),
+        "0 credits"
+    );
+    b.press("Generate").await;
+    b.sees("License for Remote Access generated.").await;
+    b.sees("Trial").await;
+
+    // A permanent one costs credits, shown before they are spent.
+    b.tick("a.cta").await;
+    b.press("Continue").await;
+    b.select("edition", "ENTERPRISE").await;
+    b.fill("users", "2").await;
+    b.press("Review").await;
+    assert_eq!(
+        b.by_id("quote-cost").await.text().await.expect("cost"),
+        "50 credits"
+    );
+    b.press("Generate").await;
+    b.sees("Balance: 50 credits").await;
+
+    // Too few credits: the warning, the reason and a disabled button.
+    b.tick("a.cta").await;
+    b.press("Continue").await;
+    b.select("edition", "ENTERPRISE").await;
+    b.fill("users", "10").await;
+    b.press("Review").await;
+    b.sees("Not enough credits: this costs 250 credits and your balance is 50.")
+        .await;
+    assert!(
+        !b.button("Generate")
+            .await
+            .is_enabled()
+            .await
+            .expect("enabled")
+    );
+    b.shot("credits-short").await;
+
+    // 4. Upgrade, edit and delete the permanent license.
+    b.goto("/licenses?kind=PERMANENT").await;
+    b.follow("Upgrade").await;
+    b.fill("users", "3").await;
+    b.press("Review").await;
+    assert_eq!(
+        b.by_id("quote-cost").await.text().await.expect("cost"),
+        "25 credits"
+    );
+    b.press("Upgrade").await;
+    b.sees("The license was upgraded.").await;
+    b.sees("Balance: 25 credits").await;
+    b.goto("/licenses?kind=PERMANENT").await;
+    b.follow("Edit").await;
+    b.fill("email", "it@customer.example").await;
+    b.fill("comment", "Main office").await;
+    b.press("Save").await;
+    b.sees("The license was saved.").await;
+    b.sees("Main office").await;
+    b.shot("licenses").await;
+    b.goto("/licenses?kind=PERMANENT").await;
+    b.follow("Delete").await;
+    b.sees("The 75 credits it cost will be refunded to your balance.")
+        .await;
+    b.press("Delete the license").await;
+    b.sees("75 credits were refunded; your balance is 100.")
+        .await;
+
+    // Support: generate, extend, and the expired filter.
+    b.goto("/support").await;
+    b.follow("Generate Support").await;
+    b.press("Continue").await;
+    b.select("edition", "DESKTOP").await;
+    b.fill("users", "2").await;
+    b.select("months", "1").await;
+    b.press("Review").await;
+    assert_eq!(
+        b.by_id("quote-cost").await.text().await.expect("cost"),
+        "2 credits"
+    );
+    b.press("Generate").await;
+    b.sees("Support for Remote Access generated.").await;
+    b.follow("Extend").await;
+    b.select("months", "3").await;
+    b.press("Review").await;
+    assert_eq!(
+        b.by_id("quote-cost").await.text().await.expect("cost"),
+        "6 credits"
+    );
+    b.press("Extend").await;
+    b.sees("The support was extended to").await;
+    b.shot("support").await;
+    b.tick("#f-expired").await;
+    b.press("Filter").await;
+    b.sees("No support matches these filters.").await;
+    b.goto("/support?from=2020-01-01&to=2020-12-31").await;
+    b.sees("No support matches these filters.").await;
+
+    // 5. A Remote Support subscription.
+    b.goto("/subscriptions").await;
+    b.follow("Generate a Subscription").await;
+    b.sees("concurrent sessions").await;
+    b.fill("channels", "2").await;
+    b.select("months", "1").await;
+    b.press("Review").await;
+    assert_eq!(
+        b.by_id("quote-cost").await.text().await.expect("cost"),
+        "8 credits"
+    );
+    b.press("Submit").await;
+    b.sees("Subscription generated: 2 channels for 1 months.")
+        .await;
+
+    // 6–7. A reseller with a random password, then credits for it.
+    b.goto("/resellers").await;
+    b.follow("Add a new reseller").await;
+    b.fill("login", "northwind").await;
+    b.press("Random").await;
+    let password = b.value_of("password").await;
+    assert_eq!(password.chars().count(), 20, "{password}");
+    b.fill("email", "northwind@example.com").await;
+    b.fill("name", "Northwind Traders").await;
+    b.press("Add").await;
+    b.sees("Reseller northwind was created.").await;
+    b.fill("amount", "20").await;
+    b.press("Give credits").await;
+    b.sees("20 credits were given to northwind").await;
+    b.sees("Northwind Traders").await;
+    b.shot("resellers").await;
+    b.goto("/credits").await;
+    b.sees("Given to a reseller").await;
+    b.sees("Credits granted").await;
+    b.by_id("chart-title").await;
+    b.shot("credit-history").await;
+    b.sign_out().await;
+
+    // The reseller signs in and sees its credits and none of the partner's rows.
+    b.sign_in("northwind", &password).await;
+    assert_eq!(b.by_id("balance").await.text().await.expect("text"), "20");
+    assert_eq!(
+        b.by_id("count-licenses").await.text().await.expect("text"),
+        "0"
+    );
+    b.goto("/licenses").await;
+    b.sees("No license matches these filters.").await;
+    b.goto("/keys").await;
+    b.sees("No activation key matches.").await;
+    b.sign_out().await;
+
+    // The vendor: partners and their balances, and a grant.
+    b.sign_in("admin", ADMIN_PASSWORD).await;
+    b.sees("Partners").await;
+    b.sees("acme").await;
+    b.follow("Grant credits").await;
+    b.fill("amount", "500").await;
+    b.fill("reference", "INV-2026-002").await;
+    b.press("Grant credits").await;
+    b.sees("500 credits were granted to acme").await;
+    b.shot("admin-partners").await;
+
+    // The same pages on a phone-sized screen.
+    b.web.set_window_rect(0, 0, 390, 844).await.expect("resize");
+    b.goto("/admin/partners/new").await;
+    b.sees("Create a partner").await;
+    b.shot("phone-create-partner").await;
+
+    let d = app
+        .ok(
+            Some(&app.login("acme", "partner-pass-1").await),
+            "{ me { creditBalance } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["me"]["creditBalance"], 100 - 2 - 6 - 8 - 20 + 500);
+    b.web.quit().await.expect("quit");
+}
