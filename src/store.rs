@@ -4,11 +4,11 @@
 //! decided again on the fresh state, so a balance can never be overdrawn).
 
 use crate::error::{AppError, AppResult};
+use crate::event_store::{LedgerStore, SnapshotTable};
 use aggregates::{Admin, Ledger, LedgerCommand, LedgerServices, Partner, Reseller, Role};
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{AggregateContext, AggregateError, EventStore};
-use postgres_es::{PostgresCqrs, PostgresEventRepository};
-use sqlite_es::{SqliteCqrs, SqliteEventRepository};
+use cqrs_es::{AggregateContext, AggregateError, CqrsFramework, EventStore};
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -18,28 +18,30 @@ const SNAPSHOT_EVERY: usize = 100;
 const MAX_ATTEMPTS: u32 = 50;
 
 macro_rules! frameworks {
-    ($name:ident, $cqrs:ident, $repo:ident, $pool:ty) => {
+    ($name:ident, $repo:ident, $pool:ty, $table:ident) => {
         struct $name {
-            partner: $cqrs<Partner>,
-            reseller: $cqrs<Reseller>,
-            admin: $cqrs<Admin>,
-            partner_store: PersistedEventStore<$repo, Partner>,
-            reseller_store: PersistedEventStore<$repo, Reseller>,
-            admin_store: PersistedEventStore<$repo, Admin>,
+            partner: CqrsFramework<Partner, LedgerStore<$repo, Partner>>,
+            reseller: CqrsFramework<Reseller, LedgerStore<$repo, Reseller>>,
+            admin: CqrsFramework<Admin, LedgerStore<$repo, Admin>>,
+            partner_store: LedgerStore<$repo, Partner>,
+            reseller_store: LedgerStore<$repo, Reseller>,
+            admin_store: LedgerStore<$repo, Admin>,
         }
 
         impl $name {
             fn new(pool: $pool, services: &LedgerServices) -> Self {
-                fn store<A: cqrs_es::Aggregate>(pool: &$pool) -> PersistedEventStore<$repo, A> {
-                    PersistedEventStore::new_snapshot_store(
+                fn store<A: cqrs_es::Aggregate>(pool: &$pool) -> LedgerStore<$repo, A> {
+                    LedgerStore::new(
                         $repo::new(pool.clone()),
+                        $repo::new(pool.clone()),
+                        SnapshotTable::$table(pool.clone()),
                         SNAPSHOT_EVERY,
                     )
                 }
                 $name {
-                    partner: cqrs_es::CqrsFramework::new(store(&pool), vec![], services.clone()),
-                    reseller: cqrs_es::CqrsFramework::new(store(&pool), vec![], services.clone()),
-                    admin: cqrs_es::CqrsFramework::new(store(&pool), vec![], services.clone()),
+                    partner: CqrsFramework::new(store(&pool), vec![], services.clone()),
+                    reseller: CqrsFramework::new(store(&pool), vec![], services.clone()),
+                    admin: CqrsFramework::new(store(&pool), vec![], services.clone()),
                     partner_store: store(&pool),
                     reseller_store: store(&pool),
                     admin_store: store(&pool),
@@ -107,15 +109,15 @@ macro_rules! frameworks {
 
 frameworks!(
     SqliteFrameworks,
-    SqliteCqrs,
     SqliteEventRepository,
-    sqlx::SqlitePool
+    sqlx::SqlitePool,
+    Sqlite
 );
 frameworks!(
     PostgresFrameworks,
-    PostgresCqrs,
     PostgresEventRepository,
-    sqlx::PgPool
+    sqlx::PgPool,
+    Postgres
 );
 
 enum Frameworks {

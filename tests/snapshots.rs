@@ -1,0 +1,58 @@
+//! Aggregate snapshots: a stream loaded from its snapshot decides exactly as
+//! one replayed from its events. The check is the balance the aggregate
+//! reports when it refuses a spend (extensions.balance), against the ledger.
+
+mod common;
+
+use common::{Backend, TestApp};
+use serde_json::json;
+
+const ASSIGN: &str =
+    "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { creditsSpent } }";
+
+both_backends!(
+    a_snapshot_holds_the_state_of_the_log,
+    |app: TestApp| async move {
+        let mut app = app;
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        // 130 grants of one credit: the stream passes the snapshot at event 100
+        // in the middle of them.
+        for i in 0..130 {
+            app.grant(&admin, &acme, 1, &format!("INV-{i}")).await;
+        }
+        let key = app.key(&token, "Server").await;
+        let desktop = |users: i64| json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" } });
+        let snapshots: i64 = {
+            let running = app.running.as_ref().expect("running");
+            sqlx::query_scalar("SELECT count(*) FROM snapshots WHERE aggregate_id = $1")
+                .bind(&acme)
+                .fetch_one(&running.app.db.pool)
+                .await
+                .expect("count snapshots")
+        };
+        assert_eq!(snapshots, 1, "one snapshot after 100 events");
+
+        for round in ["live", "after a restart"] {
+            let answer = app.gql(Some(&token), ASSIGN, desktop(14)).await;
+            let e = &answer["errors"][0]["extensions"];
+            assert_eq!(e["code"], "INSUFFICIENT_CREDITS", "{round}: {answer}");
+            assert_eq!(
+                e["balance"], 130,
+                "{round}: the aggregate's balance: {answer}"
+            );
+            assert_eq!(app.balance(&token).await, 130, "{round}");
+            if round == "live" {
+                app.restart().await;
+            }
+        }
+        let token = app.login("acme", "partner-pass-1").await;
+        // Exactly the balance can be spent, and not one credit more.
+        let spent = app.ok(Some(&token), ASSIGN, desktop(13)).await;
+        assert_eq!(spent["assignLicense"]["creditsSpent"], 130);
+        let answer = app.gql(Some(&token), ASSIGN, desktop(1)).await;
+        assert_eq!(answer["errors"][0]["extensions"]["balance"], 0, "{answer}");
+        assert_eq!(app.balance(&token).await, 0);
+        app.assert_history_adds_up(&token).await;
+    }
+);
