@@ -24,6 +24,9 @@ pub struct BenchArgs {
     /// Support rows behind the endOfSupport range query.
     #[arg(long, default_value_t = 1_000_000)]
     pub support_rows: i64,
+    /// Licenses held by the partner of the large-aggregate phase.
+    #[arg(long, default_value_t = 100_000)]
+    pub heavy_licenses: i64,
 }
 
 struct Client {
@@ -341,6 +344,8 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
     })
     .await?;
     println!("activateKey, same device again:        {again:>10.0} /s");
+
+    heavy_partner(args, &client, &admin, &partners[0].1, &running.app).await?;
     running.stop().await;
 
     // Replay: every view rebuilt from the log.
@@ -360,6 +365,190 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
     );
 
     supports_range(args, &app, serve).await
+}
+
+/// Latency in ms of `n` grants, one after the other, to `partner`.
+async fn grant_latencies(
+    client: &Client,
+    admin: &str,
+    partner: &str,
+    label: &str,
+    n: usize,
+) -> Result<Vec<f64>, String> {
+    let mut took = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        client
+            .gql(
+                Some(admin),
+                "mutation($p: ID!, $r: String!) { grantCredits(partnerId: $p, amount: 1, reference: $r) { id } }",
+                json!({ "p": partner, "r": format!("{label}-{i}") }),
+            )
+            .await?;
+        took.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    took.sort_by(f64::total_cmp);
+    Ok(took)
+}
+
+/// A partner whose stream holds `heavy_licenses` licenses: how long its
+/// commands take, first from the raw events, then from snapshots, next to a
+/// partner with a short stream. The licenses are appended to the log
+/// directly (as the aggregate would have written them) so that the phase
+/// takes seconds, not the hours the API would need.
+async fn heavy_partner(
+    args: &BenchArgs,
+    client: &Client,
+    admin: &str,
+    light_token: &str,
+    app: &crate::app::App,
+) -> Result<(), String> {
+    let n = args.heavy_licenses;
+    if n <= 0 {
+        return Ok(());
+    }
+    let d = client
+        .gql(
+            Some(admin),
+            "mutation { createPartner(input: { login: \"heavy\", email: \"heavy@example.com\", name: \"Heavy\", password: \"bench-password\" }) { id } }",
+            json!({}),
+        )
+        .await?;
+    let heavy = d["createPartner"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    client
+        .gql(
+            Some(admin),
+            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 10000000, reference: \"heavy\") { id } }",
+            json!({ "p": heavy }),
+        )
+        .await?;
+    let token = client
+        .gql(
+            None,
+            "mutation { login(login: \"heavy\", password: \"bench-password\") { token } }",
+            json!({}),
+        )
+        .await?["login"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let key = client
+        .gql(
+            Some(&token),
+            "mutation { createActivationKey(name: \"heavy\") { id } }",
+            json!({}),
+        )
+        .await?["createActivationKey"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    let db = &app.db;
+    let started = Instant::now();
+    let head: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(sequence), 0) FROM events WHERE aggregate_type = 'Partner' AND aggregate_id = $1",
+    )
+    .bind(&heavy)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let insert = match db.backend {
+        projections::Backend::Postgres => {
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, $2, 'LicenseAssigned', '1', $3::json, $4::json)"
+        }
+        projections::Backend::Sqlite => {
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, $2, 'LicenseAssigned', '1', $3, $4)"
+        }
+    };
+    let metadata = json!({
+        "actor": heavy,
+        "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    })
+    .to_string();
+    let mut written = 0;
+    while written < n {
+        let mut tx = db.pool.begin().await.map_err(|e| e.to_string())?;
+        for _ in 0..5_000.min(n - written) {
+            written += 1;
+            let event = aggregates::LedgerEvent::LicenseAssigned {
+                license_id: format!("lic_heavy_{written}"),
+                key_id: key.clone(),
+                product: "REMOTE_ACCESS".into(),
+                edition: "DESKTOP".into(),
+                users: 1,
+                kind: aggregates::LicenseKind::Permanent,
+                trial_ends_at: None,
+                email: Some(format!("user{written}@customer.example")),
+                comment: None,
+                credits: 10,
+                idempotency: None,
+            };
+            let payload = serde_json::to_string(&event).map_err(|e| e.to_string())?;
+            sqlx::query(insert)
+                .bind(&heavy)
+                .bind(head + written)
+                .bind(payload)
+                .bind(&metadata)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+    }
+    let appended = started.elapsed().as_secs_f64();
+    // The server's projector picks the events up; wait until every license
+    // is in the view.
+    let started = Instant::now();
+    loop {
+        app.projector.drain().await.map_err(|e| e.to_string())?;
+        let projected: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM licenses WHERE owner_id = $1")
+                .bind(&heavy)
+                .fetch_one(&db.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+        if projected >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "a partner with {n} licenses: appended in {appended:.1} s, projected in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The first command reads every event and writes the first snapshot.
+    let first = grant_latencies(client, admin, &heavy, "heavy-first", 1).await?;
+    println!(
+        "  first command, from {n} events:       {:>8.1} ms",
+        first[0]
+    );
+    let heavy_took = grant_latencies(client, admin, &heavy, "heavy", 200).await?;
+    let light_id = client
+        .gql(Some(light_token), "{ me { id } }", json!({}))
+        .await?["me"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let light_events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type = 'Partner' AND aggregate_id = $1",
+    )
+    .bind(&light_id)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let light_took = grant_latencies(client, admin, &light_id, "light", 200).await?;
+    println!(
+        "  grantCredits one at a time (200), p50/p99: {:.1}/{:.1} ms; on a partner of {light_events} events: {:.1}/{:.1} ms",
+        percentile(&heavy_took, 0.5),
+        percentile(&heavy_took, 0.99),
+        percentile(&light_took, 0.5),
+        percentile(&light_took, 0.99),
+    );
+    Ok(())
 }
 
 /// p50/p99 of the dashboard's query: supports whose endOfSupport falls in a

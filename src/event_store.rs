@@ -12,12 +12,60 @@
 //! Here the snapshot is the state the command ended with, written after its
 //! events committed. A snapshot is only a cache of the log: one that cannot
 //! be written or read is logged and the state is replayed from the events.
+//!
+//! The states this process last committed are also kept in memory, so a
+//! partner with 100,000 licenses is not read and parsed from its snapshot on
+//! every command. A cached state is only a starting point: the events written
+//! after it (by another process, say) are always read and applied, and a
+//! stale one loses the optimistic-concurrency race at commit like any other.
 
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, SerializedEvent,
 };
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The cache's budget, counted in events the cached states hold (a proxy
+/// for their size that needs no measuring).
+const CACHE_EVENTS: usize = 2_000_000;
+
+/// States by stream id: (state, last sequence it includes).
+struct Cache<A> {
+    states: HashMap<String, (A, usize)>,
+    events: usize,
+}
+
+impl<A: Clone> Cache<A> {
+    fn get(&self, id: &str) -> Option<(A, usize)> {
+        self.states.get(id).cloned()
+    }
+
+    fn put(&mut self, id: String, state: A, sequence: usize) {
+        if let Some((_, old)) = self.states.insert(id, (state, sequence)) {
+            self.events -= old;
+        }
+        self.events += sequence;
+        if self.events > CACHE_EVENTS {
+            // Any order will do: a dropped state is read from its snapshot.
+            let mut over = self.events - CACHE_EVENTS / 2;
+            self.states.retain(|_, (_, n)| {
+                if over == 0 {
+                    return true;
+                }
+                over = over.saturating_sub(*n);
+                false
+            });
+            self.events = self.states.values().map(|(_, n)| n).sum();
+        }
+    }
+
+    fn forget(&mut self, id: &str) {
+        if let Some((_, n)) = self.states.remove(id) {
+            self.events -= n;
+        }
+    }
+}
 
 /// Where the snapshots table lives; the SQL differs only in the JSON column.
 #[derive(Clone)]
@@ -106,9 +154,10 @@ pub struct LedgerStore<R: PersistedEventRepository, A: Aggregate> {
     repo: R,
     snapshots: SnapshotTable,
     every: usize,
+    cache: Arc<Mutex<Cache<A>>>,
 }
 
-impl<R: PersistedEventRepository, A: Aggregate> LedgerStore<R, A> {
+impl<R: PersistedEventRepository, A: Aggregate + Clone> LedgerStore<R, A> {
     /// `events_repo` and `reads_repo` are two handles on the same database:
     /// cqrs-es's store keeps the one it is given to itself.
     pub fn new(events_repo: R, reads_repo: R, snapshots: SnapshotTable, every: usize) -> Self {
@@ -117,7 +166,23 @@ impl<R: PersistedEventRepository, A: Aggregate> LedgerStore<R, A> {
             repo: reads_repo,
             snapshots,
             every: every.max(1),
+            cache: Arc::new(Mutex::new(Cache {
+                states: HashMap::new(),
+                events: 0,
+            })),
         }
+    }
+
+    /// This store, reading from the same cache as `other`: the framework
+    /// owns one store, and reads for quotes go through a second.
+    pub fn sharing_cache_with(mut self, other: &Self) -> Self {
+        self.cache = other.cache.clone();
+        self
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache<A>> {
+        // A panic elsewhere while holding the lock leaves a consistent map.
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn snapshot(&self, id: &str) -> Option<(A, usize)> {
@@ -142,7 +207,7 @@ impl<R: PersistedEventRepository, A: Aggregate> LedgerStore<R, A> {
 impl<R, A> EventStore<A> for LedgerStore<R, A>
 where
     R: PersistedEventRepository,
-    A: Aggregate + Send + Sync,
+    A: Aggregate + Clone + Send + Sync,
 {
     type AC = EventStoreAggregateContext<A>;
 
@@ -157,10 +222,14 @@ where
         &self,
         aggregate_id: &str,
     ) -> Result<EventStoreAggregateContext<A>, AggregateError<A::Error>> {
-        let (aggregate, current_sequence) = self
-            .snapshot(aggregate_id)
-            .await
-            .unwrap_or_else(|| (A::default(), 0));
+        let cached = self.cache().get(aggregate_id);
+        let (aggregate, current_sequence) = match cached {
+            Some(found) => found,
+            None => self
+                .snapshot(aggregate_id)
+                .await
+                .unwrap_or_else(|| (A::default(), 0)),
+        };
         let mut context = EventStoreAggregateContext {
             aggregate_id: aggregate_id.to_string(),
             aggregate,
@@ -191,7 +260,14 @@ where
         // The framework handed the command this same aggregate, so it already
         // holds the new events: it is the state at `after`.
         let state = std::mem::take(&mut context.aggregate);
-        let committed = self.events.commit(events, context, metadata).await?;
+        let committed = match self.events.commit(events, context, metadata).await {
+            Ok(committed) => committed,
+            Err(e) => {
+                // Most likely another writer got there first.
+                self.cache().forget(&aggregate_id);
+                return Err(e);
+            }
+        };
         if after / self.every > before / self.every {
             let written = match serde_json::to_string(&state) {
                 Ok(payload) => {
@@ -208,6 +284,7 @@ where
                 tracing::warn!(aggregate_id, error = %e, "snapshot not written; the events are");
             }
         }
+        self.cache().put(aggregate_id, state, after);
         Ok(committed)
     }
 }

@@ -30,7 +30,7 @@ macro_rules! frameworks {
 
         impl $name {
             fn new(pool: $pool, services: &LedgerServices) -> Self {
-                fn store<A: cqrs_es::Aggregate>(pool: &$pool) -> LedgerStore<$repo, A> {
+                fn store<A: cqrs_es::Aggregate + Clone>(pool: &$pool) -> LedgerStore<$repo, A> {
                     LedgerStore::new(
                         $repo::new(pool.clone()),
                         $repo::new(pool.clone()),
@@ -38,13 +38,14 @@ macro_rules! frameworks {
                         SNAPSHOT_EVERY,
                     )
                 }
+                let (partner, reseller, admin) = (store(&pool), store(&pool), store(&pool));
                 $name {
-                    partner: CqrsFramework::new(store(&pool), vec![], services.clone()),
-                    reseller: CqrsFramework::new(store(&pool), vec![], services.clone()),
-                    admin: CqrsFramework::new(store(&pool), vec![], services.clone()),
-                    partner_store: store(&pool),
-                    reseller_store: store(&pool),
-                    admin_store: store(&pool),
+                    partner_store: store(&pool).sharing_cache_with(&partner),
+                    reseller_store: store(&pool).sharing_cache_with(&reseller),
+                    admin_store: store(&pool).sharing_cache_with(&admin),
+                    partner: CqrsFramework::new(partner, vec![], services.clone()),
+                    reseller: CqrsFramework::new(reseller, vec![], services.clone()),
+                    admin: CqrsFramework::new(admin, vec![], services.clone()),
                 }
             }
 

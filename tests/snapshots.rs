@@ -56,3 +56,44 @@ both_backends!(
         app.assert_history_adds_up(&token).await;
     }
 );
+
+both_backends!(two_servers_share_one_ledger, |app: TestApp| async move {
+    // A second server on the same database: each keeps the states it last
+    // committed in memory, and must still see what the other wrote.
+    let mut args = app.args.clone();
+    args.listen = "127.0.0.1:0".parse().expect("address");
+    let second = license_portal::server::start(&args)
+        .await
+        .expect("a second server starts");
+    let other = TestApp {
+        url: format!("http://{}/graphql", second.addr),
+        running: Some(second),
+        client: reqwest::Client::new(),
+        dir: tempfile::tempdir().expect("temp dir"),
+        args,
+    };
+    let admin = app.admin().await;
+    let (acme, token) = app.partner(&admin, "acme").await;
+    let key = app.key(&token, "Server").await;
+    let desktop = |users: i64| json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" } });
+    let other_admin = other.admin().await;
+    let other_token = other.login("acme", "partner-pass-1").await;
+    for round in 0..3 {
+        // Credits granted on one server, spent on the other, and back.
+        app.grant(&admin, &acme, 50, &format!("A-{round}")).await;
+        other
+            .grant(&other_admin, &acme, 50, &format!("B-{round}"))
+            .await;
+        let answer = app.gql(Some(&token), ASSIGN, desktop(11)).await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["balance"], 100,
+            "{answer}"
+        );
+        other.ok(Some(&other_token), ASSIGN, desktop(6)).await;
+        app.ok(Some(&token), ASSIGN, desktop(4)).await;
+        let answer = other.gql(Some(&other_token), ASSIGN, desktop(1)).await;
+        assert_eq!(answer["errors"][0]["extensions"]["balance"], 0, "{answer}");
+    }
+    assert_eq!(app.balance(&token).await, 0);
+    app.assert_history_adds_up(&token).await;
+});
