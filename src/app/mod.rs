@@ -12,7 +12,7 @@ mod resellers;
 
 pub use accounts::NewAccount;
 pub use audit::EventRow;
-pub use dashboard::{Dashboard, EXPIRING_DAYS};
+pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
 
 use crate::error::{AppError, AppResult};

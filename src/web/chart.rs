@@ -4,9 +4,9 @@
 //! through its title and description.
 
 use super::layout::day;
+use crate::app::BalancePoint;
 use maud::{Markup, html};
 use projections::db::parse_time;
-use projections::queries::CreditEntryRow;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 220.0;
@@ -15,10 +15,10 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
 
-pub fn balance_chart(entries: &[CreditEntryRow]) -> Markup {
+pub fn balance_chart(entries: &[BalancePoint]) -> Markup {
     let points: Vec<(i64, i64)> = entries
         .iter()
-        .filter_map(|e| parse_time(&e.at).map(|t| (t.timestamp_millis(), e.balance_after)))
+        .filter_map(|e| parse_time(&e.at).map(|t| (t.timestamp_millis(), e.balance)))
         .collect();
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return html! { p.muted { "No entries to chart." } };
