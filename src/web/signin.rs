@@ -144,17 +144,7 @@ fn login_form(
             }
         }
     };
-    let mut response = layout::bare(status, "Sign in", body);
-    if pre.is_empty() {
-        // No pre-session cookie (cookies off, or it expired): the form
-        // cannot be accepted; say so rather than failing on submit.
-        response = layout::bare_error(
-            StatusCode::FORBIDDEN,
-            "Sign in",
-            "Your browser did not send the sign-in cookie. Enable cookies for this site and reload the page.",
-        );
-    }
-    response
+    layout::bare(status, "Sign in", body)
 }
 
 pub async fn logout(
