@@ -328,6 +328,46 @@ both_backends!(
         assert_eq!(made.status, 303, "{}", made.body);
         let list = v.page("/keys").await;
         assert!(list.contains("AAAA-BBBB-CCCC-DDDD"), "{list}");
+
+        // A malformed number gives the form back with a message, not a 400;
+        // so does a choice the catalog does not have.
+        let key_id = app
+            .ok(
+                Some(&partner),
+                "{ activationKeys { edges { node { id } } } }",
+                json!({}),
+            )
+            .await["activationKeys"]["edges"][0]["node"]["id"]
+            .as_str()
+            .expect("key id")
+            .to_string();
+        for (users, edition, message) in [
+            (
+                "many",
+                "DESKTOP",
+                "Users must be a whole number, not &quot;many&quot;.",
+            ),
+            ("2", "GOLD", "GOLD"),
+        ] {
+            let answer = v
+                .post(
+                    "/licenses/new",
+                    &[
+                        ("_csrf", &good),
+                        ("key", &key_id),
+                        ("what", "license"),
+                        ("product", "REMOTE_ACCESS"),
+                        ("kind", "PERMANENT"),
+                        ("edition", edition),
+                        ("users", users),
+                    ],
+                )
+                .await;
+            assert_eq!(answer.status, 422, "{}", answer.body);
+            assert!(answer.body.contains(message), "{}", answer.body);
+            assert!(answer.body.contains("id=\"users\""), "the form again");
+            assert!(!answer.body.contains("?_csrf="), "no token in links");
+        }
     }
 );
 

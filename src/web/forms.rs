@@ -77,6 +77,9 @@ impl FormData {
             .0
             .iter()
             .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+            // A form re-shown after a post still holds its token and
+            // idempotency key: neither belongs in a link (history, Referer).
+            .filter(|(k, _)| !k.starts_with('_'))
             .filter(|(_, v)| !v.trim().is_empty())
             .cloned()
             .collect();
