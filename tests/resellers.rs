@@ -10,7 +10,7 @@
 
 mod common;
 use aggregates::{LedgerCommand, Role};
-use chrono::{Days, Months, NaiveDate, SecondsFormat, Utc};
+use chrono::{Days, Months, NaiveDate, Utc};
 use common::{Backend, TestApp};
 use license_portal::store::Actor;
 use license_portal::transfers::Transfers;
@@ -1230,50 +1230,7 @@ async fn past_support(
         "end_of_support": day(end),
         "credits": i64::from(months),
     } });
-    let running = app.running.as_ref().expect("running");
-    let db = &running.app.db;
-    let next: i64 = sqlx::query_scalar(
-        "SELECT coalesce(max(sequence), 0) + 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
-    )
-    .bind(aggregate_type)
-    .bind(account)
-    .fetch_one(&db.pool)
-    .await
-    .expect("stream head");
-    let metadata = json!({
-        "actor": account,
-        "at": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
-    });
-    let sql = match db.backend {
-        projections::Backend::Postgres => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, $3, 'SupportAssigned', '1', $4::json, $5::json)"
-        }
-        projections::Backend::Sqlite => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, $3, 'SupportAssigned', '1', $4, $5)"
-        }
-    };
-    sqlx::query(sql)
-        .bind(aggregate_type)
-        .bind(account)
-        .bind(next)
-        .bind(event.to_string())
-        .bind(metadata.to_string())
-        .execute(&db.pool)
-        .await
-        .expect("append an event");
-    let _ = running.app.projector.drain().await;
-    for _ in 0..200 {
-        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM supports WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .expect("look");
-        if seen > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the views never showed {id}");
+    common::append_support_event(app, aggregate_type, account, id, &event).await;
 }
 
 async fn expired_supports(app: &TestApp, token: &str, filter: Value) -> Value {

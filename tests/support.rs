@@ -8,7 +8,7 @@
 //! month, for the same lengths.
 
 mod common;
-use chrono::{Days, Months, NaiveDate, SecondsFormat, Utc};
+use chrono::{Days, Months, NaiveDate, Utc};
 use common::{Backend, TestApp};
 use serde_json::{Value, json};
 
@@ -158,48 +158,7 @@ async fn past_support(
         "end_of_support": day(period_end(starts_on, months)),
         "credits": users * i64::from(months),
     } });
-    let running = app.running.as_ref().expect("running");
-    let db = &running.app.db;
-    let next: i64 = sqlx::query_scalar(
-        "SELECT coalesce(max(sequence), 0) + 1 FROM events WHERE aggregate_type = 'Partner' AND aggregate_id = $1",
-    )
-    .bind(account)
-    .fetch_one(&db.pool)
-    .await
-    .expect("stream head");
-    let metadata = json!({
-        "actor": account,
-        "at": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
-    });
-    let sql = match db.backend {
-        projections::Backend::Postgres => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, $2, 'SupportAssigned', '1', $3::json, $4::json)"
-        }
-        projections::Backend::Sqlite => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, $2, 'SupportAssigned', '1', $3, $4)"
-        }
-    };
-    sqlx::query(sql)
-        .bind(account)
-        .bind(next)
-        .bind(event.to_string())
-        .bind(metadata.to_string())
-        .execute(&db.pool)
-        .await
-        .expect("append an event");
-    let _ = running.app.projector.drain().await;
-    for _ in 0..200 {
-        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM supports WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .expect("look");
-        if seen > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the views never showed {id}");
+    common::append_support_event(app, "Partner", account, id, &event).await;
 }
 
 /// A start and a length whose cover ends exactly today.

@@ -282,3 +282,59 @@ pub async fn wait_for_welcome_password(app: &TestApp, address: &str) -> String {
         .map(|p| p.trim().to_string())
         .unwrap_or_else(|| panic!("no password in {message}"))
 }
+
+/// Appends a SupportAssigned event to an account's stream as the service
+/// would have written it (for supports bought in the past, which no mutation
+/// can make), and waits until the views show support `id`.
+pub async fn append_support_event(
+    app: &TestApp,
+    aggregate_type: &str,
+    account: &str,
+    id: &str,
+    event: &Value,
+) {
+    let running = app.running.as_ref().expect("running");
+    let db = &running.app.db;
+    let next: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(sequence), 0) + 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+    )
+    .bind(aggregate_type)
+    .bind(account)
+    .fetch_one(&db.pool)
+    .await
+    .expect("stream head");
+    let metadata = json!({
+        "actor": account,
+        "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    });
+    let sql = match db.backend {
+        projections::Backend::Postgres => {
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, $3, 'SupportAssigned', '1', $4::json, $5::json)"
+        }
+        projections::Backend::Sqlite => {
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, $3, 'SupportAssigned', '1', $4, $5)"
+        }
+    };
+    sqlx::query(sql)
+        .bind(aggregate_type)
+        .bind(account)
+        .bind(next)
+        .bind(event.to_string())
+        .bind(metadata.to_string())
+        .execute(&db.pool)
+        .await
+        .expect("append an event");
+    let _ = running.app.projector.drain().await;
+    for _ in 0..200 {
+        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM supports WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("look");
+        if seen > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the views never showed {id}");
+}
