@@ -6,9 +6,8 @@
 //! MOBILE_WEB 15, ENTERPRISE 25; ADVANCED_SECURITY ESSENTIALS 8, ULTIMATE 20;
 //! SERVER_MONITORING STANDARD 12; TWO_FACTOR STANDARD 5; trials up to 90 days.
 
-mod common;
+use crate::common::{Backend, TestApp};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::{Backend, TestApp};
 use serde_json::{Value, json};
 
 const LICENSE_FIELDS: &str = "id kind status users trialEndsAt email comment creditsSpent activated product { code } edition { code } activationKey { id key } owner { login } createdAt updatedAt";

@@ -1,7 +1,7 @@
 //! The vendor's credit grants, the credit history and the audit trail.
 
-mod common;
-use common::{Backend, TestApp};
+use crate::common;
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 const GRANT: &str = "mutation($p: ID!, $a: Int!, $r: String!, $k: String) { grantCredits(partnerId: $p, amount: $a, reference: $r, idempotencyKey: $k) { id amount balanceAfter reason reference actor { login } } }";

@@ -1,7 +1,6 @@
 //! Durability: what was written is there after a restart.
 
-mod common;
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 both_backends!(data_survives_a_restart, |app: TestApp| async move {

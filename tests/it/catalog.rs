@@ -1,9 +1,9 @@
 //! The product catalog: what `products` lists, a replaced catalog file, and
 //! prices charged as they stood when the event happened.
 
-mod common;
+use crate::common;
 
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use license_portal::server;
 use serde_json::{Value, json};
 

@@ -2,8 +2,7 @@
 //! overdraw it, and a retried request spends once. The ledger is then checked
 //! by the operator's `verify`.
 
-mod common;
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::sync::Arc;

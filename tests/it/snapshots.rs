@@ -2,9 +2,7 @@
 //! one replayed from its events. The check is the balance the aggregate
 //! reports when it refuses a spend (extensions.balance), against the ledger.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 const ASSIGN: &str =

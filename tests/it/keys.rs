@@ -1,7 +1,6 @@
 //! Activation keys (seed section 2).
 
-mod common;
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 const CREATE: &str = "mutation($n: String!, $k: String) { createActivationKey(name: $n, key: $k) { id name key owner { login } device { fingerprint } licenses { id } createdAt } }";

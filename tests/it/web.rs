@@ -1,10 +1,8 @@
 //! The portal over real HTTP: the sign-in flow, the cookie's flags, CSRF
 //! refusals, the forced password change, and that a reseller's pages never
-//! show another account's rows. The browser walk is in tests/browser.rs.
+//! show another account's rows. The browser walk is in tests/it/browser.rs.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::collections::HashMap;
 

@@ -3,11 +3,10 @@
 //! portal's rule that a license is deleted only while its key is not activated
 //! (seed section 4).
 
-mod common;
+use crate::common::{Backend, TestApp};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use common::{Backend, TestApp};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
 use std::process::Command;

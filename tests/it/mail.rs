@@ -1,7 +1,7 @@
 //! Welcome emails: through a real SMTP conversation, and as .eml files.
 
-mod common;
-use common::{Backend, TestApp, fresh_database, serve_args};
+use crate::common;
+use crate::common::{Backend, TestApp, fresh_database, serve_args};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};

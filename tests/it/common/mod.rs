@@ -1,7 +1,6 @@
 //! The test harness: a real server on a free port over a fresh database
 //! (SQLite file or a new PostgreSQL database), driven over HTTP with real
 //! GraphQL documents.
-#![allow(dead_code)]
 
 use license_portal::config::{DbArgs, ServeArgs};
 use license_portal::server::{self, Running};
@@ -223,7 +222,6 @@ impl Drop for TestApp {
 }
 
 /// Declares a test that runs once on SQLite and once on PostgreSQL.
-#[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
         mod $name {

@@ -1,7 +1,7 @@
 //! Accounts and sessions over the real HTTP API (seed section 1).
 
-mod common;
-use common::{Backend, TestApp};
+use crate::common;
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 const LOGIN: &str = "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token expiresAt account { login role } } }";

@@ -1,9 +1,8 @@
 //! The projector: events appended while it is not running are projected
 //! exactly once when it resumes, even with two projectors racing.
 
-mod common;
+use crate::common::{Backend, fresh_database, serve_args};
 use aggregates::{LedgerCommand, Role};
-use common::{Backend, fresh_database, serve_args};
 use license_portal::store::Actor;
 use projections::Projector;
 

@@ -1,8 +1,7 @@
 //! The operator's commands on a populated database: replay rebuilds views
 //! that answer exactly as before; verify checks the ledger.
 
-mod common;
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 use std::process::Command;
 

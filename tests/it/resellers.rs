@@ -8,10 +8,10 @@
 //! TWO_FACTOR STANDARD 5; support REMOTE_ACCESS DESKTOP 1 credit a user and
 //! month; Remote Support 4 credits a channel and month.
 
-mod common;
+use crate::common;
+use crate::common::{Backend, TestApp};
 use aggregates::{LedgerCommand, Role};
 use chrono::{Days, Months, NaiveDate, Utc};
-use common::{Backend, TestApp};
 use license_portal::store::Actor;
 use license_portal::transfers::Transfers;
 use serde_json::{Value, json};
@@ -1205,7 +1205,7 @@ fn day(d: NaiveDate) -> String {
 /// Writes a support bought in the past to an account's stream, as the service
 /// wrote it then (support never starts in the past, so there is no other way
 /// to have one that has ended), and waits until the views show it. As in
-/// tests/support.rs.
+/// tests/it/support.rs.
 async fn past_support(
     app: &TestApp,
     aggregate_type: &str,

@@ -2,9 +2,7 @@
 //! browsers, the health check, limits on what one document may ask, and an
 //! error code on every error.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{Value, json};
 
 fn base(app: &TestApp) -> String {

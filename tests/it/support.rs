@@ -7,9 +7,9 @@
 //! 1, 3, 6, 12, 24 or 36 months. Remote Support: 4 credits per channel and
 //! month, for the same lengths.
 
-mod common;
+use crate::common;
+use crate::common::{Backend, TestApp};
 use chrono::{Days, Months, NaiveDate, Utc};
-use common::{Backend, TestApp};
 use serde_json::{Value, json};
 
 const SUPPORT_FIELDS: &str = "id users startsOn endOfSupport expired creditsSpent product { code } edition { code } activationKey { id } owner { login } createdAt updatedAt";

@@ -7,9 +7,7 @@
 //! Run by hand without them, the test says so and passes; under CI (CI set)
 //! their absence fails it.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

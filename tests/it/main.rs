@@ -1,0 +1,25 @@
+//! The integration tests, gathered in one test binary: each module below is
+//! one area of the product driven over the real HTTP API (or the real CLI),
+//! on SQLite and PostgreSQL. One binary instead of one per file keeps linking
+//! to a single pass and the build directory a fraction of the size.
+
+#[macro_use]
+mod common;
+
+mod accounts;
+mod browser;
+mod catalog;
+mod cli;
+mod concurrency;
+mod credits;
+mod devices;
+mod http;
+mod keys;
+mod licenses;
+mod mail;
+mod projector;
+mod resellers;
+mod restart;
+mod snapshots;
+mod support;
+mod web;
