@@ -345,7 +345,7 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
     .await?;
     println!("activateKey, same device again:        {again:>10.0} /s");
 
-    heavy_partner(args, &client, &admin, &partners[0].1, &running.app).await?;
+    let heavy = heavy_partner(args, &client, &admin, &partners[0].1, &running.app).await?;
     running.stop().await;
 
     // Replay: every view rebuilt from the log.
@@ -364,7 +364,11 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
         replayed as f64 / secs
     );
 
-    supports_range(args, &app, serve).await
+    supports_range(args, &app, serve).await?;
+    match heavy {
+        Some(heavy) => portal_pages(&app, serve, &heavy).await,
+        None => Ok(()),
+    }
 }
 
 /// Latency in ms of `n` grants, one after the other, to `partner`.
@@ -391,6 +395,13 @@ async fn grant_latencies(
     Ok(took)
 }
 
+/// The partner of the large-aggregate phase, kept for the portal phase.
+struct Heavy {
+    id: String,
+    key: String,
+    token: String,
+}
+
 /// A partner whose stream holds `heavy_licenses` licenses: how long its
 /// commands take, first from the raw events, then from snapshots, next to a
 /// partner with a short stream. The licenses are appended to the log
@@ -402,10 +413,10 @@ async fn heavy_partner(
     admin: &str,
     light_token: &str,
     app: &crate::app::App,
-) -> Result<(), String> {
+) -> Result<Option<Heavy>, String> {
     let n = args.heavy_licenses;
     if n <= 0 {
-        return Ok(());
+        return Ok(None);
     }
     let d = client
         .gql(
@@ -548,7 +559,11 @@ async fn heavy_partner(
         percentile(&light_took, 0.5),
         percentile(&light_took, 0.99),
     );
-    Ok(())
+    Ok(Some(Heavy {
+        id: heavy,
+        key,
+        token,
+    }))
 }
 
 /// p50/p99 of the dashboard's query: supports whose endOfSupport falls in a
@@ -668,4 +683,137 @@ async fn supports_range(
     );
     running.stop().await;
     Ok(())
+}
+
+/// Server-side render times of the portal's pages for the heavy partner:
+/// its 100,000 licenses, its credit history, and 1 % of the synthetic
+/// supports handed to it. Each page is fetched 50 times in a row; the time is
+/// the server's own (its Server-Timing header), so the client's parsing of
+/// the HTML is left out.
+async fn portal_pages(
+    app: &crate::app::App,
+    serve: &ServeArgs,
+    heavy: &Heavy,
+) -> Result<(), String> {
+    let db = &app.db;
+    let moved = sqlx::query(
+        "UPDATE supports SET owner_id = $1, scope_id = $1, key_id = $2 WHERE owner_id = 'acc_bench_0'",
+    )
+    .bind(&heavy.id)
+    .bind(&heavy.key)
+    .execute(&db.pool)
+    .await
+    .map_err(|e| e.to_string())?
+    .rows_affected();
+    if db.backend == projections::Backend::Postgres {
+        sqlx::query("ANALYZE")
+            .execute(&db.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let running = crate::server::start(serve).await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let base = format!("http://{}", running.addr);
+    let cookie = format!("{}={}", crate::http::SESSION_COOKIE, heavy.token);
+    let today = chrono::Utc::now().date_naive();
+    let month = (today + chrono::Days::new(30)).to_string();
+    let pages = [
+        ("home", "/".to_string()),
+        ("activation keys", "/keys".to_string()),
+        ("licenses", "/licenses".to_string()),
+        (
+            "licenses, permanent Remote Access",
+            "/licenses?product=REMOTE_ACCESS&kind=PERMANENT&status=ACTIVE".to_string(),
+        ),
+        (
+            "licenses, search an email",
+            "/licenses?q=user4242%40".to_string(),
+        ),
+        ("licenses, page 2", "/licenses?after=".to_string()),
+        ("support", "/support".to_string()),
+        (
+            "support, ending in 30 days",
+            format!("/support?from={today}&to={month}"),
+        ),
+        ("support, expired", "/support?expired=1".to_string()),
+        ("subscriptions", "/subscriptions".to_string()),
+        ("resellers", "/resellers".to_string()),
+        ("credit history", "/credits".to_string()),
+        ("generate a license", "/licenses/new".to_string()),
+    ];
+    println!(
+        "portal pages, server-side render for a partner with {} licenses and {moved} supports (50 each):",
+        heavy_count(db, &heavy.id).await?
+    );
+    for (label, path) in pages {
+        let mut path = path;
+        if path.ends_with("after=") {
+            // The second page's cursor, as the first page's "Next" link gives it.
+            let first = fetch_page(&http, &base, "/licenses", &cookie).await?.1;
+            match next_link(&first) {
+                Some(next) => path = next,
+                None => continue,
+            }
+        }
+        let mut took = Vec::with_capacity(50);
+        for _ in 0..53 {
+            took.push(fetch_page(&http, &base, &path, &cookie).await?.0);
+        }
+        // The first three warm the caches.
+        let mut took = took.split_off(3);
+        took.sort_by(f64::total_cmp);
+        println!(
+            "  {label:<36} p50 {:>7.2} ms   p99 {:>7.2} ms",
+            percentile(&took, 0.5),
+            percentile(&took, 0.99)
+        );
+    }
+    running.stop().await;
+    Ok(())
+}
+
+async fn heavy_count(db: &projections::Db, id: &str) -> Result<i64, String> {
+    sqlx::query_scalar("SELECT count(*) FROM licenses WHERE owner_id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// One page: the server's time for it in ms, and its HTML.
+async fn fetch_page(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    cookie: &str,
+) -> Result<(f64, String), String> {
+    let response = http
+        .get(format!("{base}{path}"))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("{path} answered {}", response.status()));
+    }
+    let server = response
+        .headers()
+        .get("server-timing")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("dur=").nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or_else(|| format!("{path} has no Server-Timing header"))?;
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    Ok((server, body))
+}
+
+/// The href of the page's "Next" link, HTML entities undone.
+fn next_link(html: &str) -> Option<String> {
+    let at = html.find("rel=\"next\"")?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].replace("&amp;", "&"))
 }
