@@ -14,6 +14,7 @@ pub const VIEW_TABLES: &[&str] = &[
     "idempotency_results",
     "activation_keys",
     "licenses",
+    "license_totals",
     "supports",
     "subscriptions",
 ];
@@ -169,15 +170,18 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             ..
         } => {
             let scope = scope_of(tx, owner).await?;
+            let search =
+                license_search_text(tx, key_id, email.as_deref(), comment.as_deref()).await?;
             sqlx::query(
                 "INSERT INTO licenses (id, key_id, owner_id, scope_id, product, edition, users, kind,
-                        trial_ends_at, email, comment, credits_spent, created_at, updated_at, position)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)",
+                        trial_ends_at, email, comment, credits_spent, created_at, updated_at, position,
+                        search_text)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
             )
             .bind(license_id)
             .bind(key_id)
             .bind(owner)
-            .bind(scope)
+            .bind(&scope)
             .bind(product)
             .bind(edition)
             .bind(*users)
@@ -188,8 +192,10 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             .bind(*credits)
             .bind(at)
             .bind(pos)
+            .bind(search)
             .execute(&mut **tx)
             .await?;
+            count_license(tx, owner, &scope, 1, 1).await?;
         }
         LicenseUpgraded {
             license_id,
@@ -215,12 +221,26 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             email,
             comment,
         } => {
+            let key_id: Option<String> =
+                sqlx::query_scalar("SELECT key_id FROM licenses WHERE id = $1")
+                    .bind(license_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let search = license_search_text(
+                tx,
+                key_id.as_deref().unwrap_or_default(),
+                email.as_deref(),
+                comment.as_deref(),
+            )
+            .await?;
             sqlx::query(
-                "UPDATE licenses SET email = $1, comment = $2, updated_at = $3 WHERE id = $4",
+                "UPDATE licenses SET email = $1, comment = $2, updated_at = $3, search_text = $4
+                  WHERE id = $5",
             )
             .bind(email.as_deref())
             .bind(comment.as_deref())
             .bind(at)
+            .bind(search)
             .bind(license_id)
             .execute(&mut **tx)
             .await?;
@@ -237,6 +257,15 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             .bind(license_id)
             .execute(&mut **tx)
             .await?;
+            let row = sqlx::query("SELECT owner_id, scope_id FROM licenses WHERE id = $1")
+                .bind(license_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some(row) = row {
+                let (owner, scope): (String, String) =
+                    (row.try_get("owner_id")?, row.try_get("scope_id")?);
+                count_license(tx, &owner, &scope, -1, 0).await?;
+            }
         }
         SupportAssigned {
             support_id,
@@ -420,6 +449,55 @@ async fn welcome(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
 }
 
 /// The partner a row of `owner` belongs under.
+/// Moves the license totals of the system, the partner scope and the owner.
+async fn count_license(
+    tx: &mut Tx<'_>,
+    owner: &str,
+    scope: &str,
+    live: i64,
+    total: i64,
+) -> Result<(), sqlx::Error> {
+    for subject in [
+        "all".to_string(),
+        format!("scope:{scope}"),
+        format!("owner:{owner}"),
+    ] {
+        sqlx::query(
+            "INSERT INTO license_totals (subject, live, total) VALUES ($1, $2, $3)
+             ON CONFLICT (subject) DO UPDATE
+                SET live = license_totals.live + excluded.live,
+                    total = license_totals.total + excluded.total",
+        )
+        .bind(subject)
+        .bind(live)
+        .bind(total)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a license search matches: its key, email and comment, lower case,
+/// one per line (a search never spans two of them: the box is one line).
+async fn license_search_text(
+    tx: &mut Tx<'_>,
+    key_id: &str,
+    email: Option<&str>,
+    comment: Option<&str>,
+) -> Result<String, sqlx::Error> {
+    let key: Option<String> = sqlx::query_scalar("SELECT key FROM activation_keys WHERE id = $1")
+        .bind(key_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok([
+        key.as_deref().unwrap_or_default(),
+        email.unwrap_or_default(),
+        comment.unwrap_or_default(),
+    ]
+    .join("\n")
+    .to_lowercase())
+}
+
 async fn scope_of(tx: &mut Tx<'_>, owner: &str) -> Result<String, sqlx::Error> {
     let row = sqlx::query("SELECT parent_id FROM accounts WHERE id = $1")
         .bind(owner)

@@ -19,7 +19,7 @@ fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
     )
 }
 
-const EVERYTHING: &str = "{ me { creditBalance } activationKeys(first: 500) { totalCount edges { node { id key name owner { login } } } } creditHistory(first: 500) { totalCount edges { node { id at amount balanceAfter reason reference actor { login } } } } accounts(first: 500) { totalCount edges { node { id login creditBalance } } } }";
+const EVERYTHING: &str = "{ me { creditBalance } activationKeys(first: 500) { totalCount edges { node { id key name owner { login } } } } creditHistory(first: 500) { totalCount edges { node { id at amount balanceAfter reason reference actor { login } } } } accounts(first: 500) { totalCount edges { node { id login creditBalance } } } licenses(first: 500) { totalCount edges { node { id status email } } } live: licenses(first: 500, filter: { status: [ACTIVE, TRIAL, TRIAL_EXPIRED] }) { totalCount } found: licenses(first: 500, filter: { search: \"SERVER-2@ex\" }) { totalCount edges { node { id } } } }";
 
 both_backends!(
     replay_and_verify_a_populated_database,
@@ -32,12 +32,32 @@ both_backends!(
                 app.grant(&admin, &id, 100 * i, &format!("{p}-{i}")).await;
             }
             for i in 1..=3 {
-                app.key(&token, &format!("{p} server {i}")).await;
+                let key = app.key(&token, &format!("{p} server {i}")).await;
+                // Trials cost nothing: the ledger's figures below stay put.
+                let d = app
+                    .ok(
+                        Some(&token),
+                        "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
+                        json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "TRIAL", "trialDays": 30, "email": format!("{p}-server-{i}@example.com") } }),
+                    )
+                    .await;
+                if i == 1 {
+                    app.ok(
+                        Some(&token),
+                        "mutation($id: ID!) { deleteLicense(id: $id) { id } }",
+                        json!({ "id": d["assignLicense"]["id"] }),
+                    )
+                    .await;
+                }
             }
             partners.push(token);
         }
         let before_admin = app.ok(Some(&admin), EVERYTHING, json!({})).await;
         let before: Vec<_> = futures_join(&app, &partners).await;
+        assert_eq!(before_admin["licenses"]["totalCount"], 9);
+        assert_eq!(before_admin["live"]["totalCount"], 6);
+        assert_eq!(before_admin["found"]["totalCount"], 3);
+        assert_eq!(before[0]["live"]["totalCount"], 2);
 
         let (ok, out) = cli(&app, &["verify"]);
         assert!(ok, "{out}");

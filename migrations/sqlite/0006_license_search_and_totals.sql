@@ -1,0 +1,45 @@
+-- The licenses page counts and searches a partner's licenses on every
+-- render; with 100,000 of them both scanned the table.
+--
+-- Counting: the filters the page offers (status, kind, product) all live in
+-- these indexes, so a count reads the index alone.
+CREATE INDEX licenses_scope_filters ON licenses (scope_id, deleted, kind, product, trial_ends_at);
+CREATE INDEX licenses_owner_filters ON licenses (owner_id, deleted, kind, product, trial_ends_at);
+
+-- Searching: the key, email and comment of a license, lower case, one per
+-- line, kept by the projector; a trigram index over it answers substring
+-- searches (GLOB '*text*') without a scan. Rows are keyed by the license's
+-- position. Triggers keep the index in step with the view, replay included.
+ALTER TABLE licenses ADD COLUMN search_text text NOT NULL DEFAULT '';
+UPDATE licenses SET search_text =
+    lower(coalesce((SELECT key FROM activation_keys k WHERE k.id = licenses.key_id), '')
+          || char(10) || coalesce(email, '') || char(10) || coalesce(comment, ''));
+
+CREATE VIRTUAL TABLE license_search USING fts5(search_text, tokenize = 'trigram');
+INSERT INTO license_search (rowid, search_text) SELECT position, search_text FROM licenses;
+
+CREATE TRIGGER license_search_insert AFTER INSERT ON licenses BEGIN
+    INSERT INTO license_search (rowid, search_text) VALUES (new.position, new.search_text);
+END;
+CREATE TRIGGER license_search_update AFTER UPDATE OF search_text ON licenses BEGIN
+    UPDATE license_search SET search_text = new.search_text WHERE rowid = old.position;
+END;
+CREATE TRIGGER license_search_delete AFTER DELETE ON licenses BEGIN
+    DELETE FROM license_search WHERE rowid = old.position;
+END;
+
+-- The number of licenses each partner (its resellers' included), each owner
+-- and the whole system hold, live and all, kept by the projector: the home
+-- page and the unfiltered licenses list show them on every render.
+-- subject: 'all', 'scope:<partner id>' or 'owner:<account id>'.
+CREATE TABLE license_totals (
+    subject text    PRIMARY KEY,
+    live    integer NOT NULL,
+    total   integer NOT NULL
+) STRICT;
+INSERT INTO license_totals (subject, live, total)
+    SELECT 'all', sum(1 - deleted), count(*) FROM licenses HAVING count(*) > 0;
+INSERT INTO license_totals (subject, live, total)
+    SELECT 'scope:' || scope_id, sum(1 - deleted), count(*) FROM licenses GROUP BY scope_id;
+INSERT INTO license_totals (subject, live, total)
+    SELECT 'owner:' || owner_id, sum(1 - deleted), count(*) FROM licenses GROUP BY owner_id;
