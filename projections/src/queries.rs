@@ -526,8 +526,35 @@ pub async fn licenses(
     now: &str,
     page_req: &PageRequest,
 ) -> Result<Page<LicenseRow>, sqlx::Error> {
-    // No join here: the count reads this alone, from an index when it can.
-    let mut f = SqlBuilder::new("FROM licenses l WHERE 1 = 1");
+    let search = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut f = match (search, db.backend) {
+        // The trigram index (license_search) answers GLOB, not LIKE with an
+        // ESCAPE clause, so the text is matched as a glob. CROSS JOIN and
+        // INDEXED BY make SQLite start from the matches and look each up by
+        // position; left to itself it walks every license of the scope
+        // through the filters index and tests each (60 ms instead of 1 on
+        // 100,000 licenses).
+        (Some(search), Backend::Sqlite) => {
+            let mut f = SqlBuilder::new(
+                "FROM (SELECT rowid AS position FROM license_search WHERE search_text GLOB ",
+            );
+            f.bind_text(glob_pattern(search)).push(
+                ") s CROSS JOIN licenses l INDEXED BY licenses_position ON l.position = s.position WHERE 1 = 1",
+            );
+            f
+        }
+        (Some(search), Backend::Postgres) => {
+            let mut f = SqlBuilder::new("FROM licenses l WHERE l.search_text LIKE ");
+            f.bind_text(like_pattern(search)).push(" ESCAPE '\\'");
+            f
+        }
+        // No join: the count reads this alone, from an index when it can.
+        (None, _) => SqlBuilder::new("FROM licenses l WHERE 1 = 1"),
+    };
     scope.restrict(&mut f, "l");
     if let Some(v) = &filter.owner_id {
         f.push(" AND l.owner_id = ").bind_text(v);
@@ -588,29 +615,6 @@ pub async fn licenses(
         }
         f.push(")");
     }
-    if let Some(search) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        match db.backend {
-            // The trigram index (license_search) answers GLOB but not LIKE
-            // with an ESCAPE clause, so the text is matched as a glob.
-            Backend::Sqlite => {
-                f.push(
-                    " AND l.position IN (SELECT rowid FROM license_search WHERE search_text GLOB ",
-                )
-                .bind_text(glob_pattern(search))
-                .push(")");
-            }
-            Backend::Postgres => {
-                f.push(" AND l.search_text LIKE ")
-                    .bind_text(like_pattern(search))
-                    .push(" ESCAPE '\\'");
-            }
-        }
-    }
     page_of_total(
         db,
         total,
@@ -627,43 +631,61 @@ pub async fn licenses(
     .await
 }
 
-/// The count of licenses `filter` selects, from the maintained totals when
-/// it asks for everything the scope holds, or everything live; None when the
-/// filter needs a real count.
+/// The count of licenses `filter` selects, summed from the maintained
+/// totals; None when the filter needs a real count (a key, a search, or
+/// running trials told from expired ones, which moves with the clock).
 async fn license_total(
     db: &Db,
     scope: &Scope,
     filter: &LicenseFilter,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let narrowed = filter.owner_id.is_some()
-        || filter.key_id.is_some()
-        || filter.product.is_some()
-        || filter.kind.is_some()
+    if filter.key_id.is_some()
         || filter
             .search
             .as_deref()
-            .is_some_and(|s| !s.trim().is_empty());
+            .is_some_and(|s| !s.trim().is_empty())
+    {
+        return Ok(None);
+    }
     let statuses: std::collections::BTreeSet<&str> =
         filter.statuses.iter().map(String::as_str).collect();
-    let live = ["ACTIVE", "TRIAL", "TRIAL_EXPIRED"];
-    let column = match statuses.len() {
-        _ if narrowed => return Ok(None),
-        0 | 4 if statuses.iter().all(|s| live.contains(s) || *s == "DELETED") => "total",
-        3 if live.iter().all(|s| statuses.contains(s)) => "live",
+    let statuses: Vec<&str> = statuses.into_iter().collect();
+    let (kind, deleted) = match statuses.as_slice() {
+        [] | ["ACTIVE", "DELETED", "TRIAL", "TRIAL_EXPIRED"] => (None, None),
+        ["ACTIVE", "TRIAL", "TRIAL_EXPIRED"] => (None, Some(0)),
+        ["ACTIVE"] => (Some("PERMANENT"), Some(0)),
+        ["TRIAL", "TRIAL_EXPIRED"] => (Some("TRIAL"), Some(0)),
+        ["DELETED"] => (None, Some(1)),
         _ => return Ok(None),
     };
-    let subject = match scope {
-        Scope::All => "all".to_string(),
-        Scope::Partner(id) => format!("scope:{id}"),
-        Scope::Own(id) => format!("owner:{id}"),
+    let kind = match (kind, filter.kind.as_deref()) {
+        (Some(a), Some(b)) if a != b => return Ok(Some(0)),
+        (a, b) => a.or(b),
     };
-    let n: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT {column} FROM license_totals WHERE subject = $1"
-    ))
-    .bind(subject)
-    .fetch_optional(&db.pool)
-    .await?;
-    Ok(Some(n.unwrap_or(0)))
+    // An owner filter has been checked against the scope by the caller.
+    let subject = match (&filter.owner_id, scope) {
+        (Some(owner), _) => format!("owner:{owner}"),
+        (None, Scope::All) => "all".to_string(),
+        (None, Scope::Partner(id)) => format!("scope:{id}"),
+        (None, Scope::Own(id)) => format!("owner:{id}"),
+    };
+    let mut q = SqlBuilder::new(
+        "SELECT CAST(coalesce(sum(n), 0) AS bigint) FROM license_totals WHERE subject = ",
+    );
+    q.bind_text(subject);
+    if let Some(product) = &filter.product {
+        q.push(" AND product = ").bind_text(product);
+    }
+    if let Some(kind) = kind {
+        q.push(" AND kind = ").bind_text(kind);
+    }
+    if let Some(deleted) = deleted {
+        q.push(" AND deleted = ").bind_int(deleted);
+    }
+    Ok(Some(sqlx::Row::try_get(
+        &q.query().fetch_one(&db.pool).await?,
+        0,
+    )?))
 }
 
 pub async fn licenses_of_key(db: &Db, key_id: &str) -> Result<Vec<LicenseRow>, sqlx::Error> {

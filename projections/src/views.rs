@@ -195,7 +195,13 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             .bind(search)
             .execute(&mut **tx)
             .await?;
-            count_license(tx, owner, &scope, 1, 1).await?;
+            let counted = Counted {
+                owner,
+                scope: &scope,
+                product,
+                kind: kind_text(*kind),
+            };
+            count_license(tx, &counted, false, 1).await?;
         }
         LicenseUpgraded {
             license_id,
@@ -257,14 +263,27 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             .bind(license_id)
             .execute(&mut **tx)
             .await?;
-            let row = sqlx::query("SELECT owner_id, scope_id FROM licenses WHERE id = $1")
-                .bind(license_id)
-                .fetch_optional(&mut **tx)
-                .await?;
+            let row =
+                sqlx::query("SELECT owner_id, scope_id, product, kind FROM licenses WHERE id = $1")
+                    .bind(license_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
             if let Some(row) = row {
-                let (owner, scope): (String, String) =
-                    (row.try_get("owner_id")?, row.try_get("scope_id")?);
-                count_license(tx, &owner, &scope, -1, 0).await?;
+                let columns: [String; 4] = [
+                    row.try_get("owner_id")?,
+                    row.try_get("scope_id")?,
+                    row.try_get("product")?,
+                    row.try_get("kind")?,
+                ];
+                let [owner, scope, product, kind] = &columns;
+                let counted = Counted {
+                    owner,
+                    scope,
+                    product,
+                    kind,
+                };
+                count_license(tx, &counted, false, -1).await?;
+                count_license(tx, &counted, true, 1).await?;
             }
         }
         SupportAssigned {
@@ -449,28 +468,37 @@ async fn welcome(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
 }
 
 /// The partner a row of `owner` belongs under.
-/// Moves the license totals of the system, the partner scope and the owner.
+/// Where a license is counted in license_totals.
+struct Counted<'a> {
+    owner: &'a str,
+    scope: &'a str,
+    product: &'a str,
+    kind: &'a str,
+}
+
+/// Adds `by` to the license totals of the system, the partner scope and the
+/// owner, for the license's product, kind and deletion.
 async fn count_license(
     tx: &mut Tx<'_>,
-    owner: &str,
-    scope: &str,
-    live: i64,
-    total: i64,
+    c: &Counted<'_>,
+    deleted: bool,
+    by: i64,
 ) -> Result<(), sqlx::Error> {
-    for subject in [
+    let subjects = [
         "all".to_string(),
-        format!("scope:{scope}"),
-        format!("owner:{owner}"),
-    ] {
+        format!("scope:{}", c.scope),
+        format!("owner:{}", c.owner),
+    ];
+    for subject in subjects {
         sqlx::query(
-            "INSERT INTO license_totals (subject, live, total) VALUES ($1, $2, $3)
-             ON CONFLICT (subject) DO UPDATE
-                SET live = license_totals.live + excluded.live,
-                    total = license_totals.total + excluded.total",
+            "INSERT INTO license_totals (subject, product, kind, deleted, n) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (subject, product, kind, deleted) DO UPDATE SET n = license_totals.n + excluded.n",
         )
         .bind(subject)
-        .bind(live)
-        .bind(total)
+        .bind(c.product)
+        .bind(c.kind)
+        .bind(i64::from(deleted))
+        .bind(by)
         .execute(&mut **tx)
         .await?;
     }

@@ -908,6 +908,25 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
         find(json!({ "status": ["DELETED", "TRIAL_EXPIRED", "ACTIVE", "TRIAL"] })).await,
         vec![l6, l5, l4, l3, l2, l1]
     );
+    // Product, kind, owner and status mixed: the totals are summed by
+    // product, kind and deletion.
+    assert_eq!(
+        find(json!({ "product": "TWO_FACTOR", "status": ["ACTIVE", "TRIAL", "TRIAL_EXPIRED"] }))
+            .await,
+        vec![l5]
+    );
+    assert_eq!(
+        find(json!({ "kind": "PERMANENT", "status": ["DELETED"] })).await,
+        vec![l4]
+    );
+    assert_eq!(
+        find(json!({ "kind": "PERMANENT", "status": ["TRIAL", "TRIAL_EXPIRED"] })).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        find(json!({ "ownerId": acme, "product": "REMOTE_ACCESS", "status": ["ACTIVE"] })).await,
+        vec![l1]
+    );
     // Search: key, email or comment, any case, LIKE's wildcards taken literally.
     assert_eq!(
         find(json!({ "search": "pari-0000" })).await,
