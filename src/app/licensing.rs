@@ -77,6 +77,9 @@ pub struct Quote {
     pub cost: i64,
     pub balance: i64,
     pub sufficient: bool,
+    /// The name of the account that pays, when it is not the caller (a
+    /// partner acting on its reseller's license or support).
+    pub payer: Option<String>,
 }
 
 /// Idempotency keys belong to the account that sends them. A partner acting
@@ -326,6 +329,7 @@ impl App {
             .ledgers
             .load(role_of(&p.owner.role), &p.owner.id)
             .await?;
+        let payer = (p.owner.id != caller.id).then(|| p.owner.name.clone());
         match ledger.decide(role_of(&p.owner.role), &p.command, &self.catalog) {
             Ok(events) => {
                 let cost = -events
@@ -337,12 +341,14 @@ impl App {
                     cost,
                     balance: ledger.balance,
                     sufficient: true,
+                    payer,
                 })
             }
             Err(aggregates::DomainError::InsufficientCredits { required, balance }) => Ok(Quote {
                 cost: required,
                 balance,
                 sufficient: false,
+                payer,
             }),
             Err(e) => Err(e.into()),
         }

@@ -230,7 +230,10 @@ pub fn quote_panel(
             h2 #cost-title { "Cost" }
             dl.figures {
                 div { dt { "Cost" } dd #quote-cost { (quote.cost) " credits" } }
-                div { dt { "Your balance" } dd #quote-balance { (quote.balance) " credits" } }
+                div {
+                    dt { @if let Some(payer) = &quote.payer { "Balance of " (payer) } @else { "Your balance" } }
+                    dd #quote-balance { (quote.balance) " credits" }
+                }
                 div {
                     dt { "Balance afterwards" }
                     dd { @if quote.sufficient { (after) " credits" } @else { "—" } }
@@ -244,9 +247,12 @@ pub fn quote_panel(
                     button.primary type="submit" { (button) }
                 } @else {
                     p.warning #short role="alert" {
-                        "Not enough credits: this costs " (quote.cost) " credits and your balance is "
-                        (quote.balance) ". "
-                        @if s.caller.role == Role::Reseller {
+                        "Not enough credits: this costs " (quote.cost) " credits and "
+                        @if let Some(payer) = &quote.payer { (payer) "'s" } @else { "your" }
+                        " balance is " (quote.balance) ". "
+                        @if let Some(payer) = &quote.payer {
+                            "Give " (payer) " more credits from the " a href="/resellers" { "Resellers page" } ", or choose fewer users or a shorter period."
+                        } @else if s.caller.role == Role::Reseller {
                             "Ask your partner for more credits."
                         } @else {
                             "Ask the vendor for more credits, or choose fewer users or a shorter period."

@@ -5,7 +5,7 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode, hidden};
 use super::layout::{self, csrf_field, cta, day, empty_row, error_box, pager, quote_panel, when};
-use super::owners::owner_names;
+use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{Operation, Quote};
 use crate::error::AppError;
@@ -143,7 +143,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             td { (owners.label(&l.owner_id)) }
                             td { (when(&l.created_at)) }
                             td.actions {
-                                @if !l.deleted && owners.is_own(&l.owner_id) {
+                                @if !l.deleted {
                                     a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
                                     a href={ "/licenses/" (encode(&l.id)) "/edit" } { "Edit" }
                                     @if !l.activated {
@@ -161,7 +161,9 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
     layout::page(&s, "Licenses", body)
 }
 
-fn describe(st: &WebState, l: &LicenseRow) -> Markup {
+/// The license a page acts on, and whose it is when a partner acts on its
+/// reseller's.
+fn describe(st: &WebState, l: &LicenseRow, reseller: Option<&str>) -> Markup {
     let product = st.app.catalog.product(&l.product);
     let edition = product
         .and_then(|x| x.edition(&l.edition))
@@ -174,6 +176,7 @@ fn describe(st: &WebState, l: &LicenseRow) -> Markup {
             @if l.kind == "TRIAL" { "Trial" } @else { "Permanent" }
             " · created " (when(&l.created_at))
         }
+        (on_behalf(reseller))
     }
 }
 
@@ -205,6 +208,7 @@ async fn upgrade_render(
         Ok(l) => l,
         Err(e) => return layout::session_error(s, &e),
     };
+    let reseller = reseller_owner(st, s, &license.owner_id).await;
     let mut error = error;
     let mut quote: Option<Quote> = None;
     if error.is_none() && p.get("review") == "1" {
@@ -228,7 +232,7 @@ async fn upgrade_render(
         .unwrap_or(license.users.to_string());
     let edition = p.opt("edition").unwrap_or(&license.edition).to_string();
     let body = html! {
-        (describe(st, &license))
+        (describe(st, &license, reseller.as_deref()))
         (error_box(error.as_ref()))
         form.stack method="get" action=(action) {
             input type="hidden" name="review" value="1";
@@ -282,7 +286,8 @@ pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<St
                 l.email.clone().unwrap_or_default(),
                 l.comment.clone().unwrap_or_default(),
             );
-            edit_form(&st, &s, &l, &email, &comment, None)
+            let reseller = reseller_owner(&st, &s, &l.owner_id).await;
+            edit_form(&st, &s, &l, reseller.as_deref(), &email, &comment, None)
         }
         Err(e) => layout::session_error(&s, &e),
     }
@@ -292,13 +297,14 @@ fn edit_form(
     st: &WebState,
     s: &Session,
     l: &LicenseRow,
+    reseller: Option<&str>,
     email: &str,
     comment: &str,
     error: Option<&AppError>,
 ) -> Response {
     let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
-        (describe(st, l))
+        (describe(st, l, reseller))
         (error_box(error))
         form.stack method="post" action={ "/licenses/" (encode(&l.id)) "/edit" } {
             (csrf_field(s))
@@ -331,7 +337,10 @@ pub async fn edit(
     {
         Ok(_) => redirect_with_flash("/licenses", "The license was saved.", s.secure),
         Err(e) => match st.app.license(&s.caller, &id).await {
-            Ok(l) => edit_form(&st, &s, &l, email, comment, Some(&e)),
+            Ok(l) => {
+                let reseller = reseller_owner(&st, &s, &l.owner_id).await;
+                edit_form(&st, &s, &l, reseller.as_deref(), email, comment, Some(&e))
+            }
             Err(_) => layout::session_error(&s, &e),
         },
     }
@@ -346,8 +355,9 @@ pub async fn delete_page(
         Ok(l) => l,
         Err(e) => return layout::session_error(&s, &e),
     };
+    let reseller = reseller_owner(&st, &s, &l.owner_id).await;
     let body = html! {
-        (describe(&st, &l))
+        (describe(&st, &l, reseller.as_deref()))
         @if l.deleted {
             p.notice { "This license is already deleted." }
         } @else if l.activated {
@@ -357,7 +367,9 @@ pub async fn delete_page(
         } @else {
             p.warning #refund {
                 @if l.credits_spent > 0 {
-                    "Delete this license? The " (l.credits_spent) " credits it cost will be refunded to your balance."
+                    "Delete this license? The " (l.credits_spent) " credits it cost will be refunded to "
+                    @if let Some(name) = &reseller { (name) "'s" } @else { "your" }
+                    " balance."
                 } @else {
                     "Delete this license? It cost no credits, so nothing is refunded."
                 }
@@ -383,14 +395,20 @@ pub async fn delete(
         .delete_license(&s.caller, &id, form.opt("_idem"))
         .await
     {
-        Ok(Some(entry)) => redirect_with_flash(
-            "/licenses",
-            &format!(
-                "The license was deleted and {} credits were refunded; your balance is {}.",
-                entry.amount, entry.balance_after
-            ),
-            s.secure,
-        ),
+        Ok(Some(entry)) => {
+            let whose = match reseller_owner(&st, &s, &entry.account_id).await {
+                Some(name) => format!("{name}'s"),
+                None => "your".to_string(),
+            };
+            redirect_with_flash(
+                "/licenses",
+                &format!(
+                    "The license was deleted and {} credits were refunded; {whose} balance is {}.",
+                    entry.amount, entry.balance_after
+                ),
+                s.secure,
+            )
+        }
         Ok(None) => redirect_with_flash("/licenses", "The license was deleted.", s.secure),
         Err(e) => layout::session_error(&s, &e),
     }

@@ -3,6 +3,7 @@
 use super::WebState;
 use super::session::Session;
 use aggregates::Role;
+use maud::{Markup, html};
 use projections::queries::PageRequest;
 use std::collections::HashMap;
 
@@ -51,5 +52,35 @@ pub async fn owner_names(st: &WebState, s: &Session) -> OwnerNames {
     OwnerNames {
         me: s.caller.id.clone(),
         names,
+    }
+}
+
+/// The name of the reseller a row belongs to, when it is not the caller's
+/// own: what the caller does to it is charged to (or refunded to) that
+/// reseller's credits.
+pub async fn reseller_owner(st: &WebState, s: &Session, owner_id: &str) -> Option<String> {
+    if owner_id == s.caller.id {
+        return None;
+    }
+    // The row itself was already fetched through the caller's scope, so the
+    // owner is visible; a lookup failure only loses the name.
+    Some(
+        st.app
+            .visible_account(&s.caller, owner_id)
+            .await
+            .map(|a| a.name)
+            .unwrap_or_else(|_| "a reseller".to_string()),
+    )
+}
+
+/// Says whose credits a change to a reseller's row moves.
+pub fn on_behalf(reseller: Option<&str>) -> Markup {
+    html! {
+        @if let Some(name) = reseller {
+            p.notice #on-behalf {
+                "This belongs to your reseller " strong { (name) }
+                ": credits are spent from, and refunded to, its balance."
+            }
+        }
     }
 }

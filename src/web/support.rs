@@ -6,7 +6,7 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode, hidden};
 use super::layout::{self, cta, day, empty_row, error_box, pager, quote_panel};
-use super::owners::owner_names;
+use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{EXPIRING_DAYS, Operation, Quote};
 use crate::error::{AppError, AppResult};
@@ -123,8 +123,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 tbody {
                     @if page.rows.is_empty() { (empty_row(6, "No support matches these filters.")) }
                     @for (_, x) in &page.rows {
-                        @let own = owners.is_own(&x.owner_id);
-                        tr.reseller-row[!own] {
+                        tr.reseller-row[!owners.is_own(&x.owner_id)] {
                             td { (product_label(&st, x)) }
                             td.num { (x.users) }
                             td { (day(&x.starts_on)) }
@@ -134,12 +133,8 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             }
                             td { (owners.label(&x.owner_id)) }
                             td.actions {
-                                @if own {
-                                    a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
-                                    a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
-                                } @else {
-                                    span.muted { "Managed by the reseller" }
-                                }
+                                a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
+                                a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
                             }
                         }
                     }
@@ -163,11 +158,14 @@ fn product_label(st: &WebState, x: &SupportRow) -> Markup {
     }
 }
 
-fn describe(st: &WebState, x: &SupportRow) -> Markup {
+/// The support a page acts on, and whose it is when a partner acts on its
+/// reseller's.
+fn describe(st: &WebState, x: &SupportRow, reseller: Option<&str>) -> Markup {
     html! {
         p.chosen {
             strong { (product_label(st, x)) } " · " (x.users) " users · ends " (day(&x.end_of_support))
         }
+        (on_behalf(reseller))
     }
 }
 
@@ -202,6 +200,7 @@ async fn render(
         Ok(x) => x,
         Err(e) => return layout::session_error(s, &e),
     };
+    let reseller = reseller_owner(st, s, &support.owner_id).await;
     let mut error = error;
     let mut quote: Option<Quote> = None;
     if error.is_none() && p.get("review") == "1" {
@@ -230,7 +229,7 @@ async fn render(
     let edition = p.opt("edition").unwrap_or(&support.edition).to_string();
     let months = p.get("months").to_string();
     let body = html! {
-        (describe(st, &support))
+        (describe(st, &support, reseller.as_deref()))
         (error_box(error.as_ref()))
         form.stack method="get" action=(action) {
             input type="hidden" name="review" value="1";

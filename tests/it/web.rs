@@ -560,3 +560,135 @@ both_backends!(
         assert!(!csv.body.contains("INV-G"));
     }
 );
+
+both_backends!(
+    a_partner_acts_on_its_resellers_rows,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, acme_token) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 1000, "INV-A").await;
+        let d = app
+            .ok(
+                Some(&acme_token),
+                "mutation($i: CreateResellerInput!) { createReseller(input: $i) { reseller { id } } }",
+                json!({ "i": { "login": "resa", "email": "resa@example.com", "name": "Reseller resa", "password": "reseller-pass-1", "products": ["REMOTE_ACCESS"] } }),
+            )
+            .await;
+        let resa = d["createReseller"]["reseller"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        app.ok(
+            Some(&acme_token),
+            "mutation($r: ID!, $a: Int!) { giveCredits(resellerId: $r, amount: $a) { id } }",
+            json!({ "r": resa, "a": 100 }),
+        )
+        .await;
+        let resa_token = app.login("resa", "reseller-pass-1").await;
+        let (_, license) =
+            key_with_license(&app, &resa_token, "resa-customer", "resa-comment").await;
+        let balance = |token: String| {
+            let app = &app;
+            async move {
+                app.ok(Some(&token), "{ me { creditBalance } }", json!({}))
+                    .await["me"]["creditBalance"]
+                    .as_i64()
+                    .expect("balance")
+            }
+        };
+        let acme_before = balance(acme_token.clone()).await;
+        let resa_before = balance(resa_token.clone()).await;
+
+        let mut p = Visitor::new(&app);
+        p.sign_in("acme", "partner-pass-1").await;
+        // The reseller's rows carry the same actions as the partner's own.
+        let list = p.page("/licenses").await;
+        assert!(
+            list.contains(&format!("/licenses/{license}/upgrade")),
+            "{list}"
+        );
+        assert!(
+            list.contains(&format!("/licenses/{license}/delete")),
+            "{list}"
+        );
+        let support = p.page("/support").await;
+        let marker = "href=\"/support/";
+        let start = support.find(marker).expect("a support row") + marker.len();
+        let support_id = support[start..]
+            .split('/')
+            .next()
+            .expect("support id")
+            .to_string();
+
+        // The review says whose credits pay, and that balance.
+        let review = p
+            .page(&format!(
+                "/licenses/{license}/upgrade?review=1&users=2&edition=DESKTOP"
+            ))
+            .await;
+        assert!(review.contains("This belongs to your reseller"), "{review}");
+        assert!(review.contains("Balance of Reseller resa"), "{review}");
+        assert!(
+            review.contains(&format!("id=\"quote-balance\">{resa_before} credits")),
+            "{review}"
+        );
+        let short = p
+            .page(&format!(
+                "/licenses/{license}/upgrade?review=1&users=5000&edition=DESKTOP"
+            ))
+            .await;
+        assert!(short.contains("Give Reseller resa more credits"), "{short}");
+        let token = csrf(&review);
+        let done = p
+            .post(
+                &format!("/licenses/{license}/upgrade"),
+                &[("_csrf", &token), ("users", "2"), ("edition", "DESKTOP")],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let resa_upgraded = balance(resa_token.clone()).await;
+        assert!(resa_upgraded < resa_before, "the reseller paid");
+        assert_eq!(
+            balance(acme_token.clone()).await,
+            acme_before,
+            "the partner did not"
+        );
+
+        let extend = p
+            .page(&format!("/support/{support_id}/extend?review=1&months=1"))
+            .await;
+        assert!(extend.contains("Balance of Reseller resa"), "{extend}");
+        let done = p
+            .post(
+                &format!("/support/{support_id}/extend"),
+                &[("_csrf", &csrf(&extend)), ("months", "1")],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let resa_extended = balance(resa_token.clone()).await;
+        assert!(
+            resa_extended < resa_upgraded,
+            "the reseller paid the extension"
+        );
+
+        let ask = p.page(&format!("/licenses/{license}/delete")).await;
+        assert!(ask.contains("will be refunded to Reseller resa"), "{ask}");
+        let done = p
+            .post(
+                &format!("/licenses/{license}/delete"),
+                &[("_csrf", &csrf(&ask))],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let after = p.page("/licenses?status=DELETED").await;
+        assert!(
+            after.contains("credits were refunded; Reseller resa"),
+            "{after}"
+        );
+        assert!(
+            balance(resa_token.clone()).await > resa_extended,
+            "refunded to the reseller"
+        );
+        assert_eq!(balance(acme_token.clone()).await, acme_before);
+    }
+);
