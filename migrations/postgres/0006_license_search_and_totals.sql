@@ -47,3 +47,9 @@ INSERT INTO license_totals (subject, product, kind, deleted, n)
 INSERT INTO license_totals (subject, product, kind, deleted, n)
     SELECT 'owner:' || owner_id, product, kind, deleted, count(*) FROM licenses
      GROUP BY owner_id, product, kind, deleted;
+
+-- How many credit entries each account has, kept by the projector with its
+-- balance: the credit history's total without counting (100,000 entries
+-- took 8 ms to count on every page).
+ALTER TABLE accounts ADD COLUMN entries bigint NOT NULL DEFAULT 0;
+UPDATE accounts SET entries = (SELECT count(*) FROM credit_entries c WHERE c.account_id = accounts.id);

@@ -84,9 +84,11 @@ impl Projector {
             tx.rollback().await?;
             return Ok(0);
         }
+        let mut batch = views::Batch::default();
         for event in &events {
-            apply_logged(&mut tx, event).await?;
+            apply_logged(&mut tx, &mut batch, event).await?;
         }
+        batch.finish(&mut tx).await?;
         tx.commit().await?;
         self.progress.send_replace(last);
         Ok(events.len())
@@ -157,9 +159,10 @@ impl Projector {
 
 async fn apply_logged(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    batch: &mut views::Batch,
     event: &StoredEvent,
 ) -> Result<(), LogError> {
-    views::apply(tx, event)
+    views::apply(tx, batch, event)
         .await
         .map_err(|e| LogError::Corrupt {
             position: event.position(),

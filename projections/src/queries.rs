@@ -287,8 +287,21 @@ pub async fn credit_history(
     if let Some(to) = to {
         f.push(" AND c.at <= ").bind_text(to);
     }
-    page(
+    // The whole history's length is kept with the balance; a date range is
+    // counted through the (account, at) index.
+    let total = match (from, to) {
+        (None, None) => Some(
+            sqlx::query_scalar::<_, i64>("SELECT entries FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(&db.pool)
+                .await?
+                .unwrap_or(0),
+        ),
+        _ => None,
+    };
+    page_of_total(
         db,
+        total,
         f,
         ENTRY_COLUMNS,
         "c.position ASC",

@@ -5,6 +5,7 @@
 use crate::log::StoredEvent;
 use aggregates::{LedgerEvent, LicenseKind};
 use sqlx::{Any, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
 
 /// Tables `replay` empties before rebuilding. Service tables (credentials,
 /// sessions, outbox, key reservations) are not projections and stay.
@@ -32,24 +33,91 @@ pub fn kind_text(kind: LicenseKind) -> &'static str {
 
 type Tx<'a> = Transaction<'static, Any>;
 
-pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
+/// What one projector batch carries from event to event. A license event
+/// moves three license_totals rows and needs its owner's partner; written or
+/// looked up per event, those were most of a replay's round trips.
+#[derive(Default)]
+pub struct Batch {
+    /// (subject, product, kind, deleted) -> change, written by `finish`.
+    license_totals: BTreeMap<(String, String, String, bool), i64>,
+    /// owner -> the partner its rows belong under; an account's partner
+    /// never changes.
+    scopes: HashMap<String, String>,
+}
+
+impl Batch {
+    /// Adds `by` to the license totals of the system, the partner scope and
+    /// the owner, for the license's product, kind and deletion.
+    fn count_license(&mut self, c: &Counted<'_>, deleted: bool, by: i64) {
+        for subject in [
+            "all".to_string(),
+            format!("scope:{}", c.scope),
+            format!("owner:{}", c.owner),
+        ] {
+            *self
+                .license_totals
+                .entry((subject, c.product.to_string(), c.kind.to_string(), deleted))
+                .or_default() += by;
+        }
+    }
+
+    /// The partner a row of `owner` belongs under: the reseller's partner,
+    /// or the owner itself.
+    async fn scope_of(&mut self, tx: &mut Tx<'_>, owner: &str) -> Result<String, sqlx::Error> {
+        if let Some(scope) = self.scopes.get(owner) {
+            return Ok(scope.clone());
+        }
+        let parent: Option<String> =
+            sqlx::query_scalar("SELECT parent_id FROM accounts WHERE id = $1")
+                .bind(owner)
+                .fetch_optional(&mut **tx)
+                .await?
+                .flatten();
+        let scope = parent.unwrap_or_else(|| owner.to_string());
+        self.scopes.insert(owner.to_string(), scope.clone());
+        Ok(scope)
+    }
+
+    /// Writes what the batch's events added up to; call before committing.
+    pub async fn finish(self, tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
+        for ((subject, product, kind, deleted), by) in self.license_totals {
+            if by == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO license_totals (subject, product, kind, deleted, n) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (subject, product, kind, deleted) DO UPDATE SET n = license_totals.n + excluded.n",
+            )
+            .bind(subject)
+            .bind(product)
+            .bind(kind)
+            .bind(i64::from(deleted))
+            .bind(by)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies one event to the views; what `batch` gathers is written by its
+/// `finish`, in the same transaction.
+pub async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Result<(), sqlx::Error> {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     let at = e.at.as_str();
     let pos = e.position();
 
     if let Some(movement) = e.event.credit_movement() {
-        let balance: i64 = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
-            .bind(owner)
-            .fetch_optional(&mut **tx)
-            .await?
-            .unwrap_or(0);
-        let after = balance + movement.amount;
-        sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
-            .bind(after)
-            .bind(owner)
-            .execute(&mut **tx)
-            .await?;
+        let after: i64 = sqlx::query_scalar(
+            "UPDATE accounts SET balance = balance + $1, entries = entries + 1 WHERE id = $2
+              RETURNING balance",
+        )
+        .bind(movement.amount)
+        .bind(owner)
+        .fetch_optional(&mut **tx)
+        .await?
+        .unwrap_or(movement.amount);
         sqlx::query(
             "INSERT INTO credit_entries (id, account_id, position, at, amount, balance_after, reason, reference, actor_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -141,7 +209,7 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             .await?;
         }
         ActivationKeyCreated { key_id, name, key } => {
-            let scope = scope_of(tx, owner).await?;
+            let scope = batch.scope_of(tx, owner).await?;
             sqlx::query(
                 "INSERT INTO activation_keys (id, owner_id, scope_id, name, key, created_at, position)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -169,7 +237,7 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             credits,
             ..
         } => {
-            let scope = scope_of(tx, owner).await?;
+            let scope = batch.scope_of(tx, owner).await?;
             let search =
                 license_search_text(tx, key_id, email.as_deref(), comment.as_deref()).await?;
             sqlx::query(
@@ -201,7 +269,7 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
                 product,
                 kind: kind_text(*kind),
             };
-            count_license(tx, &counted, false, 1).await?;
+            batch.count_license(&counted, false, 1);
         }
         LicenseUpgraded {
             license_id,
@@ -282,8 +350,8 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
                     product,
                     kind,
                 };
-                count_license(tx, &counted, false, -1).await?;
-                count_license(tx, &counted, true, 1).await?;
+                batch.count_license(&counted, false, -1);
+                batch.count_license(&counted, true, 1);
             }
         }
         SupportAssigned {
@@ -297,7 +365,7 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             credits,
             ..
         } => {
-            let scope = scope_of(tx, owner).await?;
+            let scope = batch.scope_of(tx, owner).await?;
             sqlx::query(
                 "INSERT INTO supports (id, key_id, owner_id, scope_id, product, edition, users, starts_on,
                         end_of_support, credits_spent, created_at, updated_at, position)
@@ -367,7 +435,7 @@ pub async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> 
             credits,
             ..
         } => {
-            let scope = scope_of(tx, owner).await?;
+            let scope = batch.scope_of(tx, owner).await?;
             sqlx::query(
                 "INSERT INTO subscriptions (id, key_id, owner_id, scope_id, software, channels, months,
                         starts_on, ends_on, email, comment, credits_spent, created_at, position)
@@ -467,42 +535,12 @@ async fn welcome(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The partner a row of `owner` belongs under.
 /// Where a license is counted in license_totals.
 struct Counted<'a> {
     owner: &'a str,
     scope: &'a str,
     product: &'a str,
     kind: &'a str,
-}
-
-/// Adds `by` to the license totals of the system, the partner scope and the
-/// owner, for the license's product, kind and deletion.
-async fn count_license(
-    tx: &mut Tx<'_>,
-    c: &Counted<'_>,
-    deleted: bool,
-    by: i64,
-) -> Result<(), sqlx::Error> {
-    let subjects = [
-        "all".to_string(),
-        format!("scope:{}", c.scope),
-        format!("owner:{}", c.owner),
-    ];
-    for subject in subjects {
-        sqlx::query(
-            "INSERT INTO license_totals (subject, product, kind, deleted, n) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (subject, product, kind, deleted) DO UPDATE SET n = license_totals.n + excluded.n",
-        )
-        .bind(subject)
-        .bind(c.product)
-        .bind(c.kind)
-        .bind(i64::from(deleted))
-        .bind(by)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
 }
 
 /// What a license search matches: its key, email and comment, lower case,
@@ -524,16 +562,4 @@ async fn license_search_text(
     ]
     .join("\n")
     .to_lowercase())
-}
-
-async fn scope_of(tx: &mut Tx<'_>, owner: &str) -> Result<String, sqlx::Error> {
-    let row = sqlx::query("SELECT parent_id FROM accounts WHERE id = $1")
-        .bind(owner)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let parent: Option<String> = match row {
-        Some(r) => r.try_get("parent_id")?,
-        None => None,
-    };
-    Ok(parent.unwrap_or_else(|| owner.to_string()))
 }
