@@ -483,7 +483,7 @@ async fn heavy_partner(
     .to_string();
     let mut written = 0;
     while written < n {
-        let mut tx = db.pool.begin().await.map_err(|e| e.to_string())?;
+        let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
         for _ in 0..5_000.min(n - written) {
             written += 1;
             let event = aggregates::LedgerEvent::LicenseAssigned {

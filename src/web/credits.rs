@@ -15,7 +15,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Days, Utc};
 use maud::html;
-use projections::queries::{CreditEntryRow, PageRequest};
+use projections::queries::{AccountRow, CreditEntryRow, PageRequest};
+use std::collections::HashMap;
 
 /// Entries the chart shows at most: the newest of the range. Enough for a
 /// year of daily activity, and cheap however long the history is.
@@ -43,6 +44,48 @@ fn range(p: &FormData) -> AppResult<Range> {
             .and_then(start)
             .map(|t| t - chrono::Duration::milliseconds(1)),
     ))
+}
+
+/// Who made each entry, as the viewer knows them, by actor id: "You", the
+/// account whose history it is, "Your partner" (for a reseller), "The
+/// vendor", or the name of an account the viewer may see. An auditor reads
+/// from this who spent a reseller's credits: the reseller, or its partner.
+async fn actor_labels<'a>(
+    st: &WebState,
+    s: &Session,
+    subject: &AccountRow,
+    entries: impl Iterator<Item = &'a CreditEntryRow>,
+) -> HashMap<String, String> {
+    let mut labels = HashMap::new();
+    for id in entries.filter_map(|e| e.actor_id.as_deref()) {
+        if labels.contains_key(id) {
+            continue;
+        }
+        let label = if id == s.caller.id {
+            "You".to_string()
+        } else if id == subject.id {
+            subject.name.clone()
+        } else if s.account.parent_id.as_deref() == Some(id) {
+            "Your partner".to_string()
+        } else {
+            // Only a label depends on this: a failed lookup leaves it blank.
+            match st.app.account_of(id).await {
+                Ok(Some(a)) if a.role == "ADMIN" => "The vendor".to_string(),
+                Ok(Some(a)) if s.caller.may_see(&a) => a.name,
+                _ => String::new(),
+            }
+        };
+        labels.insert(id.to_string(), label);
+    }
+    labels
+}
+
+fn actor_label<'a>(labels: &'a HashMap<String, String>, e: &CreditEntryRow) -> &'a str {
+    e.actor_id
+        .as_deref()
+        .and_then(|id| labels.get(id))
+        .map(String::as_str)
+        .unwrap_or("")
 }
 
 /// Every entry of the range, oldest first, read in keyset batches.
@@ -121,6 +164,7 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
         .map(layout::status_of)
         .unwrap_or(StatusCode::OK);
     let own = subject.id == s.caller.id;
+    let actors = actor_labels(&st, &s, &subject, page.rows.iter().map(|(_, e)| e)).await;
     let body = html! {
         (error_box(error.as_ref()))
         @if !own {
@@ -157,16 +201,17 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
             table #history {
                 caption.visually-hidden { "Credit history" }
                 thead { tr {
-                    th scope="col" { "Date (UTC)" } th scope="col" { "What" } th scope="col" { "Reference" }
+                    th scope="col" { "Date (UTC)" } th scope="col" { "What" } th scope="col" { "Reference" } th scope="col" { "By" }
                     th scope="col" class="num" { "Amount" } th scope="col" class="num" { "Balance" }
                 } }
                 tbody {
-                    @if page.rows.is_empty() { (empty_row(5, "No entry in this range.")) }
+                    @if page.rows.is_empty() { (empty_row(6, "No entry in this range.")) }
                     @for (_, e) in &page.rows {
                         tr {
                             td { (when(&e.at)) }
                             td { (reason_text(&e.reason)) }
                             td.mono { (e.reference.as_deref().unwrap_or("")) }
+                            td { (actor_label(&actors, e)) }
                             td.num class=(if e.amount < 0 { "out" } else { "in" }) {
                                 @if e.amount > 0 { "+" } (e.amount)
                             }
@@ -182,6 +227,14 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
 }
 
 pub async fn csv(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    let subject = match st
+        .app
+        .visible_account(&s.caller, p.opt("account").unwrap_or(&s.caller.id))
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => return layout::session_error(&s, &e),
+    };
     let result = match range(&p) {
         Ok((from, to)) => all_entries(&st, &s, p.opt("account"), from, to).await,
         Err(e) => Err(e),
@@ -190,16 +243,18 @@ pub async fn csv(State(st): State<WebState>, s: Session, Params(p): Params) -> R
         Ok(x) => x,
         Err(e) => return layout::session_error(&s, &e),
     };
-    let mut out = String::from("date,what,reason,reference,amount,balance_after\r\n");
-    for e in rows {
+    let actors = actor_labels(&st, &s, &subject, rows.iter()).await;
+    let mut out = String::from("date,what,reason,reference,amount,balance_after,by\r\n");
+    for e in &rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{}\r\n",
             e.at,
             cell(reason_text(&e.reason)),
             e.reason,
             cell(e.reference.as_deref().unwrap_or("")),
             e.amount,
-            e.balance_after
+            e.balance_after,
+            cell(actor_label(&actors, e))
         ));
     }
     let name = format!(

@@ -690,5 +690,34 @@ both_backends!(
             "refunded to the reseller"
         );
         assert_eq!(balance(acme_token.clone()).await, acme_before);
+
+        // The reseller's history says who spent its credits, and so does its
+        // CSV; the partner reading the same history is "You".
+        let mut r = Visitor::new(&app);
+        r.sign_in("resa", "reseller-pass-1").await;
+        let history = r.page("/credits").await;
+        let upgrade_row = format!("License upgrade</td><td class=\"mono\">{license}</td>");
+        assert!(
+            history.contains(&format!("{upgrade_row}<td>Your partner</td>")),
+            "{history}"
+        );
+        assert!(
+            history.contains("License</td>") && history.contains("<td>You</td>"),
+            "{history}"
+        );
+        let csv = r.get("/credits.csv").await;
+        assert!(
+            csv.body
+                .contains(&format!(",LICENSE_UPGRADE,\"{license}\",")),
+            "{}",
+            csv.body
+        );
+        assert!(csv.body.contains(",\"Your partner\"\r\n"), "{}", csv.body);
+        let seen = p.page(&format!("/credits?account={resa}")).await;
+        assert!(
+            seen.contains(&format!("{upgrade_row}<td>You</td>")),
+            "{seen}"
+        );
+        assert!(seen.contains("<td>Reseller resa</td>"), "{seen}");
     }
 );
