@@ -22,7 +22,11 @@ pub struct Summary {
 struct Transfer {
     out: Vec<i64>,
     r#in: Vec<i64>,
+    /// The partner that gave, and the reseller it named.
+    from: String,
     to: String,
+    /// Each credit's (reseller credited, partner it says it came from).
+    credited: Vec<(String, String)>,
 }
 
 /// Returns the summary when every invariant holds, or the first violation.
@@ -77,18 +81,18 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
                 } => {
                     let t = transfers.entry(transfer_id.clone()).or_default();
                     t.out.push(*amount);
+                    t.from = e.aggregate_id.clone();
                     t.to = reseller_id.clone();
                 }
                 LedgerEvent::CreditsTransferredIn {
                     transfer_id,
+                    partner_id,
                     amount,
-                    ..
                 } => {
-                    transfers
-                        .entry(transfer_id.clone())
-                        .or_default()
-                        .r#in
-                        .push(*amount);
+                    let t = transfers.entry(transfer_id.clone()).or_default();
+                    t.r#in.push(*amount);
+                    t.credited
+                        .push((e.aggregate_id.clone(), partner_id.clone()));
                 }
                 _ => {}
             }
@@ -96,7 +100,18 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
     }
     for (id, t) in &transfers {
         match (t.out.as_slice(), t.r#in.as_slice()) {
-            ([out], [inn]) if out == inn => {}
+            ([out], [inn]) if out == inn => {
+                // Balanced amounts are not enough: the credit must reach the
+                // reseller the partner named, from that partner.
+                if let Some((reseller, partner)) = t.credited.first()
+                    && (reseller != &t.to || partner != &t.from)
+                {
+                    return Err(format!(
+                        "transfer {id} from {} to {} credited {reseller} (as from {partner})",
+                        t.from, t.to
+                    ));
+                }
+            }
             ([out], []) => {
                 s.transfers_in_flight += 1;
                 s.credits_in_flight += out;

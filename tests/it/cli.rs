@@ -88,31 +88,74 @@ async fn futures_join(app: &TestApp, tokens: &[String]) -> Vec<serde_json::Value
     out
 }
 
-both_backends!(verify_reports_a_broken_ledger, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (id, _) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &id, 100, "INV-1").await;
-    // Forge an event that spends more than the balance, behind the
-    // aggregate's back, as a corrupted log would.
+/// Appends an event behind the aggregates' back, as a corrupted or tampered
+/// log would hold it.
+async fn forge(app: &TestApp, aggregate_type: &str, id: &str, event_type: &str, payload: &str) {
     let db = &app.running.as_ref().expect("running").app.db;
-    let payload = r#"{"SubscriptionCreated":{"subscription_id":"sub_forged","key_id":"key_x","software":"REMOTE_SUPPORT","channels":1,"months":1,"starts_on":"2026-01-01","ends_on":"2026-01-31","email":null,"comment":null,"credits":500}}"#;
     let metadata = r#"{"at":"2026-01-01T00:00:00.000000Z"}"#;
     let sql = match db.backend {
         projections::Backend::Postgres => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, 99, 'SubscriptionCreated', '1', $2::json, $3::json)"
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, 99, $3, '1', $4::json, $5::json)"
         }
         projections::Backend::Sqlite => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, 99, 'SubscriptionCreated', '1', $2, $3)"
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, 99, $3, '1', $4, $5)"
         }
     };
     sqlx::query(sql)
-        .bind(&id)
+        .bind(aggregate_type)
+        .bind(id)
+        .bind(event_type)
         .bind(payload)
         .bind(metadata)
         .execute(&db.pool)
         .await
         .expect("forge");
+}
+
+both_backends!(verify_reports_a_broken_ledger, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let (id, _) = app.partner(&admin, "acme").await;
+    app.grant(&admin, &id, 100, "INV-1").await;
+    // An event that spends more than the balance.
+    let payload = r#"{"SubscriptionCreated":{"subscription_id":"sub_forged","key_id":"key_x","software":"REMOTE_SUPPORT","channels":1,"months":1,"starts_on":"2026-01-01","ends_on":"2026-01-31","email":null,"comment":null,"credits":500}}"#;
+    forge(&app, "Partner", &id, "SubscriptionCreated", payload).await;
     let (ok, out) = cli(&app, &["verify"]);
     assert!(!ok, "{out}");
     assert!(out.contains("below zero"), "{out}");
 });
+
+both_backends!(
+    verify_reports_a_transfer_credited_to_another_reseller,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, acme_token) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 100, "INV-1").await;
+        let d = app
+            .ok(
+                Some(&acme_token),
+                "mutation($i: CreateResellerInput!) { createReseller(input: $i) { reseller { id } } }",
+                json!({ "i": { "login": "resb", "email": "resb@example.com", "name": "B", "password": "reseller-pass-1", "products": ["REMOTE_ACCESS"] } }),
+            )
+            .await;
+        let resb = d["createReseller"]["reseller"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        // The amounts balance, but the partner named an account that does
+        // not exist and another reseller took the credits.
+        let out = r#"{"CreditsTransferredOut":{"transfer_id":"trf_forged","reseller_id":"acc_nobody","amount":40}}"#;
+        forge(&app, "Partner", &acme, "CreditsTransferredOut", out).await;
+        let credit = format!(
+            r#"{{"CreditsTransferredIn":{{"transfer_id":"trf_forged","partner_id":"{acme}","amount":40}}}}"#
+        );
+        forge(&app, "Reseller", &resb, "CreditsTransferredIn", &credit).await;
+        let (ok, out) = cli(&app, &["verify"]);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains(&format!(
+                "transfer trf_forged from {acme} to acc_nobody credited {resb}"
+            )),
+            "{out}"
+        );
+    }
+);

@@ -587,17 +587,8 @@ both_backends!(
         let resa_token = app.login("resa", "reseller-pass-1").await;
         let (_, license) =
             key_with_license(&app, &resa_token, "resa-customer", "resa-comment").await;
-        let balance = |token: String| {
-            let app = &app;
-            async move {
-                app.ok(Some(&token), "{ me { creditBalance } }", json!({}))
-                    .await["me"]["creditBalance"]
-                    .as_i64()
-                    .expect("balance")
-            }
-        };
-        let acme_before = balance(acme_token.clone()).await;
-        let resa_before = balance(resa_token.clone()).await;
+        let acme_before = app.balance(&acme_token).await;
+        let resa_before = app.balance(&resa_token).await;
 
         let mut p = Visitor::new(&app);
         p.sign_in("acme", "partner-pass-1").await;
@@ -646,10 +637,10 @@ both_backends!(
             )
             .await;
         assert_eq!(done.status, 303, "{}", done.body);
-        let resa_upgraded = balance(resa_token.clone()).await;
+        let resa_upgraded = app.balance(&resa_token).await;
         assert!(resa_upgraded < resa_before, "the reseller paid");
         assert_eq!(
-            balance(acme_token.clone()).await,
+            app.balance(&acme_token).await,
             acme_before,
             "the partner did not"
         );
@@ -665,7 +656,7 @@ both_backends!(
             )
             .await;
         assert_eq!(done.status, 303, "{}", done.body);
-        let resa_extended = balance(resa_token.clone()).await;
+        let resa_extended = app.balance(&resa_token).await;
         assert!(
             resa_extended < resa_upgraded,
             "the reseller paid the extension"
@@ -686,10 +677,10 @@ both_backends!(
             "{after}"
         );
         assert!(
-            balance(resa_token.clone()).await > resa_extended,
+            app.balance(&resa_token).await > resa_extended,
             "refunded to the reseller"
         );
-        assert_eq!(balance(acme_token.clone()).await, acme_before);
+        assert_eq!(app.balance(&acme_token).await, acme_before);
 
         // The reseller's history says who spent its credits, and so does its
         // CSV; the partner reading the same history is "You".
