@@ -158,7 +158,7 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
         }
         _ => vec![],
     };
-    let csv_link = format!("/credits.csv?{}", p.with(&[("after", "")]));
+    let csv_link = format!("/credits.csv?{}", p.with(&[("after", ""), ("back", "")]));
     let status = error
         .as_ref()
         .map(layout::status_of)

@@ -265,23 +265,52 @@ pub fn quote_panel(
     }
 }
 
-/// "Next page" and "First page" links; keyset paging only goes forward.
+/// How many earlier pages "Previous page" steps back through. Keyset paging
+/// only reads forward, so each link carries the cursors of the pages before
+/// it ("back", dot-separated); past this many the oldest are dropped and
+/// "First page" is the way back.
+const TRAIL_MAX: usize = 50;
+/// The first page's place in that trail: it has no cursor.
+const TRAIL_FIRST: &str = "f";
+
+/// "First page", "Previous page" and "Next page" links.
 pub fn pager<T>(base: &str, params: &FormData, page: &Page<T>) -> Markup {
     let shown = page.rows.len();
-    let next = page
-        .rows
-        .last()
-        .filter(|_| page.has_next)
-        .map(|(c, _)| params.with(&[("after", &cursor_text(c))]));
-    let first = params.has("after").then(|| params.with(&[("after", "")]));
+    let here = params.get("after");
+    let mut trail: Vec<&str> = params
+        .get("back")
+        .split('.')
+        .filter(|c| !c.is_empty())
+        .collect();
+    let next = page.rows.last().filter(|_| page.has_next).map(|(c, _)| {
+        let mut back = trail.clone();
+        back.push(if here.is_empty() { TRAIL_FIRST } else { here });
+        let from = back.len().saturating_sub(TRAIL_MAX);
+        params.with(&[
+            ("after", &cursor_text(c)),
+            ("back", &back[from..].join(".")),
+        ])
+    });
+    let (previous, first) = if here.is_empty() {
+        (None, None)
+    } else {
+        let to = trail.pop().filter(|c| *c != TRAIL_FIRST);
+        let previous = params.with(&[("after", to.unwrap_or("")), ("back", &trail.join("."))]);
+        // Only when the previous page is not the first already.
+        let first = to.map(|_| params.with(&[("after", ""), ("back", "")]));
+        (Some(previous), first)
+    };
     html! {
         nav.pager aria-label="Pages" {
             span { (shown) " shown of " (page.total) }
             @if let Some(q) = first {
                 a href={ (base) "?" (q) } { "« First page" }
             }
+            @if let Some(q) = previous {
+                a href={ (base) "?" (q) } rel="prev" { "‹ Previous page" }
+            }
             @if let Some(q) = next {
-                a href={ (base) "?" (q) } rel="next" { "Next page »" }
+                a href={ (base) "?" (q) } rel="next" { "Next page ›" }
             }
         }
     }
