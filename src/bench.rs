@@ -734,6 +734,10 @@ async fn portal_pages(
             "licenses, search an email",
             "/licenses?q=user4242%40".to_string(),
         ),
+        (
+            "licenses, deleted (none are)",
+            "/licenses?status=DELETED".to_string(),
+        ),
         ("licenses, page 2", "/licenses?after=".to_string()),
         ("support", "/support".to_string()),
         (

@@ -544,6 +544,9 @@ pub async fn licenses(
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty());
+    let total = license_total(db, scope, filter).await?;
+    let narrowed = !filter.statuses.is_empty() || filter.product.is_some() || filter.kind.is_some();
+    let few = narrowed && total.is_some_and(|n| n <= FEW_LICENSES);
     let mut f = match (search, db.backend) {
         // The trigram index (license_search) answers GLOB, not LIKE with an
         // ESCAPE clause, so the text is matched as a glob. CROSS JOIN and
@@ -565,6 +568,16 @@ pub async fn licenses(
             f.bind_text(like_pattern(search)).push(" ESCAPE '\\'");
             f
         }
+        // A filter few licenses pass (the deleted ones, say): SQLite would
+        // walk the scope newest first and test every license to fill a
+        // page (35 ms on 100,000); the filters index finds the few directly
+        // and only they are sorted. PostgreSQL's statistics see this unaided.
+        (None, Backend::Sqlite) if few => match filters_index(scope, filter) {
+            Some(index) => {
+                SqlBuilder::new(&format!("FROM licenses l INDEXED BY {index} WHERE 1 = 1"))
+            }
+            None => SqlBuilder::new("FROM licenses l WHERE 1 = 1"),
+        },
         // No join: the count reads this alone, from an index when it can.
         (None, _) => SqlBuilder::new("FROM licenses l WHERE 1 = 1"),
     };
@@ -581,7 +594,6 @@ pub async fn licenses(
     if let Some(v) = &filter.kind {
         f.push(" AND l.kind = ").bind_text(v);
     }
-    let total = license_total(db, scope, filter).await?;
     let live = ["ACTIVE", "TRIAL", "TRIAL_EXPIRED"];
     let has = |s: &str| filter.statuses.iter().any(|x| x == s);
     if live.iter().all(|s| has(s)) {
@@ -642,6 +654,20 @@ pub async fn licenses(
         },
     )
     .await
+}
+
+/// Up to how many matches a filtered licenses list is read through the
+/// filters index and sorted, rather than walked newest first.
+const FEW_LICENSES: i64 = 1_000;
+
+/// The SQLite index that leads with the column a licenses query is narrowed
+/// by (owner or partner scope) and holds the filtered columns after it.
+fn filters_index(scope: &Scope, filter: &LicenseFilter) -> Option<&'static str> {
+    match (scope, &filter.owner_id) {
+        (_, Some(_)) | (Scope::Own(_), None) => Some("licenses_owner_filters"),
+        (Scope::Partner(_), None) => Some("licenses_scope_filters"),
+        (Scope::All, None) => None,
+    }
 }
 
 /// The count of licenses `filter` selects, summed from the maintained
