@@ -9,17 +9,31 @@ use aggregates::{LedgerCommand, LedgerEvent, Role};
 use projections::Db;
 use projections::log::{self, LogPosition};
 use projections::projector::{advance_checkpoint, load_checkpoint};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
 const CONSUMER: &str = "transfers";
+/// How long the stored checkpoint may lag behind events that held no
+/// transfer. Writing it after every batch doubled the write transactions
+/// on SQLite, where writers queue for one lock.
+const LAZY_CHECKPOINT: Duration = Duration::from_secs(5);
+
+/// How far this process has read past the stored checkpoint.
+#[derive(Default)]
+struct Seen {
+    /// Every event up to here was read; those after the stored checkpoint
+    /// held no transfer, so reading them again after a restart is harmless.
+    position: LogPosition,
+    checkpoint_written: Option<Instant>,
+}
 
 pub struct Transfers {
     db: Db,
     ledgers: Arc<Ledgers>,
     wake: Notify,
     progress: watch::Sender<LogPosition>,
+    seen: Mutex<Seen>,
 }
 
 impl Transfers {
@@ -30,17 +44,20 @@ impl Transfers {
             ledgers,
             wake: Notify::new(),
             progress,
+            seen: Mutex::new(Seen::default()),
         })
     }
 
     pub async fn run_once(&self) -> AppResult<usize> {
-        let from = load_checkpoint(&self.db, CONSUMER).await?;
+        let stored = load_checkpoint(&self.db, CONSUMER).await?;
+        let from = stored.max(self.seen().position);
         let events = log::read_after(&self.db, from, 100).await?;
         let Some(last) = events.last().map(|e| e.at_log) else {
             self.progress
                 .send_if_modified(|p| std::mem::replace(p, from) != from);
             return Ok(0);
         };
+        let mut transfers = false;
         for e in &events {
             if let LedgerEvent::CreditsTransferredOut {
                 transfer_id,
@@ -49,6 +66,7 @@ impl Transfers {
                 ..
             } = &e.event
             {
+                transfers = true;
                 let command = LedgerCommand::ReceiveTransfer {
                     transfer_id: transfer_id.clone(),
                     partner_id: e.aggregate_id.clone(),
@@ -79,14 +97,30 @@ impl Transfers {
                 }
             }
         }
-        let mut tx = self.db.begin_write().await?;
-        if advance_checkpoint(&mut tx, CONSUMER, from, last).await? {
+        let due = self
+            .seen()
+            .checkpoint_written
+            .is_none_or(|at| at.elapsed() >= LAZY_CHECKPOINT);
+        if transfers || due {
+            let mut tx = self.db.begin_write().await?;
+            if !advance_checkpoint(&mut tx, CONSUMER, stored, last).await? {
+                // Another process moved it: start again from where it is.
+                tx.rollback().await?;
+                *self.seen() = Seen::default();
+                return Ok(0);
+            }
             tx.commit().await?;
-            self.progress.send_replace(last);
-        } else {
-            tx.rollback().await?;
+            self.seen().checkpoint_written = Some(Instant::now());
         }
+        self.seen().position = last;
+        self.progress.send_replace(last);
         Ok(events.len())
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        // The state is two plain values: a panic elsewhere cannot leave it
+        // half-written, so a poisoned lock is still good to read.
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
