@@ -130,17 +130,9 @@ both_backends!(
         let admin = app.admin().await;
         let (acme, acme_token) = app.partner(&admin, "acme").await;
         app.grant(&admin, &acme, 100, "INV-1").await;
-        let d = app
-            .ok(
-                Some(&acme_token),
-                "mutation($i: CreateResellerInput!) { createReseller(input: $i) { reseller { id } } }",
-                json!({ "i": { "login": "resb", "email": "resb@example.com", "name": "B", "password": "reseller-pass-1", "products": ["REMOTE_ACCESS"] } }),
-            )
+        let (resb, _) = app
+            .reseller(&acme_token, "resb", &["REMOTE_ACCESS"], 0)
             .await;
-        let resb = d["createReseller"]["reseller"]["id"]
-            .as_str()
-            .expect("id")
-            .to_string();
         // The amounts balance, but the partner named an account that does
         // not exist and another reseller took the credits.
         let out = r#"{"CreditsTransferredOut":{"transfer_id":"trf_forged","reseller_id":"acc_nobody","amount":40}}"#;

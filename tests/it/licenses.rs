@@ -176,36 +176,6 @@ async fn append_past_event(app: &TestApp, account: &str, event: Value, visible_i
     panic!("the views never showed {visible_id}");
 }
 
-/// A reseller of `partner` selling `products`, with `credits` given; (id, token).
-async fn reseller(
-    app: &TestApp,
-    partner: &str,
-    login: &str,
-    products: &[&str],
-    credits: i64,
-) -> (String, String) {
-    let d = app
-        .ok(
-            Some(partner),
-            "mutation($i: CreateResellerInput!) { createReseller(input: $i) { reseller { id } } }",
-            json!({ "i": { "login": login, "email": format!("{login}@example.com"), "name": login, "password": "reseller-pass-1", "products": products } }),
-        )
-        .await;
-    let id = d["createReseller"]["reseller"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    if credits > 0 {
-        app.ok(
-            Some(partner),
-            "mutation($r: ID!, $a: Int!) { giveCredits(resellerId: $r, amount: $a) { id } }",
-            json!({ "r": id, "a": credits }),
-        )
-        .await;
-    }
-    (id, app.login(login, "reseller-pass-1").await)
-}
-
 both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     let admin = app.admin().await;
     let (acme, token) = app.partner(&admin, "acme").await;
@@ -821,8 +791,9 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
     assert_eq!(l5["status"], "TRIAL_EXPIRED");
     assert_eq!(l5["kind"], "TRIAL");
     // A reseller's license shows in its partner's list.
-    let (reseller_id, reseller_token) =
-        reseller(&app, &token, "acme-east", &["REMOTE_ACCESS"], 50).await;
+    let (reseller_id, reseller_token) = app
+        .reseller(&token, "acme-east", &["REMOTE_ACCESS"], 50)
+        .await;
     let k3 = app.key(&reseller_token, "Reseller's customer").await;
     let l6 = assign(
         &app,
@@ -1254,14 +1225,9 @@ both_backends!(
         let admin = app.admin().await;
         let (acme, token) = app.partner(&admin, "acme").await;
         app.grant(&admin, &acme, 1000, "INV-1").await;
-        let (reseller_id, reseller_token) = reseller(
-            &app,
-            &token,
-            "acme-east",
-            &["REMOTE_ACCESS", "TWO_FACTOR"],
-            100,
-        )
-        .await;
+        let (reseller_id, reseller_token) = app
+            .reseller(&token, "acme-east", &["REMOTE_ACCESS", "TWO_FACTOR"], 100)
+            .await;
         assert_eq!(app.balance(&reseller_token).await, 100);
         let key = app.key(&reseller_token, "Customer").await;
         // Its own credits pay for it.

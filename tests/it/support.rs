@@ -175,33 +175,6 @@ fn ending_today() -> (NaiveDate, u32) {
     unreachable!("some length ends today")
 }
 
-async fn reseller(
-    app: &TestApp,
-    partner: &str,
-    login: &str,
-    products: &[&str],
-    credits: i64,
-) -> (String, String) {
-    let d = app
-        .ok(
-            Some(partner),
-            "mutation($i: CreateResellerInput!) { createReseller(input: $i) { reseller { id } } }",
-            json!({ "i": { "login": login, "email": format!("{login}@example.com"), "name": login, "password": "reseller-pass-1", "products": products } }),
-        )
-        .await;
-    let id = d["createReseller"]["reseller"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    app.ok(
-        Some(partner),
-        "mutation($r: ID!, $a: Int!) { giveCredits(resellerId: $r, amount: $a) { id } }",
-        json!({ "r": id, "a": credits }),
-    )
-    .await;
-    (id, app.login(login, "reseller-pass-1").await)
-}
-
 both_backends!(
     assign_upgrade_and_extend_support,
     |app: TestApp| async move {
@@ -649,8 +622,9 @@ both_backends!(
         )
         .await;
         // A reseller's, 6 months.
-        let (reseller_id, reseller_token) =
-            reseller(&app, &token, "acme-east", &["REMOTE_ACCESS"], 100).await;
+        let (reseller_id, reseller_token) = app
+            .reseller(&token, "acme-east", &["REMOTE_ACCESS"], 100)
+            .await;
         let rkey = app.key(&reseller_token, "Reseller's customer").await;
         let r = assign(
             &app,
@@ -1078,8 +1052,9 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
             .await,
         "NOT_FOUND"
     );
-    let (reseller_id, reseller_token) =
-        reseller(&app, &token, "acme-east", &["REMOTE_ACCESS"], 100).await;
+    let (reseller_id, reseller_token) = app
+        .reseller(&token, "acme-east", &["REMOTE_ACCESS"], 100)
+        .await;
     let rkey = app.key(&reseller_token, "Reseller's customer").await;
     refused(
         &app,
@@ -1089,8 +1064,9 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
         "FORBIDDEN",
     )
     .await;
-    let (seller_id, seller_token) =
-        reseller(&app, &token, "acme-west", &["REMOTE_SUPPORT"], 100).await;
+    let (seller_id, seller_token) = app
+        .reseller(&token, "acme-west", &["REMOTE_SUPPORT"], 100)
+        .await;
     let skey = app.key(&seller_token, "West helpdesk").await;
     let theirs = app
         .ok(

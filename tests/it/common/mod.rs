@@ -164,6 +164,38 @@ impl TestApp {
         (id, self.login(login, "partner-pass-1").await)
     }
 
+    /// A reseller (named as its login) of the partner signed in as
+    /// `partner`, selling `products`, given `credits` (none when 0); returns
+    /// (id, token).
+    pub async fn reseller(
+        &self,
+        partner: &str,
+        login: &str,
+        products: &[&str],
+        credits: i64,
+    ) -> (String, String) {
+        let d = self
+            .ok(
+                Some(partner),
+                "mutation($i: CreateResellerInput!) { createReseller(input: $i) { reseller { id } } }",
+                json!({ "i": { "login": login, "email": format!("{login}@example.com"), "name": login, "password": "reseller-pass-1", "products": products } }),
+            )
+            .await;
+        let id = d["createReseller"]["reseller"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        if credits > 0 {
+            self.ok(
+                Some(partner),
+                "mutation($r: ID!, $a: Int!) { giveCredits(resellerId: $r, amount: $a) { id } }",
+                json!({ "r": id, "a": credits }),
+            )
+            .await;
+        }
+        (id, self.login(login, "reseller-pass-1").await)
+    }
+
     pub async fn grant(&self, admin: &str, partner: &str, amount: i64, reference: &str) -> Value {
         self.ok(
             Some(admin),
