@@ -92,19 +92,23 @@ impl Mailer {
             let result = self.send_welcome(row).await;
             match result {
                 Ok(()) => {
+                    // Sent, and the generated password has reached its owner:
+                    // keep no copy. Both or neither, so a failure here leaves
+                    // a message to retry, never a sent one still holding it.
+                    let mut tx = self.db.begin_write().await?;
                     sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
                         .bind(time_text(Utc::now()))
                         .bind(&id)
-                        .execute(&self.db.pool)
+                        .execute(&mut *tx)
                         .await?;
-                    // The generated password has reached its owner; keep no copy.
                     sqlx::query(
                         "UPDATE credentials SET welcome_password = NULL
                           WHERE account_id = (SELECT account_id FROM outbox WHERE id = $1)",
                     )
                     .bind(&id)
-                    .execute(&self.db.pool)
+                    .execute(&mut *tx)
                     .await?;
+                    tx.commit().await?;
                     tracing::info!(email = id, "welcome email sent");
                 }
                 Err(e) => {
