@@ -114,17 +114,21 @@ async fn all_entries(
     }
 }
 
+/// Whose history a request asks for (`account`, else the caller's own), if
+/// the caller may see it.
+async fn subject(st: &WebState, s: &Session, p: &FormData) -> AppResult<AccountRow> {
+    st.app
+        .visible_account(&s.caller, p.opt("account").unwrap_or(&s.caller.id))
+        .await
+}
+
 pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
     let account = p.opt("account");
     let (from, to, error) = match range(&p) {
         Ok((f, t)) => (f, t, None),
         Err(e) => (None, None, Some(e)),
     };
-    let subject = match st
-        .app
-        .visible_account(&s.caller, account.unwrap_or(&s.caller.id))
-        .await
-    {
+    let subject = match subject(&st, &s, &p).await {
         Ok(a) => a,
         Err(e) => return layout::session_error(&s, &e),
     };
@@ -227,11 +231,7 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
 }
 
 pub async fn csv(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
-    let subject = match st
-        .app
-        .visible_account(&s.caller, p.opt("account").unwrap_or(&s.caller.id))
-        .await
-    {
+    let subject = match subject(&st, &s, &p).await {
         Ok(a) => a,
         Err(e) => return layout::session_error(&s, &e),
     };
