@@ -139,7 +139,7 @@ async fn run(command: Command) -> Result<ExitCode, String> {
                 parent: None,
                 products: vec![],
             };
-            let actor = crate::store::Actor::System("create-admin");
+            let actor = crate::ledgers::Actor::System("create-admin");
             let drain = app.projector.clone();
             let creating = app.create_account(aggregates::Role::Admin, new, &actor);
             // No server runs here: project while waiting for our own write.

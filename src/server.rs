@@ -5,8 +5,8 @@ use crate::app::App;
 use crate::config::ServeArgs;
 use crate::mail::Mailer;
 use crate::signing::Signer25519;
-use crate::storage::{self, EventPool};
-use crate::store::Ledgers;
+use crate::storage;
+use crate::ledgers::Ledgers;
 use crate::transfers::Transfers;
 use aggregates::{Catalog, LedgerServices};
 use projections::Projector;
@@ -35,10 +35,7 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
     let services = LedgerServices {
         catalog: catalog.clone(),
     };
-    let ledgers = Arc::new(match storage.events {
-        EventPool::Sqlite(pool) => Ledgers::sqlite(pool, &services),
-        EventPool::Postgres(pool) => Ledgers::postgres(pool, &services),
-    });
+    let ledgers = Arc::new(Ledgers::new(storage.events, &services));
     let signer = Signer25519::load_or_create(&args.signing_key)?;
     let db = storage.db;
     Ok(Arc::new(App {

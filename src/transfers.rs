@@ -4,7 +4,7 @@
 //! so a crash between the two steps delays a credit, never loses or doubles it.
 
 use crate::error::{AppError, AppResult};
-use crate::store::{Actor, Ledgers};
+use crate::ledgers::{Actor, Ledgers};
 use aggregates::{LedgerCommand, LedgerEvent, Role};
 use projections::Db;
 use projections::log::{self, LogPosition};

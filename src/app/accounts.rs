@@ -4,7 +4,7 @@
 use super::{App, Caller, role_of, role_text};
 use crate::auth::{self, LOCKOUT_FAILURES, LOCKOUT_MINUTES, SESSION_HOURS};
 use crate::error::{AppError, AppResult};
-use crate::store::Actor;
+use crate::ledgers::Actor;
 use aggregates::{LedgerCommand, Role, values};
 use chrono::{Duration, Utc};
 use projections::db::time_text;

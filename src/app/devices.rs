@@ -4,7 +4,7 @@
 use super::{App, role_of};
 use crate::error::{AppError, AppResult};
 use crate::signing::SignedFile;
-use crate::store::Actor;
+use crate::ledgers::Actor;
 use aggregates::LedgerCommand;
 use aggregates::values::ActivationKeyCode;
 use chrono::{Duration, Utc};

@@ -16,7 +16,7 @@ pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
 
 use crate::error::{AppError, AppResult};
-use crate::store::{Actor, Ledgers};
+use crate::ledgers::{Actor, Ledgers};
 use aggregates::{Catalog, LedgerCommand, Role};
 use projections::queries::{self, AccountRow, Scope};
 use projections::{Db, Projector};

@@ -3,7 +3,7 @@
 
 use crate::common::{Backend, fresh_database, serve_args};
 use aggregates::{LedgerCommand, Role};
-use license_portal::store::Actor;
+use license_portal::ledgers::Actor;
 use projections::Projector;
 
 async fn count(db: &projections::Db, sql: &str) -> i64 {

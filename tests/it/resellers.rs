@@ -12,7 +12,7 @@ use crate::common;
 use crate::common::{Backend, TestApp};
 use aggregates::{LedgerCommand, Role};
 use chrono::{Days, Months, NaiveDate, Utc};
-use license_portal::store::Actor;
+use license_portal::ledgers::Actor;
 use license_portal::transfers::Transfers;
 use serde_json::{Value, json};
 use std::process::Command;

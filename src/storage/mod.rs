@@ -1,23 +1,20 @@
-//! Opening the database: the pools, the migrations of the chosen backend.
+//! Opening the database: the backend named by the URL, its pools (`pools`)
+//! and its migrations (`migrations/sqlite` or `migrations/postgres`, which
+//! `tests/it/migrations.rs` keeps from drifting apart).
+
+mod pools;
+
+pub use pools::EventPool;
 
 use anyhow_lite::Context;
 use projections::{Backend, Db};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use std::str::FromStr;
-use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
-/// The event store's own pool (cqrs-es needs a concrete one) and the pool the
-/// rest of the service shares.
-pub enum EventPool {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
-}
-
+/// The pool the event store needs for itself and the one the rest of the
+/// service shares, both on the migrated database.
 pub struct Storage {
     pub db: Db,
     pub events: EventPool,
@@ -29,28 +26,12 @@ pub async fn open(url: &str) -> Result<Storage, String> {
     })?;
     match backend {
         Backend::Sqlite => {
-            let options = SqliteConnectOptions::from_str(url)
-                .context("DATABASE_URL")?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10));
-            if let Some(dir) = options.get_filename().parent()
-                && !dir.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(dir).context(&format!("creating {}", dir.display()))?;
-            }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options.clone())
-                .await
-                .context("opening the SQLite database")?;
+            let (pool, any_url) = pools::sqlite(url).await?;
             SQLITE_MIGRATIONS
                 .run(&pool)
                 .await
                 .context("migrating the database")?;
-            let any_url = format!("sqlite://{}", options.get_filename().display());
-            let db = Db::connect(&any_url, backend, 8)
+            let db = Db::connect(&any_url, backend, pools::SQLITE_CONNECTIONS)
                 .await
                 .context("opening the SQLite database")?;
             Ok(Storage {
@@ -59,17 +40,12 @@ pub async fn open(url: &str) -> Result<Storage, String> {
             })
         }
         Backend::Postgres => {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect(url)
-                .await
-                .context("connecting to PostgreSQL")?;
+            let pool = pools::postgres(url).await?;
             POSTGRES_MIGRATIONS
                 .run(&pool)
                 .await
                 .context("migrating the database")?;
-            let db = Db::connect(url, backend, 16)
+            let db = Db::connect(url, backend, pools::POSTGRES_CONNECTIONS)
                 .await
                 .context("connecting to PostgreSQL")?;
             Ok(Storage {

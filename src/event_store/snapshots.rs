@@ -1,0 +1,121 @@
+//! The `snapshots` table: one row per stream (two, briefly, when writers
+//! race), holding the state a command ended with as JSON. It is reached
+//! through the event store's own pool, so the trait is implemented by the
+//! two pools; the SQL differs only in how the JSON column is cast.
+
+use std::future::Future;
+
+/// The snapshot table of the database a pool is open on.
+pub trait SnapshotTable: Clone + Send + Sync + 'static {
+    /// The newest snapshot of a stream: (last sequence it includes, state).
+    fn read(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<(i64, String)>, sqlx::Error>> + Send;
+
+    /// Replaces the stream's snapshot with a newer one. Two writers racing
+    /// may both leave a row; each is a true state at its sequence and the
+    /// reader takes the newest.
+    fn write(
+        &self,
+        kind: &str,
+        id: &str,
+        sequence: i64,
+        count: i64,
+        payload: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+const DELETE_OLDER: &str = "DELETE FROM snapshots \
+     WHERE aggregate_type = $1 AND aggregate_id = $2 AND last_sequence < $3";
+
+impl SnapshotTable for sqlx::SqlitePool {
+    async fn read(&self, kind: &str, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT last_sequence, payload FROM snapshots \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             ORDER BY last_sequence DESC LIMIT 1",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(self)
+        .await
+    }
+
+    async fn write(
+        &self,
+        kind: &str,
+        id: &str,
+        sequence: i64,
+        count: i64,
+        payload: &str,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        sqlx::query(DELETE_OLDER)
+            .bind(kind)
+            .bind(id)
+            .bind(sequence)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO snapshots \
+             (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload) \
+             SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS \
+             (SELECT 1 FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2)",
+        )
+        .bind(kind)
+        .bind(id)
+        .bind(sequence)
+        .bind(count)
+        .bind(payload)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+}
+
+impl SnapshotTable for sqlx::PgPool {
+    async fn read(&self, kind: &str, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT last_sequence, payload::text FROM snapshots \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             ORDER BY last_sequence DESC LIMIT 1",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(self)
+        .await
+    }
+
+    async fn write(
+        &self,
+        kind: &str,
+        id: &str,
+        sequence: i64,
+        count: i64,
+        payload: &str,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        sqlx::query(DELETE_OLDER)
+            .bind(kind)
+            .bind(id)
+            .bind(sequence)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO snapshots \
+             (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload) \
+             SELECT $1, $2, $3, $4, $5::json WHERE NOT EXISTS \
+             (SELECT 1 FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2)",
+        )
+        .bind(kind)
+        .bind(id)
+        .bind(sequence)
+        .bind(count)
+        .bind(payload)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+}
