@@ -7,7 +7,9 @@
 use crate::error::{AppError, AppResult};
 use crate::event_store::{LedgerStore, Repository};
 use crate::storage::EventPool;
-use aggregates::{Admin, DomainError, Ledger, LedgerCommand, LedgerServices, Partner, Reseller, Role};
+use aggregates::{
+    Admin, DomainError, Ledger, LedgerCommand, LedgerServices, Partner, Reseller, Role,
+};
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, CqrsFramework, EventStore};
 use futures::future::BoxFuture;
 use postgres_es::PostgresEventRepository;
@@ -65,7 +67,13 @@ where
     }
 
     async fn load(&self, id: &str) -> Outcome<Ledger> {
-        Ok(self.reads.load_aggregate(id).await?.aggregate().ledger().clone())
+        Ok(self
+            .reads
+            .load_aggregate(id)
+            .await?
+            .aggregate()
+            .ledger()
+            .clone())
     }
 }
 

@@ -3,10 +3,10 @@
 
 use crate::app::App;
 use crate::config::ServeArgs;
+use crate::ledgers::Ledgers;
 use crate::mail::Mailer;
 use crate::signing::Signer25519;
 use crate::storage;
-use crate::ledgers::Ledgers;
 use crate::transfers::Transfers;
 use aggregates::{Catalog, LedgerServices};
 use projections::Projector;

@@ -3,8 +3,8 @@
 
 use super::{App, role_of};
 use crate::error::{AppError, AppResult};
-use crate::signing::SignedFile;
 use crate::ledgers::Actor;
+use crate::signing::SignedFile;
 use aggregates::LedgerCommand;
 use aggregates::values::ActivationKeyCode;
 use chrono::{Duration, Utc};

@@ -17,6 +17,7 @@ mod http;
 mod keys;
 mod licenses;
 mod mail;
+mod migrations;
 mod projector;
 mod resellers;
 mod restart;
