@@ -1,7 +1,7 @@
 //! Licenses: assigned to an activation key, permanent or trial; upgraded,
 //! edited, deleted with a refund.
 
-use super::pricing::{edition_of, upgrade_prices};
+use super::pricing::{edition_of, license_terms, upgrade_prices};
 use super::{Decision, Ledger, Role};
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
@@ -42,23 +42,8 @@ impl Ledger {
                 }
                 let price = edition_of(product, edition)?.license_per_user;
                 values::check_range(*users, 1, MAX_USERS, "users")?;
-                let (trial_ends_at, credits) = match (kind, trial_days) {
-                    (LicenseKind::Trial, None) => {
-                        return Err(DomainError::BadInput(
-                            "a trial license needs trialDays, its duration in days".into(),
-                        ));
-                    }
-                    (LicenseKind::Trial, Some(days)) => {
-                        values::check_range(*days, 1, catalog.max_trial_days.into(), "trialDays")?;
-                        (Some(*now + chrono::Duration::days(*days)), 0)
-                    }
-                    (LicenseKind::Permanent, Some(_)) => {
-                        return Err(DomainError::BadInput(
-                            "a permanent license has no trialDays; leave it out".into(),
-                        ));
-                    }
-                    (LicenseKind::Permanent, None) => (None, users * price),
-                };
+                let (trial_ends_at, credits) =
+                    license_terms(*kind, *trial_days, *users, price, *now, catalog)?;
                 self.ensure_funds(credits)?;
                 LedgerEvent::LicenseAssigned {
                     license_id: license_id.clone(),

@@ -1,14 +1,15 @@
 //! Support contracts: bought for months on a licensed product, upgraded for
 //! the days left, extended.
 
-use super::pricing::{allowed_months, edition_of, period_end, upgrade_prices};
+use super::pricing::{
+    allowed_months, edition_of, extension_period, period_end, prorated_upgrade, upgrade_prices,
+};
 use super::{Decision, Ledger, Role};
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
 use crate::events::LedgerEvent;
 use crate::values::{self, MAX_USERS};
-use chrono::Days;
 
 impl Ledger {
     pub(super) fn decide_support(
@@ -93,10 +94,12 @@ impl Ledger {
                     |e| e.support_per_user_month,
                 )?;
                 let monthly_difference = (new_users * new_price - support.users * old_price).max(0);
-                let first_day = support.starts_on.max(*today);
-                let remaining_days = (support.end_of_support - first_day).num_days() + 1;
-                // A month is a twelfth of a 365-day year; partial credits round up.
-                let credits = (monthly_difference * remaining_days * 12 + 364) / 365;
+                let credits = prorated_upgrade(
+                    monthly_difference,
+                    support.starts_on,
+                    support.end_of_support,
+                    *today,
+                );
                 self.ensure_funds(credits)?;
                 LedgerEvent::SupportUpgraded {
                     support_id: support_id.clone(),
@@ -117,21 +120,7 @@ impl Ledger {
                 let product = self.sellable(catalog, &support.product)?;
                 let price = edition_of(product, &support.edition)?.support_per_user_month;
                 let months = allowed_months(*months, &catalog.support_months, "support")?;
-                let day_after = support
-                    .end_of_support
-                    .checked_add_days(Days::new(1))
-                    .unwrap_or(support.end_of_support);
-                let period_starts_on = day_after.max(*today);
-                let follows_on = period_starts_on == day_after;
-                let end_of_support = match support.anchor {
-                    Some(anchor) if follows_on => {
-                        period_end(anchor, support.anchor_months + months)
-                    }
-                    _ => period_end(period_starts_on, months),
-                }
-                .ok_or_else(|| {
-                    DomainError::BadInput("the support would end too far in the future".into())
-                })?;
+                let (period_starts_on, end_of_support) = extension_period(support, months, *today)?;
                 let credits = support.users * price * i64::from(months);
                 self.ensure_funds(credits)?;
                 LedgerEvent::SupportExtended {
