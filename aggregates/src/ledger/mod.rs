@@ -35,6 +35,8 @@ use imbl::{HashMap, HashSet};
 /// The events a command produces, or why it is refused.
 type Decision = Result<Vec<LedgerEvent>, DomainError>;
 
+/// Which kind of account a stream belongs to. Its text ("ADMIN", …) is in
+/// `names`; its serde names are not that text, and no event carries a role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     Admin,
