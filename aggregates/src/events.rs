@@ -9,6 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
+// The serde names are in stored events: never rename them. They equal the
+// texts in `names`, whose tests hold them together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LicenseKind {
@@ -163,7 +165,8 @@ pub enum LedgerEvent {
     },
 }
 
-/// A movement of credits an event causes on its own account's balance.
+/// A movement of credits an event causes on its own account's balance. Its
+/// text (`as_str`, `FromStr`) is in `names`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreditReason {
     Grant,
@@ -176,23 +179,6 @@ pub enum CreditReason {
     Subscription,
     TransferOut,
     TransferIn,
-}
-
-impl CreditReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CreditReason::Grant => "GRANT",
-            CreditReason::License => "LICENSE",
-            CreditReason::LicenseUpgrade => "LICENSE_UPGRADE",
-            CreditReason::LicenseRefund => "LICENSE_REFUND",
-            CreditReason::Support => "SUPPORT",
-            CreditReason::SupportUpgrade => "SUPPORT_UPGRADE",
-            CreditReason::SupportExtension => "SUPPORT_EXTENSION",
-            CreditReason::Subscription => "SUBSCRIPTION",
-            CreditReason::TransferOut => "TRANSFER_OUT",
-            CreditReason::TransferIn => "TRANSFER_IN",
-        }
-    }
 }
 
 /// One line of an account's credit history, as an event implies it.

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod error;
 pub mod events;
 pub mod ledger;
+pub mod names;
 pub mod values;
 
 pub use accounts::{Admin, LedgerServices, Partner, Reseller};
@@ -15,3 +16,4 @@ pub use commands::LedgerCommand;
 pub use error::DomainError;
 pub use events::{CreditReason, Idempotency, LedgerEvent, LicenseKind};
 pub use ledger::{Ledger, Role};
+pub use names::{LicenseStatus, UnknownName};

@@ -1,0 +1,170 @@
+//! How each event changes the state. Never refuses: an event is a fact.
+
+use super::{Ledger, LicenseState, SupportState};
+use crate::events::{Idempotency, LedgerEvent};
+use chrono::Days;
+
+impl Ledger {
+    // One arm per event and each arm a few lines of bookkeeping: kept as one
+    // match so that everything the state remembers reads in one place, and so
+    // the compiler names any new event left unhandled.
+    pub fn apply(&mut self, event: &LedgerEvent) {
+        use LedgerEvent::*;
+        if let Some(movement) = event.credit_movement() {
+            self.balance += movement.amount;
+        }
+        if let Some(Idempotency { key, fingerprint }) = event.idempotency() {
+            self.idempotency.insert(key.clone(), fingerprint.clone());
+        }
+        match event {
+            AdminRegistered { .. } | PartnerRegistered { .. } => self.registered = true,
+            ResellerRegistered {
+                partner_id,
+                products,
+                ..
+            } => {
+                self.registered = true;
+                self.partner_id = Some(partner_id.clone());
+                self.allowed_products = Some(products.clone());
+            }
+            ResellerAdded { reseller_id } => {
+                self.resellers.insert(reseller_id.clone());
+            }
+            ResellerProfileEdited { products, .. } => {
+                if let Some(products) = products {
+                    self.allowed_products = Some(products.clone());
+                }
+            }
+            CreditsGranted {
+                amount, reference, ..
+            } => {
+                self.grants.insert(reference.clone(), *amount);
+            }
+            CreditsTransferredOut { transfer_id, .. } => {
+                self.transfers_out.insert(transfer_id.clone());
+            }
+            CreditsTransferredIn { transfer_id, .. } => {
+                self.transfers_in.insert(transfer_id.clone());
+            }
+            ActivationKeyCreated { key_id, .. } => {
+                self.keys.insert(key_id.clone(), None);
+            }
+            LicenseAssigned {
+                license_id,
+                key_id,
+                product,
+                edition,
+                users,
+                kind,
+                credits,
+                ..
+            } => {
+                self.licenses.insert(
+                    license_id.clone(),
+                    LicenseState {
+                        key_id: key_id.clone(),
+                        product: product.clone(),
+                        edition: edition.clone(),
+                        users: *users,
+                        kind: *kind,
+                        credits_spent: *credits,
+                        deleted: false,
+                    },
+                );
+            }
+            LicenseUpgraded {
+                license_id,
+                users,
+                edition,
+                credits,
+                ..
+            } => {
+                if let Some(l) = self.licenses.get_mut(license_id) {
+                    l.users = *users;
+                    l.edition = edition.clone();
+                    l.credits_spent += credits;
+                }
+            }
+            LicenseEdited { .. } => {}
+            LicenseDeleted {
+                license_id, refund, ..
+            } => {
+                if let Some(l) = self.licenses.get_mut(license_id) {
+                    l.deleted = true;
+                    l.credits_spent -= refund;
+                }
+            }
+            SupportAssigned {
+                support_id,
+                key_id,
+                product,
+                edition,
+                users,
+                starts_on,
+                end_of_support,
+                months,
+                ..
+            } => {
+                self.supports.insert(
+                    support_id.clone(),
+                    SupportState {
+                        key_id: key_id.clone(),
+                        product: product.clone(),
+                        edition: edition.clone(),
+                        users: *users,
+                        starts_on: *starts_on,
+                        end_of_support: *end_of_support,
+                        anchor: Some(*starts_on),
+                        anchor_months: *months,
+                    },
+                );
+            }
+            SupportUpgraded {
+                support_id,
+                users,
+                edition,
+                ..
+            } => {
+                if let Some(s) = self.supports.get_mut(support_id) {
+                    s.users = *users;
+                    s.edition = edition.clone();
+                }
+            }
+            SupportExtended {
+                support_id,
+                months,
+                period_starts_on,
+                end_of_support,
+                ..
+            } => {
+                if let Some(s) = self.supports.get_mut(support_id) {
+                    let follows_on =
+                        s.end_of_support.checked_add_days(Days::new(1)) == Some(*period_starts_on);
+                    match s.anchor {
+                        Some(_) if follows_on => s.anchor_months += months,
+                        _ => {
+                            s.anchor = Some(*period_starts_on);
+                            s.anchor_months = *months;
+                        }
+                    }
+                    s.end_of_support = *end_of_support;
+                }
+            }
+            SubscriptionCreated {
+                subscription_id, ..
+            } => {
+                self.subscriptions.insert(subscription_id.clone());
+            }
+            KeyActivated {
+                key_id,
+                fingerprint,
+                ..
+            } => {
+                self.keys.insert(key_id.clone(), Some(fingerprint.clone()));
+            }
+            KeyDeactivated { key_id, .. } => {
+                self.keys.insert(key_id.clone(), None);
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Credits: granted to a partner by the vendor, passed on by a partner to its
+//! resellers.
+
+use super::{Decision, Ledger, Role, guards::wrong_role};
+use crate::commands::LedgerCommand;
+use crate::error::DomainError;
+use crate::events::LedgerEvent;
+use crate::values::{self, MAX_GRANT};
+
+impl Ledger {
+    pub(super) fn decide_credits(&self, role: Role, command: &LedgerCommand) -> Decision {
+        use LedgerCommand::*;
+        let event = match command {
+            GrantCredits {
+                amount,
+                reference,
+                idempotency,
+            } => {
+                if role != Role::Partner {
+                    return Err(DomainError::BadInput(
+                        "credits are granted to partners only".into(),
+                    ));
+                }
+                values::check_range(*amount, 1, MAX_GRANT, "the amount")?;
+                let reference = reference.trim();
+                if reference.is_empty() || reference.chars().count() > 100 {
+                    return Err(DomainError::BadInput(
+                        "the reference must be 1 to 100 characters".into(),
+                    ));
+                }
+                if let Some(first) = self.grants.get(reference) {
+                    return if first == amount {
+                        Ok(vec![])
+                    } else {
+                        Err(DomainError::Conflict(format!(
+                            "the reference \"{reference}\" was already used for a grant of {first} credits"
+                        )))
+                    };
+                }
+                LedgerEvent::CreditsGranted {
+                    amount: *amount,
+                    reference: reference.to_string(),
+                    idempotency: idempotency.clone(),
+                }
+            }
+            TransferOut {
+                transfer_id,
+                reseller_id,
+                amount,
+                idempotency,
+            } => {
+                if role != Role::Partner {
+                    return Err(wrong_role(role));
+                }
+                if !self.resellers.contains(reseller_id) {
+                    return Err(DomainError::NotFound("no such reseller".into()));
+                }
+                values::check_range(*amount, 1, MAX_GRANT, "the amount")?;
+                self.ensure_funds(*amount)?;
+                LedgerEvent::CreditsTransferredOut {
+                    transfer_id: transfer_id.clone(),
+                    reseller_id: reseller_id.clone(),
+                    amount: *amount,
+                    idempotency: idempotency.clone(),
+                }
+            }
+            ReceiveTransfer {
+                transfer_id,
+                partner_id,
+                amount,
+            } => {
+                if role != Role::Reseller {
+                    return Err(wrong_role(role));
+                }
+                if self.transfers_in.contains(transfer_id) {
+                    return Ok(vec![]);
+                }
+                if self.partner_id.as_deref() != Some(partner_id.as_str()) {
+                    return Err(DomainError::Forbidden(
+                        "credits can only come from the reseller's own partner".into(),
+                    ));
+                }
+                if *amount <= 0 {
+                    return Err(DomainError::BadInput(
+                        "a transfer moves at least 1 credit".into(),
+                    ));
+                }
+                LedgerEvent::CreditsTransferredIn {
+                    transfer_id: transfer_id.clone(),
+                    partner_id: partner_id.clone(),
+                    amount: *amount,
+                }
+            }
+            other => unreachable!("decide sent {other:?} to the credit rules"),
+        };
+        Ok(vec![event])
+    }
+}

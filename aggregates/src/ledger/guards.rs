@@ -1,0 +1,98 @@
+//! The checks every area of the ledger shares: who may act, what the account
+//! owns, whether it can pay.
+
+use super::{Ledger, LicenseState, Role, SupportState};
+use crate::catalog::{Catalog, Product};
+use crate::commands::LedgerCommand;
+use crate::error::DomainError;
+
+pub(super) fn wrong_role(role: Role) -> DomainError {
+    let who = match role {
+        Role::Admin => "an administrator",
+        Role::Partner => "a partner",
+        Role::Reseller => "a reseller",
+    };
+    DomainError::Forbidden(format!("{who} cannot do this"))
+}
+
+impl Ledger {
+    pub(super) fn ensure_seller(&self, role: Role) -> Result<(), DomainError> {
+        match role {
+            Role::Partner | Role::Reseller => Ok(()),
+            Role::Admin => Err(wrong_role(role)),
+        }
+    }
+
+    pub(super) fn ensure_funds(&self, required: i64) -> Result<(), DomainError> {
+        if required > self.balance {
+            return Err(DomainError::InsufficientCredits {
+                required,
+                balance: self.balance,
+            });
+        }
+        Ok(())
+    }
+
+    /// The device a key is bound to, if the key is this account's.
+    pub(super) fn ensure_key(&self, key_id: &str) -> Result<Option<&str>, DomainError> {
+        self.keys
+            .get(key_id)
+            .map(|bound| bound.as_deref())
+            .ok_or_else(|| DomainError::NotFound("no such activation key".into()))
+    }
+
+    pub(super) fn live_license(&self, license_id: &str) -> Result<&LicenseState, DomainError> {
+        match self.licenses.get(license_id) {
+            None => Err(DomainError::NotFound("no such license".into())),
+            Some(l) if l.deleted => Err(DomainError::Conflict(
+                "this license has been deleted".into(),
+            )),
+            Some(l) => Ok(l),
+        }
+    }
+
+    pub(super) fn support(&self, support_id: &str) -> Result<&SupportState, DomainError> {
+        self.supports
+            .get(support_id)
+            .ok_or_else(|| DomainError::NotFound("no such support".into()))
+    }
+
+    /// A product of the catalog this account may sell.
+    pub(super) fn sellable<'c>(
+        &self,
+        catalog: &'c Catalog,
+        code: &str,
+    ) -> Result<&'c Product, DomainError> {
+        let product = catalog
+            .product(code)
+            .ok_or_else(|| DomainError::BadInput(format!("there is no product \"{code}\"")))?;
+        if let Some(allowed) = &self.allowed_products
+            && !allowed.iter().any(|p| p == code)
+        {
+            return Err(DomainError::Forbidden(format!(
+                "this account may not sell {}",
+                product.name
+            )));
+        }
+        Ok(product)
+    }
+
+    pub(super) fn ensure_new_id(&self, command: &LedgerCommand) -> Result<(), DomainError> {
+        use LedgerCommand::*;
+        let taken = match command {
+            TransferOut { transfer_id, .. } => self.transfers_out.contains(transfer_id),
+            AssignLicense { license_id, .. } => self.licenses.contains_key(license_id),
+            AssignSupport { support_id, .. } => self.supports.contains_key(support_id),
+            CreateSubscription {
+                subscription_id, ..
+            } => self.subscriptions.contains(subscription_id),
+            _ => false,
+        };
+        if taken {
+            return Err(DomainError::Conflict(
+                "this id is already used in this account".into(),
+            ));
+        }
+        Ok(())
+    }
+}

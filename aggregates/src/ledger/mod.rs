@@ -1,0 +1,133 @@
+//! The state every account's stream folds into, and the rules that decide which
+//! events a command produces. Partner, Reseller and Admin differ only in which
+//! commands they accept (see `Role`), so the rules live here once.
+//!
+//! `decide` checks what every command shares (the account exists, a retried
+//! request, a reused id) and hands the command to the rules of its area, one
+//! file each, named like the test files in `aggregates/tests/`. `apply` folds
+//! the events back into the state.
+
+mod accounts;
+mod apply;
+mod credits;
+mod guards;
+mod keys;
+mod licenses;
+mod pricing;
+mod resellers;
+mod state;
+mod subscriptions;
+mod support;
+
+pub use pricing::period_end;
+pub use state::{LicenseState, SupportState};
+
+use crate::catalog::Catalog;
+use crate::commands::LedgerCommand;
+use crate::error::DomainError;
+use crate::events::LedgerEvent;
+use serde::{Deserialize, Serialize};
+// Persistent maps: cloning a state (the event store keeps the last one of
+// each stream and hands the command a copy) shares their structure instead
+// of copying 100,000 licenses.
+use imbl::{HashMap, HashSet};
+
+/// The events a command produces, or why it is refused.
+type Decision = Result<Vec<LedgerEvent>, DomainError>;
+
+/// Which kind of account a stream belongs to. Its text ("ADMIN", …) is in
+/// `names`; its serde names are not that text, and no event carries a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Admin,
+    Partner,
+    Reseller,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub registered: bool,
+    pub balance: i64,
+    /// Reseller: its partner.
+    pub partner_id: Option<String>,
+    /// Reseller: products it may sell. `None`: every product.
+    pub allowed_products: Option<Vec<String>>,
+    /// Partner: its resellers.
+    pub resellers: HashSet<String>,
+    /// Grant reference → amount, so a repeated grant is recognised.
+    pub grants: HashMap<String, i64>,
+    /// Reseller: transfer ids already credited.
+    pub transfers_in: HashSet<String>,
+    /// Partner: transfer ids already debited.
+    #[serde(default)]
+    pub transfers_out: HashSet<String>,
+    /// Activation key id → fingerprint of the device it is bound to.
+    pub keys: HashMap<String, Option<String>>,
+    pub licenses: HashMap<String, LicenseState>,
+    pub supports: HashMap<String, SupportState>,
+    pub subscriptions: HashSet<String>,
+    /// Idempotency key → fingerprint of the request that first used it.
+    pub idempotency: HashMap<String, String>,
+}
+
+impl Ledger {
+    /// The events `command` produces against this state, or why it is refused.
+    /// Pure: `quote` calls it to price an operation without running it.
+    pub fn decide(
+        &self,
+        role: Role,
+        command: &LedgerCommand,
+        catalog: &Catalog,
+    ) -> Result<Vec<LedgerEvent>, DomainError> {
+        use LedgerCommand::*;
+        let registration = matches!(
+            command,
+            RegisterAdmin { .. } | RegisterPartner { .. } | RegisterReseller { .. }
+        );
+        if registration && self.registered {
+            return Err(DomainError::Conflict("this account already exists".into()));
+        }
+        if !registration && !self.registered {
+            return Err(DomainError::NotFound("no such account".into()));
+        }
+        // A retried request gets its first result: nothing happens again.
+        if let Some((idem, first)) = command
+            .idempotency()
+            .and_then(|idem| self.idempotency.get(&idem.key).map(|first| (idem, first)))
+        {
+            return if *first == idem.fingerprint {
+                Ok(vec![])
+            } else {
+                Err(DomainError::Conflict(format!(
+                    "the idempotency key \"{}\" was already used for a different request",
+                    idem.key
+                )))
+            };
+        }
+        // New things get new ids: reusing one would overwrite what it names.
+        self.ensure_new_id(command)?;
+        // Each area's function is given only the commands listed here for it.
+        match command {
+            RegisterAdmin { .. } | RegisterPartner { .. } | RegisterReseller { .. } => {
+                self.decide_registration(role, command, catalog)
+            }
+            AddReseller { .. } | EditReseller { .. } => {
+                self.decide_reseller(role, command, catalog)
+            }
+            GrantCredits { .. } | TransferOut { .. } | ReceiveTransfer { .. } => {
+                self.decide_credits(role, command)
+            }
+            CreateActivationKey { .. } | ActivateKey { .. } | DeactivateKey { .. } => {
+                self.decide_key(role, command)
+            }
+            AssignLicense { .. }
+            | UpgradeLicense { .. }
+            | EditLicense { .. }
+            | DeleteLicense { .. } => self.decide_license(role, command, catalog),
+            AssignSupport { .. } | UpgradeSupport { .. } | ExtendSupport { .. } => {
+                self.decide_support(role, command, catalog)
+            }
+            CreateSubscription { .. } => self.decide_subscription(role, command, catalog),
+        }
+    }
+}

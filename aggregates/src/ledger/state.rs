@@ -1,0 +1,34 @@
+//! What the ledger remembers of the things an account sold: enough to price
+//! an upgrade, a refund or an extension without reading the views.
+
+use crate::events::LicenseKind;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseState {
+    pub key_id: String,
+    pub product: String,
+    pub edition: String,
+    pub users: i64,
+    pub kind: LicenseKind,
+    pub credits_spent: i64,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupportState {
+    pub key_id: String,
+    pub product: String,
+    pub edition: String,
+    pub users: i64,
+    pub starts_on: NaiveDate,
+    pub end_of_support: NaiveDate,
+    /// First day of the current unbroken run of cover, and its months: an
+    /// extension that follows on is counted from here, so buying 1 + 1 + 1
+    /// months ends where buying 3 at once would (month ends do not drift).
+    #[serde(default)]
+    pub anchor: Option<NaiveDate>,
+    #[serde(default)]
+    pub anchor_months: u32,
+}

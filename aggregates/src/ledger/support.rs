@@ -1,0 +1,139 @@
+//! Support contracts: bought for months on a licensed product, upgraded for
+//! the days left, extended.
+
+use super::pricing::{
+    allowed_months, edition_of, extension_period, period_end, prorated_upgrade, upgrade_prices,
+};
+use super::{Decision, Ledger, Role};
+use crate::catalog::Catalog;
+use crate::commands::LedgerCommand;
+use crate::error::DomainError;
+use crate::events::LedgerEvent;
+use crate::values::{self, MAX_USERS};
+
+impl Ledger {
+    pub(super) fn decide_support(
+        &self,
+        role: Role,
+        command: &LedgerCommand,
+        catalog: &Catalog,
+    ) -> Decision {
+        use LedgerCommand::*;
+        let event = match command {
+            AssignSupport {
+                support_id,
+                key_id,
+                product,
+                edition,
+                users,
+                months,
+                starts_on,
+                today,
+                idempotency,
+            } => {
+                self.ensure_seller(role)?;
+                self.ensure_key(key_id)?;
+                let product = self.sellable(catalog, product)?;
+                if product.subscription_only {
+                    return Err(DomainError::BadInput(format!(
+                        "{} is sold as a subscription; support contracts are for licensed products",
+                        product.name
+                    )));
+                }
+                let price = edition_of(product, edition)?.support_per_user_month;
+                values::check_range(*users, 1, MAX_USERS, "users")?;
+                let months = allowed_months(*months, &catalog.support_months, "support")?;
+                let starts_on = starts_on.unwrap_or(*today);
+                if starts_on < *today {
+                    return Err(DomainError::BadInput(format!(
+                        "startsOn {starts_on} is in the past; support starts today or later"
+                    )));
+                }
+                let end_of_support = period_end(starts_on, months).ok_or_else(|| {
+                    DomainError::BadInput("startsOn is too far in the future".into())
+                })?;
+                let credits = users * price * i64::from(months);
+                self.ensure_funds(credits)?;
+                LedgerEvent::SupportAssigned {
+                    support_id: support_id.clone(),
+                    key_id: key_id.clone(),
+                    product: product.code.clone(),
+                    edition: edition.clone(),
+                    users: *users,
+                    months,
+                    starts_on,
+                    end_of_support,
+                    credits,
+                    idempotency: idempotency.clone(),
+                }
+            }
+            UpgradeSupport {
+                support_id,
+                users,
+                edition,
+                today,
+                idempotency,
+            } => {
+                self.ensure_seller(role)?;
+                let support = self.support(support_id)?;
+                if support.end_of_support < *today {
+                    return Err(DomainError::BadInput(
+                        "this support has expired; extend it before upgrading".into(),
+                    ));
+                }
+                let product = self.sellable(catalog, &support.product)?;
+                let new_users = users.unwrap_or(support.users);
+                let new_edition = edition.clone().unwrap_or_else(|| support.edition.clone());
+                values::check_range(new_users, 1, MAX_USERS, "users")?;
+                let (old_price, new_price) = upgrade_prices(
+                    product,
+                    &support.edition,
+                    &new_edition,
+                    support.users,
+                    new_users,
+                    |e| e.support_per_user_month,
+                )?;
+                let monthly_difference = (new_users * new_price - support.users * old_price).max(0);
+                let credits = prorated_upgrade(
+                    monthly_difference,
+                    support.starts_on,
+                    support.end_of_support,
+                    *today,
+                );
+                self.ensure_funds(credits)?;
+                LedgerEvent::SupportUpgraded {
+                    support_id: support_id.clone(),
+                    users: new_users,
+                    edition: new_edition,
+                    credits,
+                    idempotency: idempotency.clone(),
+                }
+            }
+            ExtendSupport {
+                support_id,
+                months,
+                today,
+                idempotency,
+            } => {
+                self.ensure_seller(role)?;
+                let support = self.support(support_id)?;
+                let product = self.sellable(catalog, &support.product)?;
+                let price = edition_of(product, &support.edition)?.support_per_user_month;
+                let months = allowed_months(*months, &catalog.support_months, "support")?;
+                let (period_starts_on, end_of_support) = extension_period(support, months, *today)?;
+                let credits = support.users * price * i64::from(months);
+                self.ensure_funds(credits)?;
+                LedgerEvent::SupportExtended {
+                    support_id: support_id.clone(),
+                    months,
+                    period_starts_on,
+                    end_of_support,
+                    credits,
+                    idempotency: idempotency.clone(),
+                }
+            }
+            other => unreachable!("decide sent {other:?} to the support rules"),
+        };
+        Ok(vec![event])
+    }
+}
