@@ -1,6 +1,6 @@
 //! Reading the global event log in commit order.
 
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, SqlBuilder};
 use aggregates::LedgerEvent;
 use serde::Deserialize;
 use sqlx::Row;
@@ -46,10 +46,16 @@ struct Metadata {
     at: Option<String>,
 }
 
-const COLUMNS_PG: &str = "global_position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
-     aggregate_id, sequence, payload::text AS payload, metadata::text AS metadata";
-const COLUMNS_SQLITE: &str =
-    "global_position, transaction_id, aggregate_type, aggregate_id, sequence, payload, metadata";
+/// The columns `decode` reads, as each backend must select them.
+fn columns(backend: Backend) -> String {
+    format!(
+        "global_position, {} AS transaction_id, aggregate_type, aggregate_id, sequence, \
+         {} AS payload, {} AS metadata",
+        backend.log_transaction_id(),
+        backend.json_text("payload"),
+        backend.json_text("metadata"),
+    )
+}
 
 /// Up to `limit` events after `after`, only from transactions that can no
 /// longer be overtaken by one still running.
@@ -58,42 +64,24 @@ pub async fn read_after(
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, LogError> {
-    let rows = match db.backend {
-        Backend::Postgres => {
-            sqlx::query(&format!(
-                "SELECT {COLUMNS_PG} FROM events
-                  WHERE (transaction_id, global_position) > ($1::bigint::text::xid8, $2)
-                    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                  ORDER BY transaction_id, global_position LIMIT $3"
-            ))
-            .bind(after.transaction_id)
-            .bind(after.position)
-            .bind(limit)
-            .fetch_all(&db.pool)
-            .await?
-        }
-        Backend::Sqlite => {
-            sqlx::query(&format!(
-                "SELECT {COLUMNS_SQLITE} FROM events WHERE global_position > $1
-                  ORDER BY global_position LIMIT $2"
-            ))
-            .bind(after.position)
-            .bind(limit)
-            .fetch_all(&db.pool)
-            .await?
-        }
-    };
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {} FROM events WHERE ",
+        columns(db.backend)
+    ));
+    db.backend.log_after(&mut q, after);
+    q.push(" ORDER BY ")
+        .push(db.backend.log_order())
+        .push(" LIMIT ")
+        .bind_int(limit);
+    let rows = q.query().fetch_all(&db.pool).await?;
     rows.iter().map(decode).collect()
 }
 
 /// Every event of one aggregate, in stream order.
 pub async fn read_stream(db: &Db, aggregate_id: &str) -> Result<Vec<StoredEvent>, LogError> {
-    let columns = match db.backend {
-        Backend::Postgres => COLUMNS_PG,
-        Backend::Sqlite => COLUMNS_SQLITE,
-    };
     let rows = sqlx::query(&format!(
-        "SELECT {columns} FROM events WHERE aggregate_id = $1 ORDER BY sequence"
+        "SELECT {} FROM events WHERE aggregate_id = $1 ORDER BY sequence",
+        columns(db.backend)
     ))
     .bind(aggregate_id)
     .fetch_all(&db.pool)
@@ -104,20 +92,14 @@ pub async fn read_stream(db: &Db, aggregate_id: &str) -> Result<Vec<StoredEvent>
 /// The log position of an aggregate's latest event: what a caller waits for
 /// to read its own writes.
 pub async fn stream_head(db: &Db, aggregate_id: &str) -> Result<Option<LogPosition>, sqlx::Error> {
-    let sql = match db.backend {
-        Backend::Postgres => {
-            "SELECT transaction_id::text::bigint AS transaction_id, global_position FROM events
-              WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1"
-        }
-        Backend::Sqlite => {
-            "SELECT transaction_id, global_position FROM events
-              WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1"
-        }
-    };
-    let row = sqlx::query(sql)
-        .bind(aggregate_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {} AS transaction_id, global_position FROM events
+          WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1",
+        db.backend.log_transaction_id()
+    ))
+    .bind(aggregate_id)
+    .fetch_optional(&db.pool)
+    .await?;
     row.map(|r| {
         Ok(LogPosition {
             transaction_id: r.try_get("transaction_id")?,

@@ -3,7 +3,7 @@
 use super::{App, Caller};
 use crate::error::AppResult;
 use aggregates::Role;
-use projections::db::{Backend, SqlBuilder, time_text};
+use projections::db::{SqlBuilder, time_text};
 use projections::queries::{Cursor, Page, PageRequest};
 use sqlx::Row;
 
@@ -33,10 +33,6 @@ impl App {
         if let Some(id) = aggregate_id {
             self.visible_account(caller, id).await?;
         }
-        let (payload, metadata) = match self.db.backend {
-            Backend::Postgres => ("e.payload::text", "e.metadata::text"),
-            Backend::Sqlite => ("e.payload", "e.metadata"),
-        };
         let mut f = SqlBuilder::new("FROM events e WHERE e.global_position IS NOT NULL");
         match caller.role {
             Role::Admin => {}
@@ -54,10 +50,7 @@ impl App {
             f.push(" AND e.aggregate_id = ").bind_text(id);
         }
         // An event's time is in its metadata (RFC 3339 text, fixed width).
-        let at = match self.db.backend {
-            Backend::Postgres => "(e.metadata->>'at')",
-            Backend::Sqlite => "json_extract(e.metadata, '$.at')",
-        };
+        let at = self.db.backend.json_field("e.metadata", "at");
         if let Some(from) = from {
             f.push(&format!(" AND {at} >= ")).bind_text(time_text(from));
         }
@@ -70,7 +63,9 @@ impl App {
         let total: i64 = count.query().fetch_one(&self.db.pool).await?.try_get(0)?;
 
         let mut q = SqlBuilder::new(&format!(
-            "SELECT e.global_position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, {payload} AS payload, {metadata} AS metadata "
+            "SELECT e.global_position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, {} AS payload, {} AS metadata ",
+            self.db.backend.json_text("e.payload"),
+            self.db.backend.json_text("e.metadata"),
         ));
         q.push(&f.sql);
         q.values = f.values;

@@ -1,0 +1,119 @@
+//! Credits: the ledger of each account's movements, its balance at a time,
+//! and the results of idempotent commands.
+
+use super::{Cursor, Page, PageRequest, page_of_total, position_after};
+use crate::db::{Db, SqlBuilder};
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CreditEntryRow {
+    pub id: String,
+    pub account_id: String,
+    pub position: i64,
+    pub at: String,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub reason: String,
+    pub reference: Option<String>,
+    pub actor_id: Option<String>,
+}
+
+const ENTRY_COLUMNS: &str = "SELECT c.id, c.account_id, c.position, c.at, c.amount, c.balance_after, c.reason, c.reference, c.actor_id";
+
+pub async fn credit_entry(db: &Db, id: &str) -> Result<Option<CreditEntryRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{ENTRY_COLUMNS} FROM credit_entries c WHERE c.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+pub async fn grant_entry(
+    db: &Db,
+    account_id: &str,
+    reference: &str,
+) -> Result<Option<CreditEntryRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{ENTRY_COLUMNS} FROM credit_entries c WHERE c.account_id = $1 AND c.reason = 'GRANT' AND c.reference = $2"
+    ))
+    .bind(account_id)
+    .bind(reference)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// Oldest first, optionally within [from, to].
+pub async fn credit_history(
+    db: &Db,
+    account_id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    page_req: &PageRequest,
+) -> Result<Page<CreditEntryRow>, sqlx::Error> {
+    let mut f = SqlBuilder::new("FROM credit_entries c WHERE c.account_id = ");
+    f.bind_text(account_id);
+    if let Some(from) = from {
+        f.push(" AND c.at >= ").bind_text(from);
+    }
+    if let Some(to) = to {
+        f.push(" AND c.at <= ").bind_text(to);
+    }
+    // The whole history's length is kept with the balance; a date range is
+    // counted through the (account, at) index.
+    let total = match (from, to) {
+        (None, None) => Some(
+            sqlx::query_scalar::<_, i64>("SELECT entries FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(&db.pool)
+                .await?
+                .unwrap_or(0),
+        ),
+        _ => None,
+    };
+    page_of_total(
+        db,
+        total,
+        f,
+        ENTRY_COLUMNS,
+        "c.position ASC",
+        position_after("c", &page_req.after, false),
+        page_req.first,
+        |r| {
+            let row = CreditEntryRow::from_row(r)?;
+            Ok((Cursor::Position(row.position), row))
+        },
+    )
+    .await
+}
+
+/// The balance after the last entry at or before `at_or_before`.
+pub async fn balance_as_of(
+    db: &Db,
+    account_id: &str,
+    at_or_before: &str,
+) -> Result<i64, sqlx::Error> {
+    let balance: Option<i64> = sqlx::query_scalar(
+        "SELECT balance_after FROM credit_entries WHERE account_id = $1 AND at <= $2
+          ORDER BY position DESC LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(at_or_before)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(balance.unwrap_or(0))
+}
+
+pub async fn idempotent_result(
+    db: &Db,
+    account_id: &str,
+    key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT entity_id FROM idempotency_results WHERE account_id = $1 AND key = $2",
+    )
+    .bind(account_id)
+    .bind(key)
+    .fetch_optional(&db.pool)
+    .await
+}

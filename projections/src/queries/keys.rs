@@ -1,0 +1,78 @@
+//! Activation keys, by id, by code, or listed with a search.
+
+use super::{Cursor, Page, PageRequest, Scope, page, position_after};
+use crate::db::{Db, SqlBuilder, like_pattern};
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyRow {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub key: String,
+    pub device_fingerprint: Option<String>,
+    pub device_name: Option<String>,
+    pub activated_at: Option<String>,
+    pub created_at: String,
+    pub position: i64,
+}
+
+const KEY_COLUMNS: &str = "SELECT k.id, k.owner_id, k.name, k.key, k.device_fingerprint, k.device_name, k.activated_at, k.created_at, k.position";
+
+pub async fn activation_key(
+    db: &Db,
+    scope: &Scope,
+    id: &str,
+) -> Result<Option<KeyRow>, sqlx::Error> {
+    let mut q = SqlBuilder::new(KEY_COLUMNS);
+    q.push(" FROM activation_keys k WHERE k.id = ")
+        .bind_text(id);
+    scope.restrict(&mut q, "k");
+    q.query_as().fetch_optional(&db.pool).await
+}
+
+pub async fn activation_key_by_code(db: &Db, key: &str) -> Result<Option<KeyRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{KEY_COLUMNS} FROM activation_keys k WHERE k.key = $1"
+    ))
+    .bind(key)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// Newest first; `search` matches the name or the key.
+pub async fn activation_keys(
+    db: &Db,
+    scope: &Scope,
+    owner_id: Option<&str>,
+    search: Option<&str>,
+    page_req: &PageRequest,
+) -> Result<Page<KeyRow>, sqlx::Error> {
+    let mut f = SqlBuilder::new("FROM activation_keys k WHERE 1 = 1");
+    scope.restrict(&mut f, "k");
+    if let Some(owner) = owner_id {
+        f.push(" AND k.owner_id = ").bind_text(owner);
+    }
+    if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = like_pattern(search);
+        f.push(" AND (lower(k.name) LIKE ")
+            .bind_text(pattern.clone())
+            .push(" ESCAPE '\\'");
+        f.push(" OR lower(k.key) LIKE ")
+            .bind_text(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    page(
+        db,
+        f,
+        KEY_COLUMNS,
+        "k.position DESC",
+        position_after("k", &page_req.after, true),
+        page_req.first,
+        |r| {
+            let row = KeyRow::from_row(r)?;
+            Ok((Cursor::Position(row.position), row))
+        },
+    )
+    .await
+}

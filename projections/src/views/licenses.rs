@@ -1,0 +1,208 @@
+//! The licenses view, its search text and its maintained totals.
+
+use super::{Batch, Tx};
+use crate::log::StoredEvent;
+use aggregates::{LedgerEvent, LicenseKind};
+
+/// How a license kind is spelled in the views.
+pub fn kind_text(kind: LicenseKind) -> &'static str {
+    match kind {
+        LicenseKind::Trial => "TRIAL",
+        LicenseKind::Permanent => "PERMANENT",
+    }
+}
+
+/// Applies this area's events; `views::apply` routes the others elsewhere.
+pub(super) async fn apply(
+    tx: &mut Tx<'_>,
+    batch: &mut Batch,
+    e: &StoredEvent,
+) -> Result<(), sqlx::Error> {
+    use LedgerEvent::*;
+    let owner = e.aggregate_id.as_str();
+    let at = e.at.as_str();
+    let pos = e.position();
+    match &e.event {
+        LicenseAssigned {
+            license_id,
+            key_id,
+            product,
+            edition,
+            users,
+            kind,
+            trial_ends_at,
+            email,
+            comment,
+            credits,
+            ..
+        } => {
+            let scope = batch.scope_of(tx, owner).await?;
+            let search =
+                license_search_text(tx, key_id, email.as_deref(), comment.as_deref()).await?;
+            sqlx::query(
+                "INSERT INTO licenses (id, key_id, owner_id, scope_id, product, edition, users, kind,
+                        trial_ends_at, email, comment, credits_spent, created_at, updated_at, position,
+                        search_text)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
+            )
+            .bind(license_id)
+            .bind(key_id)
+            .bind(owner)
+            .bind(&scope)
+            .bind(product)
+            .bind(edition)
+            .bind(*users)
+            .bind(kind_text(*kind))
+            .bind(trial_ends_at.map(crate::db::time_text))
+            .bind(email.as_deref())
+            .bind(comment.as_deref())
+            .bind(*credits)
+            .bind(at)
+            .bind(pos)
+            .bind(search)
+            .execute(&mut **tx)
+            .await?;
+            let counted = Counted {
+                owner,
+                scope: &scope,
+                product,
+                kind: kind_text(*kind),
+            };
+            batch.count_license(&counted, false, 1);
+        }
+        LicenseUpgraded {
+            license_id,
+            users,
+            edition,
+            credits,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE licenses SET users = $1, edition = $2, credits_spent = credits_spent + $3,
+                        updated_at = $4 WHERE id = $5",
+            )
+            .bind(*users)
+            .bind(edition)
+            .bind(*credits)
+            .bind(at)
+            .bind(license_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        LicenseEdited {
+            license_id,
+            email,
+            comment,
+        } => {
+            let key_id: Option<String> =
+                sqlx::query_scalar("SELECT key_id FROM licenses WHERE id = $1")
+                    .bind(license_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let search = license_search_text(
+                tx,
+                key_id.as_deref().unwrap_or_default(),
+                email.as_deref(),
+                comment.as_deref(),
+            )
+            .await?;
+            sqlx::query(
+                "UPDATE licenses SET email = $1, comment = $2, updated_at = $3, search_text = $4
+                  WHERE id = $5",
+            )
+            .bind(email.as_deref())
+            .bind(comment.as_deref())
+            .bind(at)
+            .bind(search)
+            .bind(license_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        LicenseDeleted {
+            license_id, refund, ..
+        } => deleted(tx, batch, at, license_id, *refund).await?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Marks a license deleted and moves it to the deleted totals.
+async fn deleted(
+    tx: &mut Tx<'_>,
+    batch: &mut Batch,
+    at: &str,
+    license_id: &str,
+    refund: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE licenses SET deleted = 1, credits_spent = credits_spent - $1, updated_at = $2
+          WHERE id = $3",
+    )
+    .bind(refund)
+    .bind(at)
+    .bind(license_id)
+    .execute(&mut **tx)
+    .await?;
+    let row: Option<(String, String, String, String)> =
+        sqlx::query_as("SELECT owner_id, scope_id, product, kind FROM licenses WHERE id = $1")
+            .bind(license_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some((owner, scope, product, kind)) = &row {
+        let counted = Counted {
+            owner,
+            scope,
+            product,
+            kind,
+        };
+        batch.count_license(&counted, false, -1);
+        batch.count_license(&counted, true, 1);
+    }
+    Ok(())
+}
+
+/// Where a license is counted in license_totals.
+struct Counted<'a> {
+    owner: &'a str,
+    scope: &'a str,
+    product: &'a str,
+    kind: &'a str,
+}
+
+/// What a license search matches: its key, email and comment, lower case,
+/// one per line (a search never spans two of them: the box is one line).
+async fn license_search_text(
+    tx: &mut Tx<'_>,
+    key_id: &str,
+    email: Option<&str>,
+    comment: Option<&str>,
+) -> Result<String, sqlx::Error> {
+    let key: Option<String> = sqlx::query_scalar("SELECT key FROM activation_keys WHERE id = $1")
+        .bind(key_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok([
+        key.as_deref().unwrap_or_default(),
+        email.unwrap_or_default(),
+        comment.unwrap_or_default(),
+    ]
+    .join("\n")
+    .to_lowercase())
+}
+
+impl Batch {
+    /// Adds `by` to the license totals of the system, the partner scope and
+    /// the owner, for the license's product, kind and deletion.
+    fn count_license(&mut self, c: &Counted<'_>, deleted: bool, by: i64) {
+        for subject in [
+            "all".to_string(),
+            format!("scope:{}", c.scope),
+            format!("owner:{}", c.owner),
+        ] {
+            *self
+                .license_totals
+                .entry((subject, c.product.to_string(), c.kind.to_string(), deleted))
+                .or_default() += by;
+        }
+    }
+}
