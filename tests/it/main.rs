@@ -20,6 +20,7 @@ mod mail;
 mod projector;
 mod resellers;
 mod restart;
+mod schema;
 mod snapshots;
 mod support;
 mod web;
