@@ -19,10 +19,16 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     RateLimited(String),
-    /// The detail is logged; the caller only learns that it failed.
+    /// The detail is logged; the caller only learns that it failed. Made
+    /// only by [`AppError::internal`], so no 500 goes out without a log line.
     #[error("internal error")]
-    Internal,
+    Internal(Logged),
 }
+
+/// Proof that an internal error was logged: only [`AppError::internal`]
+/// makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged(());
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -36,7 +42,7 @@ impl AppError {
             AppError::InsufficientCredits { .. } => "INSUFFICIENT_CREDITS",
             AppError::Conflict(_) => "CONFLICT",
             AppError::RateLimited(_) => "RATE_LIMITED",
-            AppError::Internal => "INTERNAL",
+            AppError::Internal(_) => "INTERNAL",
         }
     }
 
@@ -48,10 +54,12 @@ impl AppError {
         AppError::NotFound(format!("no {what} with this id"))
     }
 
-    /// Logs an unexpected failure in full and hides it from the caller.
+    /// The one way to an internal error: logs the unexpected failure in
+    /// full (what was being done, and what went wrong) and hides it from the
+    /// caller.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> AppError {
         tracing::error!(%error, "{context}");
-        AppError::Internal
+        AppError::Internal(Logged(()))
     }
 }
 

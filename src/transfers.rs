@@ -84,7 +84,7 @@ impl Transfers {
                 match outcome {
                     Ok(_) => {}
                     // A storage failure is retried from the same checkpoint.
-                    Err(AppError::Internal) => return Err(AppError::Internal),
+                    Err(e @ AppError::Internal(_)) => return Err(e),
                     // A refusal will not change on retry; stopping here would
                     // hold up every later transfer. The transfer stays visibly
                     // in flight for `verify` and an operator to see.

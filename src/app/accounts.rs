@@ -1,14 +1,14 @@
 //! Accounts and sessions: sign-in, sign-out, passwords, creating partners and
 //! administrators. Credentials live in the `credentials` table, never in events.
 
-use super::{App, Caller, role_of, role_text};
+use super::{App, Caller, Page, PageRequest, role_of, role_text};
 use crate::auth::{self, LOCKOUT_FAILURES, LOCKOUT_MINUTES, SESSION_HOURS};
 use crate::error::{AppError, AppResult};
 use crate::ledgers::Actor;
 use aggregates::{LedgerCommand, Role, values};
 use chrono::{Duration, Utc};
 use projections::db::time_text;
-use projections::queries::AccountRow;
+use projections::queries::{self, AccountRow};
 use sqlx::Row;
 
 pub struct NewAccount {
@@ -101,7 +101,7 @@ impl App {
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Caller {
             id: row.try_get("account_id")?,
-            role: role_of(&row.try_get::<String, _>("role")?),
+            role: role_of(&row.try_get::<String, _>("role")?)?,
             must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
             session_hash: hash,
         }))
@@ -247,7 +247,7 @@ impl App {
                 .await?;
         }
         self.catch_up(&id).await?;
-        let account = self.account_of(&id).await?.ok_or(AppError::Internal)?;
+        let account = self.known_account(&id).await?;
         Ok((account, generated))
     }
 
@@ -302,5 +302,54 @@ impl App {
             .create_account(Role::Admin, new, &Actor::System("first-start"))
             .await?;
         Ok(generated)
+    }
+}
+
+/// Which accounts a caller sees beyond single look-ups (those go through
+/// [`App::visible_account`]).
+impl App {
+    /// The accounts a caller lists, by the same rule as the API's `accounts`:
+    /// an administrator lists partners (or another role), a partner its
+    /// resellers, a reseller nobody.
+    pub async fn visible_accounts(
+        &self,
+        caller: &Caller,
+        role: Option<&str>,
+        page: &PageRequest,
+    ) -> AppResult<Page<AccountRow>> {
+        Ok(match caller.role {
+            Role::Admin => {
+                queries::accounts(&self.db, None, Some(role.unwrap_or("PARTNER")), page).await?
+            }
+            Role::Partner => queries::accounts(&self.db, Some(&caller.id), role, page).await?,
+            Role::Reseller => Page {
+                rows: vec![],
+                has_next: false,
+                total: 0,
+            },
+        })
+    }
+
+    /// The account behind an actor id (who granted, who sold), when the
+    /// caller may see it: its own scope, and the vendor's administrators,
+    /// who act on partners and whom a partner sees granting.
+    pub async fn visible_actor(
+        &self,
+        caller: Option<&Caller>,
+        id: &str,
+    ) -> AppResult<Option<AccountRow>> {
+        let Some(caller) = caller else {
+            return Ok(None);
+        };
+        let Some(row) = self.account_of(id).await? else {
+            return Ok(None);
+        };
+        let visible = caller.may_see(&row) || row.role == "ADMIN";
+        Ok(visible.then_some(row))
+    }
+
+    /// How many activation keys and licenses (not deleted) an account holds.
+    pub async fn holdings(&self, account_id: &str) -> AppResult<(i64, i64)> {
+        Ok(queries::holdings_count(&self.db, account_id).await?)
     }
 }

@@ -50,7 +50,12 @@ impl App {
             Some(e) => Some(e),
             None => queries::grant_entry(&self.db, partner_id, reference).await?,
         };
-        entry.ok_or(AppError::Internal)
+        entry.ok_or_else(|| {
+            AppError::internal(
+                "a grant's credit entry is missing after it ran",
+                format!("partner {partner_id}, reference {reference:?}"),
+            )
+        })
     }
 
     /// The account whose credits the caller asks about: its own by default.

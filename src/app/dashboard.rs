@@ -1,14 +1,12 @@
 //! What the portal's home page and account lists need beyond the API's use
-//! cases: the counts on the home page and the accounts a caller may list.
+//! cases: the counts on the home page and the balance chart.
 
 use super::{App, Caller};
 use crate::error::AppResult;
 use aggregates::Role;
 use chrono::{Duration, Utc};
 use projections::db::date_text;
-use projections::queries::{
-    self, AccountRow, LicenseFilter, Page, PageRequest, SupportFilter, SupportOrder,
-};
+use projections::queries::{LicenseFilter, PageRequest, SupportFilter, SupportOrder};
 
 /// The home page's figures for the signed-in account (a partner's include
 /// its resellers', as its lists do).
@@ -55,28 +53,6 @@ impl App {
             licenses,
             supports_expiring,
             resellers,
-        })
-    }
-
-    /// The accounts a caller lists, by the same rule as the API's `accounts`:
-    /// an administrator lists partners (or another role), a partner its
-    /// resellers, a reseller nobody.
-    pub async fn visible_accounts(
-        &self,
-        caller: &Caller,
-        role: Option<&str>,
-        page: &PageRequest,
-    ) -> AppResult<Page<AccountRow>> {
-        Ok(match caller.role {
-            Role::Admin => {
-                queries::accounts(&self.db, None, Some(role.unwrap_or("PARTNER")), page).await?
-            }
-            Role::Partner => queries::accounts(&self.db, Some(&caller.id), role, page).await?,
-            Role::Reseller => Page {
-                rows: vec![],
-                has_next: false,
-                total: 0,
-            },
         })
     }
 }

@@ -91,12 +91,9 @@ impl App {
     }
 
     async fn device_command(&self, row: &KeyRow, command: LedgerCommand) -> AppResult<()> {
-        let owner = self
-            .account_of(&row.owner_id)
-            .await?
-            .ok_or(AppError::Internal)?;
+        let owner = self.known_account(&row.owner_id).await?;
         self.run(
-            role_of(&owner.role),
+            role_of(&owner.role)?,
             &owner.id,
             command,
             &Actor::System("device"),
@@ -106,9 +103,7 @@ impl App {
 
     /// The signed document of what is live on a key now.
     async fn license_file(&self, key_id: &str) -> AppResult<SignedFile> {
-        let key = queries::activation_key(&self.db, &queries::Scope::All, key_id)
-            .await?
-            .ok_or(AppError::Internal)?;
+        let key = self.known_key(key_id).await?;
         let now = Utc::now();
         let now_text = time_text(now);
         let licenses: Vec<_> = queries::licenses_of_key(&self.db, key_id)

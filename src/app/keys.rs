@@ -5,7 +5,9 @@ use crate::auth;
 use crate::error::{AppError, AppResult};
 use aggregates::LedgerCommand;
 use aggregates::values::ActivationKeyCode;
-use projections::queries::{self, KeyRow, Page, PageRequest};
+use projections::queries::{
+    self, KeyRow, LicenseRow, Page, PageRequest, SubscriptionRow, SupportRow,
+};
 
 impl App {
     pub async fn create_activation_key(
@@ -44,7 +46,7 @@ impl App {
             key: code.as_str().to_string(),
         };
         if let Err(e) = self
-            .run(role_of(&owner.role), &owner.id, command, &caller.actor())
+            .run(role_of(&owner.role)?, &owner.id, command, &caller.actor())
             .await
         {
             sqlx::query("DELETE FROM key_reservations WHERE key_id = $1")
@@ -53,9 +55,7 @@ impl App {
                 .await?;
             return Err(e);
         }
-        queries::activation_key(&self.db, &caller.scope(), &key_id)
-            .await?
-            .ok_or(AppError::Internal)
+        self.known_key(&key_id).await
     }
 
     /// True when the key was free and is now held for `key_id`.
@@ -91,5 +91,21 @@ impl App {
         queries::activation_key(&self.db, &caller.scope(), id)
             .await?
             .ok_or_else(|| AppError::not_found("activation key"))
+    }
+}
+
+/// What is on a key the caller has already been shown: it is the key owner's,
+/// so within the same scope as the key.
+impl App {
+    pub async fn key_licenses(&self, key_id: &str) -> AppResult<Vec<LicenseRow>> {
+        Ok(queries::licenses_of_key(&self.db, key_id).await?)
+    }
+
+    pub async fn key_supports(&self, key_id: &str) -> AppResult<Vec<SupportRow>> {
+        Ok(queries::supports_of_key(&self.db, key_id).await?)
+    }
+
+    pub async fn key_subscriptions(&self, key_id: &str) -> AppResult<Vec<SubscriptionRow>> {
+        Ok(queries::subscriptions_of_key(&self.db, key_id).await?)
     }
 }

@@ -73,6 +73,16 @@ struct Prepared {
     entity_id: String,
 }
 
+impl Prepared {
+    fn on(owner: AccountRow, command: LedgerCommand, entity_id: &str) -> Prepared {
+        Prepared {
+            owner,
+            command,
+            entity_id: entity_id.to_string(),
+        }
+    }
+}
+
 pub struct Quote {
     pub cost: i64,
     pub balance: i64,
@@ -108,10 +118,8 @@ fn opt(v: &Option<impl ToString>) -> String {
 }
 
 impl App {
-    async fn owner(&self, owner_id: &str) -> AppResult<AccountRow> {
-        self.account_of(owner_id).await?.ok_or(AppError::Internal)
-    }
-
+    /// Finds what an operation acts on, who pays, and the command to run:
+    /// the same for quoting it and for running it.
     async fn prepare(
         &self,
         caller: &Caller,
@@ -119,188 +127,171 @@ impl App {
         idem_key: Option<&str>,
     ) -> AppResult<Prepared> {
         App::ensure_seller(caller)?;
-        let scope = caller.scope();
-        let now = Utc::now();
-        let today = now.date_naive();
-        Ok(match op {
-            Operation::AssignLicense(a) => {
-                let key = self.activation_key(caller, &a.key_id).await?;
-                let entity_id = auth::new_id("lic");
-                let kind = format!("{:?}", a.kind);
-                let idem = sender_scoped(
-                    caller,
-                    &key.owner_id,
-                    idempotency(
-                        idem_key,
-                        &[
-                            "assignLicense",
-                            &a.key_id,
-                            &a.product,
-                            &a.edition,
-                            &a.users.to_string(),
-                            &kind,
-                            &opt(&a.trial_days),
-                            &opt(&a.email),
-                            &opt(&a.comment),
-                        ],
-                    )?,
-                );
-                Prepared {
-                    owner: self.owner(&key.owner_id).await?,
-                    command: LedgerCommand::AssignLicense {
-                        license_id: entity_id.clone(),
-                        key_id: key.id,
-                        product: a.product.clone(),
-                        edition: a.edition.clone(),
-                        users: a.users,
-                        kind: a.kind,
-                        trial_days: a.trial_days,
-                        email: a.email.clone(),
-                        comment: a.comment.clone(),
-                        now,
-                        idempotency: idem,
-                    },
-                    entity_id,
-                }
-            }
+        match op {
+            Operation::AssignLicense(a) => self.prepare_assign_license(caller, a, idem_key).await,
             Operation::UpgradeLicense { id, users, edition } => {
-                let license = queries::license(&self.db, &scope, id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found("license"))?;
-                let idem = sender_scoped(
-                    caller,
-                    &license.owner_id,
-                    idempotency(
-                        idem_key,
-                        &["upgradeLicense", id, &opt(users), &opt(edition)],
-                    )?,
-                );
-                Prepared {
-                    owner: self.owner(&license.owner_id).await?,
-                    command: LedgerCommand::UpgradeLicense {
-                        license_id: id.clone(),
-                        users: *users,
-                        edition: edition.clone(),
-                        idempotency: idem,
-                    },
-                    entity_id: id.clone(),
-                }
+                let license = self.license(caller, id).await?;
+                let parts = ["upgradeLicense", id, &opt(users), &opt(edition)];
+                let (owner, idem) = self
+                    .payer(caller, &license.owner_id, idem_key, &parts)
+                    .await?;
+                let command = LedgerCommand::UpgradeLicense {
+                    license_id: id.clone(),
+                    users: *users,
+                    edition: edition.clone(),
+                    idempotency: idem,
+                };
+                Ok(Prepared::on(owner, command, id))
             }
-            Operation::AssignSupport(a) => {
-                let key = self.activation_key(caller, &a.key_id).await?;
-                let entity_id = auth::new_id("sup");
-                let idem = sender_scoped(
-                    caller,
-                    &key.owner_id,
-                    idempotency(
-                        idem_key,
-                        &[
-                            "assignSupport",
-                            &a.key_id,
-                            &a.product,
-                            &a.edition,
-                            &a.users.to_string(),
-                            &a.months.to_string(),
-                            &opt(&a.starts_on),
-                        ],
-                    )?,
-                );
-                Prepared {
-                    owner: self.owner(&key.owner_id).await?,
-                    command: LedgerCommand::AssignSupport {
-                        support_id: entity_id.clone(),
-                        key_id: key.id,
-                        product: a.product.clone(),
-                        edition: a.edition.clone(),
-                        users: a.users,
-                        months: a.months,
-                        starts_on: a.starts_on,
-                        today,
-                        idempotency: idem,
-                    },
-                    entity_id,
-                }
-            }
+            Operation::AssignSupport(a) => self.prepare_assign_support(caller, a, idem_key).await,
             Operation::UpgradeSupport { id, users, edition } => {
-                let support = queries::support(&self.db, &scope, id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found("support"))?;
-                let idem = sender_scoped(
-                    caller,
-                    &support.owner_id,
-                    idempotency(
-                        idem_key,
-                        &["upgradeSupport", id, &opt(users), &opt(edition)],
-                    )?,
-                );
-                Prepared {
-                    owner: self.owner(&support.owner_id).await?,
-                    command: LedgerCommand::UpgradeSupport {
-                        support_id: id.clone(),
-                        users: *users,
-                        edition: edition.clone(),
-                        today,
-                        idempotency: idem,
-                    },
-                    entity_id: id.clone(),
-                }
+                let support = self.support(caller, id).await?;
+                let parts = ["upgradeSupport", id, &opt(users), &opt(edition)];
+                let (owner, idem) = self
+                    .payer(caller, &support.owner_id, idem_key, &parts)
+                    .await?;
+                let command = LedgerCommand::UpgradeSupport {
+                    support_id: id.clone(),
+                    users: *users,
+                    edition: edition.clone(),
+                    today: Utc::now().date_naive(),
+                    idempotency: idem,
+                };
+                Ok(Prepared::on(owner, command, id))
             }
             Operation::ExtendSupport { id, months } => {
-                let support = queries::support(&self.db, &scope, id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found("support"))?;
-                let idem = sender_scoped(
-                    caller,
-                    &support.owner_id,
-                    idempotency(idem_key, &["extendSupport", id, &months.to_string()])?,
-                );
-                Prepared {
-                    owner: self.owner(&support.owner_id).await?,
-                    command: LedgerCommand::ExtendSupport {
-                        support_id: id.clone(),
-                        months: *months,
-                        today,
-                        idempotency: idem,
-                    },
-                    entity_id: id.clone(),
-                }
+                let support = self.support(caller, id).await?;
+                let parts = ["extendSupport", id, &months.to_string()];
+                let (owner, idem) = self
+                    .payer(caller, &support.owner_id, idem_key, &parts)
+                    .await?;
+                let command = LedgerCommand::ExtendSupport {
+                    support_id: id.clone(),
+                    months: *months,
+                    today: Utc::now().date_naive(),
+                    idempotency: idem,
+                };
+                Ok(Prepared::on(owner, command, id))
             }
             Operation::CreateSubscription(s) => {
-                let key = self.activation_key(caller, &s.key_id).await?;
-                let entity_id = auth::new_id("sub");
-                let idem = sender_scoped(
-                    caller,
-                    &key.owner_id,
-                    idempotency(
-                        idem_key,
-                        &[
-                            "createServiceSubscription",
-                            &s.key_id,
-                            &s.software,
-                            &s.channels.to_string(),
-                            &s.months.to_string(),
-                            &opt(&s.email),
-                            &opt(&s.comment),
-                        ],
-                    )?,
-                );
-                Prepared {
-                    owner: self.owner(&key.owner_id).await?,
-                    command: LedgerCommand::CreateSubscription {
-                        subscription_id: entity_id.clone(),
-                        key_id: key.id,
-                        software: s.software.clone(),
-                        channels: s.channels,
-                        months: s.months,
-                        email: s.email.clone(),
-                        comment: s.comment.clone(),
-                        today,
-                        idempotency: idem,
-                    },
-                    entity_id,
-                }
+                self.prepare_subscription(caller, s, idem_key).await
             }
-        })
+        }
+    }
+
+    /// The account an operation runs on (and pays from) and the caller's
+    /// idempotency key for it. The key is checked before the owner is read,
+    /// so a malformed key is BAD_USER_INPUT whatever else is wrong.
+    async fn payer(
+        &self,
+        caller: &Caller,
+        owner_id: &str,
+        idem_key: Option<&str>,
+        parts: &[&str],
+    ) -> AppResult<(AccountRow, Option<aggregates::Idempotency>)> {
+        let idem = sender_scoped(caller, owner_id, idempotency(idem_key, parts)?);
+        Ok((self.known_account(owner_id).await?, idem))
+    }
+
+    async fn prepare_assign_license(
+        &self,
+        caller: &Caller,
+        a: &AssignLicense,
+        idem_key: Option<&str>,
+    ) -> AppResult<Prepared> {
+        let key = self.activation_key(caller, &a.key_id).await?;
+        let entity_id = auth::new_id("lic");
+        let kind = format!("{:?}", a.kind);
+        let parts = [
+            "assignLicense",
+            &a.key_id,
+            &a.product,
+            &a.edition,
+            &a.users.to_string(),
+            &kind,
+            &opt(&a.trial_days),
+            &opt(&a.email),
+            &opt(&a.comment),
+        ];
+        let (owner, idem) = self.payer(caller, &key.owner_id, idem_key, &parts).await?;
+        let command = LedgerCommand::AssignLicense {
+            license_id: entity_id.clone(),
+            key_id: key.id,
+            product: a.product.clone(),
+            edition: a.edition.clone(),
+            users: a.users,
+            kind: a.kind,
+            trial_days: a.trial_days,
+            email: a.email.clone(),
+            comment: a.comment.clone(),
+            now: Utc::now(),
+            idempotency: idem,
+        };
+        Ok(Prepared::on(owner, command, &entity_id))
+    }
+
+    async fn prepare_assign_support(
+        &self,
+        caller: &Caller,
+        a: &AssignSupport,
+        idem_key: Option<&str>,
+    ) -> AppResult<Prepared> {
+        let key = self.activation_key(caller, &a.key_id).await?;
+        let entity_id = auth::new_id("sup");
+        let parts = [
+            "assignSupport",
+            &a.key_id,
+            &a.product,
+            &a.edition,
+            &a.users.to_string(),
+            &a.months.to_string(),
+            &opt(&a.starts_on),
+        ];
+        let (owner, idem) = self.payer(caller, &key.owner_id, idem_key, &parts).await?;
+        let command = LedgerCommand::AssignSupport {
+            support_id: entity_id.clone(),
+            key_id: key.id,
+            product: a.product.clone(),
+            edition: a.edition.clone(),
+            users: a.users,
+            months: a.months,
+            starts_on: a.starts_on,
+            today: Utc::now().date_naive(),
+            idempotency: idem,
+        };
+        Ok(Prepared::on(owner, command, &entity_id))
+    }
+
+    async fn prepare_subscription(
+        &self,
+        caller: &Caller,
+        s: &CreateSubscription,
+        idem_key: Option<&str>,
+    ) -> AppResult<Prepared> {
+        let key = self.activation_key(caller, &s.key_id).await?;
+        let entity_id = auth::new_id("sub");
+        let parts = [
+            "createServiceSubscription",
+            &s.key_id,
+            &s.software,
+            &s.channels.to_string(),
+            &s.months.to_string(),
+            &opt(&s.email),
+            &opt(&s.comment),
+        ];
+        let (owner, idem) = self.payer(caller, &key.owner_id, idem_key, &parts).await?;
+        let command = LedgerCommand::CreateSubscription {
+            subscription_id: entity_id.clone(),
+            key_id: key.id,
+            software: s.software.clone(),
+            channels: s.channels,
+            months: s.months,
+            email: s.email.clone(),
+            comment: s.comment.clone(),
+            today: Utc::now().date_naive(),
+            idempotency: idem,
+        };
+        Ok(Prepared::on(owner, command, &entity_id))
     }
 
     /// Runs a prepared operation; returns the id of what it made or changed
@@ -308,7 +299,7 @@ impl App {
     async fn perform(&self, caller: &Caller, p: Prepared) -> AppResult<String> {
         let idem_key = p.command.idempotency().map(|i| i.key.clone());
         self.run(
-            role_of(&p.owner.role),
+            role_of(&p.owner.role)?,
             &p.owner.id,
             p.command,
             &caller.actor(),
@@ -325,12 +316,10 @@ impl App {
     /// What an operation would cost the account it runs on, without running it.
     pub async fn quote(&self, caller: &Caller, op: &Operation) -> AppResult<Quote> {
         let p = self.prepare(caller, op, None).await?;
-        let ledger = self
-            .ledgers
-            .load(role_of(&p.owner.role), &p.owner.id)
-            .await?;
+        let role = role_of(&p.owner.role)?;
+        let ledger = self.ledgers.load(role, &p.owner.id).await?;
         let payer = (p.owner.id != caller.id).then(|| p.owner.name.clone());
-        match ledger.decide(role_of(&p.owner.role), &p.command, &self.catalog) {
+        match ledger.decide(role, &p.command, &self.catalog) {
             Ok(events) => {
                 let cost = -events
                     .iter()
@@ -394,13 +383,13 @@ impl App {
         // Fields left out keep their value.
         let email = email.or(license.email.clone());
         let comment = comment.or(license.comment.clone());
-        let owner = self.owner(&license.owner_id).await?;
+        let owner = self.known_account(&license.owner_id).await?;
         let command = LedgerCommand::EditLicense {
             license_id: id.to_string(),
             email,
             comment,
         };
-        self.run(role_of(&owner.role), &owner.id, command, &caller.actor())
+        self.run(role_of(&owner.role)?, &owner.id, command, &caller.actor())
             .await?;
         self.license(caller, id).await
     }
@@ -414,7 +403,7 @@ impl App {
     ) -> AppResult<Option<CreditEntryRow>> {
         App::ensure_seller(caller)?;
         let license = self.license(caller, id).await?;
-        let owner = self.owner(&license.owner_id).await?;
+        let owner = self.known_account(&license.owner_id).await?;
         let idem = sender_scoped(
             caller,
             &owner.id,
@@ -424,7 +413,7 @@ impl App {
             license_id: id.to_string(),
             idempotency: idem.clone(),
         };
-        self.run(role_of(&owner.role), &owner.id, command, &caller.actor())
+        self.run(role_of(&owner.role)?, &owner.id, command, &caller.actor())
             .await?;
         let entry_id = match &idem {
             Some(i) => queries::idempotent_result(&self.db, &owner.id, &i.key).await?,

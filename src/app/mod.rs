@@ -18,7 +18,14 @@ pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation,
 use crate::error::{AppError, AppResult};
 use crate::ledgers::{Actor, Ledgers};
 use aggregates::{Catalog, LedgerCommand, Role};
-use projections::queries::{self, AccountRow, Scope};
+use projections::queries::{self, Scope};
+// The read models' rows, pages and filters: the data the app's use cases take
+// and give back. Callers (GraphQL resolvers, portal pages) name them from
+// here and never run a query themselves.
+pub use projections::queries::{
+    AccountRow, CreditEntryRow, Cursor, KeyRow, LicenseFilter, LicenseRow, Page, PageRequest,
+    SubscriptionRow, SupportFilter, SupportOrder, SupportRow,
+};
 use projections::{Db, Projector};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -92,11 +99,17 @@ impl Caller {
     }
 }
 
-pub fn role_of(text: &str) -> Role {
+/// The role stored as text in the views and the credentials. Any other text
+/// is a damaged row: an internal error, never a guess.
+pub fn role_of(text: &str) -> AppResult<Role> {
     match text {
-        "ADMIN" => Role::Admin,
-        "PARTNER" => Role::Partner,
-        _ => Role::Reseller,
+        "ADMIN" => Ok(Role::Admin),
+        "PARTNER" => Ok(Role::Partner),
+        "RESELLER" => Ok(Role::Reseller),
+        other => Err(AppError::internal(
+            "a stored role is none the service knows",
+            format!("role {other:?}"),
+        )),
     }
 }
 
@@ -187,6 +200,30 @@ impl App {
 
     pub async fn account_of(&self, id: &str) -> AppResult<Option<AccountRow>> {
         Ok(queries::account(&self.db, id).await?)
+    }
+
+    /// An account another row refers to (an owner, a payer, what was just
+    /// created): the views always have it, so its absence is an internal error.
+    pub async fn known_account(&self, id: &str) -> AppResult<AccountRow> {
+        self.account_of(id).await?.ok_or_else(|| {
+            AppError::internal(
+                "an account the views refer to is missing",
+                format!("account {id}"),
+            )
+        })
+    }
+
+    /// An activation key another row refers to (a license's, a support's):
+    /// missing, it is an internal error, as for [`App::known_account`].
+    pub async fn known_key(&self, id: &str) -> AppResult<KeyRow> {
+        queries::activation_key(&self.db, &Scope::All, id)
+            .await?
+            .ok_or_else(|| {
+                AppError::internal(
+                    "an activation key the views refer to is missing",
+                    format!("key {id}"),
+                )
+            })
     }
 
     /// The seller a caller acts for when creating things: itself, or (admin) nobody.

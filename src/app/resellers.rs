@@ -82,9 +82,7 @@ impl App {
                 .await?;
             return Err(e);
         }
-        self.account_of(&reseller.id)
-            .await?
-            .ok_or(AppError::Internal)
+        self.known_account(&reseller.id).await
     }
 
     /// Moves credits to a reseller. The partner's event carries a transfer id;
@@ -128,11 +126,15 @@ impl App {
             Some(i) => queries::idempotent_result(&self.db, &caller.id, &i.key).await?,
             None => None,
         };
-        match entry {
-            Some(id) => queries::credit_entry(&self.db, &id)
-                .await?
-                .ok_or(AppError::Internal),
-            None => Err(AppError::Internal),
-        }
+        let entry = match entry {
+            Some(id) => queries::credit_entry(&self.db, &id).await?,
+            None => None,
+        };
+        entry.ok_or_else(|| {
+            AppError::internal(
+                "a transfer's credit entry is missing after it ran",
+                format!("partner {}, reseller {}", caller.id, reseller.id),
+            )
+        })
     }
 }

@@ -14,7 +14,7 @@ pub use types::*;
 
 use crate::app::{App, Caller};
 use crate::error::AppError;
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Schema};
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, Schema, SchemaBuilder};
 use std::sync::Arc;
 
 pub type ApiSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
@@ -28,13 +28,22 @@ pub const MAX_DEPTH: usize = 16;
 /// not.
 pub const MAX_COMPLEXITY: usize = 50_000;
 
+/// The schema the server serves.
 pub fn schema(app: Arc<App>) -> ApiSchema {
+    builder().data(app).finish()
+}
+
+/// The served schema in SDL, as the committed copy (docs/schema.graphql)
+/// holds it; needs no running app, as the SDL does not depend on one.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
     Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .data(app)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .register_output_type::<Node>()
-        .finish()
 }
 
 /// The signed-in account of this request, if any (from the bearer token or

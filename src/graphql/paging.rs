@@ -2,11 +2,11 @@
 //! node type (the contract names each one).
 
 use super::{Account, ActivationKey, CreditEntry, Event, License, ServiceSubscription, Support};
+use crate::app::{Cursor, Page, PageRequest};
 use crate::error::{AppError, AppResult};
 use async_graphql::SimpleObject;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use projections::queries::{Cursor, Page, PageRequest};
 
 pub const DEFAULT_PAGE: i32 = 50;
 pub const MAX_PAGE: i32 = 500;

@@ -13,7 +13,6 @@ use crate::app::Operation;
 use crate::error::AppError;
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
-use projections::queries::{self, Page};
 
 pub struct Query;
 
@@ -78,20 +77,10 @@ impl Query {
         let c = caller(ctx)?;
         let page = page_request(first, after).map_err(gql)?;
         let had_cursor = page.after.is_some();
-        let db = &app(ctx).db;
-        let role = role.map(Role::as_text);
-        let result = match c.role {
-            aggregates::Role::Admin => {
-                queries::accounts(db, None, Some(role.unwrap_or("PARTNER")), &page).await
-            }
-            aggregates::Role::Partner => queries::accounts(db, Some(&c.id), role, &page).await,
-            aggregates::Role::Reseller => Ok(Page {
-                rows: vec![],
-                has_next: false,
-                total: 0,
-            }),
-        };
-        let result = result.map_err(|e| gql(e.into()))?;
+        let result = app(ctx)
+            .visible_accounts(c, role.map(Role::as_text), &page)
+            .await
+            .map_err(gql)?;
         Ok(AccountConnection::from_page(result, had_cursor, Account))
     }
 
@@ -135,7 +124,7 @@ impl Query {
         let page = page_request(first, after).map_err(gql)?;
         let had_cursor = page.after.is_some();
         let f = filter.unwrap_or_default();
-        let filter = queries::LicenseFilter {
+        let filter = crate::app::LicenseFilter {
             owner_id: f.owner_id.map(|i| i.0),
             key_id: f.activation_key_id.map(|i| i.0),
             product: f.product.map(|i| i.0),
@@ -185,7 +174,7 @@ impl Query {
                     )));
                 }
                 (
-                    queries::SupportFilter {
+                    crate::app::SupportFilter {
                         owner_id: f.owner_id.map(|i| i.0),
                         product: f.product.map(|i| i.0),
                         key_id: None,
@@ -202,12 +191,12 @@ impl Query {
                     f.include_resellers.unwrap_or(true),
                 )
             }
-            None => (queries::SupportFilter::default(), true),
+            None => (crate::app::SupportFilter::default(), true),
         };
         let order = match order_by.unwrap_or(SupportOrder::EndOfSupportAsc) {
-            SupportOrder::EndOfSupportAsc => queries::SupportOrder::EndAsc,
-            SupportOrder::EndOfSupportDesc => queries::SupportOrder::EndDesc,
-            SupportOrder::CreatedDesc => queries::SupportOrder::CreatedDesc,
+            SupportOrder::EndOfSupportAsc => crate::app::SupportOrder::EndAsc,
+            SupportOrder::EndOfSupportDesc => crate::app::SupportOrder::EndDesc,
+            SupportOrder::CreatedDesc => crate::app::SupportOrder::CreatedDesc,
         };
         let result = app(ctx)
             .supports(c, &filter, include_resellers, order, &page)

@@ -2,12 +2,11 @@
 
 use super::scalars::{CreditReason, Date, LicenseKind, LicenseStatus, Role, Software, date, time};
 use super::{app, gql, maybe_caller};
-use crate::app::{EventRow, role_of};
+use crate::app::{
+    AccountRow, CreditEntryRow, EventRow, KeyRow, LicenseRow, SubscriptionRow, SupportRow, role_of,
+};
 use async_graphql::{Context, ID, Interface, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use projections::queries::{
-    self, AccountRow, CreditEntryRow, KeyRow, LicenseRow, SubscriptionRow, SupportRow,
-};
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -85,9 +84,7 @@ fn edition(ctx: &Context<'_>, product_code: &str, code: &str) -> Edition {
 
 /// The owner of a row the caller can see: it is the caller or within its scope.
 async fn owner(ctx: &Context<'_>, id: &str) -> Result<Account> {
-    let row = app(ctx).account_of(id).await.map_err(gql)?;
-    row.map(Account)
-        .ok_or_else(|| gql(crate::error::AppError::Internal))
+    app(ctx).known_account(id).await.map(Account).map_err(gql)
 }
 
 #[derive(Clone, Debug)]
@@ -98,8 +95,8 @@ impl Account {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
-    async fn role(&self) -> Role {
-        role_of(&self.0.role).into()
+    async fn role(&self) -> Result<Role> {
+        role_of(&self.0.role).map(Role::from).map_err(gql)
     }
     async fn login(&self) -> &str {
         &self.0.login
@@ -139,16 +136,12 @@ impl Account {
     }
     /// Activation keys the account owns.
     async fn key_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        let (keys, _) = queries::holdings_count(&app(ctx).db, &self.0.id)
-            .await
-            .map_err(|e| gql(e.into()))?;
+        let (keys, _) = app(ctx).holdings(&self.0.id).await.map_err(gql)?;
         Ok(clamp(keys))
     }
     /// Licenses (not deleted) the account owns.
     async fn license_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        let (_, licenses) = queries::holdings_count(&app(ctx).db, &self.0.id)
-            .await
-            .map_err(|e| gql(e.into()))?;
+        let (_, licenses) = app(ctx).holdings(&self.0.id).await.map_err(gql)?;
         Ok(clamp(licenses))
     }
 }
@@ -192,22 +185,16 @@ impl ActivationKey {
         })
     }
     async fn licenses(&self, ctx: &Context<'_>) -> Result<Vec<License>> {
-        let rows = queries::licenses_of_key(&app(ctx).db, &self.0.id)
-            .await
-            .map_err(|e| gql(e.into()))?;
+        let rows = app(ctx).key_licenses(&self.0.id).await.map_err(gql)?;
         Ok(rows.into_iter().map(License).collect())
     }
     async fn supports(&self, ctx: &Context<'_>) -> Result<Vec<Support>> {
-        let rows = queries::supports_of_key(&app(ctx).db, &self.0.id)
-            .await
-            .map_err(|e| gql(e.into()))?;
+        let rows = app(ctx).key_supports(&self.0.id).await.map_err(gql)?;
         Ok(rows.into_iter().map(Support).collect())
     }
     /// Remote Support subscriptions on this key.
     async fn service_subscriptions(&self, ctx: &Context<'_>) -> Result<Vec<ServiceSubscription>> {
-        let rows = queries::subscriptions_of_key(&app(ctx).db, &self.0.id)
-            .await
-            .map_err(|e| gql(e.into()))?;
+        let rows = app(ctx).key_subscriptions(&self.0.id).await.map_err(gql)?;
         Ok(rows.into_iter().map(ServiceSubscription).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -295,11 +282,7 @@ impl License {
 }
 
 async fn key_row(ctx: &Context<'_>, id: &str) -> Result<ActivationKey> {
-    let row = queries::activation_key(&app(ctx).db, &queries::Scope::All, id)
-        .await
-        .map_err(|e| gql(e.into()))?;
-    row.map(ActivationKey)
-        .ok_or_else(|| gql(crate::error::AppError::Internal))
+    app(ctx).known_key(id).await.map(ActivationKey).map_err(gql)
 }
 
 #[derive(Clone, Debug)]
@@ -425,15 +408,11 @@ impl CreditEntry {
 /// The account behind an actor id, when the caller may see it.
 async fn actor(ctx: &Context<'_>, id: Option<&str>) -> Result<Option<Account>> {
     let Some(id) = id else { return Ok(None) };
-    let Some(row) = app(ctx).account_of(id).await.map_err(gql)? else {
-        return Ok(None);
-    };
-    // The vendor's administrators act on partners; a partner sees who granted.
-    let visible = match maybe_caller(ctx) {
-        Some(c) => c.may_see(&row) || row.role == "ADMIN",
-        None => false,
-    };
-    Ok(visible.then_some(Account(row)))
+    let row = app(ctx)
+        .visible_actor(maybe_caller(ctx), id)
+        .await
+        .map_err(gql)?;
+    Ok(row.map(Account))
 }
 
 /// One stored event, as the audit trail shows it.

@@ -171,7 +171,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         }
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -21,6 +21,7 @@ mod migrations;
 mod projector;
 mod resellers;
 mod restart;
+mod schema;
 mod snapshots;
 mod support;
 mod web;

@@ -232,14 +232,89 @@ fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
 
 // --- Seed sections 6 and 7 --------------------------------------------------
 
+/// Partner acme (granted 1000 credits) and its reseller west (chosen
+/// password, selling REMOTE_ACCESS and REMOTE_SUPPORT), given `credits`.
+struct Acme {
+    admin: String,
+    acme: String,
+    partner: String,
+    west_id: String,
+    west: String,
+}
+
+async fn acme_and_west(app: &TestApp, credits: i64) -> Acme {
+    let admin = app.admin().await;
+    let (acme, partner) = app.partner(&admin, "acme").await;
+    app.grant(&admin, &acme, 1000, "INV-1").await;
+    let (west_id, west) =
+        reseller(app, &partner, "west", &["REMOTE_ACCESS", "REMOTE_SUPPORT"]).await;
+    if credits > 0 {
+        give(app, &partner, &west_id, credits).await;
+    }
+    Acme {
+        admin,
+        acme,
+        partner,
+        west_id,
+        west,
+    }
+}
+
+/// What west sells on one key of its own: a license (2 users, 20 credits), a
+/// year of support (2 users, 24) and a month of Remote Support (1 channel, 4).
+struct Sold {
+    key: Value,
+    license: Value,
+    support: Value,
+    subscription: Value,
+}
+
+async fn west_sells(app: &TestApp, west: &str) -> Sold {
+    let key = app.key(west, "West customer").await;
+    let license = assign(
+        app,
+        west,
+        license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2),
+    )
+    .await;
+    let support = app
+        .ok(
+            Some(west),
+            &assign_support_doc(),
+            json!({ "i": support_input(&key, 2, 12) }),
+        )
+        .await["assignSupport"]
+        .clone();
+    let subscription = app
+        .ok(
+            Some(west),
+            SUBSCRIBE,
+            json!({ "i": subscription_input(&key, 1, 1) }),
+        )
+        .await["createServiceSubscription"]
+        .clone();
+    Sold {
+        key,
+        license,
+        support,
+        subscription,
+    }
+}
+
+async fn edit_products(app: &TestApp, partner: &str, reseller_id: &str, products: &[&str]) {
+    app.ok(
+        Some(partner),
+        &edit_doc(),
+        json!({ "id": reseller_id, "i": { "products": products } }),
+    )
+    .await;
+}
+
 both_backends!(
-    the_seed_story_create_edit_give_and_sell,
+    a_reseller_created_with_a_password_has_nothing_generated,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (acme, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
-
-        // A reseller with a chosen password: nothing generated.
         let created = app
             .ok(
                 Some(&partner),
@@ -250,7 +325,6 @@ both_backends!(
             .clone();
         assert_eq!(created["generatedPassword"], Value::Null);
         let west = created["reseller"].clone();
-        let west_id = s(&west["id"]);
         assert_eq!(west["role"], "RESELLER");
         assert_eq!(west["login"], "west");
         assert_eq!(west["email"], "west@shop.example");
@@ -262,8 +336,15 @@ both_backends!(
             json!([{ "code": "REMOTE_ACCESS" }, { "code": "REMOTE_SUPPORT" }])
         );
         assert_eq!(west["mustChangePassword"], false);
+    }
+);
 
-        // Without a password: a strong one, shown once, to be changed at first sign-in.
+both_backends!(
+    a_reseller_created_without_a_password_replaces_the_generated_one_first,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "acme").await;
+        // A strong password, shown once, to be changed at first sign-in.
         let created = app
             .ok(
                 Some(&partner),
@@ -274,7 +355,6 @@ both_backends!(
             .clone();
         let generated = s(&created["generatedPassword"]);
         assert!(generated.chars().count() >= 16, "{generated}");
-        let east_id = s(&created["reseller"]["id"]);
         assert_eq!(created["reseller"]["mustChangePassword"], true);
         let east_first = app.login("east", &generated).await;
         assert_eq!(
@@ -298,8 +378,13 @@ both_backends!(
         );
         let east = app.login("east", "east-own-password-1").await;
         app.key(&east, "East's first key").await;
+    }
+);
 
-        // Logins and emails are unique across all accounts; products are checked.
+both_backends!(
+    reseller_logins_and_emails_are_unique_and_products_are_checked,
+    |app: TestApp| async move {
+        let Acme { partner, .. } = acme_and_west(&app, 0).await;
         for (input, expected) in [
             (reseller_input("acme", &["TWO_FACTOR"], None), "CONFLICT"),
             (reseller_input("WEST", &["TWO_FACTOR"], None), "CONFLICT"),
@@ -320,15 +405,30 @@ both_backends!(
                 "{input}"
             );
         }
-        // Only a partner has resellers.
-        let north = json!({ "i": reseller_input("north", &["TWO_FACTOR"], None) });
-        assert_eq!(
-            code(&app, &admin, &create_doc(), north.clone()).await,
-            "FORBIDDEN"
-        );
-        assert_eq!(code(&app, &east, &create_doc(), north).await, "FORBIDDEN");
+    }
+);
 
-        // Section 7: the partner gives credits; the reseller has them at once.
+both_backends!(only_a_partner_has_resellers, |app: TestApp| async move {
+    let Acme { admin, west, .. } = acme_and_west(&app, 0).await;
+    let north = json!({ "i": reseller_input("north", &["TWO_FACTOR"], None) });
+    assert_eq!(
+        code(&app, &admin, &create_doc(), north.clone()).await,
+        "FORBIDDEN"
+    );
+    assert_eq!(code(&app, &west, &create_doc(), north).await, "FORBIDDEN");
+});
+
+// Seed section 7.
+both_backends!(
+    given_credits_reach_the_reseller_at_once,
+    |app: TestApp| async move {
+        let Acme {
+            acme,
+            partner,
+            west_id,
+            west,
+            ..
+        } = acme_and_west(&app, 0).await;
         let entry = give(&app, &partner, &west_id, 300).await;
         assert_eq!(entry["amount"], -300);
         assert_eq!(entry["balanceAfter"], 700);
@@ -345,65 +445,64 @@ both_backends!(
                 .expect("west listed")["node"]["creditBalance"],
             300
         );
-        let west_token = app.login("west", "reseller-pass-1").await;
-        assert_eq!(app.balance(&west_token).await, 300);
+        assert_eq!(app.balance(&west).await, 300);
         assert_eq!(app.balance(&partner).await, 700);
-        let received = entries(&app.ok(Some(&west_token), HISTORY, json!({})).await);
+        let received = entries(&app.ok(Some(&west), HISTORY, json!({})).await);
         assert_eq!(received.len(), 1);
         assert_eq!(received[0]["amount"], 300);
         assert_eq!(received[0]["balanceAfter"], 300);
         assert_eq!(received[0]["reason"], "TRANSFER_IN");
         assert_eq!(received[0]["reference"], acme.as_str());
+    }
+);
 
-        // The reseller sells like a partner, from its own balance.
-        let key = app.key(&west_token, "West customer").await;
-        let license = assign(
-            &app,
-            &west_token,
-            license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2),
-        )
-        .await;
-        assert_eq!(license["creditsSpent"], 20);
-        assert_eq!(license["owner"]["login"], "west");
-        let support = app
-            .ok(
-                Some(&west_token),
-                &assign_support_doc(),
-                json!({ "i": support_input(&key, 2, 12) }),
-            )
-            .await["assignSupport"]
-            .clone();
-        assert_eq!(support["creditsSpent"], 24);
-        let subscription = app
-            .ok(
-                Some(&west_token),
-                SUBSCRIBE,
-                json!({ "i": subscription_input(&key, 1, 1) }),
-            )
-            .await["createServiceSubscription"]
-            .clone();
-        assert_eq!(subscription["creditsSpent"], 4);
-        assert_eq!(app.balance(&west_token).await, 300 - 20 - 24 - 4);
+both_backends!(
+    a_reseller_sells_from_its_own_balance_within_its_products,
+    |app: TestApp| async move {
+        let Acme { partner, west, .. } = acme_and_west(&app, 300).await;
+        let sold = west_sells(&app, &west).await;
+        assert_eq!(sold.license["creditsSpent"], 20);
+        assert_eq!(sold.license["owner"]["login"], "west");
+        assert_eq!(sold.support["creditsSpent"], 24);
+        assert_eq!(sold.subscription["creditsSpent"], 4);
+        assert_eq!(app.balance(&west).await, 300 - 20 - 24 - 4);
         assert_eq!(app.balance(&partner).await, 700, "the partner paid nothing");
         // Outside its list: FORBIDDEN, quote included, nothing spent.
+        let key = &sold.key;
         for doc_vars in [
             (
                 assign_doc(),
-                json!({ "i": license_input(&key, "TWO_FACTOR", "STANDARD", 1) }),
+                json!({ "i": license_input(key, "TWO_FACTOR", "STANDARD", 1) }),
             ),
             (
                 QUOTE.to_string(),
-                json!({ "i": { "assignLicense": license_input(&key, "TWO_FACTOR", "STANDARD", 1) } }),
+                json!({ "i": { "assignLicense": license_input(key, "TWO_FACTOR", "STANDARD", 1) } }),
             ),
         ] {
             assert_eq!(
-                code(&app, &west_token, &doc_vars.0, doc_vars.1).await,
+                code(&app, &west, &doc_vars.0, doc_vars.1).await,
                 "FORBIDDEN"
             );
         }
-        assert_eq!(app.balance(&west_token).await, 252);
+        assert_eq!(app.balance(&west).await, 252);
+    }
+);
 
-        // The partner sees what its reseller sells…
+both_backends!(
+    the_partner_sees_what_its_reseller_sells,
+    |app: TestApp| async move {
+        let Acme {
+            partner,
+            west_id,
+            west,
+            ..
+        } = acme_and_west(&app, 300).await;
+        let Sold {
+            key,
+            license,
+            support,
+            subscription,
+        } = west_sells(&app, &west).await;
         let lics = app
             .ok(
                 Some(&partner),
@@ -489,8 +588,14 @@ both_backends!(
                 *id
             );
         }
+    }
+);
 
-        // … and may edit it like its own; the license stays the reseller's.
+both_backends!(
+    the_partner_edits_its_resellers_license_which_stays_the_resellers,
+    |app: TestApp| async move {
+        let Acme { partner, west, .. } = acme_and_west(&app, 300).await;
+        let Sold { license, .. } = west_sells(&app, &west).await;
         let edited = app
             .ok(
                 Some(&partner),
@@ -501,20 +606,26 @@ both_backends!(
             .clone();
         assert_eq!(edited["comment"], "checked by acme");
         assert_eq!(edited["owner"]["login"], "west");
-        let seen = app.ok(Some(&west_token), &licenses_doc(), json!({})).await;
+        let seen = app.ok(Some(&west), &licenses_doc(), json!({})).await;
         assert_eq!(
             seen["licenses"]["edges"][0]["node"]["comment"],
             "checked by acme"
         );
+    }
+);
 
-        // Deleting the reseller's license refunds the reseller, not the partner.
+both_backends!(
+    deleting_a_resellers_license_refunds_the_reseller_not_the_partner,
+    |app: TestApp| async move {
+        let Acme { partner, west, .. } = acme_and_west(&app, 300).await;
+        let Sold { key, .. } = west_sells(&app, &west).await;
         let second = assign(
             &app,
-            &west_token,
+            &west,
             license_input(&key, "REMOTE_ACCESS", "DESKTOP", 3),
         )
         .await;
-        assert_eq!(app.balance(&west_token).await, 222);
+        assert_eq!(app.balance(&west).await, 222);
         let refund = app
             .ok(Some(&partner), DELETE, json!({ "id": second["id"] }))
             .await["deleteLicense"]
@@ -524,10 +635,18 @@ both_backends!(
         assert_eq!(refund["reason"], "LICENSE_REFUND");
         assert_eq!(refund["account"]["login"], "west");
         assert_eq!(refund["actor"]["login"], "acme");
-        assert_eq!(app.balance(&west_token).await, 252);
+        assert_eq!(app.balance(&west).await, 252);
         assert_eq!(app.balance(&partner).await, 700);
+    }
+);
 
-        // editReseller: email, name, products.
+both_backends!(
+    edit_reseller_changes_email_name_and_products,
+    |app: TestApp| async move {
+        let Acme {
+            partner, west_id, ..
+        } = acme_and_west(&app, 252).await;
+        reseller(&app, &partner, "east", &["TWO_FACTOR"]).await;
         let edited = app
             .ok(
                 Some(&partner),
@@ -575,11 +694,24 @@ both_backends!(
             "BAD_USER_INPUT"
         );
         app.login("sales@west.example", "reseller-pass-1").await;
-        // Removing REMOTE_ACCESS stops new licenses for it; the existing one stays.
+    }
+);
+
+both_backends!(
+    removing_a_product_stops_new_licenses_and_keeps_the_existing_ones,
+    |app: TestApp| async move {
+        let Acme {
+            partner,
+            west_id,
+            west,
+            ..
+        } = acme_and_west(&app, 300).await;
+        let Sold { key, license, .. } = west_sells(&app, &west).await;
+        edit_products(&app, &partner, &west_id, &["TWO_FACTOR", "REMOTE_SUPPORT"]).await;
         assert_eq!(
             code(
                 &app,
-                &west_token,
+                &west,
                 &assign_doc(),
                 json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1) })
             )
@@ -588,7 +720,7 @@ both_backends!(
         );
         let kept = app
             .ok(
-                Some(&west_token),
+                Some(&west),
                 &licenses_doc(),
                 json!({ "f": { "status": ["ACTIVE"] } }),
             )
@@ -598,13 +730,44 @@ both_backends!(
         assert_eq!(kept["licenses"]["edges"][0]["node"]["status"], "ACTIVE");
         let two_factor = assign(
             &app,
-            &west_token,
+            &west,
             license_input(&key, "TWO_FACTOR", "STANDARD", 2),
         )
         .await;
         assert_eq!(two_factor["creditsSpent"], 10);
+    }
+);
 
-        // The partner's list of resellers: balance, products and counts.
+both_backends!(
+    the_partners_reseller_list_shows_balance_products_and_counts,
+    |app: TestApp| async move {
+        let Acme {
+            partner,
+            west_id,
+            west,
+            ..
+        } = acme_and_west(&app, 300).await;
+        // West: two licenses and a deleted one, 242 credits left.
+        let Sold { key, .. } = west_sells(&app, &west).await;
+        let deleted = assign(
+            &app,
+            &west,
+            license_input(&key, "REMOTE_ACCESS", "DESKTOP", 3),
+        )
+        .await;
+        app.ok(Some(&partner), DELETE, json!({ "id": deleted["id"] }))
+            .await;
+        edit_products(&app, &partner, &west_id, &["TWO_FACTOR", "REMOTE_SUPPORT"]).await;
+        assign(
+            &app,
+            &west,
+            license_input(&key, "TWO_FACTOR", "STANDARD", 2),
+        )
+        .await;
+        // East: a key and nothing on it.
+        let (east_id, east) = reseller(&app, &partner, "east", &["TWO_FACTOR"]).await;
+        app.key(&east, "East's first key").await;
+
         let list = app.ok(Some(&partner), &accounts_doc(), json!({})).await["accounts"].clone();
         assert_eq!(list["totalCount"], 2);
         let row = |id: &str| {
@@ -629,8 +792,20 @@ both_backends!(
         assert_eq!(e["creditBalance"], 0);
         assert_eq!(e["keyCount"], 1);
         assert_eq!(e["licenseCount"], 0);
-        // A reseller lists no accounts; the admin sees every reseller.
-        let mine = app.ok(Some(&west_token), &accounts_doc(), json!({})).await;
+    }
+);
+
+both_backends!(
+    a_reseller_lists_no_accounts_and_the_admin_lists_every_reseller,
+    |app: TestApp| async move {
+        let Acme {
+            admin,
+            partner,
+            west,
+            ..
+        } = acme_and_west(&app, 0).await;
+        reseller(&app, &partner, "east", &["TWO_FACTOR"]).await;
+        let mine = app.ok(Some(&west), &accounts_doc(), json!({})).await;
         assert_eq!(mine["accounts"]["totalCount"], 0);
         let (_, globex) = app.partner(&admin, "globex").await;
         reseller(&app, &globex, "south", &["TWO_FACTOR"]).await;
@@ -640,8 +815,16 @@ both_backends!(
         assert_eq!(every["accounts"]["totalCount"], 3);
         let partners = app.ok(Some(&admin), &accounts_doc(), json!({})).await;
         assert_eq!(partners["accounts"]["totalCount"], 2);
+    }
+);
 
-        for t in [&partner, &west_token, &east] {
+both_backends!(
+    histories_add_up_and_verify_counts_the_transfer_once,
+    |app: TestApp| async move {
+        let Acme { partner, west, .. } = acme_and_west(&app, 300).await;
+        west_sells(&app, &west).await;
+        let (_, east) = reseller(&app, &partner, "east", &["TWO_FACTOR"]).await;
+        for t in [&partner, &west, &east] {
             app.assert_history_adds_up(t).await;
         }
         let (ok, out) = cli(&app, &["verify"]);

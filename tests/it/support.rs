@@ -580,194 +580,322 @@ both_backends!(
     }
 );
 
-both_backends!(
-    the_support_list_filters_and_orders,
-    |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        let (_, other) = app.partner(&admin, "globex").await;
-        app.grant(&admin, &acme, 2000, "INV-1").await;
-        let key = app.key(&token, "Server").await;
-        let t = today();
+/// Seven supports, to list: partner acme's, two ended in the past (a about
+/// 70 days ago, b about 200) and four running (c 12 months, d 1, e and f 3
+/// months ending the same day), and r, its reseller's, 6 months. Another
+/// partner, globex, has none.
+struct Seven {
+    admin: String,
+    acme: String,
+    token: String,
+    other: String,
+    reseller_id: String,
+    reseller_token: String,
+    a_end: NaiveDate,
+    b_end: NaiveDate,
+    ids: [String; 7],
+}
 
-        // In the past: ended 70-odd days ago, and about 200 days ago.
-        let a_start = t - Days::new(100);
-        past_support(&app, &acme, &key, "sup_a", 1, a_start, 1).await;
-        let b_start = t - Days::new(400);
-        past_support(&app, &acme, &key, "sup_b", 1, b_start, 6).await;
-        let (a_end, b_end) = (period_end(a_start, 1), period_end(b_start, 6));
-        // Running: 1, 3 and 12 months from today, and two that end the same day.
-        let c = assign(
-            &app,
-            &token,
-            support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 12),
-        )
-        .await;
-        let d = assign(
-            &app,
-            &token,
-            support_input(&key, "SERVER_MONITORING", "STANDARD", 1, 1),
-        )
-        .await;
-        let e = assign(
-            &app,
-            &token,
-            support_input(&key, "TWO_FACTOR", "STANDARD", 1, 3),
-        )
-        .await;
-        let f = assign(
-            &app,
-            &token,
-            support_input(&key, "TWO_FACTOR", "STANDARD", 2, 3),
-        )
-        .await;
-        // A reseller's, 6 months.
-        let (reseller_id, reseller_token) = app
-            .reseller(&token, "acme-east", &["REMOTE_ACCESS"], 100)
+impl Seven {
+    /// a, b, c, d, e, f, r.
+    fn ids(&self) -> [&str; 7] {
+        self.ids.each_ref().map(String::as_str)
+    }
+
+    /// The ids a filter and an order list for acme, checked against the total.
+    async fn find(&self, app: &TestApp, filter: Value, order: Option<&str>) -> Vec<String> {
+        let data = app
+            .ok(
+                Some(&self.token),
+                &list_doc(),
+                json!({ "f": filter, "o": order }),
+            )
             .await;
-        let rkey = app.key(&reseller_token, "Reseller's customer").await;
-        let r = assign(
-            &app,
-            &reseller_token,
-            support_input(&rkey, "REMOTE_ACCESS", "DESKTOP", 1, 6),
+        let found = ids(&data["supports"]);
+        assert_eq!(data["supports"]["totalCount"], found.len());
+        found
+    }
+}
+
+async fn seven_supports(app: &TestApp) -> Seven {
+    let admin = app.admin().await;
+    let (acme, token) = app.partner(&admin, "acme").await;
+    let (_, other) = app.partner(&admin, "globex").await;
+    app.grant(&admin, &acme, 2000, "INV-1").await;
+    let key = app.key(&token, "Server").await;
+    let t = today();
+    let a_start = t - Days::new(100);
+    past_support(app, &acme, &key, "sup_a", 1, a_start, 1).await;
+    let b_start = t - Days::new(400);
+    past_support(app, &acme, &key, "sup_b", 1, b_start, 6).await;
+    let mut running = Vec::new();
+    for (product, edition, users, months) in [
+        ("REMOTE_ACCESS", "DESKTOP", 1, 12),
+        ("SERVER_MONITORING", "STANDARD", 1, 1),
+        ("TWO_FACTOR", "STANDARD", 1, 3),
+        ("TWO_FACTOR", "STANDARD", 2, 3),
+    ] {
+        let s = assign(
+            app,
+            &token,
+            support_input(&key, product, edition, users, months),
         )
         .await;
-        app.assert_history_adds_up(&token).await;
-        app.assert_history_adds_up(&reseller_token).await;
+        running.push(s["id"].as_str().expect("id").to_string());
+    }
+    let (reseller_id, reseller_token) = app
+        .reseller(&token, "acme-east", &["REMOTE_ACCESS"], 100)
+        .await;
+    let rkey = app.key(&reseller_token, "Reseller's customer").await;
+    let r = assign(
+        app,
+        &reseller_token,
+        support_input(&rkey, "REMOTE_ACCESS", "DESKTOP", 1, 6),
+    )
+    .await;
+    let [c, d, e, f] = <[String; 4]>::try_from(running).expect("four");
+    Seven {
+        admin,
+        acme,
+        token,
+        other,
+        reseller_id,
+        reseller_token,
+        a_end: period_end(a_start, 1),
+        b_end: period_end(b_start, 6),
+        ids: [
+            "sup_a".into(),
+            "sup_b".into(),
+            c,
+            d,
+            e,
+            f,
+            r["id"].as_str().expect("id").to_string(),
+        ],
+    }
+}
 
-        let id = |v: &Value| v["id"].as_str().unwrap().to_string();
-        let (c, d, e, f, r) = (id(&c), id(&d), id(&e), id(&f), id(&r));
-        let (a, b) = ("sup_a", "sup_b");
-        let (c, d, e, f, r) = (c.as_str(), d.as_str(), e.as_str(), f.as_str(), r.as_str());
-        let list = list_doc();
-        let find = |filter: Value, order: Option<&str>| {
-            let (app, token, list) = (&app, &token, &list);
-            let order = order.map(str::to_string);
-            async move {
-                let data = app
-                    .ok(Some(token), list, json!({ "f": filter, "o": order }))
-                    .await;
-                let found = ids(&data["supports"]);
-                assert_eq!(data["supports"]["totalCount"], found.len());
-                found
-            }
-        };
+both_backends!(
+    buying_supports_keeps_the_histories_adding_up,
+    |app: TestApp| async move {
+        let seven = seven_supports(&app).await;
+        app.assert_history_adds_up(&seven.token).await;
+        app.assert_history_adds_up(&seven.reseller_token).await;
+    }
+);
 
+both_backends!(
+    supports_are_ordered_by_end_of_support_or_creation,
+    |app: TestApp| async move {
+        let seven = seven_supports(&app).await;
+        let [a, b, c, d, e, f, r] = seven.ids();
         // Default order: endOfSupport ascending, then oldest first.
         let ascending = vec![b, a, d, e, f, r, c];
-        assert_eq!(find(json!({}), None).await, ascending);
-        assert_eq!(find(json!({}), Some("END_OF_SUPPORT_ASC")).await, ascending);
+        assert_eq!(seven.find(&app, json!({}), None).await, ascending);
         assert_eq!(
-            find(json!({}), Some("END_OF_SUPPORT_DESC")).await,
+            seven
+                .find(&app, json!({}), Some("END_OF_SUPPORT_ASC"))
+                .await,
+            ascending
+        );
+        assert_eq!(
+            seven
+                .find(&app, json!({}), Some("END_OF_SUPPORT_DESC"))
+                .await,
             vec![c, r, f, e, d, a, b]
         );
         assert_eq!(
-            find(json!({}), Some("CREATED_DESC")).await,
+            seven.find(&app, json!({}), Some("CREATED_DESC")).await,
             vec![r, f, e, d, c, b, a]
         );
+    }
+);
 
+both_backends!(
+    the_end_of_support_range_includes_both_ends,
+    |app: TestApp| async move {
+        let seven = seven_supports(&app).await;
+        let [a, b, c, _, e, f, r] = seven.ids();
+        let (a_end, b_end, t) = (seven.a_end, seven.b_end, today());
         // "Track the expired ones by changing the End of Support date range to a
         // past date": both ends inclusive.
         let range = |from: NaiveDate, to: NaiveDate| json!({ "endOfSupport": { "from": day(from), "to": day(to) } });
         assert_eq!(
-            find(range(t - Days::new(1000), t - Days::new(1)), None).await,
+            seven
+                .find(&app, range(t - Days::new(1000), t - Days::new(1)), None)
+                .await,
             vec![b, a]
         );
-        assert_eq!(find(range(b_end, a_end), None).await, vec![b, a]);
         assert_eq!(
-            find(range(b_end + Days::new(1), a_end), None).await,
+            seven.find(&app, range(b_end, a_end), None).await,
+            vec![b, a]
+        );
+        assert_eq!(
+            seven
+                .find(&app, range(b_end + Days::new(1), a_end), None)
+                .await,
             vec![a]
         );
         assert_eq!(
-            find(range(b_end, a_end - Days::new(1)), None).await,
+            seven
+                .find(&app, range(b_end, a_end - Days::new(1)), None)
+                .await,
             vec![b]
         );
-        assert_eq!(find(range(a_end, a_end), None).await, vec![a]);
+        assert_eq!(seven.find(&app, range(a_end, a_end), None).await, vec![a]);
         assert_eq!(
-            find(json!({ "endOfSupport": { "to": day(a_end) } }), None).await,
+            seven
+                .find(&app, json!({ "endOfSupport": { "to": day(a_end) } }), None)
+                .await,
             vec![b, a]
         );
         assert_eq!(
-            find(
-                json!({ "endOfSupport": { "from": day(period_end(t, 3)) } }),
-                None
-            )
-            .await,
+            seven
+                .find(
+                    &app,
+                    json!({ "endOfSupport": { "from": day(period_end(t, 3)) } }),
+                    None
+                )
+                .await,
             vec![e, f, r, c]
         );
-        // The expired flag: endOfSupport before today.
-        assert_eq!(find(json!({ "expired": true }), None).await, vec![b, a]);
+        // A range that ends before it starts is refused.
         assert_eq!(
-            find(json!({ "expired": false }), None).await,
+            app.error_code(
+                Some(&seven.token),
+                &list_doc(),
+                json!({ "f": { "endOfSupport": { "from": day(t), "to": day(t - Days::new(1)) } } })
+            )
+            .await,
+            "BAD_USER_INPUT"
+        );
+    }
+);
+
+both_backends!(
+    expired_means_end_of_support_before_today,
+    |app: TestApp| async move {
+        let seven = seven_supports(&app).await;
+        let [a, b, c, d, e, f, r] = seven.ids();
+        let t = today();
+        assert_eq!(
+            seven.find(&app, json!({ "expired": true }), None).await,
+            vec![b, a]
+        );
+        assert_eq!(
+            seven.find(&app, json!({ "expired": false }), None).await,
             vec![d, e, f, r, c]
         );
         assert_eq!(
-            find(
-                json!({ "expired": true, "endOfSupport": { "from": day(b_end + Days::new(1)) } }),
-                Some("END_OF_SUPPORT_DESC")
-            )
-            .await,
+            seven
+                .find(
+                    &app,
+                    json!({ "expired": true, "endOfSupport": { "from": day(seven.b_end + Days::new(1)) } }),
+                    Some("END_OF_SUPPORT_DESC")
+                )
+                .await,
             vec![a]
         );
         assert_eq!(
-            find(
-                json!({ "expired": false, "endOfSupport": { "to": day(t - Days::new(1)) } }),
-                None
-            )
-            .await,
+            seven
+                .find(
+                    &app,
+                    json!({ "expired": false, "endOfSupport": { "to": day(t - Days::new(1)) } }),
+                    None
+                )
+                .await,
             Vec::<String>::new()
         );
-        let flags: Vec<bool> = app.ok(Some(&token), &list, json!({})).await["supports"]["edges"]
+        let flags: Vec<bool> = app.ok(Some(&seven.token), &list_doc(), json!({})).await["supports"]
+            ["edges"]
             .as_array()
             .unwrap()
             .iter()
             .map(|e| e["node"]["expired"].as_bool().unwrap())
             .collect();
         assert_eq!(flags, vec![true, true, false, false, false, false, false]);
-        // Products and owners.
+    }
+);
+
+both_backends!(
+    supports_filter_by_product_and_owner,
+    |app: TestApp| async move {
+        let seven = seven_supports(&app).await;
+        let [a, b, c, d, e, f, r] = seven.ids();
         assert_eq!(
-            find(json!({ "product": "TWO_FACTOR" }), None).await,
+            seven
+                .find(&app, json!({ "product": "TWO_FACTOR" }), None)
+                .await,
             vec![e, f]
         );
         assert_eq!(
-            find(json!({ "product": "REMOTE_ACCESS" }), Some("CREATED_DESC")).await,
+            seven
+                .find(
+                    &app,
+                    json!({ "product": "REMOTE_ACCESS" }),
+                    Some("CREATED_DESC")
+                )
+                .await,
             vec![r, c, b, a]
         );
-        assert_eq!(find(json!({ "ownerId": reseller_id }), None).await, vec![r]);
         assert_eq!(
-            find(json!({ "ownerId": acme }), None).await,
+            seven
+                .find(&app, json!({ "ownerId": seven.reseller_id }), None)
+                .await,
+            vec![r]
+        );
+        assert_eq!(
+            seven
+                .find(&app, json!({ "ownerId": seven.acme }), None)
+                .await,
             vec![b, a, d, e, f, c]
         );
         assert_eq!(
-            find(json!({ "includeResellers": false }), None).await,
+            seven
+                .find(&app, json!({ "includeResellers": false }), None)
+                .await,
             vec![b, a, d, e, f, c]
         );
+    }
+);
+
+both_backends!(
+    each_caller_lists_the_supports_it_may_see,
+    |app: TestApp| async move {
+        let seven = seven_supports(&app).await;
+        let r = seven.ids()[6];
+        let list = list_doc();
         // The reseller sees its own; another partner nothing.
-        let data = app.ok(Some(&reseller_token), &list, json!({})).await;
+        let data = app.ok(Some(&seven.reseller_token), &list, json!({})).await;
         assert_eq!(ids(&data["supports"]), vec![r]);
-        let data = app.ok(Some(&other), &list, json!({})).await;
+        let data = app.ok(Some(&seven.other), &list, json!({})).await;
         assert_eq!(data["supports"]["totalCount"], 0);
         assert_eq!(
-            app.error_code(Some(&other), &list, json!({ "f": { "ownerId": acme } }))
-                .await,
-            "NOT_FOUND"
-        );
-        assert_eq!(
             app.error_code(
-                Some(&token),
+                Some(&seven.other),
                 &list,
-                json!({ "f": { "endOfSupport": { "from": day(t), "to": day(t - Days::new(1)) } } })
+                json!({ "f": { "ownerId": seven.acme } })
             )
             .await,
-            "BAD_USER_INPUT"
+            "NOT_FOUND"
         );
         // The vendor sees them all.
-        let data = app.ok(Some(&admin), &list, json!({ "first": 500 })).await;
+        let data = app
+            .ok(Some(&seven.admin), &list, json!({ "first": 500 }))
+            .await;
         assert_eq!(data["supports"]["totalCount"], 7);
+    }
+);
 
+both_backends!(
+    the_support_list_pages_through_ties_in_every_order,
+    |app: TestApp| async move {
+        let seven = seven_supports(&app).await;
+        let [a, b, c, d, e, f, r] = seven.ids();
+        let (token, list) = (&seven.token, list_doc());
         // Pages of two in each order, through the ties, give the whole list.
         for (order, whole) in [
-            ("END_OF_SUPPORT_ASC", ascending.clone()),
+            ("END_OF_SUPPORT_ASC", vec![b, a, d, e, f, r, c]),
             ("END_OF_SUPPORT_DESC", vec![c, r, f, e, d, a, b]),
             ("CREATED_DESC", vec![r, f, e, d, c, b, a]),
         ] {
@@ -776,7 +904,7 @@ both_backends!(
             for page in 0..4 {
                 let data = app
                     .ok(
-                        Some(&token),
+                        Some(token),
                         &list,
                         json!({ "o": order, "first": 2, "after": after }),
                     )
@@ -793,7 +921,7 @@ both_backends!(
         // A filtered list pages too.
         let p1 = app
             .ok(
-                Some(&token),
+                Some(token),
                 &list,
                 json!({ "f": { "expired": false }, "first": 3 }),
             )
@@ -801,19 +929,19 @@ both_backends!(
             .clone();
         assert_eq!(ids(&p1), vec![d, e, f]);
         let p2 = app
-        .ok(
-            Some(&token),
-            &list,
-            json!({ "f": { "expired": false }, "first": 3, "after": p1["pageInfo"]["endCursor"] }),
-        )
-        .await["supports"]
-        .clone();
+            .ok(
+                Some(token),
+                &list,
+                json!({ "f": { "expired": false }, "first": 3, "after": p1["pageInfo"]["endCursor"] }),
+            )
+            .await["supports"]
+            .clone();
         assert_eq!(ids(&p2), vec![r, c]);
         assert_eq!(p2["pageInfo"]["hasNextPage"], false);
         assert_eq!(p2["totalCount"], 5);
         for bad in [json!({ "first": 501 }), json!({ "after": "not-a-cursor" })] {
             assert_eq!(
-                app.error_code(Some(&token), &list, bad).await,
+                app.error_code(Some(token), &list, bad).await,
                 "BAD_USER_INPUT"
             );
         }
