@@ -2,7 +2,7 @@
 
 use crate::config::{DbArgs, ServeArgs};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -52,8 +52,6 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Measure throughput and latency (prints figures; see the README).
-    Bench(crate::bench::BenchArgs),
     /// Print the public key that signs license files (base64 of its 32 bytes).
     PublicKey {
         #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
@@ -74,16 +72,10 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The bench's bulk loads trip sqlx's slow-statement warning by design;
-    // its output is the figures.
-    let default_filter = match cli.command {
-        Some(Command::Bench(_)) => "warn,sqlx=error",
-        _ => "info,sqlx=warn",
-    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -115,14 +107,7 @@ fn offline(db: DbArgs) -> ServeArgs {
 
 async fn run(command: Command) -> Result<ExitCode, String> {
     match command {
-        Command::Serve(args) => {
-            let running = crate::server::start(&args).await?;
-            println!("license-portal listening on http://{}", running.addr);
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            running.stop().await;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Serve(args) => serve(args).await,
         Command::CreateAdmin {
             db,
             login,
@@ -130,146 +115,167 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             password,
             name,
         } => {
-            let app = crate::server::build_app(&offline(db)).await?;
             let new = crate::app::NewAccount {
-                login: login.clone(),
+                login,
                 email,
                 name,
                 password,
                 parent: None,
                 products: vec![],
             };
-            let actor = crate::ledgers::Actor::System("create-admin");
-            let drain = app.projector.clone();
-            let creating = app.create_account(aggregates::Role::Admin, new, &actor);
-            // No server runs here: project while waiting for our own write.
-            let (result, _) = tokio::join!(creating, async {
-                for _ in 0..50 {
-                    let _ = drain.drain().await;
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
-            });
-            let (account, generated) = result.map_err(|e| e.to_string())?;
-            println!("Created administrator {} ({})", account.login, account.id);
-            if let Some(p) = generated {
-                println!("  password: {p}\n(shown once; it must be changed at first sign-in)");
-            }
-            Ok(ExitCode::SUCCESS)
+            create_admin(db, new).await
         }
-        Command::Replay { db } => {
-            let app = crate::server::build_app(&offline(db)).await?;
-            let total = projections::log::count(&app.db)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("rebuilding the views from {total} events…");
-            let started = Instant::now();
-            projections::projector::reset_views(&app.db)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut done = 0usize;
-            let mut last_report = Instant::now();
-            loop {
-                let n = app.projector.run_once().await.map_err(|e| e.to_string())?;
-                if n == 0 {
-                    break;
-                }
-                done += n;
-                if last_report.elapsed().as_secs() >= 2 {
-                    println!("  {done}/{total} events");
-                    last_report = Instant::now();
-                }
-            }
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "replayed {done} events in {secs:.2} s: {:.0} events/s",
-                done as f64 / secs.max(1e-9)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Verify { db } => {
-            let app = crate::server::build_app(&offline(db)).await?;
-            match crate::verify::verify(&app.db).await {
-                Ok(s) => {
-                    println!("ledger verified: the invariants hold");
-                    println!("  accounts:        {}", s.accounts);
-                    println!("  events:          {}", s.events);
-                    println!("  total granted:   {}", s.granted);
-                    println!("  total spent:     {}", s.spent);
-                    println!("  total refunded:  {}", s.refunded);
-                    println!("  total balance:   {}", s.balance);
-                    println!(
-                        "  transfers:       {} ({} in flight, {} credits)",
-                        s.transfers, s.transfers_in_flight, s.credits_in_flight
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(violation) => {
-                    println!("ledger verification FAILED: {violation}");
-                    Ok(ExitCode::from(2))
-                }
-            }
-        }
-        Command::Bench(args) => {
-            crate::bench::run(args).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::PublicKey { signing_key } => {
-            let signer = crate::signing::Signer25519::load_or_create(&signing_key)?;
-            println!("{}", signer.public_key());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Replay { db } => replay(db).await,
+        Command::Verify { db } => verify(db).await,
+        Command::PublicKey { signing_key } => public_key(&signing_key),
         Command::CheckLicense {
             file,
             public_key,
             signing_key,
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("reading {}: {e}", file.display()))?;
-            let parsed: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
-            // Accept the bare LicenseFile or a GraphQL answer holding one.
-            let object = find_license_file(&parsed)
-                .ok_or("no {payload, signature, publicKey} object in the file")?;
-            let license: crate::signing::SignedFile = serde_json::from_value(object.clone())
-                .map_err(|e| format!("not a license file: {e}"))?;
-            // The key named inside the file only proves the file is intact,
-            // not who signed it; say so unless a trusted key is at hand.
-            let public_key = match public_key {
-                Some(k) => Some(k),
-                None => crate::signing::Signer25519::load(&signing_key)?.map(|s| s.public_key()),
-            };
-            if public_key.is_none() {
-                println!(
-                    "note: no trusted public key (--public-key, or a signing key at {}); \
-                     checking against the key named in the file, which proves the file is \
-                     intact but not who signed it",
-                    signing_key.display()
-                );
+        } => check_license(&file, public_key, &signing_key),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
+    let running = crate::server::start(&args).await?;
+    println!("license-portal listening on http://{}", running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn create_admin(db: DbArgs, new: crate::app::NewAccount) -> Result<ExitCode, String> {
+    let app = crate::server::build_app(&offline(db)).await?;
+    let actor = crate::ledgers::Actor::System("create-admin");
+    let drain = app.projector.clone();
+    let creating = app.create_account(aggregates::Role::Admin, new, &actor);
+    // No server runs here: project while waiting for our own write.
+    let (result, _) = tokio::join!(creating, async {
+        for _ in 0..50 {
+            let _ = drain.drain().await;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    let (account, generated) = result.map_err(|e| e.to_string())?;
+    println!("Created administrator {} ({})", account.login, account.id);
+    if let Some(p) = generated {
+        println!("  password: {p}\n(shown once; it must be changed at first sign-in)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn replay(db: DbArgs) -> Result<ExitCode, String> {
+    let app = crate::server::build_app(&offline(db)).await?;
+    let total = projections::log::count(&app.db)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("rebuilding the views from {total} events…");
+    let started = Instant::now();
+    projections::projector::reset_views(&app.db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut done = 0usize;
+    let mut last_report = Instant::now();
+    loop {
+        let n = app.projector.run_once().await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+        if last_report.elapsed().as_secs() >= 2 {
+            println!("  {done}/{total} events");
+            last_report = Instant::now();
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "replayed {done} events in {secs:.2} s: {:.0} events/s",
+        done as f64 / secs.max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(db: DbArgs) -> Result<ExitCode, String> {
+    let app = crate::server::build_app(&offline(db)).await?;
+    match crate::verify::verify(&app.db).await {
+        Ok(s) => {
+            println!("ledger verified: the invariants hold");
+            println!("  accounts:        {}", s.accounts);
+            println!("  events:          {}", s.events);
+            println!("  total granted:   {}", s.granted);
+            println!("  total spent:     {}", s.spent);
+            println!("  total refunded:  {}", s.refunded);
+            println!("  total balance:   {}", s.balance);
+            println!(
+                "  transfers:       {} ({} in flight, {} credits)",
+                s.transfers, s.transfers_in_flight, s.credits_in_flight
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(violation) => {
+            println!("ledger verification FAILED: {violation}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn public_key(signing_key: &Path) -> Result<ExitCode, String> {
+    let signer = crate::signing::Signer25519::load_or_create(signing_key)?;
+    println!("{}", signer.public_key());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_license(
+    file: &Path,
+    public_key: Option<String>,
+    signing_key: &Path,
+) -> Result<ExitCode, String> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let parsed: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
+    // Accept the bare LicenseFile or a GraphQL answer holding one.
+    let object = find_license_file(&parsed)
+        .ok_or("no {payload, signature, publicKey} object in the file")?;
+    let license: crate::signing::SignedFile =
+        serde_json::from_value(object.clone()).map_err(|e| format!("not a license file: {e}"))?;
+    // The key named inside the file only proves the file is intact,
+    // not who signed it; say so unless a trusted key is at hand.
+    let public_key = match public_key {
+        Some(k) => Some(k),
+        None => crate::signing::Signer25519::load(signing_key)?.map(|s| s.public_key()),
+    };
+    if public_key.is_none() {
+        println!(
+            "note: no trusted public key (--public-key, or a signing key at {}); \
+             checking against the key named in the file, which proves the file is \
+             intact but not who signed it",
+            signing_key.display()
+        );
+    }
+    match crate::signing::verify(&license, public_key.as_deref()) {
+        Ok(payload) => {
+            println!(
+                "license file is VALID (signed by {})",
+                public_key.as_deref().unwrap_or(&license.public_key)
+            );
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&payload).unwrap_or_default()
+            );
+            let expires = payload
+                .get("expiresAt")
+                .and_then(|v| v.as_str())
+                .and_then(projections::db::parse_time);
+            if expires.is_some_and(|t| t < chrono::Utc::now()) {
+                println!("note: this file has expired; the product must refresh it");
             }
-            match crate::signing::verify(&license, public_key.as_deref()) {
-                Ok(payload) => {
-                    println!(
-                        "license file is VALID (signed by {})",
-                        public_key.as_deref().unwrap_or(&license.public_key)
-                    );
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&payload).unwrap_or_default()
-                    );
-                    let expires = payload
-                        .get("expiresAt")
-                        .and_then(|v| v.as_str())
-                        .and_then(projections::db::parse_time);
-                    if expires.is_some_and(|t| t < chrono::Utc::now()) {
-                        println!("note: this file has expired; the product must refresh it");
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(why) => {
-                    println!("license file is NOT valid: {why}");
-                    Ok(ExitCode::from(2))
-                }
-            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("license file is NOT valid: {why}");
+            Ok(ExitCode::from(2))
         }
     }
 }

@@ -11,11 +11,13 @@ use aggregates::{
     Admin, DomainError, Ledger, LedgerCommand, LedgerServices, Partner, Reseller, Role,
 };
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, CqrsFramework, EventStore};
-use futures::future::BoxFuture;
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// A boxed future, so `Commands` can be a trait object over both repositories.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Events between two snapshots: a partner with 100,000 licenses still loads
 /// from one snapshot and fewer than this many events.

@@ -1,19 +1,16 @@
 //! The test harness: a real server on a free port over a fresh database
 //! (SQLite file or a new PostgreSQL database), driven over HTTP with real
-//! GraphQL documents.
+//! GraphQL documents. The pieces it shares with the benchmark are in the
+//! `testkit` crate; this module adds the tests' accounts and assertions, and
+//! fails the test where the kit returns an error.
 
-use license_portal::config::{DbArgs, ServeArgs};
-use license_portal::server::{self, Running};
+use license_portal::config::ServeArgs;
+use license_portal::server::Running;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+pub use testkit::Backend;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 pub struct TestApp {
     pub running: Option<Running>,
@@ -25,41 +22,13 @@ pub struct TestApp {
 
 /// A fresh, empty database of the backend; its URL.
 pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
-    match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.join("test.db").display()),
-        Backend::Postgres => {
-            let admin = std::env::var("TEST_DATABASE_URL").expect(
-                "PostgreSQL tests need TEST_DATABASE_URL (scripts/test starts a throwaway server and sets it)",
-            );
-            let name = format!("lp_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                .await
-                .expect("connect to TEST_DATABASE_URL");
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
-                .await
-                .expect("create a test database");
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_string())
-                .unwrap_or(admin);
-            format!("{base}/{name}")
-        }
-    }
+    testkit::fresh_database(backend, dir)
+        .await
+        .unwrap_or_else(|e| panic!("a fresh {backend:?} database: {e}"))
 }
 
 pub fn serve_args(database_url: String, dir: &std::path::Path) -> ServeArgs {
-    ServeArgs {
-        db: DbArgs { database_url },
-        listen: "127.0.0.1:0".parse().expect("address"),
-        public_url: "http://portal.example.test".into(),
-        smtp_url: None,
-        mail_from: "License Portal <no-reply@license-portal.local>".into(),
-        outbox_dir: dir.join("outbox"),
-        catalog: None,
-        admin_password: Some(ADMIN_PASSWORD.into()),
-        signing_key: dir.join("signing-key"),
-        device_rate_limit: 600,
-    }
+    testkit::server::serve_args(database_url, dir, ADMIN_PASSWORD)
 }
 
 impl TestApp {
@@ -70,8 +39,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
-        let running = server::start(&args).await.expect("server starts");
-        let url = format!("http://{}/graphql", running.addr);
+        let running = testkit::server::start(&args).await.expect("server starts");
+        let url = testkit::graphql::endpoint(running.addr);
         TestApp {
             running: Some(running),
             url,
@@ -86,10 +55,10 @@ impl TestApp {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
-        let mut args = self.args.clone();
-        args.listen = "127.0.0.1:0".parse().expect("address");
-        let running = server::start(&args).await.expect("server restarts");
-        self.url = format!("http://{}/graphql", running.addr);
+        let running = testkit::server::start(&self.args)
+            .await
+            .expect("server restarts");
+        self.url = testkit::graphql::endpoint(running.addr);
         self.running = Some(running);
     }
 
@@ -103,19 +72,9 @@ impl TestApp {
 
     /// Posts a GraphQL document; returns the whole JSON answer.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self
-            .client
-            .post(&self.url)
-            .header(
-                "accept",
-                "application/graphql-response+json, application/json",
-            )
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.expect("request");
-        resp.json().await.expect("JSON answer")
+        testkit::graphql::post(&self.client, &self.url, token, query, variables)
+            .await
+            .unwrap_or_else(|e| panic!("GraphQL request: {e}"))
     }
 
     /// The data of a document that must succeed.
@@ -325,32 +284,17 @@ pub async fn append_support_event(
 ) {
     let running = app.running.as_ref().expect("running");
     let db = &running.app.db;
-    let next: i64 = sqlx::query_scalar(
-        "SELECT coalesce(max(sequence), 0) + 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
-    )
-    .bind(aggregate_type)
-    .bind(account)
-    .fetch_one(&db.pool)
-    .await
-    .expect("stream head");
-    let metadata = json!({
-        "actor": account,
-        "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    });
-    let sql = match db.backend {
-        projections::Backend::Postgres => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, $3, 'SupportAssigned', '1', $4::json, $5::json)"
-        }
-        projections::Backend::Sqlite => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, $3, 'SupportAssigned', '1', $4, $5)"
-        }
-    };
-    sqlx::query(sql)
+    let next = testkit::events::stream_head(db, aggregate_type, account)
+        .await
+        .expect("stream head")
+        + 1;
+    sqlx::query(testkit::events::insert_event_sql(db.backend))
         .bind(aggregate_type)
         .bind(account)
         .bind(next)
+        .bind("SupportAssigned")
         .bind(event.to_string())
-        .bind(metadata.to_string())
+        .bind(testkit::events::metadata(account))
         .execute(&db.pool)
         .await
         .expect("append an event");

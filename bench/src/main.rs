@@ -1,0 +1,122 @@
+//! The benchmark: throughput and latency figures, printed. Runs a real
+//! server on a fresh database and drives it over HTTP with GraphQL, next to
+//! the same work done directly in SQL as the baseline.
+//!
+//! `cargo run -p bench --release -- [--database URL] [--seconds N] …`
+
+mod api;
+mod heavy;
+mod measure;
+mod portal;
+mod replay;
+mod supports;
+
+use clap::Parser;
+use license_portal::config::ServeArgs;
+use std::process::ExitCode;
+use testkit::{Graphql, ScratchDatabase};
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "bench",
+    about = "Measure license-portal's throughput and latency"
+)]
+pub struct BenchArgs {
+    /// Where to run: unset, a fresh SQLite file in a temporary directory; a
+    /// postgres:// URL, a fresh database created (and dropped) through it.
+    #[arg(long = "database")]
+    pub database_url: Option<String>,
+    /// Seconds each throughput phase runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Support rows behind the endOfSupport range query.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub support_rows: i64,
+    /// Licenses held by the partner of the large-aggregate phase.
+    #[arg(long, default_value_t = 100_000)]
+    pub heavy_licenses: i64,
+}
+
+/// The first administrator's password on the bench's server.
+pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+fn main() -> ExitCode {
+    let args = BenchArgs::parse();
+    // The bulk loads trip sqlx's slow-statement warning by design; the
+    // output is the figures.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: BenchArgs) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (database_url, scratch) = match &args.database_url {
+        None => (testkit::database::sqlite_url(dir.path(), "bench.db"), None),
+        Some(url) if url.starts_with("postgres") => {
+            let scratch = ScratchDatabase::create(url, "lp_bench").await?;
+            (scratch.url.clone(), Some(scratch))
+        }
+        Some(url) => (url.clone(), None),
+    };
+    let backend = if database_url.starts_with("sqlite") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    println!(
+        "benchmark on {backend}, {} clients, {} s per phase",
+        args.clients, args.seconds
+    );
+    let mut serve = testkit::server::serve_args(database_url, dir.path(), ADMIN_PASSWORD);
+    // Thousands of activations from one address: the limit would be measured.
+    serve.device_rate_limit = u32::MAX;
+    let result = phases(&args, &serve).await;
+    if let Some(scratch) = scratch {
+        scratch.drop().await;
+    }
+    result
+}
+
+/// Every phase in turn: the API's throughput on a running server, the large
+/// aggregate, then (server stopped) the replay, and on fresh servers over
+/// the same database the supports range and the portal's pages.
+async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
+    let running = testkit::server::start(serve).await?;
+    let client = Graphql::new(running.addr);
+    let api = api::Api::set_up(args, client.clone()).await?;
+    api.grants(args).await?;
+    api::inserts_baseline(args, &running.app.db).await?;
+    api.assign_licenses(args).await?;
+    api.activations(args).await?;
+    let heavy = heavy::partner(args, &client, &api.admin, &api.partners[0].1, &running.app).await?;
+    running.stop().await;
+
+    let app = replay::all_views(serve).await?;
+    supports::range(args, &app, serve).await?;
+    match heavy {
+        Some(heavy) => portal::pages(&app, serve, &heavy).await,
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,96 @@
+//! GraphQL over HTTP as a client sends it: a document and its variables,
+//! with a bearer token when signed in.
+
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+/// A client of one server's `/graphql`.
+#[derive(Clone)]
+pub struct Graphql {
+    pub http: reqwest::Client,
+    pub url: String,
+}
+
+impl Graphql {
+    pub fn new(addr: SocketAddr) -> Self {
+        Graphql {
+            http: reqwest::Client::new(),
+            url: endpoint(addr),
+        }
+    }
+
+    /// The whole JSON answer, `data` and `errors` alike.
+    pub async fn answer(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, String> {
+        post(&self.http, &self.url, token, query, variables).await
+    }
+
+    /// The `data` of a document; its `errors`, as text, when it has any.
+    pub async fn data(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, String> {
+        let answer = self.answer(token, query, variables).await?;
+        match answer.get("errors") {
+            Some(errors) => Err(errors.to_string()),
+            None => Ok(answer["data"].clone()),
+        }
+    }
+
+    /// The session token of `login`.
+    pub async fn login(&self, login: &str, password: &str) -> Result<String, String> {
+        let d = self
+            .data(
+                None,
+                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
+                json!({ "l": login, "p": password }),
+            )
+            .await?;
+        string_at(&d, &["login", "token"])
+    }
+}
+
+/// The GraphQL endpoint of a server listening on `addr`.
+pub fn endpoint(addr: SocketAddr) -> String {
+    format!("http://{addr}/graphql")
+}
+
+/// Posts a document to `url`; returns the whole JSON answer.
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Result<Value, String> {
+    let mut request = http
+        .post(url)
+        .header(
+            "accept",
+            "application/graphql-response+json, application/json",
+        )
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    response
+        .json()
+        .await
+        .map_err(|e| format!("not a JSON answer: {e}"))
+}
+
+/// The string at `path` in a JSON value, or an error naming the path.
+pub fn string_at(value: &Value, path: &[&str]) -> Result<String, String> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!("no string at {} in {value}", path.join(".")))
+}
