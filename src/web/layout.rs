@@ -215,47 +215,80 @@ pub fn error_box(e: Option<&AppError>) -> Markup {
     }
 }
 
-/// The cost of an operation against the balance, then its confirm form.
-/// With too few credits the button is disabled and the reason is next to it.
+/// "1 credit", "1,250 credits".
+pub fn credits(n: i64) -> String {
+    if n.abs() == 1 {
+        format!("{n} credit")
+    } else {
+        format!("{} credits", number(n))
+    }
+}
+
+/// "1 month", "3 months" (and any other unit with a plain -s plural).
+pub fn plural(n: i64, unit: &str) -> String {
+    if n.abs() == 1 {
+        format!("{n} {unit}")
+    } else {
+        format!("{} {unit}s", number(n))
+    }
+}
+
+/// Thousands separated by commas: 999999 → "999,999".
+pub fn number(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// The cost of an operation against the balance, then its confirm form
+/// (`fields`: the reviewed values, see `review`). With too few credits the
+/// button is disabled and the reason is next to it; `smaller` says what a
+/// cheaper choice would be for this operation ("fewer users", …).
 pub fn quote_panel(
     s: &Session,
     quote: &Quote,
     action: &str,
     fields: Markup,
     button: &str,
+    smaller: &str,
 ) -> Markup {
     let after = quote.balance - quote.cost;
     html! {
         section.summary aria-labelledby="cost-title" {
             h2 #cost-title { "Cost" }
             dl.figures {
-                div { dt { "Cost" } dd #quote-cost { (quote.cost) " credits" } }
+                div { dt { "Cost" } dd #quote-cost { (credits(quote.cost)) } }
                 div {
                     dt { @if let Some(payer) = &quote.payer { "Balance of " (payer) } @else { "Your balance" } }
-                    dd #quote-balance { (quote.balance) " credits" }
+                    dd #quote-balance { (credits(quote.balance)) }
                 }
                 div {
                     dt { "Balance afterwards" }
-                    dd { @if quote.sufficient { (after) " credits" } @else { "—" } }
+                    dd { @if quote.sufficient { (credits(after)) } @else { "—" } }
                 }
             }
             form method="post" action=(action) {
                 (csrf_field(s))
                 (fields)
-                input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
                 @if quote.sufficient {
                     button.primary type="submit" { (button) }
                 } @else {
                     p.warning #short role="alert" {
-                        "Not enough credits: this costs " (quote.cost) " credits and "
+                        "Not enough credits: this costs " (credits(quote.cost)) " and "
                         @if let Some(payer) = &quote.payer { (payer) "'s" } @else { "your" }
-                        " balance is " (quote.balance) ". "
+                        " balance is " (number(quote.balance)) ". "
                         @if let Some(payer) = &quote.payer {
-                            "Give " (payer) " more credits from the " a href="/resellers" { "Resellers page" } ", or choose fewer users or a shorter period."
+                            "Give " (payer) " more credits from the " a href="/resellers" { "Resellers page" } ", or choose " (smaller) "."
                         } @else if s.caller.role == Role::Reseller {
-                            "Ask your partner for more credits."
+                            "Ask your partner for more credits, or choose " (smaller) "."
                         } @else {
-                            "Ask the vendor for more credits, or choose fewer users or a shorter period."
+                            "Ask the vendor for more credits, or choose " (smaller) "."
                         }
                     }
                     button.primary type="submit" disabled aria-describedby="short" { (button) }

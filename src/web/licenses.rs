@@ -3,9 +3,12 @@
 //! key is not activated on a device; asks first and shows the refund).
 
 use super::WebState;
-use super::forms::{FormData, Params, encode, hidden};
-use super::layout::{self, csrf_field, cta, day, empty_row, error_box, pager, quote_panel, when};
+use super::forms::{FormData, Params, encode};
+use super::layout::{
+    self, credits, csrf_field, cta, day, empty_row, error_box, pager, quote_panel, when,
+};
 use super::owners::{on_behalf, owner_names, reseller_owner};
+use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{Operation, Quote};
 use crate::error::AppError;
@@ -186,6 +189,9 @@ pub async fn upgrade_page(
     Path(id): Path<String>,
     Params(p): Params,
 ) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
     upgrade_render(&st, &s, &id, &p, None).await
 }
 
@@ -211,7 +217,7 @@ async fn upgrade_render(
     let reseller = reseller_owner(st, s, &license.owner_id).await;
     let mut error = error;
     let mut quote: Option<Quote> = None;
-    if error.is_none() && p.get("review") == "1" {
+    if error.is_none() && review::reviewing(p) {
         match upgrade_op(id, p) {
             Ok(op) => match st.app.quote(&s.caller, &op).await {
                 Ok(q) => quote = Some(q),
@@ -231,29 +237,43 @@ async fn upgrade_render(
         .map(str::to_string)
         .unwrap_or(license.users.to_string());
     let edition = p.opt("edition").unwrap_or(&license.edition).to_string();
+    let edition_name = product
+        .and_then(|x| x.edition(&edition))
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| edition.clone());
     let body = html! {
         (describe(st, &license, reseller.as_deref()))
         (error_box(error.as_ref()))
-        form.stack method="get" action=(action) {
-            input type="hidden" name="review" value="1";
-            label for="edition" { "Edition" }
-            select #edition name="edition" {
-                @if let Some(product) = product {
-                    @let current = product.rank(&license.edition).unwrap_or(0);
-                    @for (i, e) in product.editions.iter().enumerate() {
-                        @if i >= current {
-                            option value=(e.code) selected[e.code == edition] { (e.name) " — " (e.license_per_user) " credits per user" }
+        // The review is its own step: the button confirms what it shows.
+        @if let Some(q) = &quote {
+            section.summary aria-labelledby="summary-title" {
+                h2 #summary-title { "After the upgrade" }
+                dl.figures {
+                    div { dt { "Edition" } dd { (edition_name) } }
+                    div { dt { "Users" } dd #review-users { (users) } }
+                }
+            }
+            (quote_panel(s, q, &action, review::confirm_fields(s, &action, p, &upgrade_fields(p)), "Upgrade", "fewer users or a lower edition"))
+            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+        } @else {
+            form.stack method="get" action=(action) {
+                input type="hidden" name="review" value="1";
+                label for="edition" { "Edition" }
+                select #edition name="edition" autofocus {
+                    @if let Some(product) = product {
+                        @let current = product.rank(&license.edition).unwrap_or(0);
+                        @for (i, e) in product.editions.iter().enumerate() {
+                            @if i >= current {
+                                option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.license_per_user)) " per user" }
+                            }
                         }
                     }
                 }
+                label for="users" { "Users" }
+                input #users type="number" name="users" min=(license.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+                p.hint #users-hint { "An upgrade never lowers the users or the edition; it costs the difference." }
+                button type="submit" { "Review" }
             }
-            label for="users" { "Users" }
-            input #users type="number" name="users" min=(license.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
-            p.hint #users-hint { "An upgrade never lowers the users or the edition; it costs the difference." }
-            button type="submit" { "Review" }
-        }
-        @if let Some(q) = &quote {
-            (quote_panel(s, q, &action, hidden(&[("users", users.clone()), ("edition", edition.clone())]), "Upgrade"))
         }
         p { a href="/licenses" { "Back to the licenses" } }
     };
@@ -265,18 +285,31 @@ pub async fn upgrade(
     Path(id): Path<String>,
     SignedForm { session: s, form }: SignedForm,
 ) -> Response {
+    let action = format!("/licenses/{}/upgrade", encode(&id));
     let result = match upgrade_op(&id, &form) {
-        Ok(op) => {
-            st.app
-                .execute_operation(&s.caller, &op, form.opt("_idem"))
-                .await
-        }
+        Ok(op) => match review::check(&s, &action, &form, &upgrade_fields(&form)) {
+            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match result {
         Ok(_) => redirect_with_flash("/licenses", "The license was upgraded.", s.secure),
-        Err(e) => upgrade_render(&st, &s, &id, &form, Some(e)).await,
+        Err(e) => {
+            let mut back = form.clone();
+            back.0
+                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
+            upgrade_render(&st, &s, &id, &back, Some(e)).await
+        }
     }
+}
+
+/// What an upgrade's review shows and its confirmation carries.
+fn upgrade_fields(p: &FormData) -> Vec<(&'static str, String)> {
+    vec![
+        ("users", p.get("users").to_string()),
+        ("edition", p.get("edition").to_string()),
+    ]
 }
 
 pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {

@@ -15,6 +15,7 @@ mod layout;
 mod licenses;
 mod owners;
 mod resellers;
+mod review;
 mod session;
 mod signin;
 mod subscriptions;

@@ -4,9 +4,10 @@
 //! Extend, each priced before it is confirmed.
 
 use super::WebState;
-use super::forms::{FormData, Params, encode, hidden};
-use super::layout::{self, cta, day, empty_row, error_box, pager, quote_panel};
+use super::forms::{FormData, Params, encode};
+use super::layout::{self, credits, cta, day, empty_row, error_box, pager, plural, quote_panel};
 use super::owners::{on_behalf, owner_names, reseller_owner};
+use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{EXPIRING_DAYS, Operation, Quote};
 use crate::error::{AppError, AppResult};
@@ -203,7 +204,7 @@ async fn render(
     let reseller = reseller_owner(st, s, &support.owner_id).await;
     let mut error = error;
     let mut quote: Option<Quote> = None;
-    if error.is_none() && p.get("review") == "1" {
+    if error.is_none() && review::reviewing(p) {
         match op_of(&change, id, p) {
             Ok(op) => match st.app.quote(&s.caller, &op).await {
                 Ok(q) => quote = Some(q),
@@ -228,59 +229,96 @@ async fn render(
         .unwrap_or(support.users.to_string());
     let edition = p.opt("edition").unwrap_or(&support.edition).to_string();
     let months = p.get("months").to_string();
+    let edition_name = product
+        .and_then(|x| x.edition(&edition))
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| edition.clone());
+    let fields = change_fields(&change, p);
+    let smaller = match change {
+        Change::Upgrade => "fewer users or a lower edition",
+        Change::Extend => "a shorter extension",
+    };
     let body = html! {
         (describe(st, &support, reseller.as_deref()))
         (error_box(error.as_ref()))
-        form.stack method="get" action=(action) {
-            input type="hidden" name="review" value="1";
-            @match change {
-                Change::Upgrade => {
-                    label for="edition" { "Edition" }
-                    select #edition name="edition" {
-                        @if let Some(product) = product {
-                            @let current = product.rank(&support.edition).unwrap_or(0);
-                            @for (i, e) in product.editions.iter().enumerate() {
-                                @if i >= current {
-                                    option value=(e.code) selected[e.code == edition] { (e.name) " — " (e.support_per_user_month) " credits per user per month" }
+        // The review is its own step: the button confirms what it shows.
+        @if let Some(q) = &quote {
+            section.summary aria-labelledby="summary-title" {
+                h2 #summary-title { "Summary" }
+                dl.figures {
+                    @match change {
+                        Change::Upgrade => {
+                            div { dt { "Edition" } dd { (edition_name) } }
+                            div { dt { "Users" } dd #review-users { (users) } }
+                        }
+                        Change::Extend => {
+                            div { dt { "Extend by" } dd { (plural(months.parse().unwrap_or(0), "month")) } }
+                        }
+                    }
+                }
+            }
+            (quote_panel(s, q, &action, review::confirm_fields(s, &action, p, &fields), button, smaller))
+            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+        } @else {
+            form.stack method="get" action=(action) {
+                input type="hidden" name="review" value="1";
+                @match change {
+                    Change::Upgrade => {
+                        label for="edition" { "Edition" }
+                        select #edition name="edition" autofocus {
+                            @if let Some(product) = product {
+                                @let current = product.rank(&support.edition).unwrap_or(0);
+                                @for (i, e) in product.editions.iter().enumerate() {
+                                    @if i >= current {
+                                        option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.support_per_user_month)) " per user per month" }
+                                    }
                                 }
                             }
                         }
+                        label for="users" { "Users" }
+                        input #users type="number" name="users" min=(support.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+                        p.hint #users-hint { "The difference is charged for the months left until the End of Support." }
                     }
-                    label for="users" { "Users" }
-                    input #users type="number" name="users" min=(support.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
-                    p.hint #users-hint { "The difference is charged for the months left until the End of Support." }
-                }
-                Change::Extend => {
-                    label for="months" { "Extend by" }
-                    select #months name="months" aria-describedby="months-hint" {
-                        @for m in &st.app.catalog.support_months {
-                            option value=(m) selected[months == m.to_string()] { (m) " months" }
+                    Change::Extend => {
+                        label for="months" { "Extend by" }
+                        select #months name="months" aria-describedby="months-hint" autofocus {
+                            @for m in &st.app.catalog.support_months {
+                                option value=(m) selected[months == m.to_string()] { (plural(i64::from(*m), "month")) }
+                            }
                         }
+                        p.hint #months-hint { "The new period starts the day after the current End of Support, or today if it has already expired." }
                     }
-                    p.hint #months-hint { "The new period starts the day after the current End of Support, or today if it has already expired." }
                 }
+                button type="submit" { "Review" }
             }
-            button type="submit" { "Review" }
-        }
-        @if let Some(q) = &quote {
-            @let fields = match change {
-                Change::Upgrade => hidden(&[("users", users.clone()), ("edition", edition.clone())]),
-                Change::Extend => hidden(&[("months", months.clone())]),
-            };
-            (quote_panel(s, q, &action, fields, button))
         }
         p { a href="/support" { "Back to the support list" } }
     };
     layout::page_with_status(s, status, title, body)
 }
 
+/// What a review shows and its confirmation carries.
+fn change_fields(change: &Change, p: &FormData) -> Vec<(&'static str, String)> {
+    match change {
+        Change::Upgrade => vec![
+            ("users", p.get("users").to_string()),
+            ("edition", p.get("edition").to_string()),
+        ],
+        Change::Extend => vec![("months", p.get("months").to_string())],
+    }
+}
+
 async fn submit(st: &WebState, s: Session, change: Change, id: &str, form: &FormData) -> Response {
+    let path = match change {
+        Change::Upgrade => "upgrade",
+        Change::Extend => "extend",
+    };
+    let action = format!("/support/{}/{path}", encode(id));
     let result = match op_of(&change, id, form) {
-        Ok(op) => {
-            st.app
-                .execute_operation(&s.caller, &op, form.opt("_idem"))
-                .await
-        }
+        Ok(op) => match review::check(&s, &action, form, &change_fields(&change, form)) {
+            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match (result, change) {
@@ -295,7 +333,12 @@ async fn submit(st: &WebState, s: Session, change: Change, id: &str, form: &Form
             ),
             Err(_) => redirect_with_flash("/support", "The support was extended.", s.secure),
         },
-        (Err(e), change) => render(st, &s, change, id, form, Some(e)).await,
+        (Err(e), change) => {
+            let mut back = form.clone();
+            back.0
+                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
+            render(st, &s, change, id, &back, Some(e)).await
+        }
     }
 }
 
@@ -305,6 +348,9 @@ pub async fn upgrade_page(
     Path(id): Path<String>,
     Params(p): Params,
 ) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
     render(&st, &s, Change::Upgrade, &id, &p, None).await
 }
 
@@ -314,6 +360,9 @@ pub async fn extend_page(
     Path(id): Path<String>,
     Params(p): Params,
 ) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
     render(&st, &s, Change::Extend, &id, &p, None).await
 }
 
