@@ -29,7 +29,9 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 input #q type="search" name="q" value=(p.get("q"));
                 button type="submit" { "Search" }
             }
-            (cta("/keys/new", "Generate an Activation Key"))
+            @if s.caller.role != aggregates::Role::Admin {
+                (cta("/keys/new", "Generate an Activation Key"))
+            }
         }
         div.table-wrap {
             table {

@@ -9,6 +9,7 @@ use super::layout::{
 };
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
+use aggregates::Role;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{Operation, Quote};
 use crate::error::AppError;
@@ -69,6 +70,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
         }
     }
     let now = projections::db::time_text(Utc::now());
+    let seller = s.caller.role != Role::Admin;
     let catalog = &st.app.catalog;
     let product_name = |code: &str| {
         catalog
@@ -120,7 +122,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 }
                 button type="submit" { "Filter" }
             }
-            (cta("/licenses/new", "Generate a License"))
+            @if seller { (cta("/licenses/new", "Generate a License")) }
         }
         div.table-wrap {
             table #licenses {
@@ -146,10 +148,17 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             td { (owners.label(&l.owner_id)) }
                             td { (when(&l.created_at)) }
                             td.actions {
-                                @if !l.deleted {
-                                    a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
+                                // Only what would be accepted: a trial is not
+                                // upgraded (a permanent license is generated
+                                // instead), and the administrator only looks.
+                                @if !l.deleted && seller {
+                                    @if l.kind == "PERMANENT" {
+                                        a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
+                                    }
                                     a href={ "/licenses/" (encode(&l.id)) "/edit" } { "Edit" }
-                                    @if !l.activated {
+                                    @if l.activated {
+                                        a href={ "/licenses/" (encode(&l.id)) "/delete" } { "Deactivate…" }
+                                    } @else {
                                         a.danger href={ "/licenses/" (encode(&l.id)) "/delete" } { "Delete" }
                                     }
                                 }
@@ -388,19 +397,48 @@ pub async fn delete_page(
         Ok(l) => l,
         Err(e) => return layout::session_error(&s, &e),
     };
-    let reseller = reseller_owner(&st, &s, &l.owner_id).await;
+    delete_render(&st, &s, &l, None).await
+}
+
+async fn delete_render(
+    st: &WebState,
+    s: &Session,
+    l: &LicenseRow,
+    error: Option<&AppError>,
+) -> Response {
+    let reseller = reseller_owner(st, s, &l.owner_id).await;
+    let key = st.app.activation_key(&s.caller, &l.key_id).await.ok();
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
-        (describe(&st, &l, reseller.as_deref()))
+        (describe(st, l, reseller.as_deref()))
+        (error_box(error))
         @if l.deleted {
             p.notice { "This license is already deleted." }
         } @else if l.activated {
-            p.warning role="alert" {
-                "This license's activation key is activated on a device: it cannot be deleted until the device is deactivated."
+            p.warning role="alert" #activated {
+                "This license cannot be deleted while its activation key "
+                @if let Some(k) = &key { strong.mono { (k.key) } " " }
+                "is activated on "
+                @match key.as_ref().and_then(|k| k.device_name.as_deref()) {
+                    Some(name) => { "the device " strong { (name) } }
+                    None => { "a device" }
+                }
+                @if let Some(at) = key.as_ref().and_then(|k| k.activated_at.as_deref()) { " (since " (when(at)) ")" }
+                ". Deactivate it first: the product on that device stops working until the key is activated again."
+            }
+            @if key.as_ref().is_some_and(|k| k.device_fingerprint.is_some()) {
+                form.inline method="post" action={ "/licenses/" (encode(&l.id)) "/deactivate" } {
+                    (csrf_field(s))
+                    button.danger type="submit" { "Deactivate the device" }
+                    a.button href="/licenses" { "Back to the licenses" }
+                }
+            } @else {
+                p { a href="/licenses" { "Back to the licenses" } }
             }
         } @else {
             p.warning #refund {
                 @if l.credits_spent > 0 {
-                    "Delete this license? The " (l.credits_spent) " credits it cost will be refunded to "
+                    "Delete this license? The " (credits(l.credits_spent)) " it cost will be refunded to "
                     @if let Some(name) = &reseller { (name) "'s" } @else { "your" }
                     " balance."
                 } @else {
@@ -408,14 +446,59 @@ pub async fn delete_page(
                 }
             }
             form.inline method="post" action={ "/licenses/" (encode(&l.id)) "/delete" } {
-                (csrf_field(&s))
+                (csrf_field(s))
                 input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
-                button.danger type="submit" { "Delete the license" }
+                button.danger type="submit" autofocus { "Delete the license" }
                 a.button href="/licenses" { "Cancel" }
             }
         }
     };
-    layout::page(&s, "Delete a license", body)
+    layout::page_with_status(s, status, "Delete a license", body)
+}
+
+/// Deactivates the device the license's key is active on, through the same
+/// application call a device makes, so the license can then be deleted.
+pub async fn deactivate(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, .. }: SignedForm,
+) -> Response {
+    let l = match st.app.license(&s.caller, &id).await {
+        Ok(l) => l,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    if s.caller.role == Role::Admin {
+        let e = AppError::Forbidden("the administrator does not manage devices".into());
+        return delete_render(&st, &s, &l, Some(&e)).await;
+    }
+    let key = match st.app.activation_key(&s.caller, &l.key_id).await {
+        Ok(k) => k,
+        Err(e) => return delete_render(&st, &s, &l, Some(&e)).await,
+    };
+    let Some(fingerprint) = key.device_fingerprint.clone() else {
+        return redirect_with_flash(
+            &format!("/licenses/{}/delete", encode(&id)),
+            "The key was not active on any device.",
+            s.secure,
+        );
+    };
+    let client = format!("portal:{}", s.caller.id);
+    match st
+        .app
+        .deactivate_key(&client, &key.key, &fingerprint)
+        .await
+    {
+        Ok(()) => redirect_with_flash(
+            &format!("/licenses/{}/delete", encode(&id)),
+            &format!(
+                "The key {} was deactivated on {}; the license can now be deleted.",
+                key.key,
+                key.device_name.as_deref().unwrap_or("its device")
+            ),
+            s.secure,
+        ),
+        Err(e) => delete_render(&st, &s, &l, Some(&e)).await,
+    }
 }
 
 pub async fn delete(
@@ -443,6 +526,9 @@ pub async fn delete(
             )
         }
         Ok(None) => redirect_with_flash("/licenses", "The license was deleted.", s.secure),
-        Err(e) => layout::session_error(&s, &e),
+        Err(e) => match st.app.license(&s.caller, &id).await {
+            Ok(l) => delete_render(&st, &s, &l, Some(&e)).await,
+            Err(_) => layout::session_error(&s, &e),
+        },
     }
 }

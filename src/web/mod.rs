@@ -72,6 +72,10 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
             "/licenses/{id}/delete",
             get(licenses::delete_page).post(licenses::delete),
         )
+        .route(
+            "/licenses/{id}/deactivate",
+            axum::routing::post(licenses::deactivate),
+        )
         .route("/support", get(support::list))
         .route(
             "/support/{id}/upgrade",

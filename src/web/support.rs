@@ -47,6 +47,7 @@ fn filter_of(p: &FormData) -> AppResult<SupportFilter> {
 
 pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
     let partner = s.caller.role == Role::Partner;
+    let seller = s.caller.role != Role::Admin;
     // A partner sees its resellers' rows unless it unticks the box; the
     // form sends "resellers=0" as a hidden default and "1" when ticked.
     let include_resellers =
@@ -112,7 +113,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 }
                 button type="submit" { "Filter" }
             }
-            (cta("/licenses/new?what=support", "Generate Support"))
+            @if seller { (cta("/licenses/new?what=support", "Generate Support")) }
         }
         div.table-wrap {
             table #supports {
@@ -134,8 +135,13 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             }
                             td { (owners.label(&x.owner_id)) }
                             td.actions {
-                                a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
-                                a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
+                                // An expired support is extended, not upgraded.
+                                @if seller {
+                                    @if x.end_of_support.as_str() >= today.as_str() {
+                                        a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
+                                    }
+                                    a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
+                                }
                             }
                         }
                     }
