@@ -331,7 +331,7 @@ fn step_two(st: &WebState, product: &Product, p: &FormData, what: &str, key: &Ke
                 fieldset {
                     legend { "Trial or permanent" }
                     div.choices {
-                        label { input type="radio" name="kind" value="PERMANENT" checked[kind == "PERMANENT"] data-toggles="trial-days"; " Permanent" }
+                        label { input type="radio" name="kind" value="PERMANENT" checked[kind == "PERMANENT"] data-toggles="trial-days" autofocus; " Permanent" }
                         label { input type="radio" name="kind" value="TRIAL" checked[kind == "TRIAL"] data-toggles="trial-days"; " Trial" }
                     }
                     div #trial-days data-shown-for="TRIAL" {
@@ -343,7 +343,7 @@ fn step_two(st: &WebState, product: &Product, p: &FormData, what: &str, key: &Ke
                 }
             }
             label for="edition" { "Edition" }
-            select #edition name="edition" {
+            select #edition name="edition" autofocus[what == "support"] {
                 @for e in &product.editions {
                     option value=(e.code) selected[e.code == p.get("edition")] {
                         (e.name) " — "

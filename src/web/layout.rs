@@ -19,6 +19,7 @@ fn head(title: &str) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · License Portal" }
+            link rel="icon" type="image/svg+xml" href={ "/static/favicon.svg?v=" (ASSETS) };
             link rel="stylesheet" href={ "/static/portal.css?v=" (ASSETS) };
             script src={ "/static/portal.js?v=" (ASSETS) } defer {}
         }
@@ -190,9 +191,33 @@ pub fn session_error(s: &Session, e: &AppError) -> Response {
     )
 }
 
-/// The API's message, with a capital letter; the code is there for support requests.
+/// The API's names of fields, as the portal's forms call them.
+const FIELD_WORDS: &[(&str, &str)] = &[
+    ("trialDays", "the trial's duration in days"),
+    ("idempotencyKey", "the form's one-time key"),
+    ("activationKeyId", "the activation key"),
+    ("startsOn", "the start date"),
+    ("deviceFingerprint", "the device's fingerprint"),
+    ("deviceName", "the device's name"),
+];
+
+/// The message in plain words, with a capital letter; the contract's code
+/// stays out of sight (it is in the page's markup for support requests).
 pub fn message(e: &AppError) -> String {
-    let text = e.to_string();
+    let mut text = match e {
+        AppError::InsufficientCredits { required, balance } => format!(
+            "not enough credits: this costs {} and the balance is {}",
+            credits(*required),
+            number(*balance)
+        ),
+        AppError::Internal => {
+            "something went wrong on our side. Try again in a moment; if it keeps happening, tell the vendor the time it happened".to_string()
+        }
+        _ => e.to_string(),
+    };
+    for (field, words) in FIELD_WORDS {
+        text = text.replace(field, words);
+    }
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => format!(
@@ -207,9 +232,8 @@ pub fn message(e: &AppError) -> String {
 pub fn error_box(e: Option<&AppError>) -> Markup {
     html! {
         @if let Some(e) = e {
-            div.error role="alert" {
+            div.error role="alert" data-code=(e.code()) {
                 p { (message(e)) }
-                p.code { "Code: " (e.code()) }
             }
         }
     }

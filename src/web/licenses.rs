@@ -9,10 +9,10 @@ use super::layout::{
 };
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
-use aggregates::Role;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{Operation, Quote};
 use crate::error::AppError;
+use aggregates::Role;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -146,7 +146,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             }
                             td { (l.email.as_deref().unwrap_or("")) @if let Some(c) = &l.comment { br; span.muted { (c) } } }
                             td { (owners.label(&l.owner_id)) }
-                            td { (when(&l.created_at)) }
+                            td.when { (when(&l.created_at)) }
                             td.actions {
                                 // Only what would be accepted: a trial is not
                                 // upgraded (a permanent license is generated
@@ -351,7 +351,7 @@ fn edit_form(
         form.stack method="post" action={ "/licenses/" (encode(&l.id)) "/edit" } {
             (csrf_field(s))
             label for="email" { "Customer email" }
-            input #email type="email" name="email" value=(email);
+            input #email type="email" name="email" value=(email) autofocus;
             label for="comment" { "Comment" }
             input #comment type="text" name="comment" value=(comment) maxlength="500";
             button.primary type="submit" { "Save" }
@@ -483,11 +483,7 @@ pub async fn deactivate(
         );
     };
     let client = format!("portal:{}", s.caller.id);
-    match st
-        .app
-        .deactivate_key(&client, &key.key, &fingerprint)
-        .await
-    {
+    match st.app.deactivate_key(&client, &key.key, &fingerprint).await {
         Ok(()) => redirect_with_flash(
             &format!("/licenses/{}/delete", encode(&id)),
             &format!(

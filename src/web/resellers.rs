@@ -55,7 +55,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             td { (r.email) }
                             td.num { (r.balance) }
                             td { (products_text(&st, r)) }
-                            td { (when(&r.created_at)) }
+                            td.when { (when(&r.created_at)) }
                             td.actions {
                                 a href={ "/resellers/" (encode(&r.id)) "/credits" } { "Give credits" }
                                 a href={ "/resellers/" (encode(&r.id)) "/edit" } { "Edit" }
@@ -278,11 +278,18 @@ pub async fn give(
         Err(resp) => return resp,
     };
     let result = match form.int("amount", "The amount") {
-        Ok(amount) => {
-            st.app
-                .give_credits(&s.caller, &id, amount, form.opt("_idem"))
-                .await
-        }
+        Ok(amount) => match st
+            .app
+            .give_credits(&s.caller, &id, amount, form.opt("_idem"))
+            .await
+        {
+            Err(AppError::InsufficientCredits { balance, .. }) => Err(AppError::bad(format!(
+                "this would give {} and your balance is {}",
+                credits(amount),
+                number(balance)
+            ))),
+            other => other,
+        },
         Err(e) => Err(e),
     };
     match result {
@@ -343,7 +350,7 @@ fn edit_form(
         form.stack method="post" action={ "/resellers/" (encode(&r.id)) "/edit" } {
             (csrf_field(s))
             label for="name" { "Name" }
-            input #name type="text" name="name" value=(p.get("name")) required maxlength="200";
+            input #name type="text" name="name" value=(p.get("name")) required maxlength="200" autofocus;
             label for="email" { "Email" }
             input #email type="email" name="email" value=(p.get("email")) required;
             (product_boxes(st, products))

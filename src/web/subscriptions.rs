@@ -52,11 +52,11 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                         tr.reseller-row[!owners.is_own(&x.owner_id)] {
                             td { (software(&x.software)) }
                             td.num { (x.channels) }
-                            td { (day(&x.starts_on)) " – " (day(&x.ends_on)) " (" (x.months) " months)" }
+                            td.when { (day(&x.starts_on)) " – " (day(&x.ends_on)) " (" (x.months) " months)" }
                             td { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
                             td.num { (x.credits_spent) }
                             td { (owners.label(&x.owner_id)) }
-                            td { (when(&x.created_at)) }
+                            td.when { (when(&x.created_at)) }
                         }
                     }
                 }

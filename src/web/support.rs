@@ -18,7 +18,7 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use projections::db::date_text;
-use projections::queries::{SupportFilter, SupportOrder, SupportRow};
+use projections::queries::{Page, SupportFilter, SupportOrder, SupportRow};
 
 fn filter_of(p: &FormData) -> AppResult<SupportFilter> {
     let mut from = p.date("from", "The first End of Support date")?;
@@ -32,9 +32,9 @@ fn filter_of(p: &FormData) -> AppResult<SupportFilter> {
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
-        return Err(AppError::bad(
-            "the End of Support range starts after it ends",
-        ));
+        return Err(AppError::bad(format!(
+            "the End of Support range starts ({f}) after it ends ({t}): choose a first date on or before the last one"
+        )));
     }
     Ok(SupportFilter {
         product: p.opt("product").map(str::to_string),
@@ -52,24 +52,47 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
     // form sends "resellers=0" as a hidden default and "1" when ticked.
     let include_resellers =
         !partner || p.all("resellers").iter().any(|v| v == "1") || !p.has("resellers");
+    // A filter that does not hold shows its error and no rows, never
+    // everything as if there were no filter.
     let (filter, error) = match filter_of(&p) {
-        Ok(f) => (f, None),
-        Err(e) => (SupportFilter::default(), Some(e)),
+        Ok(f) => (Some(f), None),
+        Err(e) => (None, Some(e)),
     };
-    let page = match st
-        .app
-        .supports(
-            &s.caller,
-            &filter,
-            include_resellers,
-            SupportOrder::EndAsc,
-            &p.page(),
-        )
-        .await
-    {
-        Ok(page) => page,
-        Err(e) => return layout::session_error(&s, &e),
+    let page = match &filter {
+        Some(filter) => match st
+            .app
+            .supports(
+                &s.caller,
+                filter,
+                include_resellers,
+                SupportOrder::EndAsc,
+                &p.page(),
+            )
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => return layout::session_error(&s, &e),
+        },
+        None => Page {
+            rows: vec![],
+            has_next: false,
+            total: 0,
+        },
     };
+    // The dates in force, shown in the fields (the home page's link only
+    // says "soon").
+    let from_value = filter
+        .as_ref()
+        .and_then(|f| f.end_from.clone())
+        .unwrap_or_else(|| p.get("from").to_string());
+    let to_value = filter
+        .as_ref()
+        .and_then(|f| f.end_to.clone())
+        .unwrap_or_else(|| p.get("to").to_string());
+    let filtered = ["from", "to", "product", "expired", "soon"]
+        .iter()
+        .any(|n| p.opt(n).is_some())
+        || (partner && !include_resellers);
     let owners = owner_names(&st, &s).await;
     let today = date_text(Utc::now().date_naive());
     let catalog = &st.app.catalog;
@@ -83,11 +106,11 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             form.filters method="get" action="/support" role="search" {
                 div {
                     label for="f-from" { "End of Support from" }
-                    input #f-from type="date" name="from" value=(p.get("from"));
+                    input #f-from type="date" name="from" value=(from_value);
                 }
                 div {
                     label for="f-to" { "to" }
-                    input #f-to type="date" name="to" value=(p.get("to"));
+                    input #f-to type="date" name="to" value=(to_value);
                 }
                 div {
                     label for="f-product" { "Product" }
@@ -112,6 +135,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                     }
                 }
                 button type="submit" { "Filter" }
+                @if filtered { a #clear-filters href="/support" { "Clear filters" } }
             }
             @if seller { (cta("/licenses/new?what=support", "Generate Support")) }
         }
@@ -123,12 +147,14 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                     th scope="col" { "End of Support" } th scope="col" { "Owner" } th scope="col" { span.visually-hidden { "Actions" } }
                 } }
                 tbody {
-                    @if page.rows.is_empty() { (empty_row(6, "No support matches these filters.")) }
+                    @if page.rows.is_empty() {
+                (empty_row(6, if error.is_some() { "Correct the filters to see supports." } else { "No support matches these filters." }))
+            }
                     @for (_, x) in &page.rows {
                         tr.reseller-row[!owners.is_own(&x.owner_id)] {
                             td { (product_label(&st, x)) }
                             td.num { (x.users) }
-                            td { (day(&x.starts_on)) }
+                            td.when { (day(&x.starts_on)) }
                             td {
                                 (day(&x.end_of_support))
                                 @if x.end_of_support.as_str() < today.as_str() { " " span.badge.expired { "Expired" } }

@@ -190,7 +190,8 @@ both_backends!(
         let session = v.cookies.get("lp_session").cloned().expect("session");
         let token = csrf(&home);
         let out = v.post("/logout", &[("_csrf", &token)]).await;
-        assert_eq!(out.location.as_deref(), Some("/login"));
+        assert_eq!(out.location.as_deref(), Some("/login?out=1"));
+        assert!(v.page("/login?out=1").await.contains("You are signed out."));
         v.cookies.insert("lp_session".into(), session);
         assert_eq!(v.get("/").await.location.as_deref(), Some("/login"));
     }

@@ -73,6 +73,17 @@
         }
       });
     });
+    // Each cell names its column, for the stacked cards of small screens.
+    document.querySelectorAll(".table-wrap table").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.querySelector(".visually-hidden") ? "" : th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (heads[i] && !cell.classList.contains("empty")) cell.setAttribute("data-label", heads[i]);
+        });
+      });
+    });
     document.querySelectorAll("input[data-toggles]").forEach(function (radio) {
       radio.addEventListener("change", toggleTrial);
     });
