@@ -73,8 +73,9 @@ pub async fn key_choice(st: &WebState, s: &Session, p: &FormData) -> AppResult<K
                 ))
             }
             Err(AppError::NotFound(_)) => {
-                refused = Some(AppError::not_found(
-                    "activation key of this link (choose one of your keys)",
+                refused = Some(AppError::NotFound(
+                    "the activation key in this link is not one of yours, or no longer exists: choose one of your keys"
+                        .into(),
                 ))
             }
             Err(e) => return Err(e),
