@@ -63,7 +63,12 @@ pub async fn key_choice(st: &WebState, s: &Session, p: &FormData) -> AppResult<K
         .await?;
     let mut keys: Vec<KeyRow> = found.rows.into_iter().map(|(_, k)| k).collect();
     let (mut chosen, mut refused) = (None, None);
-    if let Some(id) = p.opt("key") {
+    // After a search the list holds the matches; a key chosen before stays
+    // chosen only when it is one of them.
+    if p.has("find") {
+        let id = p.get("key");
+        chosen = keys.iter().find(|k| k.id == id).cloned();
+    } else if let Some(id) = p.opt("key") {
         match st.app.activation_key(&s.caller, id).await {
             Ok(k) if k.owner_id == s.caller.id => chosen = Some(k),
             Ok(_) => {

@@ -353,6 +353,7 @@ async fn the_partner_guide_in_a_browser() {
             .is_empty()
     );
     // A confirmation whose values differ from the review's is refused.
+    let review_url = b.web.current_url().await.expect("url").to_string();
     b.web
         .execute(
             "document.querySelector('input[type=hidden][name=users]').value = '9';",
@@ -363,7 +364,7 @@ async fn the_partner_guide_in_a_browser() {
     b.press("Upgrade").await;
     b.sees("The choices changed after they were reviewed").await;
     b.sees("Balance: 50 credits").await;
-    b.web.back().await.expect("back");
+    b.web.get(review_url).await.expect("the review again");
     b.sees("Change the choices").await;
     b.press("Upgrade").await;
     b.sees("The license was upgraded.").await;
