@@ -141,12 +141,12 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             td.num { (l.users) }
                             td {
                                 (status_text(l, &now))
-                                @if let (false, Some(t)) = (l.deleted, &l.trial_ends_at) { br; span.muted { "until " (day(t)) } }
+                                @if let (false, Some(t)) = (l.deleted, &l.trial_ends_at) { br; span.muted.nowrap { "until " (day(t)) } }
                                 @if l.activated { br; span.badge { "Activated" } }
                             }
-                            td { (l.email.as_deref().unwrap_or("")) @if let Some(c) = &l.comment { br; span.muted { (c) } } }
+                            td.text { (l.email.as_deref().unwrap_or("")) @if let Some(c) = &l.comment { br; span.muted { (c) } } }
                             td { (owners.label(&l.owner_id)) }
-                            td.when { (when(&l.created_at)) }
+                            td.when title=(when(&l.created_at)) { (day(&l.created_at)) }
                             td.actions {
                                 // Only what would be accepted: a trial is not
                                 // upgraded (a permanent license is generated

@@ -546,6 +546,18 @@ async fn the_partner_guide_in_a_browser() {
     b.goto(&format!("/licenses?q={key}")).await;
     b.sees("Trial").await;
     b.shot("licenses-wide").await;
+    // At 1280 px the table fits: no column is pushed out of sight.
+    let overflow: bool = b
+        .web
+        .execute(
+            "var w = document.querySelector('.table-wrap'); return w.scrollWidth > w.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("script")
+        .convert()
+        .expect("a boolean");
+    assert!(!overflow, "the licenses table scrolls sideways at 1280 px");
 
     // The same pages on a phone-sized screen: rows become cards with their
     // actions first.
