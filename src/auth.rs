@@ -96,19 +96,27 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A random activation key; bytes ≥ 252 are redrawn so each character is equally likely.
+/// What random keys are drawn from: A–Z and 0–9 without 0/O and 1/I, so a
+/// key read over the phone is not mistaken. 32 characters: a byte's low five
+/// bits pick one uniformly. (Typed keys may still use all of A–Z and 0–9.)
+const RANDOM_KEY_CHARS: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A random activation key.
 pub fn random_activation_key() -> aggregates::values::ActivationKeyCode {
     let mut rng = rand::rngs::OsRng;
-    let mut bytes = [0u8; 16];
-    for b in bytes.iter_mut() {
-        *b = loop {
-            let x: u8 = rng.r#gen();
-            if x < 252 {
-                break x;
-            }
-        };
+    let mut key = String::with_capacity(19);
+    for i in 0..16 {
+        if i > 0 && i % 4 == 0 {
+            key.push('-');
+        }
+        let x: u8 = rng.r#gen();
+        key.push(RANDOM_KEY_CHARS[usize::from(x & 31)] as char);
     }
-    aggregates::values::ActivationKeyCode::from_random(bytes)
+    match aggregates::values::ActivationKeyCode::parse(&key) {
+        Ok(code) => code,
+        // Every character is in the key alphabet, so this cannot happen.
+        Err(_) => aggregates::values::ActivationKeyCode::from_random([0; 16]),
+    }
 }
 
 /// A new identifier: a type prefix and 128 random bits.

@@ -48,6 +48,13 @@ impl Mailer {
                 Transport::Files(AsyncFileTransport::new(outbox_dir))
             }
         };
+        // PUBLIC_URL's default: fine on one machine, wrong in every email sent.
+        if public_url.contains("://127.0.0.1") || public_url.contains("://localhost") {
+            tracing::warn!(
+                public_url,
+                "PUBLIC_URL is not set: welcome emails will point at 127.0.0.1; set it to the portal's public address"
+            );
+        }
         let from = from
             .parse()
             .map_err(|e| format!("MAIL_FROM \"{from}\": {e}"))?;
@@ -147,13 +154,13 @@ impl Mailer {
         };
         let password_line = match &password {
             Some(p) => format!(
-                "Password: {p}\n\nThis password was generated for you.\nYou will be asked to choose your own when you first sign in.\n"
+                "Password: {p}\n\nYou will be asked to choose your own password when you first sign in.\n"
             ),
             None => "Password: the one chosen for you when the account was created.\n".to_string(),
         };
         let body = format!(
             "Hello {name},\n\nYour {kind} account in the Licensing Management Application is ready.\n\n\
-             Address: {url}\nLogin: {login}\n{password_line}\nWelcome aboard.\n",
+             Address: {url}\nLogin: {login}\n{password_line}\nSign in at {url}/login\n\nWelcome aboard.\n",
             url = self.public_url,
         );
         let message = Message::builder()

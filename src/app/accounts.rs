@@ -180,6 +180,28 @@ impl App {
         new: NewAccount,
         actor: &Actor,
     ) -> AppResult<(AccountRow, Option<String>)> {
+        self.register_account(role, new, actor, false).await
+    }
+
+    /// `create_account`, where a chosen password is mailed as a generated one
+    /// is, and has to be changed at first sign-in too (the portal's new
+    /// reseller: the partner picks it, the reseller gets it by email).
+    pub async fn create_account_mailing_password(
+        &self,
+        role: Role,
+        new: NewAccount,
+        actor: &Actor,
+    ) -> AppResult<(AccountRow, Option<String>)> {
+        self.register_account(role, new, actor, true).await
+    }
+
+    async fn register_account(
+        &self,
+        role: Role,
+        new: NewAccount,
+        actor: &Actor,
+        mail_chosen: bool,
+    ) -> AppResult<(AccountRow, Option<String>)> {
         let login = values::parse_login(&new.login)?;
         let email = values::parse_email(&new.email)?;
         let name = values::parse_name(&new.name, "name")?;
@@ -208,9 +230,14 @@ impl App {
         .bind(login.to_lowercase())
         .bind(email.to_lowercase())
         .bind(&hash)
-        .bind(i64::from(generated.is_some()))
+        .bind(i64::from(generated.is_some() || mail_chosen))
         // An administrator's generated password is printed once, not mailed.
-        .bind(generated.as_deref().filter(|_| role != Role::Admin))
+        .bind(
+            generated
+                .as_deref()
+                .or(new.password.as_deref().filter(|_| mail_chosen))
+                .filter(|_| role != Role::Admin),
+        )
         .bind(time_text(Utc::now()))
         .execute(&self.db.pool)
         .await;

@@ -37,6 +37,22 @@ impl App {
             .await
     }
 
+    /// `create_reseller` for the portal: a chosen password is mailed too,
+    /// and the reseller changes it at first sign-in.
+    pub async fn create_reseller_mailing_password(
+        &self,
+        caller: &Caller,
+        new: NewAccount,
+    ) -> AppResult<(AccountRow, Option<String>)> {
+        App::ensure_partner(caller)?;
+        let new = NewAccount {
+            parent: Some(caller.id.clone()),
+            ..new
+        };
+        self.create_account_mailing_password(Role::Reseller, new, &caller.actor())
+            .await
+    }
+
     pub async fn edit_reseller(
         &self,
         caller: &Caller,

@@ -3,7 +3,7 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, csrf_field, cta, empty_row, error_box, pager, when};
+use super::layout::{self, credits, csrf_field, cta, empty_row, error_box, number, pager, when};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewAccount;
 use crate::error::AppError;
@@ -53,7 +53,7 @@ pub async fn partners(State(st): State<WebState>, s: Session, Params(p): Params)
                     @for (_, a) in &page.rows {
                         tr {
                             td { (a.name) } td { (a.login) } td { (a.email) }
-                            td.num { (a.balance) } td { (when(&a.created_at)) }
+                            td.num { (a.balance) } td.when { (when(&a.created_at)) }
                             td.actions {
                                 a href={ "/admin/partners/" (encode(&a.id)) "/grant" } { "Grant credits" }
                                 a href={ "/credits?account=" (encode(&a.id)) } { "History" }
@@ -82,7 +82,7 @@ fn new_form(s: &Session, p: &FormData, error: Option<&AppError>) -> Response {
         form.stack method="post" action="/admin/partners/new" {
             (csrf_field(s))
             label for="login" { "Login" }
-            input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off";
+            input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off" autofocus;
             label for="name" { "Name" }
             input #name type="text" name="name" value=(p.get("name")) required maxlength="200";
             label for="email" { "Email" }
@@ -159,7 +159,7 @@ fn grant_form(s: &Session, a: &AccountRow, p: &FormData, error: Option<&AppError
             (csrf_field(s))
             input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
             label for="amount" { "Credits" }
-            input #amount type="number" name="amount" min="1" max=(aggregates::values::MAX_GRANT) value=(p.get("amount")) required;
+            input #amount type="number" name="amount" min="1" max=(aggregates::values::MAX_GRANT) value=(p.get("amount")) required autofocus;
             label for="reference" { "Reference" }
             input #reference type="text" name="reference" value=(p.get("reference")) required maxlength="200" aria-describedby="reference-hint";
             p.hint #reference-hint { "Your order or invoice number; one grant per reference." }
@@ -179,6 +179,8 @@ pub async fn grant(
         Ok(a) => a,
         Err(r) => return r,
     };
+    // A grant whose reference was used before answers with the first entry.
+    let started = projections::db::time_text(chrono::Utc::now());
     let result = match form.int("amount", "The amount") {
         Ok(amount) => {
             st.app
@@ -194,11 +196,24 @@ pub async fn grant(
         Err(e) => Err(e),
     };
     match result {
+        Ok(entry) if entry.at < started => redirect_with_flash(
+            "/admin/partners",
+            &format!(
+                "The grant {} was already made on {} ({} to {}); nothing was granted again.",
+                form.get("reference"),
+                when(&entry.at),
+                credits(entry.amount),
+                a.login
+            ),
+            s.secure,
+        ),
         Ok(entry) => redirect_with_flash(
             "/admin/partners",
             &format!(
-                "{} credits were granted to {}; its balance is {}.",
-                entry.amount, a.login, entry.balance_after
+                "{} granted to {}; its balance is {}.",
+                credits(entry.amount),
+                a.login,
+                number(entry.balance_after)
             ),
             s.secure,
         ),

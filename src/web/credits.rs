@@ -212,7 +212,7 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
                     @if page.rows.is_empty() { (empty_row(6, "No entry in this range.")) }
                     @for (_, e) in &page.rows {
                         tr {
-                            td { (when(&e.at)) }
+                            td.when { (when(&e.at)) }
                             td { (reason_text(&e.reason)) }
                             td.mono { (e.reference.as_deref().unwrap_or("")) }
                             td { (actor_label(&actors, e)) }

@@ -7,7 +7,8 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, hidden};
-use super::layout::{self, error_box, quote_panel};
+use super::layout::{self, error_box, plural, quote_panel};
+use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{AssignLicense, AssignSupport, Operation, Quote};
 use crate::error::{AppError, AppResult};
@@ -19,7 +20,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use projections::queries::{KeyRow, PageRequest};
 
-/// Keys offered in the key list, newest first.
+/// Keys offered in the key list at once, newest first; a search finds the others.
 const KEYS_OFFERED: i64 = 200;
 
 /// The products the account may sell as licenses and support.
@@ -36,20 +37,103 @@ pub fn sellable<'a>(st: &'a WebState, s: &Session) -> Vec<&'a Product> {
         .collect()
 }
 
-/// The caller's own keys (what it sells goes on its own keys).
-pub async fn own_keys(st: &WebState, s: &Session) -> AppResult<Vec<KeyRow>> {
+/// The keys a form offers: the caller's own (what it sells goes on its own
+/// keys) matching the search, and the key the address names, looked up by
+/// id whatever its age.
+pub struct KeyChoice {
+    pub keys: Vec<KeyRow>,
+    /// How many keys match the search (more than `keys` when cut off).
+    pub total: i64,
+    pub chosen: Option<KeyRow>,
+    /// Why the key the address names cannot be used.
+    pub refused: Option<AppError>,
+    /// Whether the caller has any key at all.
+    pub any: bool,
+}
+
+pub async fn key_choice(st: &WebState, s: &Session, p: &FormData) -> AppResult<KeyChoice> {
     let page = PageRequest {
         first: KEYS_OFFERED,
         after: None,
     };
-    let keys = st
+    let search = p.opt("key_q");
+    let found = st
         .app
-        .activation_keys(&s.caller, Some(&s.caller.id), None, &page)
+        .activation_keys(&s.caller, Some(&s.caller.id), search, &page)
         .await?;
-    Ok(keys.rows.into_iter().map(|(_, k)| k).collect())
+    let mut keys: Vec<KeyRow> = found.rows.into_iter().map(|(_, k)| k).collect();
+    let (mut chosen, mut refused) = (None, None);
+    // After a search the list holds the matches; a key chosen before stays
+    // chosen only when it is one of them.
+    if p.has("find") {
+        let id = p.get("key");
+        chosen = keys.iter().find(|k| k.id == id).cloned();
+    } else if let Some(id) = p.opt("key") {
+        match st.app.activation_key(&s.caller, id).await {
+            Ok(k) if k.owner_id == s.caller.id => chosen = Some(k),
+            Ok(_) => {
+                refused = Some(AppError::Forbidden(
+                    "the activation key in this link belongs to another account, so nothing can be put on it from here; choose one of your keys"
+                        .into(),
+                ))
+            }
+            Err(AppError::NotFound(_)) => {
+                refused = Some(AppError::NotFound(
+                    "the activation key in this link is not one of yours, or no longer exists: choose one of your keys"
+                        .into(),
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(k) = &chosen
+        && !keys.iter().any(|x| x.id == k.id)
+    {
+        keys.insert(0, k.clone());
+    }
+    let any = !keys.is_empty() || search.is_some() || found.total > 0;
+    Ok(KeyChoice {
+        keys,
+        total: found.total,
+        chosen,
+        refused,
+        any,
+    })
+}
+
+/// The key picker: a search over the caller's keys (part of the key or its
+/// name; "Find" reloads the form with the matches) and the list to choose from.
+pub fn key_picker(choice: &KeyChoice, p: &FormData) -> Markup {
+    let chosen = choice.chosen.as_ref().map(|k| k.id.as_str()).unwrap_or("");
+    html! {
+        label for="key-q" { "Find a key" }
+        div.with-button {
+            input #key-q type="search" name="key_q" value=(p.get("key_q"))
+                placeholder="Part of the key or its name" aria-describedby="key-q-hint" autofocus;
+            button type="submit" name="find" value="1" formnovalidate { "Find" }
+        }
+        p.hint #key-q-hint {
+            @if choice.total > choice.keys.len() as i64 {
+                "The newest " (choice.keys.len()) " of your " (choice.total) " matching keys are listed; type part of a key or its name and press Find to list the others."
+            } @else if p.opt("key_q").is_some() {
+                (plural(choice.total, "key")) " match \"" (p.get("key_q")) "\"."
+            } @else {
+                "Type part of a key or its name and press Find to narrow the list."
+            }
+        }
+        label for="key" { "Key" }
+        select #key name="key" required {
+            @for k in &choice.keys {
+                option value=(k.id) selected[k.id == chosen] { (k.key) " — " (k.name) }
+            }
+        }
+    }
 }
 
 pub async fn page(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
     render(&st, &s, &p, None).await
 }
 
@@ -58,11 +142,10 @@ pub async fn submit(
     SignedForm { session: s, form }: SignedForm,
 ) -> Response {
     let result = match operation(&form) {
-        Ok(op) => {
-            st.app
-                .execute_operation(&s.caller, &op, form.opt("_idem"))
-                .await
-        }
+        Ok(op) => match review::check(&s, "/licenses/new", &form, &reviewed(&form)) {
+            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match result {
@@ -83,7 +166,8 @@ pub async fn submit(
         }
         Err(e) => {
             let mut back = form.clone();
-            back.0.retain(|(k, _)| k != "review");
+            back.0
+                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
             render(&st, &s, &back, Some(e)).await
         }
     }
@@ -129,13 +213,14 @@ fn operation(p: &FormData) -> AppResult<Operation> {
 }
 
 async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError>) -> Response {
-    let keys = match own_keys(st, s).await {
+    let choice = match key_choice(st, s, p).await {
         Ok(k) => k,
         Err(e) => return layout::session_error(s, &e),
     };
     let title = "Generate a License";
-    if keys.is_empty() {
+    if !choice.any {
         let body = html! {
+            (error_box(choice.refused.as_ref()))
             p.notice {
                 "To generate a license or support you need an Activation Key first."
             }
@@ -144,7 +229,6 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
         return layout::page(s, title, body);
     }
     let products = sellable(st, s);
-    let key = keys.iter().find(|k| k.id == p.get("key"));
     let product = products
         .iter()
         .find(|x| x.code == p.get("product"))
@@ -154,21 +238,22 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
     } else {
         "license"
     };
+    let error = error.or(choice.refused.clone());
     let status = error
         .as_ref()
         .map(layout::status_of)
         .unwrap_or(StatusCode::OK);
 
-    let (Some(key), Some(product)) = (key, product) else {
+    let (Some(key), Some(product), false) = (choice.chosen.as_ref(), product, p.has("find")) else {
         let body = html! {
             (error_box(error.as_ref()))
-            (step_one(&keys, &products, p, what))
+            (step_one(&choice, &products, p, what))
         };
         return layout::page_with_status(s, status, title, body);
     };
     let mut error = error;
     let mut quote: Option<Quote> = None;
-    if error.is_none() && p.get("review") == "1" {
+    if error.is_none() && review::reviewing(p) {
         match operation(p) {
             Ok(op) => match st.app.quote(&s.caller, &op).await {
                 Ok(q) => quote = Some(q),
@@ -181,37 +266,38 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
         .as_ref()
         .map(layout::status_of)
         .unwrap_or(StatusCode::OK);
+    let smaller = if what == "support" {
+        "fewer users, a lower edition or a shorter period"
+    } else {
+        "fewer users or a lower edition"
+    };
     let body = html! {
         (error_box(error.as_ref()))
         p.chosen {
             "Key " strong.mono { (key.key) } " (" (key.name) ") · "
             strong { (product.name) } " · "
             strong { @if what == "support" { "Support" } @else { "License" } } " · "
-            a href={ "/licenses/new?" (p.with(&[("product", ""), ("review", "")])) } { "Change" }
+            a href={ "/licenses/new?" (p.with(&[("product", ""), ("review", ""), (review::REVIEW_ID, "")])) } { "Change" }
         }
-        // Once reviewed, the cost comes first (with the warning when credits
-        // are short), then the choices to change.
+        // The review is a step of its own: what is confirmed is exactly
+        // what is shown, and changing it means reviewing again.
         @if let Some(q) = &quote {
             (summary(product, p, what))
-            (quote_panel(s, q, "/licenses/new", confirm_fields(p, what), "Generate"))
-            h2 { "Change the choices" }
+            (quote_panel(s, q, "/licenses/new", review::confirm_fields(s, "/licenses/new", p, &reviewed(p)), "Generate", smaller))
+            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+        } @else {
+            (step_two(st, product, p, what, key))
         }
-        (step_two(st, product, p, what, key))
     };
     layout::page_with_status(s, status, title, body)
 }
 
-fn step_one(keys: &[KeyRow], products: &[&Product], p: &FormData, what: &str) -> Markup {
+fn step_one(choice: &KeyChoice, products: &[&Product], p: &FormData, what: &str) -> Markup {
     html! {
         form.stack method="get" action="/licenses/new" {
             fieldset {
                 legend { "1. Activation key" }
-                label for="key" { "Key" }
-                select #key name="key" required {
-                    @for k in keys {
-                        option value=(k.id) selected[k.id == p.get("key")] { (k.key) " — " (k.name) }
-                    }
-                }
+                (key_picker(choice, p))
             }
             fieldset {
                 legend { "2. What to generate" }
@@ -251,7 +337,7 @@ fn step_two(st: &WebState, product: &Product, p: &FormData, what: &str, key: &Ke
                 fieldset {
                     legend { "Trial or permanent" }
                     div.choices {
-                        label { input type="radio" name="kind" value="PERMANENT" checked[kind == "PERMANENT"] data-toggles="trial-days"; " Permanent" }
+                        label { input type="radio" name="kind" value="PERMANENT" checked[kind == "PERMANENT"] data-toggles="trial-days" autofocus; " Permanent" }
                         label { input type="radio" name="kind" value="TRIAL" checked[kind == "TRIAL"] data-toggles="trial-days"; " Trial" }
                     }
                     div #trial-days data-shown-for="TRIAL" {
@@ -263,7 +349,7 @@ fn step_two(st: &WebState, product: &Product, p: &FormData, what: &str, key: &Ke
                 }
             }
             label for="edition" { "Edition" }
-            select #edition name="edition" {
+            select #edition name="edition" autofocus[what == "support"] {
                 @for e in &product.editions {
                     option value=(e.code) selected[e.code == p.get("edition")] {
                         (e.name) " — "
@@ -278,7 +364,7 @@ fn step_two(st: &WebState, product: &Product, p: &FormData, what: &str, key: &Ke
                 label for="months" { "Length" }
                 select #months name="months" {
                     @for m in &catalog.support_months {
-                        option value=(m) selected[p.get("months") == m.to_string()] { (m) " months" }
+                        option value=(m) selected[p.get("months") == m.to_string()] { (plural(i64::from(*m), "month")) }
                     }
                 }
             } @else {
@@ -304,9 +390,9 @@ fn summary(product: &Product, p: &FormData, what: &str) -> Markup {
                 div { dt { "Product" } dd { (product.name) " " (edition) } }
                 div { dt { "Users" } dd { (p.get("users")) } }
                 @if what == "support" {
-                    div { dt { "Length" } dd { (p.get("months")) " months" } }
+                    div { dt { "Length" } dd { (plural(p.get("months").parse().unwrap_or(0), "month")) } }
                 } @else if p.get("kind") == "TRIAL" {
-                    div { dt { "Kind" } dd { "Trial, " (p.get("trial_days")) " days" } }
+                    div { dt { "Kind" } dd { "Trial, " (plural(p.get("trial_days").parse().unwrap_or(0), "day")) } }
                 } @else {
                     div { dt { "Kind" } dd { "Permanent" } }
                 }
@@ -315,8 +401,9 @@ fn summary(product: &Product, p: &FormData, what: &str) -> Markup {
     }
 }
 
-fn confirm_fields(p: &FormData, what: &str) -> Markup {
-    let names: &[&str] = if what == "support" {
+/// The values a review shows and its confirmation must carry unchanged.
+fn reviewed(p: &FormData) -> Vec<(&'static str, String)> {
+    let names: &[&'static str] = if p.get("what") == "support" {
         &["key", "what", "product", "edition", "users", "months"]
     } else {
         &[
@@ -331,10 +418,9 @@ fn confirm_fields(p: &FormData, what: &str) -> Markup {
             "comment",
         ]
     };
-    let fields: Vec<(&str, String)> = names
+    names
         .iter()
         .filter(|n| !(**n == "trial_days" && p.get("kind") != "TRIAL"))
         .map(|n| (*n, p.get(n).to_string()))
-        .collect();
-    hidden(&fields)
+        .collect()
 }

@@ -29,7 +29,9 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 input #q type="search" name="q" value=(p.get("q"));
                 button type="submit" { "Search" }
             }
-            (cta("/keys/new", "Generate an Activation Key"))
+            @if s.caller.role != aggregates::Role::Admin {
+                (cta("/keys/new", "Generate an Activation Key"))
+            }
         }
         div.table-wrap {
             table {
@@ -54,8 +56,8 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                                 }
                             }
                             td { (owners.label(&k.owner_id)) }
-                            td { (when(&k.created_at)) }
-                            td {
+                            td.when { (when(&k.created_at)) }
+                            td.actions {
                                 @if k.owner_id == s.caller.id {
                                     a href={ "/licenses/new?key=" (encode(&k.id)) } { "Generate a License" }
                                 }
@@ -81,7 +83,7 @@ fn key_form(s: &Session, name: &str, key: &str, error: Option<&AppError>) -> Res
         form.stack method="post" action="/keys/new" {
             (csrf_field(s))
             label for="name" { "Name" }
-            input #name type="text" name="name" value=(name) required maxlength="200" aria-describedby="name-hint";
+            input #name type="text" name="name" value=(name) required maxlength="200" aria-describedby="name-hint" autofocus;
             p.hint #name-hint { "For you to find the key again, e.g. the customer's name." }
             label for="key" { "Key" }
             div.with-button {

@@ -19,6 +19,7 @@ fn head(title: &str) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · License Portal" }
+            link rel="icon" type="image/svg+xml" href={ "/static/favicon.svg?v=" (ASSETS) };
             link rel="stylesheet" href={ "/static/portal.css?v=" (ASSETS) };
             script src={ "/static/portal.js?v=" (ASSETS) } defer {}
         }
@@ -190,9 +191,33 @@ pub fn session_error(s: &Session, e: &AppError) -> Response {
     )
 }
 
-/// The API's message, with a capital letter; the code is there for support requests.
+/// The API's names of fields, as the portal's forms call them.
+const FIELD_WORDS: &[(&str, &str)] = &[
+    ("trialDays", "the trial's duration in days"),
+    ("idempotencyKey", "the form's one-time key"),
+    ("activationKeyId", "the activation key"),
+    ("startsOn", "the start date"),
+    ("deviceFingerprint", "the device's fingerprint"),
+    ("deviceName", "the device's name"),
+];
+
+/// The message in plain words, with a capital letter; the contract's code
+/// stays out of sight (it is in the page's markup for support requests).
 pub fn message(e: &AppError) -> String {
-    let text = e.to_string();
+    let mut text = match e {
+        AppError::InsufficientCredits { required, balance } => format!(
+            "not enough credits: this costs {} and the balance is {}",
+            credits(*required),
+            number(*balance)
+        ),
+        AppError::Internal => {
+            "something went wrong on our side. Try again in a moment; if it keeps happening, tell the vendor the time it happened".to_string()
+        }
+        _ => e.to_string(),
+    };
+    for (field, words) in FIELD_WORDS {
+        text = text.replace(field, words);
+    }
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => format!(
@@ -207,55 +232,87 @@ pub fn message(e: &AppError) -> String {
 pub fn error_box(e: Option<&AppError>) -> Markup {
     html! {
         @if let Some(e) = e {
-            div.error role="alert" {
+            div.error role="alert" data-code=(e.code()) {
                 p { (message(e)) }
-                p.code { "Code: " (e.code()) }
             }
         }
     }
 }
 
-/// The cost of an operation against the balance, then its confirm form.
-/// With too few credits the button is disabled and the reason is next to it.
+/// "1 credit", "1,250 credits".
+pub fn credits(n: i64) -> String {
+    if n.abs() == 1 {
+        format!("{n} credit")
+    } else {
+        format!("{} credits", number(n))
+    }
+}
+
+/// "1 month", "3 months" (and any other unit with a plain -s plural).
+pub fn plural(n: i64, unit: &str) -> String {
+    if n.abs() == 1 {
+        format!("{n} {unit}")
+    } else {
+        format!("{} {unit}s", number(n))
+    }
+}
+
+/// Thousands separated by commas: 999999 → "999,999".
+pub fn number(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// The cost of an operation against the balance, then its confirm form
+/// (`fields`: the reviewed values, see `review`). With too few credits the
+/// button is disabled and the reason is next to it; `smaller` says what a
+/// cheaper choice would be for this operation ("fewer users", …).
 pub fn quote_panel(
     s: &Session,
     quote: &Quote,
     action: &str,
     fields: Markup,
     button: &str,
+    smaller: &str,
 ) -> Markup {
     let after = quote.balance - quote.cost;
     html! {
         section.summary aria-labelledby="cost-title" {
             h2 #cost-title { "Cost" }
             dl.figures {
-                div { dt { "Cost" } dd #quote-cost { (quote.cost) " credits" } }
+                div { dt { "Cost" } dd #quote-cost { (credits(quote.cost)) } }
                 div {
                     dt { @if let Some(payer) = &quote.payer { "Balance of " (payer) } @else { "Your balance" } }
-                    dd #quote-balance { (quote.balance) " credits" }
+                    dd #quote-balance { (credits(quote.balance)) }
                 }
                 div {
                     dt { "Balance afterwards" }
-                    dd { @if quote.sufficient { (after) " credits" } @else { "—" } }
+                    dd { @if quote.sufficient { (credits(after)) } @else { "—" } }
                 }
             }
             form method="post" action=(action) {
                 (csrf_field(s))
                 (fields)
-                input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
                 @if quote.sufficient {
                     button.primary type="submit" { (button) }
                 } @else {
                     p.warning #short role="alert" {
-                        "Not enough credits: this costs " (quote.cost) " credits and "
+                        "Not enough credits: this costs " (credits(quote.cost)) " and "
                         @if let Some(payer) = &quote.payer { (payer) "'s" } @else { "your" }
-                        " balance is " (quote.balance) ". "
+                        " balance is " (number(quote.balance)) ". "
                         @if let Some(payer) = &quote.payer {
-                            "Give " (payer) " more credits from the " a href="/resellers" { "Resellers page" } ", or choose fewer users or a shorter period."
+                            "Give " (payer) " more credits from the " a href="/resellers" { "Resellers page" } ", or choose " (smaller) "."
                         } @else if s.caller.role == Role::Reseller {
-                            "Ask your partner for more credits."
+                            "Ask your partner for more credits, or choose " (smaller) "."
                         } @else {
-                            "Ask the vendor for more credits, or choose fewer users or a shorter period."
+                            "Ask the vendor for more credits, or choose " (smaller) "."
                         }
                     }
                     button.primary type="submit" disabled aria-describedby="short" { (button) }

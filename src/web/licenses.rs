@@ -3,12 +3,16 @@
 //! key is not activated on a device; asks first and shows the refund).
 
 use super::WebState;
-use super::forms::{FormData, Params, encode, hidden};
-use super::layout::{self, csrf_field, cta, day, empty_row, error_box, pager, quote_panel, when};
+use super::forms::{FormData, Params, encode};
+use super::layout::{
+    self, credits, csrf_field, cta, day, empty_row, error_box, pager, quote_panel, when,
+};
 use super::owners::{on_behalf, owner_names, reseller_owner};
+use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{Operation, Quote};
 use crate::error::AppError;
+use aggregates::Role;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -66,6 +70,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
         }
     }
     let now = projections::db::time_text(Utc::now());
+    let seller = s.caller.role != Role::Admin;
     let catalog = &st.app.catalog;
     let product_name = |code: &str| {
         catalog
@@ -117,7 +122,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 }
                 button type="submit" { "Filter" }
             }
-            (cta("/licenses/new", "Generate a License"))
+            @if seller { (cta("/licenses/new", "Generate a License")) }
         }
         div.table-wrap {
             table #licenses {
@@ -136,17 +141,24 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             td.num { (l.users) }
                             td {
                                 (status_text(l, &now))
-                                @if let (false, Some(t)) = (l.deleted, &l.trial_ends_at) { br; span.muted { "until " (day(t)) } }
+                                @if let (false, Some(t)) = (l.deleted, &l.trial_ends_at) { br; span.muted.nowrap { "until " (day(t)) } }
                                 @if l.activated { br; span.badge { "Activated" } }
                             }
-                            td { (l.email.as_deref().unwrap_or("")) @if let Some(c) = &l.comment { br; span.muted { (c) } } }
+                            td.text { (l.email.as_deref().unwrap_or("")) @if let Some(c) = &l.comment { br; span.muted { (c) } } }
                             td { (owners.label(&l.owner_id)) }
-                            td { (when(&l.created_at)) }
+                            td.when title=(when(&l.created_at)) { (day(&l.created_at)) }
                             td.actions {
-                                @if !l.deleted {
-                                    a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
+                                // Only what would be accepted: a trial is not
+                                // upgraded (a permanent license is generated
+                                // instead), and the administrator only looks.
+                                @if !l.deleted && seller {
+                                    @if l.kind == "PERMANENT" {
+                                        a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
+                                    }
                                     a href={ "/licenses/" (encode(&l.id)) "/edit" } { "Edit" }
-                                    @if !l.activated {
+                                    @if l.activated {
+                                        a href={ "/licenses/" (encode(&l.id)) "/delete" } { "Deactivate…" }
+                                    } @else {
                                         a.danger href={ "/licenses/" (encode(&l.id)) "/delete" } { "Delete" }
                                     }
                                 }
@@ -186,6 +198,9 @@ pub async fn upgrade_page(
     Path(id): Path<String>,
     Params(p): Params,
 ) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
     upgrade_render(&st, &s, &id, &p, None).await
 }
 
@@ -211,7 +226,7 @@ async fn upgrade_render(
     let reseller = reseller_owner(st, s, &license.owner_id).await;
     let mut error = error;
     let mut quote: Option<Quote> = None;
-    if error.is_none() && p.get("review") == "1" {
+    if error.is_none() && review::reviewing(p) {
         match upgrade_op(id, p) {
             Ok(op) => match st.app.quote(&s.caller, &op).await {
                 Ok(q) => quote = Some(q),
@@ -231,29 +246,43 @@ async fn upgrade_render(
         .map(str::to_string)
         .unwrap_or(license.users.to_string());
     let edition = p.opt("edition").unwrap_or(&license.edition).to_string();
+    let edition_name = product
+        .and_then(|x| x.edition(&edition))
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| edition.clone());
     let body = html! {
         (describe(st, &license, reseller.as_deref()))
         (error_box(error.as_ref()))
-        form.stack method="get" action=(action) {
-            input type="hidden" name="review" value="1";
-            label for="edition" { "Edition" }
-            select #edition name="edition" {
-                @if let Some(product) = product {
-                    @let current = product.rank(&license.edition).unwrap_or(0);
-                    @for (i, e) in product.editions.iter().enumerate() {
-                        @if i >= current {
-                            option value=(e.code) selected[e.code == edition] { (e.name) " — " (e.license_per_user) " credits per user" }
+        // The review is its own step: the button confirms what it shows.
+        @if let Some(q) = &quote {
+            section.summary aria-labelledby="summary-title" {
+                h2 #summary-title { "After the upgrade" }
+                dl.figures {
+                    div { dt { "Edition" } dd { (edition_name) } }
+                    div { dt { "Users" } dd #review-users { (users) } }
+                }
+            }
+            (quote_panel(s, q, &action, review::confirm_fields(s, &action, p, &upgrade_fields(p)), "Upgrade", "fewer users or a lower edition"))
+            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+        } @else {
+            form.stack method="get" action=(action) {
+                input type="hidden" name="review" value="1";
+                label for="edition" { "Edition" }
+                select #edition name="edition" autofocus {
+                    @if let Some(product) = product {
+                        @let current = product.rank(&license.edition).unwrap_or(0);
+                        @for (i, e) in product.editions.iter().enumerate() {
+                            @if i >= current {
+                                option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.license_per_user)) " per user" }
+                            }
                         }
                     }
                 }
+                label for="users" { "Users" }
+                input #users type="number" name="users" min=(license.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+                p.hint #users-hint { "An upgrade never lowers the users or the edition; it costs the difference." }
+                button type="submit" { "Review" }
             }
-            label for="users" { "Users" }
-            input #users type="number" name="users" min=(license.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
-            p.hint #users-hint { "An upgrade never lowers the users or the edition; it costs the difference." }
-            button type="submit" { "Review" }
-        }
-        @if let Some(q) = &quote {
-            (quote_panel(s, q, &action, hidden(&[("users", users.clone()), ("edition", edition.clone())]), "Upgrade"))
         }
         p { a href="/licenses" { "Back to the licenses" } }
     };
@@ -265,18 +294,31 @@ pub async fn upgrade(
     Path(id): Path<String>,
     SignedForm { session: s, form }: SignedForm,
 ) -> Response {
+    let action = format!("/licenses/{}/upgrade", encode(&id));
     let result = match upgrade_op(&id, &form) {
-        Ok(op) => {
-            st.app
-                .execute_operation(&s.caller, &op, form.opt("_idem"))
-                .await
-        }
+        Ok(op) => match review::check(&s, &action, &form, &upgrade_fields(&form)) {
+            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match result {
         Ok(_) => redirect_with_flash("/licenses", "The license was upgraded.", s.secure),
-        Err(e) => upgrade_render(&st, &s, &id, &form, Some(e)).await,
+        Err(e) => {
+            let mut back = form.clone();
+            back.0
+                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
+            upgrade_render(&st, &s, &id, &back, Some(e)).await
+        }
     }
+}
+
+/// What an upgrade's review shows and its confirmation carries.
+fn upgrade_fields(p: &FormData) -> Vec<(&'static str, String)> {
+    vec![
+        ("users", p.get("users").to_string()),
+        ("edition", p.get("edition").to_string()),
+    ]
 }
 
 pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
@@ -309,7 +351,7 @@ fn edit_form(
         form.stack method="post" action={ "/licenses/" (encode(&l.id)) "/edit" } {
             (csrf_field(s))
             label for="email" { "Customer email" }
-            input #email type="email" name="email" value=(email);
+            input #email type="email" name="email" value=(email) autofocus;
             label for="comment" { "Comment" }
             input #comment type="text" name="comment" value=(comment) maxlength="500";
             button.primary type="submit" { "Save" }
@@ -355,19 +397,48 @@ pub async fn delete_page(
         Ok(l) => l,
         Err(e) => return layout::session_error(&s, &e),
     };
-    let reseller = reseller_owner(&st, &s, &l.owner_id).await;
+    delete_render(&st, &s, &l, None).await
+}
+
+async fn delete_render(
+    st: &WebState,
+    s: &Session,
+    l: &LicenseRow,
+    error: Option<&AppError>,
+) -> Response {
+    let reseller = reseller_owner(st, s, &l.owner_id).await;
+    let key = st.app.activation_key(&s.caller, &l.key_id).await.ok();
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
-        (describe(&st, &l, reseller.as_deref()))
+        (describe(st, l, reseller.as_deref()))
+        (error_box(error))
         @if l.deleted {
             p.notice { "This license is already deleted." }
         } @else if l.activated {
-            p.warning role="alert" {
-                "This license's activation key is activated on a device: it cannot be deleted until the device is deactivated."
+            p.warning role="alert" #activated {
+                "This license cannot be deleted while its activation key "
+                @if let Some(k) = &key { strong.mono { (k.key) } " " }
+                "is activated on "
+                @match key.as_ref().and_then(|k| k.device_name.as_deref()) {
+                    Some(name) => { "the device " strong { (name) } }
+                    None => { "a device" }
+                }
+                @if let Some(at) = key.as_ref().and_then(|k| k.activated_at.as_deref()) { " (since " (when(at)) ")" }
+                ". Deactivate it first: the product on that device stops working until the key is activated again."
+            }
+            @if key.as_ref().is_some_and(|k| k.device_fingerprint.is_some()) {
+                form.inline method="post" action={ "/licenses/" (encode(&l.id)) "/deactivate" } {
+                    (csrf_field(s))
+                    button.danger type="submit" { "Deactivate the device" }
+                    a.button href="/licenses" { "Back to the licenses" }
+                }
+            } @else {
+                p { a href="/licenses" { "Back to the licenses" } }
             }
         } @else {
             p.warning #refund {
                 @if l.credits_spent > 0 {
-                    "Delete this license? The " (l.credits_spent) " credits it cost will be refunded to "
+                    "Delete this license? The " (credits(l.credits_spent)) " it cost will be refunded to "
                     @if let Some(name) = &reseller { (name) "'s" } @else { "your" }
                     " balance."
                 } @else {
@@ -375,14 +446,55 @@ pub async fn delete_page(
                 }
             }
             form.inline method="post" action={ "/licenses/" (encode(&l.id)) "/delete" } {
-                (csrf_field(&s))
+                (csrf_field(s))
                 input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
-                button.danger type="submit" { "Delete the license" }
+                button.danger type="submit" autofocus { "Delete the license" }
                 a.button href="/licenses" { "Cancel" }
             }
         }
     };
-    layout::page(&s, "Delete a license", body)
+    layout::page_with_status(s, status, "Delete a license", body)
+}
+
+/// Deactivates the device the license's key is active on, through the same
+/// application call a device makes, so the license can then be deleted.
+pub async fn deactivate(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, .. }: SignedForm,
+) -> Response {
+    let l = match st.app.license(&s.caller, &id).await {
+        Ok(l) => l,
+        Err(e) => return layout::session_error(&s, &e),
+    };
+    if s.caller.role == Role::Admin {
+        let e = AppError::Forbidden("the administrator does not manage devices".into());
+        return delete_render(&st, &s, &l, Some(&e)).await;
+    }
+    let key = match st.app.activation_key(&s.caller, &l.key_id).await {
+        Ok(k) => k,
+        Err(e) => return delete_render(&st, &s, &l, Some(&e)).await,
+    };
+    let Some(fingerprint) = key.device_fingerprint.clone() else {
+        return redirect_with_flash(
+            &format!("/licenses/{}/delete", encode(&id)),
+            "The key was not active on any device.",
+            s.secure,
+        );
+    };
+    let client = format!("portal:{}", s.caller.id);
+    match st.app.deactivate_key(&client, &key.key, &fingerprint).await {
+        Ok(()) => redirect_with_flash(
+            &format!("/licenses/{}/delete", encode(&id)),
+            &format!(
+                "The key {} was deactivated on {}; the license can now be deleted.",
+                key.key,
+                key.device_name.as_deref().unwrap_or("its device")
+            ),
+            s.secure,
+        ),
+        Err(e) => delete_render(&st, &s, &l, Some(&e)).await,
+    }
 }
 
 pub async fn delete(
@@ -410,6 +522,9 @@ pub async fn delete(
             )
         }
         Ok(None) => redirect_with_flash("/licenses", "The license was deleted.", s.secure),
-        Err(e) => layout::session_error(&s, &e),
+        Err(e) => match st.app.license(&s.caller, &id).await {
+            Ok(l) => delete_render(&st, &s, &l, Some(&e)).await,
+            Err(_) => layout::session_error(&s, &e),
+        },
     }
 }

@@ -15,6 +15,7 @@ mod layout;
 mod licenses;
 mod owners;
 mod resellers;
+mod review;
 mod session;
 mod signin;
 mod subscriptions;
@@ -71,6 +72,10 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
             "/licenses/{id}/delete",
             get(licenses::delete_page).post(licenses::delete),
         )
+        .route(
+            "/licenses/{id}/deactivate",
+            axum::routing::post(licenses::deactivate),
+        )
         .route("/support", get(support::list))
         .route(
             "/support/{id}/upgrade",
@@ -111,6 +116,9 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         )
         .route("/static/portal.css", get(stylesheet))
         .route("/static/portal.js", get(script))
+        .route("/static/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+        .fallback(not_found)
         .layer(middleware::from_fn(page_headers))
         .with_state(state)
 }
@@ -124,6 +132,31 @@ async fn stylesheet() -> Response {
 
 async fn script() -> Response {
     static_file("text/javascript; charset=utf-8", JS)
+}
+
+/// The portal's icon: an orange key on the navigation's dark blue.
+const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1e293b"/><circle cx="11" cy="16" r="6" fill="none" stroke="#f97316" stroke-width="3"/><path d="M17 16h11m-4 0v5m-4-5v4" stroke="#f97316" stroke-width="3" stroke-linecap="round" fill="none"/></svg>"##;
+
+async fn favicon() -> Response {
+    static_file("image/svg+xml", FAVICON)
+}
+
+/// An address the portal does not have: in the portal's layout when signed
+/// in, else on the bare page.
+async fn not_found(session: Result<session::Session, Response>) -> Response {
+    let text = "There is no page at this address. It may have moved, or the link was mistyped.";
+    match session {
+        Ok(s) => layout::page_with_status(
+            &s,
+            axum::http::StatusCode::NOT_FOUND,
+            "Page not found",
+            maud::html! {
+                p.notice { (text) }
+                p { a href="/" { "Back to the home page" } }
+            },
+        ),
+        Err(_) => layout::bare_error(axum::http::StatusCode::NOT_FOUND, "Page not found", text),
+    }
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {

@@ -14,6 +14,8 @@ const MAX_NAMED: i64 = 500;
 pub struct OwnerNames {
     me: String,
     names: HashMap<String, String>,
+    /// The label of an owner past the names loaded.
+    unknown: &'static str,
 }
 
 impl OwnerNames {
@@ -28,14 +30,36 @@ impl OwnerNames {
             self.names
                 .get(owner_id)
                 .cloned()
-                .unwrap_or_else(|| "A reseller".to_string())
+                .unwrap_or_else(|| self.unknown.to_string())
         }
     }
 }
 
-/// The names of the caller's resellers (a partner's; nobody else has any).
+/// The names of the accounts whose rows the caller sees: a partner's
+/// resellers, or for the administrator every account, labelled by its role.
 pub async fn owner_names(st: &WebState, s: &Session) -> OwnerNames {
     let mut names = HashMap::new();
+    if s.caller.role == Role::Admin {
+        let page = PageRequest {
+            first: MAX_NAMED,
+            after: None,
+        };
+        if let Ok(page) = st.app.visible_accounts(&s.caller, None, &page).await {
+            for (_, a) in page.rows {
+                let role = match a.role.as_str() {
+                    "PARTNER" => "partner",
+                    "RESELLER" => "reseller",
+                    _ => "administrator",
+                };
+                names.insert(a.id.clone(), format!("{} ({role})", a.name));
+            }
+        }
+        return OwnerNames {
+            me: s.caller.id.clone(),
+            names,
+            unknown: "Another account",
+        };
+    }
     if s.caller.role == Role::Partner {
         let page = PageRequest {
             first: MAX_NAMED,
@@ -52,6 +76,7 @@ pub async fn owner_names(st: &WebState, s: &Session) -> OwnerNames {
     OwnerNames {
         me: s.caller.id.clone(),
         names,
+        unknown: "A reseller",
     }
 }
 

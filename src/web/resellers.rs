@@ -5,14 +5,14 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, csrf_field, cta, empty_row, error_box, pager, when};
+use super::layout::{self, credits, csrf_field, cta, empty_row, error_box, number, pager, when};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewAccount;
 use crate::error::AppError;
 use aggregates::Role;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use projections::queries::AccountRow;
 
@@ -55,7 +55,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                             td { (r.email) }
                             td.num { (r.balance) }
                             td { (products_text(&st, r)) }
-                            td { (when(&r.created_at)) }
+                            td.when { (when(&r.created_at)) }
                             td.actions {
                                 a href={ "/resellers/" (encode(&r.id)) "/credits" } { "Give credits" }
                                 a href={ "/resellers/" (encode(&r.id)) "/edit" } { "Edit" }
@@ -132,18 +132,18 @@ fn new_form(
         form.stack method="post" action="/resellers/new" {
             (csrf_field(s))
             label for="login" { "Login" }
-            input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off";
+            input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off" autofocus;
             label for="password" { "Password" }
             div.with-button {
                 input #password type="text" name="password" value=(p.get("password")) minlength=(crate::auth::MIN_PASSWORD) autocomplete="new-password" spellcheck="false" aria-describedby="password-hint";
                 button type="button" data-random-password="password" { "Random" }
             }
             p.hint #password-hint {
-                "We recommend the Random button. Leave it empty and a password is generated and emailed; the reseller then has to change it at first sign-in."
+                "We recommend the Random button; left empty, one is generated. Either way it is emailed to the reseller, shown to you once, and changed by the reseller at first sign-in."
             }
             label for="email" { "Email" }
             input #email type="email" name="email" value=(p.get("email")) required aria-describedby="email-hint";
-            p.hint #email-hint { "The reseller receives its login and the portal's address at this address." }
+            p.hint #email-hint { "The reseller receives its login, its password and the portal's address at this address." }
             label for="name" { "Name (optional)" }
             input #name type="text" name="name" value=(p.get("name")) maxlength="200" aria-describedby="name-hint";
             p.hint #name-hint { "The company or person; the login when left empty." }
@@ -171,24 +171,42 @@ pub async fn create(
         parent: Some(s.caller.id.clone()),
         products: products.clone(),
     };
-    match st.app.create_reseller(&s.caller, new).await {
+    let chosen = new.password.clone();
+    match st
+        .app
+        .create_reseller_mailing_password(&s.caller, new)
+        .await
+    {
         Ok((account, generated)) => {
-            let note = if generated.is_some() {
-                " A generated password was emailed to it."
-            } else {
-                ""
+            // Shown once, here: the page is the answer to the post, never a
+            // page the address bar can bring back.
+            let password = generated.or(chosen).unwrap_or_default();
+            let created = html! {
+                section.created aria-labelledby="created-title" {
+                    h2 #created-title { "Reseller " (account.login) " was created" }
+                    p { "Its login, this password and the portal's address were emailed to " strong { (account.email) } ". The password is shown only now; the reseller has to change it at first sign-in." }
+                    dl.figures {
+                        div { dt { "Login" } dd.mono { (account.login) } }
+                        div {
+                            dt { "Password" }
+                            dd.with-button {
+                                output #new-password.mono { (password) }
+                                button type="button" data-copy="new-password" { "Copy" }
+                            }
+                        }
+                    }
+                }
+                p.notice { "Now give it some of your credits." }
             };
-            redirect_with_flash(
-                &format!("/resellers/{}/credits", encode(&account.id)),
-                &format!(
-                    "Reseller {} was created.{note} Now give it some of your credits.",
-                    account.login
-                ),
-                s.secure,
-            )
+            give_form(&s, &account, "", &review_less_id(), Some(created), None)
         }
         Err(e) => new_form(&st, &s, &form, &products, Some(&e)),
     }
+}
+
+/// A fresh idempotency key for a credit form opened without one.
+fn review_less_id() -> String {
+    crate::auth::new_id("web")
 }
 
 async fn reseller(st: &WebState, s: &Session, id: &str) -> Result<AccountRow, Response> {
@@ -202,24 +220,47 @@ async fn reseller(st: &WebState, s: &Session, id: &str) -> Result<AccountRow, Re
     }
 }
 
-pub async fn give_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
+pub async fn give_page(
+    State(st): State<WebState>,
+    s: Session,
+    Path(id): Path<String>,
+    Params(p): Params,
+) -> Response {
+    // The form's idempotency key lives in its address, so Back to it and
+    // submitting again gives once.
+    let Some(idem) = p.opt("op") else {
+        return Redirect::to(&format!(
+            "/resellers/{}/credits?op={}",
+            encode(&id),
+            review_less_id()
+        ))
+        .into_response();
+    };
     match reseller(&st, &s, &id).await {
-        Ok(r) => give_form(&s, &r, "", None),
+        Ok(r) => give_form(&s, &r, "", idem, None, None),
         Err(resp) => resp,
     }
 }
 
-fn give_form(s: &Session, r: &AccountRow, amount: &str, error: Option<&AppError>) -> Response {
+fn give_form(
+    s: &Session,
+    r: &AccountRow,
+    amount: &str,
+    idem: &str,
+    before: Option<Markup>,
+    error: Option<&AppError>,
+) -> Response {
     let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
+        @if let Some(before) = before { (before) }
         p.chosen { strong { (r.name) } " (" (r.login) ") has " strong #reseller-balance { (r.balance) } " credits." }
         (error_box(error))
         form.stack method="post" action={ "/resellers/" (encode(&r.id)) "/credits" } {
             (csrf_field(s))
-            input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
+            input type="hidden" name="_idem" value=(idem);
             label for="amount" { "Credits to give" }
-            input #amount type="number" name="amount" min="1" max=(s.account.balance.max(1)) value=(amount) required aria-describedby="amount-hint";
-            p.hint #amount-hint { "They move from your balance (" (s.account.balance) " credits) to the reseller's." }
+            input #amount type="number" name="amount" min="1" max=(s.account.balance.max(1)) value=(amount) required aria-describedby="amount-hint" autofocus;
+            p.hint #amount-hint { "They move from your balance (" (credits(s.account.balance)) ") to the reseller's." }
             button.primary type="submit" { "Give credits" }
         }
         p { a href="/resellers" { "Back to the resellers" } }
@@ -237,23 +278,39 @@ pub async fn give(
         Err(resp) => return resp,
     };
     let result = match form.int("amount", "The amount") {
-        Ok(amount) => {
-            st.app
-                .give_credits(&s.caller, &id, amount, form.opt("_idem"))
-                .await
-        }
+        Ok(amount) => match st
+            .app
+            .give_credits(&s.caller, &id, amount, form.opt("_idem"))
+            .await
+        {
+            Err(AppError::InsufficientCredits { balance, .. }) => Err(AppError::bad(format!(
+                "this would give {} and your balance is {}",
+                credits(amount),
+                number(balance)
+            ))),
+            other => other,
+        },
         Err(e) => Err(e),
     };
     match result {
         Ok(entry) => redirect_with_flash(
             "/resellers",
             &format!(
-                "{} credits were given to {}; your balance is {}.",
-                -entry.amount, r.login, entry.balance_after
+                "{} given to {}; your balance is {}.",
+                credits(-entry.amount),
+                r.login,
+                number(entry.balance_after)
             ),
             s.secure,
         ),
-        Err(e) => give_form(&s, &r, form.get("amount"), Some(&e)),
+        Err(e) => give_form(
+            &s,
+            &r,
+            form.get("amount"),
+            form.get("_idem"),
+            None,
+            Some(&e),
+        ),
     }
 }
 
@@ -293,7 +350,7 @@ fn edit_form(
         form.stack method="post" action={ "/resellers/" (encode(&r.id)) "/edit" } {
             (csrf_field(s))
             label for="name" { "Name" }
-            input #name type="text" name="name" value=(p.get("name")) required maxlength="200";
+            input #name type="text" name="name" value=(p.get("name")) required maxlength="200" autofocus;
             label for="email" { "Email" }
             input #email type="email" name="email" value=(p.get("email")) required;
             (product_boxes(st, products))

@@ -5,6 +5,7 @@
 //! for both a wrong login and a wrong password.
 
 use super::WebState;
+use super::forms::Params;
 use super::layout::{self, csrf_field, error_box};
 use super::session::{
     self, CSRF_FIELD, PRE_SESSION_COOKIE, Session, SignedForm, cookie, csrf_ok, csrf_token,
@@ -21,7 +22,11 @@ use maud::html;
 /// The pre-session secret lives as long as a sign-in may reasonably take.
 const PRE_SESSION_SECONDS: i64 = 3600;
 
-pub async fn login_page(State(st): State<WebState>, headers: HeaderMap) -> Response {
+pub async fn login_page(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Params(p): Params,
+) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE)
         && let Ok(Some(_)) = st.app.caller(&token).await
     {
@@ -32,6 +37,9 @@ pub async fn login_page(State(st): State<WebState>, headers: HeaderMap) -> Respo
         None => (crate::auth::new_token().0, true),
     };
     let mut response = login_form(&pre, "", None, None, StatusCode::OK);
+    if p.get("out") == "1" {
+        response = login_page_signed_out(&pre);
+    }
     if fresh {
         response.headers_mut().append(
             header::SET_COOKIE,
@@ -123,8 +131,20 @@ fn login_form(
     error: Option<&AppError>,
     status: StatusCode,
 ) -> Response {
+    login_form_with(pre, login, password_step, error, status, None)
+}
+
+fn login_form_with(
+    pre: &str,
+    login: &str,
+    password_step: Option<&str>,
+    error: Option<&AppError>,
+    status: StatusCode,
+    notice: Option<&str>,
+) -> Response {
     let csrf = csrf_token(pre);
     let body = html! {
+        @if let Some(n) = notice { p.flash role="status" #signed-out { (n) } }
         (error_box(error))
         form.stack method="post" action="/login" {
             input type="hidden" name=(CSRF_FIELD) value=(csrf);
@@ -154,12 +174,23 @@ pub async fn logout(
     if let Err(e) = st.app.logout(&session.caller).await {
         return layout::session_error(&session, &e);
     }
-    let mut response = Redirect::to("/login").into_response();
+    let mut response = Redirect::to("/login?out=1").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(SESSION_COOKIE, "", 0, st.secure_cookies),
     );
     response
+}
+
+fn login_page_signed_out(pre: &str) -> Response {
+    login_form_with(
+        pre,
+        "",
+        None,
+        None,
+        StatusCode::OK,
+        Some("You are signed out."),
+    )
 }
 
 pub async fn password_page(s: Session) -> Response {
@@ -171,14 +202,14 @@ fn password_form(s: &Session, error: Option<&AppError>, status: StatusCode) -> R
     let body = html! {
         @if forced {
             p.notice role="status" {
-                "Your password was generated for you. Choose your own password before you continue."
+                "Your password was generated for you, or chosen by whoever created your account. Choose your own password before you continue."
             }
         }
         (error_box(error))
         form.stack method="post" action="/password" {
             (csrf_field(s))
             label for="current" { "Current password" }
-            input #current type="password" name="current" autocomplete="current-password" required;
+            input #current type="password" name="current" autocomplete="current-password" required autofocus;
             label for="new" { "New password" }
             input #new type="password" name="new" autocomplete="new-password" minlength=(crate::auth::MIN_PASSWORD) required aria-describedby="new-hint";
             p.hint #new-hint { "At least " (crate::auth::MIN_PASSWORD) " characters." }

@@ -3,10 +3,13 @@
 //! customer may run at the same time.
 
 use super::WebState;
-use super::forms::{FormData, Params, hidden};
-use super::generate::own_keys;
-use super::layout::{self, cta, day, empty_row, error_box, pager, quote_panel, when};
+use super::forms::{FormData, Params};
+use super::generate::{key_choice, key_picker};
+use super::layout::{
+    self, credits, cta, day, empty_row, error_box, pager, plural, quote_panel, when,
+};
 use super::owners::owner_names;
+use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{CreateSubscription, Operation, Quote};
 use crate::error::{AppError, AppResult};
@@ -32,7 +35,9 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
     let body = html! {
         div.toolbar {
             p.hint { "Remote Support is sold as a subscription: a number of channels for a number of months." }
-            (cta("/subscriptions/new", "Generate a Subscription"))
+            @if may_subscribe(&st, &s) {
+                (cta("/subscriptions/new", "Generate a Subscription"))
+            }
         }
         div.table-wrap {
             table #subscriptions {
@@ -47,11 +52,11 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                         tr.reseller-row[!owners.is_own(&x.owner_id)] {
                             td { (software(&x.software)) }
                             td.num { (x.channels) }
-                            td { (day(&x.starts_on)) " – " (day(&x.ends_on)) " (" (x.months) " months)" }
+                            td.when { (day(&x.starts_on)) " – " (day(&x.ends_on)) " (" (x.months) " months)" }
                             td { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
                             td.num { (x.credits_spent) }
                             td { (owners.label(&x.owner_id)) }
-                            td { (when(&x.created_at)) }
+                            td.when { (when(&x.created_at)) }
                         }
                     }
                 }
@@ -80,30 +85,57 @@ fn operation(st: &WebState, p: &FormData) -> AppResult<Operation> {
 }
 
 pub async fn new_page(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
     render(&st, &s, &p, None).await
 }
 
+/// Whether the account may sell the subscription product at all.
+pub fn may_subscribe(st: &WebState, s: &Session) -> bool {
+    match (
+        &s.caller.role,
+        &s.account.products,
+        st.app.catalog.subscription_product(),
+    ) {
+        (Role::Admin, _, _) => false,
+        (Role::Reseller, Some(list), Some(x)) => list.contains(&x.code),
+        (_, _, x) => x.is_some(),
+    }
+}
+
+/// What the review shows and its confirmation carries.
+fn reviewed(p: &FormData) -> Vec<(&'static str, String)> {
+    ["key", "software", "channels", "months", "email", "comment"]
+        .map(|n| (n, p.get(n).to_string()))
+        .to_vec()
+}
+
 async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError>) -> Response {
-    let keys = match own_keys(st, s).await {
+    let title = "Generate a Subscription";
+    if !may_subscribe(st, s) {
+        let body = html! {
+            p.warning role="alert" { "Remote Support is not among the products you may sell, so you cannot generate subscriptions." }
+            p { a href="/subscriptions" { "Back to the subscriptions" } }
+        };
+        return layout::page_with_status(s, StatusCode::FORBIDDEN, title, body);
+    }
+    let choice = match key_choice(st, s, p).await {
         Ok(k) => k,
         Err(e) => return layout::session_error(s, &e),
     };
-    let title = "Generate a Subscription";
-    if keys.is_empty() {
+    if !choice.any {
         let body = html! {
+            (error_box(choice.refused.as_ref()))
             p.notice { "A subscription goes on an Activation Key: create one first." }
             (cta("/keys/new", "Generate an Activation Key"))
         };
         return layout::page(s, title, body);
     }
     let product = st.app.catalog.subscription_product();
-    let allowed = match (&s.caller.role, &s.account.products, product) {
-        (Role::Reseller, Some(list), Some(x)) => list.contains(&x.code),
-        (_, _, x) => x.is_some(),
-    };
-    let mut error = error;
+    let mut error = error.or(choice.refused.clone());
     let mut quote: Option<Quote> = None;
-    if error.is_none() && p.get("review") == "1" {
+    if error.is_none() && review::reviewing(p) {
         match operation(st, p) {
             Ok(op) => match st.app.quote(&s.caller, &op).await {
                 Ok(q) => quote = Some(q),
@@ -116,48 +148,50 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
         .as_ref()
         .map(layout::status_of)
         .unwrap_or(StatusCode::OK);
+    let key = choice.chosen.as_ref();
     let body = html! {
-        @if !allowed {
-            p.warning role="alert" { "Remote Support is not among the products you may sell." }
-        }
         (error_box(error.as_ref()))
-        @if let Some(q) = &quote {
-            @let fields = hidden(&["key", "software", "channels", "months", "email", "comment"].map(|n| (n, p.get(n).to_string())));
-            (quote_panel(s, q, "/subscriptions/new", fields, "Submit"))
-            h2 { "Change the choices" }
-        }
-        form.stack method="get" action="/subscriptions/new" {
-            input type="hidden" name="review" value="1";
-            label for="key" { "Activation key" }
-            select #key name="key" {
-                @for k in &keys {
-                    option value=(k.id) selected[k.id == p.get("key")] { (k.key) " — " (k.name) }
+        // The review is its own step: the button confirms what it shows.
+        @if let (Some(q), Some(k)) = (&quote, key) {
+            section.summary aria-labelledby="summary-title" {
+                h2 #summary-title { "Summary" }
+                dl.figures {
+                    div { dt { "Key" } dd.mono { (k.key) } }
+                    div { dt { "Channels" } dd { (p.get("channels")) } }
+                    div { dt { "Length" } dd { (plural(p.get("months").parse().unwrap_or(0), "month")) } }
                 }
             }
-            label for="software" { "Software" }
-            select #software name="software" {
-                @if let Some(x) = product {
-                    option value=(x.code) selected { (x.name) }
+            (quote_panel(s, q, "/subscriptions/new", review::confirm_fields(s, "/subscriptions/new", p, &reviewed(p)), "Submit", "fewer channels or a shorter period"))
+            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+        } @else {
+            form.stack method="get" action="/subscriptions/new" {
+                input type="hidden" name="review" value="1";
+                (key_picker(&choice, p))
+                label for="software" { "Software" }
+                select #software name="software" {
+                    @if let Some(x) = product {
+                        option value=(x.code) selected { (x.name) }
+                    }
                 }
-            }
-            label for="channels" { "Channels" }
-            input #channels type="number" name="channels" min="1" max=(aggregates::values::MAX_CHANNELS)
-                value=(p.opt("channels").unwrap_or("1")) required aria-describedby="channels-hint";
-            p.hint #channels-hint {
-                "The number of concurrent sessions: how many Remote Support sessions the customer can run at the same time."
-                @if let Some(x) = product { " " (x.subscription_per_channel_month) " credits per channel per month." }
-            }
-            label for="months" { "Months" }
-            select #months name="months" {
-                @for m in &st.app.catalog.subscription_months {
-                    option value=(m) selected[p.get("months") == m.to_string()] { (m) " months" }
+                label for="channels" { "Channels" }
+                input #channels type="number" name="channels" min="1" max=(aggregates::values::MAX_CHANNELS)
+                    value=(p.opt("channels").unwrap_or("1")) required aria-describedby="channels-hint";
+                p.hint #channels-hint {
+                    "The number of concurrent sessions: how many Remote Support sessions the customer can run at the same time."
+                    @if let Some(x) = product { " " (credits(x.subscription_per_channel_month)) " per channel per month." }
                 }
+                label for="months" { "Months" }
+                select #months name="months" {
+                    @for m in &st.app.catalog.subscription_months {
+                        option value=(m) selected[p.get("months") == m.to_string()] { (plural(i64::from(*m), "month")) }
+                    }
+                }
+                label for="email" { "Customer email (optional)" }
+                input #email type="email" name="email" value=(p.get("email"));
+                label for="comment" { "Comment (optional)" }
+                input #comment type="text" name="comment" value=(p.get("comment")) maxlength="500";
+                button type="submit" { "Review" }
             }
-            label for="email" { "Customer email (optional)" }
-            input #email type="email" name="email" value=(p.get("email"));
-            label for="comment" { "Comment (optional)" }
-            input #comment type="text" name="comment" value=(p.get("comment")) maxlength="500";
-            button type="submit" { "Review" }
         }
     };
     layout::page_with_status(s, status, title, body)
@@ -168,23 +202,27 @@ pub async fn create(
     SignedForm { session: s, form }: SignedForm,
 ) -> Response {
     let result = match operation(&st, &form) {
-        Ok(op) => {
-            st.app
-                .execute_operation(&s.caller, &op, form.opt("_idem"))
-                .await
-        }
+        Ok(op) => match review::check(&s, "/subscriptions/new", &form, &reviewed(&form)) {
+            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match result {
         Ok(_) => redirect_with_flash(
             "/subscriptions",
             &format!(
-                "Subscription generated: {} channels for {} months.",
-                form.get("channels"),
-                form.get("months")
+                "Subscription generated: {} for {}.",
+                plural(form.get("channels").parse().unwrap_or(0), "channel"),
+                plural(form.get("months").parse().unwrap_or(0), "month")
             ),
             s.secure,
         ),
-        Err(e) => render(&st, &s, &form, Some(e)).await,
+        Err(e) => {
+            let mut back = form.clone();
+            back.0
+                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
+            render(&st, &s, &back, Some(e)).await
+        }
     }
 }

@@ -4,9 +4,10 @@
 //! Extend, each priced before it is confirmed.
 
 use super::WebState;
-use super::forms::{FormData, Params, encode, hidden};
-use super::layout::{self, cta, day, empty_row, error_box, pager, quote_panel};
+use super::forms::{FormData, Params, encode};
+use super::layout::{self, credits, cta, day, empty_row, error_box, pager, plural, quote_panel};
 use super::owners::{on_behalf, owner_names, reseller_owner};
+use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{EXPIRING_DAYS, Operation, Quote};
 use crate::error::{AppError, AppResult};
@@ -17,7 +18,7 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use projections::db::date_text;
-use projections::queries::{SupportFilter, SupportOrder, SupportRow};
+use projections::queries::{Page, SupportFilter, SupportOrder, SupportRow};
 
 fn filter_of(p: &FormData) -> AppResult<SupportFilter> {
     let mut from = p.date("from", "The first End of Support date")?;
@@ -31,9 +32,9 @@ fn filter_of(p: &FormData) -> AppResult<SupportFilter> {
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
-        return Err(AppError::bad(
-            "the End of Support range starts after it ends",
-        ));
+        return Err(AppError::bad(format!(
+            "the End of Support range starts ({f}) after it ends ({t}): choose a first date on or before the last one"
+        )));
     }
     Ok(SupportFilter {
         product: p.opt("product").map(str::to_string),
@@ -46,28 +47,52 @@ fn filter_of(p: &FormData) -> AppResult<SupportFilter> {
 
 pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
     let partner = s.caller.role == Role::Partner;
+    let seller = s.caller.role != Role::Admin;
     // A partner sees its resellers' rows unless it unticks the box; the
     // form sends "resellers=0" as a hidden default and "1" when ticked.
     let include_resellers =
         !partner || p.all("resellers").iter().any(|v| v == "1") || !p.has("resellers");
+    // A filter that does not hold shows its error and no rows, never
+    // everything as if there were no filter.
     let (filter, error) = match filter_of(&p) {
-        Ok(f) => (f, None),
-        Err(e) => (SupportFilter::default(), Some(e)),
+        Ok(f) => (Some(f), None),
+        Err(e) => (None, Some(e)),
     };
-    let page = match st
-        .app
-        .supports(
-            &s.caller,
-            &filter,
-            include_resellers,
-            SupportOrder::EndAsc,
-            &p.page(),
-        )
-        .await
-    {
-        Ok(page) => page,
-        Err(e) => return layout::session_error(&s, &e),
+    let page = match &filter {
+        Some(filter) => match st
+            .app
+            .supports(
+                &s.caller,
+                filter,
+                include_resellers,
+                SupportOrder::EndAsc,
+                &p.page(),
+            )
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => return layout::session_error(&s, &e),
+        },
+        None => Page {
+            rows: vec![],
+            has_next: false,
+            total: 0,
+        },
     };
+    // The dates in force, shown in the fields (the home page's link only
+    // says "soon").
+    let from_value = filter
+        .as_ref()
+        .and_then(|f| f.end_from.clone())
+        .unwrap_or_else(|| p.get("from").to_string());
+    let to_value = filter
+        .as_ref()
+        .and_then(|f| f.end_to.clone())
+        .unwrap_or_else(|| p.get("to").to_string());
+    let filtered = ["from", "to", "product", "expired", "soon"]
+        .iter()
+        .any(|n| p.opt(n).is_some())
+        || (partner && !include_resellers);
     let owners = owner_names(&st, &s).await;
     let today = date_text(Utc::now().date_naive());
     let catalog = &st.app.catalog;
@@ -81,11 +106,11 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             form.filters method="get" action="/support" role="search" {
                 div {
                     label for="f-from" { "End of Support from" }
-                    input #f-from type="date" name="from" value=(p.get("from"));
+                    input #f-from type="date" name="from" value=(from_value);
                 }
                 div {
                     label for="f-to" { "to" }
-                    input #f-to type="date" name="to" value=(p.get("to"));
+                    input #f-to type="date" name="to" value=(to_value);
                 }
                 div {
                     label for="f-product" { "Product" }
@@ -110,8 +135,9 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                     }
                 }
                 button type="submit" { "Filter" }
+                @if filtered { a #clear-filters href="/support" { "Clear filters" } }
             }
-            (cta("/licenses/new?what=support", "Generate Support"))
+            @if seller { (cta("/licenses/new?what=support", "Generate Support")) }
         }
         div.table-wrap {
             table #supports {
@@ -121,20 +147,27 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                     th scope="col" { "End of Support" } th scope="col" { "Owner" } th scope="col" { span.visually-hidden { "Actions" } }
                 } }
                 tbody {
-                    @if page.rows.is_empty() { (empty_row(6, "No support matches these filters.")) }
+                    @if page.rows.is_empty() {
+                (empty_row(6, if error.is_some() { "Correct the filters to see supports." } else { "No support matches these filters." }))
+            }
                     @for (_, x) in &page.rows {
                         tr.reseller-row[!owners.is_own(&x.owner_id)] {
                             td { (product_label(&st, x)) }
                             td.num { (x.users) }
-                            td { (day(&x.starts_on)) }
+                            td.when { (day(&x.starts_on)) }
                             td {
                                 (day(&x.end_of_support))
                                 @if x.end_of_support.as_str() < today.as_str() { " " span.badge.expired { "Expired" } }
                             }
                             td { (owners.label(&x.owner_id)) }
                             td.actions {
-                                a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
-                                a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
+                                // An expired support is extended, not upgraded.
+                                @if seller {
+                                    @if x.end_of_support.as_str() >= today.as_str() {
+                                        a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
+                                    }
+                                    a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
+                                }
                             }
                         }
                     }
@@ -203,7 +236,7 @@ async fn render(
     let reseller = reseller_owner(st, s, &support.owner_id).await;
     let mut error = error;
     let mut quote: Option<Quote> = None;
-    if error.is_none() && p.get("review") == "1" {
+    if error.is_none() && review::reviewing(p) {
         match op_of(&change, id, p) {
             Ok(op) => match st.app.quote(&s.caller, &op).await {
                 Ok(q) => quote = Some(q),
@@ -228,59 +261,96 @@ async fn render(
         .unwrap_or(support.users.to_string());
     let edition = p.opt("edition").unwrap_or(&support.edition).to_string();
     let months = p.get("months").to_string();
+    let edition_name = product
+        .and_then(|x| x.edition(&edition))
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| edition.clone());
+    let fields = change_fields(&change, p);
+    let smaller = match change {
+        Change::Upgrade => "fewer users or a lower edition",
+        Change::Extend => "a shorter extension",
+    };
     let body = html! {
         (describe(st, &support, reseller.as_deref()))
         (error_box(error.as_ref()))
-        form.stack method="get" action=(action) {
-            input type="hidden" name="review" value="1";
-            @match change {
-                Change::Upgrade => {
-                    label for="edition" { "Edition" }
-                    select #edition name="edition" {
-                        @if let Some(product) = product {
-                            @let current = product.rank(&support.edition).unwrap_or(0);
-                            @for (i, e) in product.editions.iter().enumerate() {
-                                @if i >= current {
-                                    option value=(e.code) selected[e.code == edition] { (e.name) " — " (e.support_per_user_month) " credits per user per month" }
+        // The review is its own step: the button confirms what it shows.
+        @if let Some(q) = &quote {
+            section.summary aria-labelledby="summary-title" {
+                h2 #summary-title { "Summary" }
+                dl.figures {
+                    @match change {
+                        Change::Upgrade => {
+                            div { dt { "Edition" } dd { (edition_name) } }
+                            div { dt { "Users" } dd #review-users { (users) } }
+                        }
+                        Change::Extend => {
+                            div { dt { "Extend by" } dd { (plural(months.parse().unwrap_or(0), "month")) } }
+                        }
+                    }
+                }
+            }
+            (quote_panel(s, q, &action, review::confirm_fields(s, &action, p, &fields), button, smaller))
+            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+        } @else {
+            form.stack method="get" action=(action) {
+                input type="hidden" name="review" value="1";
+                @match change {
+                    Change::Upgrade => {
+                        label for="edition" { "Edition" }
+                        select #edition name="edition" autofocus {
+                            @if let Some(product) = product {
+                                @let current = product.rank(&support.edition).unwrap_or(0);
+                                @for (i, e) in product.editions.iter().enumerate() {
+                                    @if i >= current {
+                                        option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.support_per_user_month)) " per user per month" }
+                                    }
                                 }
                             }
                         }
+                        label for="users" { "Users" }
+                        input #users type="number" name="users" min=(support.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+                        p.hint #users-hint { "The difference is charged for the months left until the End of Support." }
                     }
-                    label for="users" { "Users" }
-                    input #users type="number" name="users" min=(support.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
-                    p.hint #users-hint { "The difference is charged for the months left until the End of Support." }
-                }
-                Change::Extend => {
-                    label for="months" { "Extend by" }
-                    select #months name="months" aria-describedby="months-hint" {
-                        @for m in &st.app.catalog.support_months {
-                            option value=(m) selected[months == m.to_string()] { (m) " months" }
+                    Change::Extend => {
+                        label for="months" { "Extend by" }
+                        select #months name="months" aria-describedby="months-hint" autofocus {
+                            @for m in &st.app.catalog.support_months {
+                                option value=(m) selected[months == m.to_string()] { (plural(i64::from(*m), "month")) }
+                            }
                         }
+                        p.hint #months-hint { "The new period starts the day after the current End of Support, or today if it has already expired." }
                     }
-                    p.hint #months-hint { "The new period starts the day after the current End of Support, or today if it has already expired." }
                 }
+                button type="submit" { "Review" }
             }
-            button type="submit" { "Review" }
-        }
-        @if let Some(q) = &quote {
-            @let fields = match change {
-                Change::Upgrade => hidden(&[("users", users.clone()), ("edition", edition.clone())]),
-                Change::Extend => hidden(&[("months", months.clone())]),
-            };
-            (quote_panel(s, q, &action, fields, button))
         }
         p { a href="/support" { "Back to the support list" } }
     };
     layout::page_with_status(s, status, title, body)
 }
 
+/// What a review shows and its confirmation carries.
+fn change_fields(change: &Change, p: &FormData) -> Vec<(&'static str, String)> {
+    match change {
+        Change::Upgrade => vec![
+            ("users", p.get("users").to_string()),
+            ("edition", p.get("edition").to_string()),
+        ],
+        Change::Extend => vec![("months", p.get("months").to_string())],
+    }
+}
+
 async fn submit(st: &WebState, s: Session, change: Change, id: &str, form: &FormData) -> Response {
+    let path = match change {
+        Change::Upgrade => "upgrade",
+        Change::Extend => "extend",
+    };
+    let action = format!("/support/{}/{path}", encode(id));
     let result = match op_of(&change, id, form) {
-        Ok(op) => {
-            st.app
-                .execute_operation(&s.caller, &op, form.opt("_idem"))
-                .await
-        }
+        Ok(op) => match review::check(&s, &action, form, &change_fields(&change, form)) {
+            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match (result, change) {
@@ -295,7 +365,12 @@ async fn submit(st: &WebState, s: Session, change: Change, id: &str, form: &Form
             ),
             Err(_) => redirect_with_flash("/support", "The support was extended.", s.secure),
         },
-        (Err(e), change) => render(st, &s, change, id, form, Some(e)).await,
+        (Err(e), change) => {
+            let mut back = form.clone();
+            back.0
+                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
+            render(st, &s, change, id, &back, Some(e)).await
+        }
     }
 }
 
@@ -305,6 +380,9 @@ pub async fn upgrade_page(
     Path(id): Path<String>,
     Params(p): Params,
 ) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
     render(&st, &s, Change::Upgrade, &id, &p, None).await
 }
 
@@ -314,6 +392,9 @@ pub async fn extend_page(
     Path(id): Path<String>,
     Params(p): Params,
 ) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
     render(&st, &s, Change::Extend, &id, &p, None).await
 }
 

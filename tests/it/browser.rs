@@ -301,6 +301,22 @@ async fn the_partner_guide_in_a_browser() {
     );
     b.press("Generate").await;
     b.sees("Balance: 50 credits").await;
+    // Back to the review and Generate again: the same review buys once.
+    b.web.back().await.expect("back");
+    b.sees("Change the choices").await;
+    b.press("Generate").await;
+    b.sees("License for Remote Access generated.").await;
+    b.sees("Balance: 50 credits").await;
+    b.goto("/licenses?kind=PERMANENT").await;
+    assert_eq!(
+        b.web
+            .find_all(By::Css("#licenses tbody tr"))
+            .await
+            .expect("rows")
+            .len(),
+        1,
+        "one permanent license"
+    );
 
     // Too few credits: the warning, the reason and a disabled button.
     b.tick("a.cta").await;
@@ -328,6 +344,28 @@ async fn the_partner_guide_in_a_browser() {
         b.by_id("quote-cost").await.text().await.expect("cost"),
         "25 credits"
     );
+    // The review holds no field to edit: the button confirms what it shows.
+    assert!(
+        b.web
+            .find_all(By::Css("main input:not([type=hidden]), main select"))
+            .await
+            .expect("fields")
+            .is_empty()
+    );
+    // A confirmation whose values differ from the review's is refused.
+    let review_url = b.web.current_url().await.expect("url").to_string();
+    b.web
+        .execute(
+            "document.querySelector('input[type=hidden][name=users]').value = '9';",
+            vec![],
+        )
+        .await
+        .expect("script");
+    b.press("Upgrade").await;
+    b.sees("The choices changed after they were reviewed").await;
+    b.sees("Balance: 50 credits").await;
+    b.web.get(review_url).await.expect("the review again");
+    b.sees("Change the choices").await;
     b.press("Upgrade").await;
     b.sees("The license was upgraded.").await;
     b.sees("Balance: 25 credits").await;
@@ -389,7 +427,7 @@ async fn the_partner_guide_in_a_browser() {
         "8 credits"
     );
     b.press("Submit").await;
-    b.sees("Subscription generated: 2 channels for 1 months.")
+    b.sees("Subscription generated: 2 channels for 1 month.")
         .await;
 
     // 6–7. A reseller with a random password, then credits for it.
@@ -402,10 +440,16 @@ async fn the_partner_guide_in_a_browser() {
     b.fill("email", "northwind@example.com").await;
     b.fill("name", "Northwind Traders").await;
     b.press("Add").await;
-    b.sees("Reseller northwind was created.").await;
+    b.sees("Reseller northwind was created").await;
+    assert_eq!(
+        b.by_id("new-password").await.text().await.expect("text"),
+        password
+    );
+    b.by_id("new-password").await;
+    b.shot("reseller-created").await;
     b.fill("amount", "20").await;
     b.press("Give credits").await;
-    b.sees("20 credits were given to northwind").await;
+    b.sees("20 credits given to northwind").await;
     b.sees("Northwind Traders").await;
     b.shot("resellers").await;
     b.goto("/credits").await;
@@ -415,8 +459,20 @@ async fn the_partner_guide_in_a_browser() {
     b.shot("credit-history").await;
     b.sign_out().await;
 
-    // The reseller signs in and sees its credits and none of the partner's rows.
-    b.sign_in("northwind", &password).await;
+    // The reseller signs in with the password from its email, and first
+    // chooses its own.
+    let mailed = wait_for_welcome_password(&app, "northwind@example.com").await;
+    assert_eq!(mailed, password);
+    let message = wait_for_welcome(&app, "northwind@example.com").await;
+    assert!(message.contains("Login: northwind"), "{message}");
+    b.sign_in("northwind", &mailed).await;
+    b.sees("Choose your own password").await;
+    b.fill("current", &mailed).await;
+    b.fill("new", "northwind-own-pass").await;
+    b.fill("confirm", "northwind-own-pass").await;
+    b.press("Change password").await;
+    b.sees("Your password was changed.").await;
+    // It sees its credits and none of the partner's rows.
     assert_eq!(b.by_id("balance").await.text().await.expect("text"), "20");
     assert_eq!(
         b.by_id("count-licenses").await.text().await.expect("text"),
@@ -436,14 +492,105 @@ async fn the_partner_guide_in_a_browser() {
     b.fill("amount", "500").await;
     b.fill("reference", "INV-2026-002").await;
     b.press("Grant credits").await;
-    b.sees("500 credits were granted to acme").await;
+    b.sees("500 credits granted to acme").await;
     b.shot("admin-partners").await;
-
-    // The same pages on a phone-sized screen.
     b.web.set_window_rect(0, 0, 390, 844).await.expect("resize");
     b.goto("/admin/partners/new").await;
     b.sees("Create a partner").await;
     b.shot("phone-create-partner").await;
+    b.web
+        .set_window_rect(0, 0, 1280, 900)
+        .await
+        .expect("resize");
+    b.sign_out().await;
+    b.sees("You are signed out.").await;
+
+    // A partner with 250 more keys puts a license on its oldest one: the
+    // picker finds it by name, and its "Generate a License" link opens
+    // with exactly that key.
+    let acme_token = app.login("acme", "partner-pass-1").await;
+    for i in 0..250 {
+        app.key(&acme_token, &format!("Bulk customer {i:03}")).await;
+    }
+    b.sign_in("acme", "partner-pass-1").await;
+    b.sees("Credit balance").await;
+    b.goto("/licenses/new").await;
+    b.sees("The newest 200 of your 251 matching keys are listed")
+        .await;
+    b.fill("key-q", "Customer One").await;
+    b.press("Find").await;
+    b.sees("1 key match").await;
+    assert_eq!(
+        SelectElement::new(&b.by_id("key").await)
+            .await
+            .expect("select")
+            .first_selected_option()
+            .await
+            .expect("option")
+            .text()
+            .await
+            .expect("text"),
+        format!("{key} — Customer One")
+    );
+    b.shot("key-picker").await;
+    b.press("Continue").await;
+    b.sees(&format!("Key {key} (Customer One)")).await;
+    b.goto("/keys?q=Customer+One").await;
+    b.follow("Generate a License").await;
+    b.press("Continue").await;
+    b.sees(&format!("Key {key} (Customer One)")).await;
+    b.tick("input[name=kind][value=TRIAL]").await;
+    b.press("Review").await;
+    b.press("Generate").await;
+    b.sees("License for Remote Access generated.").await;
+    b.goto(&format!("/licenses?q={key}")).await;
+    b.sees("Trial").await;
+    b.shot("licenses-wide").await;
+    // At 1280 px the table fits: no column is pushed out of sight.
+    let overflow: bool = b
+        .web
+        .execute(
+            "var w = document.querySelector('.table-wrap'); return w.scrollWidth > w.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("script")
+        .convert()
+        .expect("a boolean");
+    assert!(!overflow, "the licenses table scrolls sideways at 1280 px");
+
+    // The same pages on a phone-sized screen: rows become cards with their
+    // actions first.
+    b.web.set_window_rect(0, 0, 390, 844).await.expect("resize");
+    for (path, name) in [
+        ("/", "phone-home"),
+        ("/licenses", "phone-licenses"),
+        ("/support", "phone-support"),
+        ("/keys", "phone-keys"),
+        ("/resellers", "phone-resellers"),
+    ] {
+        b.goto(path).await;
+        b.shot(name).await;
+    }
+    b.goto("/licenses").await;
+    let (width, scroll): (i64, i64) = (
+        b.web
+            .execute("return document.documentElement.clientWidth;", vec![])
+            .await
+            .expect("width")
+            .convert()
+            .expect("a number"),
+        b.web
+            .execute("return document.documentElement.scrollWidth;", vec![])
+            .await
+            .expect("scroll width")
+            .convert()
+            .expect("a number"),
+    );
+    assert!(
+        scroll <= width,
+        "the licenses page scrolls sideways: {scroll} > {width}"
+    );
 
     let d = app
         .ok(

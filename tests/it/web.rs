@@ -190,7 +190,8 @@ both_backends!(
         let session = v.cookies.get("lp_session").cloned().expect("session");
         let token = csrf(&home);
         let out = v.post("/logout", &[("_csrf", &token)]).await;
-        assert_eq!(out.location.as_deref(), Some("/login"));
+        assert_eq!(out.location.as_deref(), Some("/login?out=1"));
+        assert!(v.page("/login?out=1").await.contains("You are signed out."));
         v.cookies.insert("lp_session".into(), session);
         assert_eq!(v.get("/").await.location.as_deref(), Some("/login"));
     }
@@ -588,30 +589,30 @@ both_backends!(
             .to_string();
 
         // The review says whose credits pay, and that balance.
-        let review = p
-            .page(&format!(
-                "/licenses/{license}/upgrade?review=1&users=2&edition=DESKTOP"
-            ))
-            .await;
+        let review = review_page(
+            &mut p,
+            &format!("/licenses/{license}/upgrade?review=1&users=2&edition=DESKTOP"),
+        )
+        .await;
         assert!(review.contains("This belongs to your reseller"), "{review}");
         assert!(review.contains("Balance of resa"), "{review}");
         assert!(
             review.contains(&format!("id=\"quote-balance\">{resa_before} credits")),
             "{review}"
         );
-        let short = p
-            .page(&format!(
-                "/licenses/{license}/upgrade?review=1&users=5000&edition=DESKTOP"
-            ))
-            .await;
+        let short = review_page(
+            &mut p,
+            &format!("/licenses/{license}/upgrade?review=1&users=5000&edition=DESKTOP"),
+        )
+        .await;
         assert!(short.contains("Give resa more credits"), "{short}");
-        let token = csrf(&review);
-        let done = p
-            .post(
-                &format!("/licenses/{license}/upgrade"),
-                &[("_csrf", &token), ("users", "2"), ("edition", "DESKTOP")],
-            )
-            .await;
+        let done = confirm(
+            &mut p,
+            &review,
+            &format!("/licenses/{license}/upgrade"),
+            &[],
+        )
+        .await;
         assert_eq!(done.status, 303, "{}", done.body);
         let resa_upgraded = app.balance(&resa_token).await;
         assert!(resa_upgraded < resa_before, "the reseller paid");
@@ -621,16 +622,19 @@ both_backends!(
             "the partner did not"
         );
 
-        let extend = p
-            .page(&format!("/support/{support_id}/extend?review=1&months=1"))
-            .await;
+        let extend = review_page(
+            &mut p,
+            &format!("/support/{support_id}/extend?review=1&months=1"),
+        )
+        .await;
         assert!(extend.contains("Balance of resa"), "{extend}");
-        let done = p
-            .post(
-                &format!("/support/{support_id}/extend"),
-                &[("_csrf", &csrf(&extend)), ("months", "1")],
-            )
-            .await;
+        let done = confirm(
+            &mut p,
+            &extend,
+            &format!("/support/{support_id}/extend"),
+            &[],
+        )
+        .await;
         assert_eq!(done.status, 303, "{}", done.body);
         let resa_extended = app.balance(&resa_token).await;
         assert!(
@@ -686,6 +690,62 @@ both_backends!(
     }
 );
 
+/// Opens a review: the first answer redirects to the same page with the
+/// review's id; returns that page.
+async fn review_page(v: &mut Visitor, path: &str) -> String {
+    let first = v.get(path).await;
+    assert_eq!(first.status, 303, "GET {path}: {}", first.body);
+    let to = first.location.expect("a review id");
+    assert!(to.contains("rid=rv_"), "{to}");
+    v.page(&to).await
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The named fields of the form that posts to `action`.
+fn form_fields(body: &str, action: &str) -> Vec<(String, String)> {
+    let start = body
+        .find(&format!("action=\"{action}\""))
+        .unwrap_or_else(|| panic!("no form to {action} in {body}"));
+    let end = start + body[start..].find("</form>").expect("the form's end");
+    let attr = |piece: &str, name: &str| {
+        let marker = format!(" {name}=\"");
+        piece.find(&marker).map(|i| {
+            let rest = &piece[i + marker.len()..];
+            unescape(&rest[..rest.find('"').unwrap_or(rest.len())])
+        })
+    };
+    body[start..end]
+        .split("<input")
+        .skip(1)
+        .filter_map(|piece| Some((attr(piece, "name")?, attr(piece, "value")?)))
+        .collect()
+}
+
+/// Posts a review's confirm form, with some values replaced.
+async fn confirm(v: &mut Visitor, review: &str, action: &str, changes: &[(&str, &str)]) -> Answer {
+    let fields: Vec<(String, String)> = form_fields(review, action)
+        .into_iter()
+        .map(|(k, old)| {
+            let new = changes
+                .iter()
+                .find(|(c, _)| *c == k)
+                .map(|(_, v)| v.to_string());
+            (k, new.unwrap_or(old))
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    v.post(action, &pairs).await
+}
+
 /// The href of the pager link with this rel, as a path.
 fn pager_link(body: &str, rel: &str) -> String {
     let end = body
@@ -727,4 +787,269 @@ both_backends!(pages_go_forward_and_back, |app: TestApp| async move {
     // Forward again from there keeps working.
     let again = v.page(&pager_link(&back1, "next")).await;
     assert_eq!(listed_keys(&again), listed_keys(&p2));
+});
+
+both_backends!(
+    a_key_link_opens_that_key_or_says_why_not,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, acme) = app.partner(&admin, "acme").await;
+        let (_, globex) = app.partner(&admin, "globex").await;
+        let oldest = app.key(&acme, "oldest-customer").await;
+        for i in 0..3 {
+            app.key(&acme, &format!("newer-{i}")).await;
+        }
+        let theirs = app.key(&globex, "globex-customer").await;
+        let mut v = Visitor::new(&app);
+        v.sign_in("acme", "partner-pass-1").await;
+        let id = oldest["id"].as_str().expect("id");
+        let page = v.page(&format!("/licenses/new?key={id}")).await;
+        assert!(
+            page.contains(&format!("<option value=\"{id}\" selected>")),
+            "{page}"
+        );
+        // The search lists only the matching keys.
+        let found = v.page("/licenses/new?key_q=oldest&find=1").await;
+        assert!(
+            found.contains("oldest-customer") && !found.contains("newer-1"),
+            "{found}"
+        );
+        assert!(found.contains("1 key match"), "{found}");
+        // Another account's key, or none: said, and nothing preselected.
+        let other = v
+            .get(&format!(
+                "/licenses/new?key={}",
+                theirs["id"].as_str().expect("id")
+            ))
+            .await;
+        assert_eq!(other.status, 404, "{}", other.body);
+        assert!(other.body.contains("is not one of yours"), "{}", other.body);
+        assert!(!other.body.contains("globex-customer"));
+        assert!(!other.body.contains(" selected>"), "{}", other.body);
+        let gone = v.get("/licenses/new?key=key_nothing").await;
+        assert_eq!(gone.status, 404, "{}", gone.body);
+        assert!(!gone.body.contains("Code:"), "{}", gone.body);
+        let sub = v.page(&format!("/subscriptions/new?key={id}")).await;
+        assert!(
+            sub.contains(&format!("<option value=\"{id}\" selected>")),
+            "{sub}"
+        );
+    }
+);
+
+both_backends!(
+    a_review_is_confirmed_once_and_only_as_reviewed,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let key = app.key(&token, "customer").await;
+        let mut v = Visitor::new(&app);
+        v.sign_in("acme", "partner-pass-1").await;
+        let path = format!(
+            "/licenses/new?key={}&what=license&product=REMOTE_ACCESS&kind=PERMANENT&edition=DESKTOP&users=2&review=1",
+            key["id"].as_str().expect("id")
+        );
+        let review = review_page(&mut v, &path).await;
+        assert!(
+            !review.contains("id=\"users\""),
+            "no editable field on the review"
+        );
+        let before = app.balance(&token).await;
+        let first = confirm(&mut v, &review, "/licenses/new", &[]).await;
+        assert_eq!(first.status, 303, "{}", first.body);
+        let paid = app.balance(&token).await;
+        assert!(paid < before);
+        // Back to the same review (reload, a second tab) and confirm again.
+        let again = confirm(&mut v, &review, "/licenses/new", &[]).await;
+        assert_eq!(again.status, 303, "{}", again.body);
+        assert_eq!(app.balance(&token).await, paid, "charged once");
+        // Values other than the reviewed ones are refused, nothing is spent.
+        let other = review_page(&mut v, &path).await;
+        let changed = confirm(&mut v, &other, "/licenses/new", &[("users", "9")]).await;
+        assert_eq!(changed.status, 422, "{}", changed.body);
+        assert!(
+            changed.body.contains("changed after they were reviewed"),
+            "{}",
+            changed.body
+        );
+        assert_eq!(app.balance(&token).await, paid);
+        // A new review of the same choices is a new purchase.
+        let bought = confirm(&mut v, &other, "/licenses/new", &[]).await;
+        assert_eq!(bought.status, 303, "{}", bought.body);
+        assert!(app.balance(&token).await < paid);
+    }
+);
+
+both_backends!(
+    filters_messages_and_links_say_what_holds,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (key, license) = key_with_license(&app, &token, "customer", "c").await;
+        let trial_key = app.key(&token, "trial-customer").await;
+        app.ok(
+            Some(&token),
+            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
+            json!({ "i": { "activationKeyId": trial_key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "TRIAL", "trialDays": 5 } }),
+        )
+        .await;
+        let mut v = Visitor::new(&app);
+        v.sign_in("acme", "partner-pass-1").await;
+
+        // The home card's filter is shown, with a way out.
+        let today = chrono::Utc::now().date_naive();
+        let soon = v.page("/support?soon=1").await;
+        assert!(soon.contains(&format!("value=\"{today}\"")), "{soon}");
+        assert!(
+            soon.contains(&format!("value=\"{}\"", today + chrono::Duration::days(30))),
+            "{soon}"
+        );
+        assert!(soon.contains("Clear filters"), "{soon}");
+        // A reversed range: the error and no rows.
+        let reversed = v.get("/support?from=2030-02-01&to=2030-01-01").await;
+        assert_eq!(reversed.status, 422);
+        assert!(
+            reversed.body.contains("starts (2030-02-01) after it ends"),
+            "{}",
+            reversed.body
+        );
+        assert!(!reversed.body.contains("/extend"), "{}", reversed.body);
+
+        // Plain words: no codes, no API field names, singulars.
+        let trial = v
+            .get(&format!(
+                "/licenses/new?key={}&what=license&product=REMOTE_ACCESS&kind=TRIAL&trial_days=0&edition=DESKTOP&users=1&review=1&rid=rv_x",
+                trial_key["id"].as_str().expect("id")
+            ))
+            .await;
+        assert_eq!(trial.status, 422, "{}", trial.body);
+        assert!(
+            trial.body.contains("trial&#39;s duration in days")
+                || trial.body.contains("trial's duration in days"),
+            "{}",
+            trial.body
+        );
+        assert!(
+            !trial.body.contains("trialDays") && !trial.body.contains("Code:"),
+            "{}",
+            trial.body
+        );
+        let support = v
+            .page(&format!(
+                "/licenses/new?key={}&what=support&product=REMOTE_ACCESS",
+                trial_key["id"].as_str().expect("id")
+            ))
+            .await;
+        assert!(support.contains(">1 month<"), "{support}");
+        let short = v
+            .page(&format!(
+                "/licenses/new?key={}&what=license&product=REMOTE_ACCESS&kind=PERMANENT&edition=ENTERPRISE&users=100&review=1&rid=rv_y",
+                trial_key["id"].as_str().expect("id")
+            ))
+            .await;
+        assert!(short.contains("fewer users or a lower edition"), "{short}");
+        assert!(!short.contains("shorter period"), "{short}");
+
+        // Only the links that work: no Upgrade on a trial, Deactivate first
+        // on an activated key.
+        let list = v.page("/licenses").await;
+        assert_eq!(list.matches("/upgrade\"").count(), 1, "{list}");
+        assert!(
+            list.contains(&format!("/licenses/{license}/upgrade")),
+            "{list}"
+        );
+        app.ok(
+            None,
+            "mutation($k: String!, $f: String!, $n: String) { activateKey(key: $k, deviceFingerprint: $f, deviceName: $n) { signature } }",
+            json!({ "k": key, "f": "fp-1", "n": "Front desk PC" }),
+        )
+        .await;
+        let refused = v.page(&format!("/licenses/{license}/delete")).await;
+        assert!(
+            refused.contains("Front desk PC") && refused.contains(&key),
+            "{refused}"
+        );
+        assert!(refused.contains("Back to the licenses"), "{refused}");
+        let off = v
+            .post(
+                &format!("/licenses/{license}/deactivate"),
+                &[("_csrf", &csrf(&refused))],
+            )
+            .await;
+        assert_eq!(off.status, 303, "{}", off.body);
+        let ask = v.page(&format!("/licenses/{license}/delete")).await;
+        assert!(ask.contains("will be refunded"), "{ask}");
+
+        // Giving more than the balance, and a grant made twice, said plainly.
+        let (resa, _) = app.reseller(&token, "resa", &["REMOTE_ACCESS"], 1).await;
+        let give = review_less(&mut v, &format!("/resellers/{resa}/credits")).await;
+        let answer = v
+            .post(
+                &format!("/resellers/{resa}/credits"),
+                &[
+                    ("_csrf", &csrf(&give)),
+                    ("_idem", "web_give_1"),
+                    ("amount", "999999"),
+                ],
+            )
+            .await;
+        assert!(
+            answer
+                .body
+                .contains("This would give 999,999 credits and your balance is"),
+            "{}",
+            answer.body
+        );
+        let mut a = Visitor::new(&app);
+        a.sign_in("admin", ADMIN_PASSWORD).await;
+        let grant = a.page(&format!("/admin/partners/{acme}/grant")).await;
+        let again = a
+            .post(
+                &format!("/admin/partners/{acme}/grant"),
+                &[
+                    ("_csrf", &csrf(&grant)),
+                    ("_idem", "web_g2"),
+                    ("amount", "100"),
+                    ("reference", "INV-1"),
+                ],
+            )
+            .await;
+        assert_eq!(again.status, 303, "{}", again.body);
+        let partners = a.page("/admin/partners").await;
+        assert!(partners.contains("was already made"), "{partners}");
+        // The administrator only looks, and owners are named by role.
+        let seen = a.page("/licenses").await;
+        assert!(seen.contains("acme (partner)"), "{seen}");
+        assert!(
+            !seen.contains("/upgrade\"") && !seen.contains("A reseller"),
+            "{seen}"
+        );
+
+        // A 404 in the portal's layout, and the icon.
+        let missing = v.get("/no-such-page").await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.body.contains("Page not found") && missing.body.contains("Sign out"));
+        let icon = v.get("/favicon.ico").await;
+        assert_eq!(icon.status, 200);
+        assert!(icon.body.starts_with("<svg"));
+    }
+);
+
+/// Opens a form whose address carries its one-time key (after a redirect).
+async fn review_less(v: &mut Visitor, path: &str) -> String {
+    let first = v.get(path).await;
+    assert_eq!(first.status, 303, "{}", first.body);
+    v.page(&first.location.expect("location")).await
+}
+
+both_backends!(random_keys_avoid_look_alikes, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let (_, token) = app.partner(&admin, "acme").await;
+    for i in 0..40 {
+        let key = app.key(&token, &format!("k{i}")).await;
+        let text = key["key"].as_str().expect("key");
+        assert!(!text.contains(['0', 'O', '1', 'I']), "{text}");
+    }
 });

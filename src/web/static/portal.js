@@ -1,8 +1,10 @@
 // The portal's only script. Pages work without it; it adds the Random
-// buttons, the live activation-key format check and the trial-days toggle.
+// buttons, the live activation-key format check, the trial-days toggle and
+// the Copy buttons.
 "use strict";
 (function () {
-  var KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  // Random keys leave out 0/O and 1/I, so they can be read over the phone.
+  var KEY_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   var PASSWORD_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.!@#%+";
   var KEY_FORMAT = /^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/;
 
@@ -55,6 +57,32 @@
     document.querySelectorAll("[data-key-check]").forEach(function (input) {
       input.addEventListener("input", function () { checkKey(input); });
       checkKey(input);
+    });
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.getAttribute("data-copy"));
+        var done = function () { button.textContent = "Copied"; };
+        if (navigator.clipboard) {
+          navigator.clipboard.writeText(source.textContent).then(done, function () {});
+        } else {
+          var range = document.createRange();
+          range.selectNodeContents(source);
+          var selection = window.getSelection();
+          selection.removeAllRanges();
+          selection.addRange(range);
+        }
+      });
+    });
+    // Each cell names its column, for the stacked cards of small screens.
+    document.querySelectorAll(".table-wrap table").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.querySelector(".visually-hidden") ? "" : th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (heads[i] && !cell.classList.contains("empty")) cell.setAttribute("data-label", heads[i]);
+        });
+      });
     });
     document.querySelectorAll("input[data-toggles]").forEach(function (radio) {
       radio.addEventListener("change", toggleTrial);
