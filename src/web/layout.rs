@@ -210,7 +210,7 @@ pub fn message(e: &AppError) -> String {
             credits(*required),
             number(*balance)
         ),
-        AppError::Internal => {
+        AppError::Internal(_) => {
             "something went wrong on our side. Try again in a moment; if it keeps happening, tell the vendor the time it happened".to_string()
         }
         _ => e.to_string(),
