@@ -147,7 +147,7 @@ impl Mailer {
             .parse()
             .or_else(|_| email.parse())
             .map_err(|e| format!("bad address {email}: {e}"))?;
-        let kind = if role == "RESELLER" {
+        let kind = if role == aggregates::Role::Reseller.as_str() {
             "reseller"
         } else {
             "partner"

@@ -92,7 +92,7 @@ names!(CreditReason, "credit reason" {
 
 /// Where a license stands at a moment. Not stored: the views keep the kind,
 /// the deletion and the trial's end, and the status follows from the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LicenseStatus {
     /// A permanent license, not deleted.
     Active,

@@ -1,7 +1,7 @@
 //! Accounts and sessions: sign-in, sign-out, passwords, creating partners and
 //! administrators. Credentials live in the `credentials` table, never in events.
 
-use super::{App, Caller, Page, PageRequest, role_of, role_text};
+use super::{App, Caller, Page, PageRequest, role_of};
 use crate::auth::{self, LOCKOUT_FAILURES, LOCKOUT_MINUTES, SESSION_HOURS};
 use crate::error::{AppError, AppResult};
 use crate::ledgers::Actor;
@@ -226,7 +226,7 @@ impl App {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
-        .bind(role_text(role))
+        .bind(role.as_str())
         .bind(login.to_lowercase())
         .bind(email.to_lowercase())
         .bind(&hash)
@@ -346,7 +346,13 @@ impl App {
     ) -> AppResult<Page<AccountRow>> {
         Ok(match caller.role {
             Role::Admin => {
-                queries::accounts(&self.db, None, Some(role.unwrap_or("PARTNER")), page).await?
+                queries::accounts(
+                    &self.db,
+                    None,
+                    Some(role.unwrap_or(Role::Partner.as_str())),
+                    page,
+                )
+                .await?
             }
             Role::Partner => queries::accounts(&self.db, Some(&caller.id), role, page).await?,
             Role::Reseller => Page {
@@ -371,7 +377,7 @@ impl App {
         let Some(row) = self.account_of(id).await? else {
             return Ok(None);
         };
-        let visible = caller.may_see(&row) || row.role == "ADMIN";
+        let visible = caller.may_see(&row) || row.role == Role::Admin.as_str();
         Ok(visible.then_some(row))
     }
 

@@ -20,7 +20,7 @@ impl App {
     ) -> AppResult<CreditEntryRow> {
         caller.ensure_admin()?;
         let partner = self.visible_account(caller, partner_id).await?;
-        if partner.role != "PARTNER" {
+        if partner.role != Role::Partner.as_str() {
             return Err(AppError::bad(
                 "credits are granted to partners; resellers get theirs from their partner",
             ));

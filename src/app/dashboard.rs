@@ -30,7 +30,7 @@ impl App {
         };
         let keys = self.activation_keys(caller, None, None, &one).await?.total;
         let live = LicenseFilter {
-            statuses: vec!["ACTIVE".into(), "TRIAL".into(), "TRIAL_EXPIRED".into()],
+            statuses: aggregates::LicenseStatus::LIVE.to_vec(),
             ..LicenseFilter::default()
         };
         let licenses = self.licenses(caller, &live, &one).await?.total;

@@ -102,23 +102,8 @@ impl Caller {
 /// The role stored as text in the views and the credentials. Any other text
 /// is a damaged row: an internal error, never a guess.
 pub fn role_of(text: &str) -> AppResult<Role> {
-    match text {
-        "ADMIN" => Ok(Role::Admin),
-        "PARTNER" => Ok(Role::Partner),
-        "RESELLER" => Ok(Role::Reseller),
-        other => Err(AppError::internal(
-            "a stored role is none the service knows",
-            format!("role {other:?}"),
-        )),
-    }
-}
-
-pub fn role_text(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "ADMIN",
-        Role::Partner => "PARTNER",
-        Role::Reseller => "RESELLER",
-    }
+    text.parse::<Role>()
+        .map_err(|e| AppError::internal("a stored role is none the service knows", e))
 }
 
 /// The fingerprint of a request, so a reused idempotency key with other

@@ -18,7 +18,12 @@ impl App {
     /// One of the caller's resellers, or NOT_FOUND.
     async fn own_reseller(&self, caller: &Caller, id: &str) -> AppResult<AccountRow> {
         match queries::account(&self.db, id).await? {
-            Some(a) if a.role == "RESELLER" && a.parent_id.as_deref() == Some(&caller.id) => Ok(a),
+            Some(a)
+                if a.role == Role::Reseller.as_str()
+                    && a.parent_id.as_deref() == Some(&caller.id) =>
+            {
+                Ok(a)
+            }
             _ => Err(AppError::not_found("reseller")),
         }
     }

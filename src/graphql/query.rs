@@ -128,19 +128,12 @@ impl Query {
             owner_id: f.owner_id.map(|i| i.0),
             key_id: f.activation_key_id.map(|i| i.0),
             product: f.product.map(|i| i.0),
-            kind: f.kind.map(|k| {
-                if k == super::scalars::LicenseKind::Trial {
-                    "TRIAL"
-                } else {
-                    "PERMANENT"
-                }
-                .to_string()
-            }),
+            kind: f.kind.map(aggregates::LicenseKind::from),
             statuses: f
                 .status
                 .unwrap_or_default()
                 .into_iter()
-                .map(|s| s.as_text().to_string())
+                .map(aggregates::LicenseStatus::from)
                 .collect(),
             search: f.search,
         };

@@ -54,13 +54,19 @@ impl From<aggregates::Role> for Role {
     }
 }
 
+impl From<Role> for aggregates::Role {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Admin => aggregates::Role::Admin,
+            Role::Partner => aggregates::Role::Partner,
+            Role::Reseller => aggregates::Role::Reseller,
+        }
+    }
+}
+
 impl Role {
     pub fn as_text(self) -> &'static str {
-        match self {
-            Role::Admin => "ADMIN",
-            Role::Partner => "PARTNER",
-            Role::Reseller => "RESELLER",
-        }
+        aggregates::Role::from(self).as_str()
     }
 }
 
@@ -89,14 +95,31 @@ pub enum LicenseStatus {
     Deleted,
 }
 
+impl From<LicenseStatus> for aggregates::LicenseStatus {
+    fn from(s: LicenseStatus) -> Self {
+        match s {
+            LicenseStatus::Active => aggregates::LicenseStatus::Active,
+            LicenseStatus::Trial => aggregates::LicenseStatus::Trial,
+            LicenseStatus::TrialExpired => aggregates::LicenseStatus::TrialExpired,
+            LicenseStatus::Deleted => aggregates::LicenseStatus::Deleted,
+        }
+    }
+}
+
+impl From<aggregates::LicenseStatus> for LicenseStatus {
+    fn from(s: aggregates::LicenseStatus) -> Self {
+        match s {
+            aggregates::LicenseStatus::Active => LicenseStatus::Active,
+            aggregates::LicenseStatus::Trial => LicenseStatus::Trial,
+            aggregates::LicenseStatus::TrialExpired => LicenseStatus::TrialExpired,
+            aggregates::LicenseStatus::Deleted => LicenseStatus::Deleted,
+        }
+    }
+}
+
 impl LicenseStatus {
     pub fn as_text(self) -> &'static str {
-        match self {
-            LicenseStatus::Active => "ACTIVE",
-            LicenseStatus::Trial => "TRIAL",
-            LicenseStatus::TrialExpired => "TRIAL_EXPIRED",
-            LicenseStatus::Deleted => "DELETED",
-        }
+        aggregates::LicenseStatus::from(self).as_str()
     }
 }
 
@@ -119,19 +142,20 @@ pub enum CreditReason {
     TransferIn,
 }
 
-impl CreditReason {
-    pub fn from_text(text: &str) -> CreditReason {
-        match text {
-            "GRANT" => CreditReason::Grant,
-            "LICENSE" => CreditReason::License,
-            "LICENSE_UPGRADE" => CreditReason::LicenseUpgrade,
-            "LICENSE_REFUND" => CreditReason::LicenseRefund,
-            "SUPPORT" => CreditReason::Support,
-            "SUPPORT_UPGRADE" => CreditReason::SupportUpgrade,
-            "SUPPORT_EXTENSION" => CreditReason::SupportExtension,
-            "SUBSCRIPTION" => CreditReason::Subscription,
-            "TRANSFER_OUT" => CreditReason::TransferOut,
-            _ => CreditReason::TransferIn,
+impl From<aggregates::CreditReason> for CreditReason {
+    fn from(r: aggregates::CreditReason) -> Self {
+        use aggregates::CreditReason as R;
+        match r {
+            R::Grant => CreditReason::Grant,
+            R::License => CreditReason::License,
+            R::LicenseUpgrade => CreditReason::LicenseUpgrade,
+            R::LicenseRefund => CreditReason::LicenseRefund,
+            R::Support => CreditReason::Support,
+            R::SupportUpgrade => CreditReason::SupportUpgrade,
+            R::SupportExtension => CreditReason::SupportExtension,
+            R::Subscription => CreditReason::Subscription,
+            R::TransferOut => CreditReason::TransferOut,
+            R::TransferIn => CreditReason::TransferIn,
         }
     }
 }

@@ -122,7 +122,7 @@ impl Account {
     async fn allowed_products(&self, ctx: &Context<'_>) -> Vec<Product> {
         let catalog = &app(ctx).catalog;
         match (&self.0.products, self.0.role.as_str()) {
-            (_, "ADMIN") => vec![],
+            (_, r) if r == aggregates::Role::Admin.as_str() => vec![],
             (Some(codes), _) => codes.iter().map(|c| product(ctx, c)).collect(),
             (None, _) => catalog.products.iter().cloned().map(Product).collect(),
         }
@@ -207,21 +207,22 @@ pub struct License(pub LicenseRow);
 
 impl License {
     pub fn status_at(&self, now: DateTime<Utc>) -> LicenseStatus {
-        if self.0.deleted {
-            LicenseStatus::Deleted
-        } else if self.0.kind == "PERMANENT" {
-            LicenseStatus::Active
-        } else if self
-            .0
-            .trial_ends_at
-            .as_deref()
-            .map(time)
-            .is_some_and(|t| t > now)
-        {
-            LicenseStatus::Trial
-        } else {
-            LicenseStatus::TrialExpired
-        }
+        aggregates::LicenseStatus::at(
+            self.domain_kind(),
+            self.0.deleted,
+            self.0.trial_ends_at.as_deref().map(time),
+            now,
+        )
+        .into()
+    }
+
+    /// The stored kind; the views only ever write the two texts, and any
+    /// other reads as permanent, as it always has.
+    fn domain_kind(&self) -> aggregates::LicenseKind {
+        self.0
+            .kind
+            .parse()
+            .unwrap_or(aggregates::LicenseKind::Permanent)
     }
 }
 
@@ -246,10 +247,9 @@ impl License {
         clamp(self.0.users)
     }
     async fn kind(&self) -> LicenseKind {
-        if self.0.kind == "TRIAL" {
-            LicenseKind::Trial
-        } else {
-            LicenseKind::Permanent
+        match self.domain_kind() {
+            aggregates::LicenseKind::Trial => LicenseKind::Trial,
+            aggregates::LicenseKind::Permanent => LicenseKind::Permanent,
         }
     }
     async fn status(&self) -> LicenseStatus {
@@ -392,8 +392,17 @@ impl CreditEntry {
     async fn balance_after(&self) -> i32 {
         clamp(self.0.balance_after)
     }
-    async fn reason(&self) -> CreditReason {
-        CreditReason::from_text(&self.0.reason)
+    async fn reason(&self) -> async_graphql::Result<CreditReason> {
+        self.0
+            .reason
+            .parse::<aggregates::CreditReason>()
+            .map(CreditReason::from)
+            .map_err(|e| {
+                gql(crate::error::AppError::internal(
+                    "a stored credit reason is unknown",
+                    e,
+                ))
+            })
     }
     /// The grant's reference, or the id of the license, support, subscription or account it concerns.
     async fn reference(&self) -> Option<&str> {

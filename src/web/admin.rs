@@ -29,7 +29,7 @@ pub async fn partners(State(st): State<WebState>, s: Session, Params(p): Params)
     }
     let page = match st
         .app
-        .visible_accounts(&s.caller, Some("PARTNER"), &p.page())
+        .visible_accounts(&s.caller, Some(Role::Partner.as_str()), &p.page())
         .await
     {
         Ok(page) => page,
@@ -133,7 +133,7 @@ async fn partner(st: &WebState, s: &Session, id: &str) -> Result<AccountRow, Res
         return Err(r);
     }
     match st.app.visible_account(&s.caller, id).await {
-        Ok(a) if a.role == "PARTNER" => Ok(a),
+        Ok(a) if a.role == Role::Partner.as_str() => Ok(a),
         Ok(_) => Err(layout::session_error(s, &AppError::not_found("partner"))),
         Err(e) => Err(layout::session_error(s, &e)),
     }

@@ -70,7 +70,7 @@ async fn actor_labels<'a>(
         } else {
             // Only a label depends on this: a failed lookup leaves it blank.
             match st.app.account_of(id).await {
-                Ok(Some(a)) if a.role == "ADMIN" => "The vendor".to_string(),
+                Ok(Some(a)) if a.role == Role::Admin.as_str() => "The vendor".to_string(),
                 Ok(Some(a)) if s.caller.may_see(&a) => a.name,
                 _ => String::new(),
             }

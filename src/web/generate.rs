@@ -191,11 +191,10 @@ fn operation(p: &FormData) -> AppResult<Operation> {
             starts_on: None,
         }));
     }
-    let kind = match p.get("kind") {
-        "TRIAL" => LicenseKind::Trial,
-        "PERMANENT" => LicenseKind::Permanent,
-        _ => return Err(AppError::bad("choose a trial or a permanent license")),
-    };
+    let kind = p
+        .get("kind")
+        .parse::<LicenseKind>()
+        .map_err(|_| AppError::bad("choose a trial or a permanent license"))?;
     let trial_days = match kind {
         LicenseKind::Trial => Some(p.int("trial_days", "The trial's duration in days")?),
         LicenseKind::Permanent => None,
@@ -323,13 +322,18 @@ fn step_one(choice: &KeyChoice, products: &[&Product], p: &FormData, what: &str)
     }
 }
 
+/// The kind the form holds; anything but a trial is read as permanent, the
+/// form's default.
+fn chosen_kind(p: &FormData) -> LicenseKind {
+    match p.get("kind").parse() {
+        Ok(LicenseKind::Trial) => LicenseKind::Trial,
+        _ => LicenseKind::Permanent,
+    }
+}
+
 fn step_two(st: &WebState, product: &Product, p: &FormData, what: &str, key: &KeyRow) -> Markup {
     let catalog = &st.app.catalog;
-    let kind = if p.get("kind") == "TRIAL" {
-        "TRIAL"
-    } else {
-        "PERMANENT"
-    };
+    let kind = chosen_kind(p);
     html! {
         form.stack method="get" action="/licenses/new" {
             (hidden(&[("key", key.id.clone()), ("product", product.code.clone()), ("what", what.to_string()), ("review", "1".to_string())]))
@@ -337,10 +341,10 @@ fn step_two(st: &WebState, product: &Product, p: &FormData, what: &str, key: &Ke
                 fieldset {
                     legend { "Trial or permanent" }
                     div.choices {
-                        label { input type="radio" name="kind" value="PERMANENT" checked[kind == "PERMANENT"] data-toggles="trial-days" autofocus; " Permanent" }
-                        label { input type="radio" name="kind" value="TRIAL" checked[kind == "TRIAL"] data-toggles="trial-days"; " Trial" }
+                        label { input type="radio" name="kind" value=(LicenseKind::Permanent) checked[kind == LicenseKind::Permanent] data-toggles="trial-days" autofocus; " Permanent" }
+                        label { input type="radio" name="kind" value=(LicenseKind::Trial) checked[kind == LicenseKind::Trial] data-toggles="trial-days"; " Trial" }
                     }
-                    div #trial-days data-shown-for="TRIAL" {
+                    div #trial-days data-shown-for=(LicenseKind::Trial) {
                         label for="trial_days" { "Trial duration (days)" }
                         input #trial_days type="number" name="trial_days" min="1" max=(catalog.max_trial_days)
                             value=(p.opt("trial_days").unwrap_or("30")) aria-describedby="trial-hint";
@@ -391,7 +395,7 @@ fn summary(product: &Product, p: &FormData, what: &str) -> Markup {
                 div { dt { "Users" } dd { (p.get("users")) } }
                 @if what == "support" {
                     div { dt { "Length" } dd { (plural(p.get("months").parse().unwrap_or(0), "month")) } }
-                } @else if p.get("kind") == "TRIAL" {
+                } @else if chosen_kind(p) == LicenseKind::Trial {
                     div { dt { "Kind" } dd { "Trial, " (plural(p.get("trial_days").parse().unwrap_or(0), "day")) } }
                 } @else {
                     div { dt { "Kind" } dd { "Permanent" } }
@@ -420,7 +424,7 @@ fn reviewed(p: &FormData) -> Vec<(&'static str, String)> {
     };
     names
         .iter()
-        .filter(|n| !(**n == "trial_days" && p.get("kind") != "TRIAL"))
+        .filter(|n| !(**n == "trial_days" && chosen_kind(p) != LicenseKind::Trial))
         .map(|n| (*n, p.get(n).to_string()))
         .collect()
 }

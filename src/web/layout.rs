@@ -385,18 +385,19 @@ pub fn day(text: &str) -> &str {
 }
 
 pub fn reason_text(reason: &str) -> &'static str {
-    match reason {
-        "GRANT" => "Credits granted",
-        "LICENSE" => "License",
-        "LICENSE_UPGRADE" => "License upgrade",
-        "LICENSE_REFUND" => "License deleted (refund)",
-        "SUPPORT" => "Support",
-        "SUPPORT_UPGRADE" => "Support upgrade",
-        "SUPPORT_EXTENSION" => "Support extension",
-        "SUBSCRIPTION" => "Subscription",
-        "TRANSFER_OUT" => "Given to a reseller",
-        "TRANSFER_IN" => "Received from partner",
-        _ => "Other",
+    use aggregates::CreditReason::*;
+    match reason.parse::<aggregates::CreditReason>() {
+        Ok(Grant) => "Credits granted",
+        Ok(License) => "License",
+        Ok(LicenseUpgrade) => "License upgrade",
+        Ok(LicenseRefund) => "License deleted (refund)",
+        Ok(Support) => "Support",
+        Ok(SupportUpgrade) => "Support upgrade",
+        Ok(SupportExtension) => "Support extension",
+        Ok(Subscription) => "Subscription",
+        Ok(TransferOut) => "Given to a reseller",
+        Ok(TransferIn) => "Received from partner",
+        Err(_) => "Other",
     }
 }
 

@@ -12,7 +12,7 @@ use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{Operation, Quote};
 use crate::error::AppError;
-use aggregates::Role;
+use aggregates::{LicenseKind, LicenseStatus, Role};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -21,17 +21,18 @@ use maud::{Markup, html};
 use projections::queries::{LicenseFilter, LicenseRow};
 use std::collections::HashMap;
 
-const STATUSES: &[(&str, &str)] = &[
-    ("ACTIVE", "Permanent"),
-    ("TRIAL", "Trial running"),
-    ("TRIAL_EXPIRED", "Trial expired"),
-    ("DELETED", "Deleted"),
+/// The status filter's choices, in the order the form lists them.
+const STATUSES: &[(LicenseStatus, &str)] = &[
+    (LicenseStatus::Active, "Permanent"),
+    (LicenseStatus::Trial, "Trial running"),
+    (LicenseStatus::TrialExpired, "Trial expired"),
+    (LicenseStatus::Deleted, "Deleted"),
 ];
 
 fn status_text(l: &LicenseRow, now: &str) -> &'static str {
     if l.deleted {
         "Deleted"
-    } else if l.kind == "PERMANENT" {
+    } else if is_permanent(l) {
         "Permanent"
     } else if l.trial_ends_at.as_deref().is_some_and(|t| t > now) {
         "Trial"
@@ -40,17 +41,18 @@ fn status_text(l: &LicenseRow, now: &str) -> &'static str {
     }
 }
 
+fn is_permanent(l: &LicenseRow) -> bool {
+    l.kind == LicenseKind::Permanent.as_str()
+}
+
 pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
     let filter = LicenseFilter {
         product: p.opt("product").map(str::to_string),
-        kind: p
-            .opt("kind")
-            .filter(|k| *k == "TRIAL" || *k == "PERMANENT")
-            .map(str::to_string),
-        statuses: match p.opt("status") {
-            Some(v) if STATUSES.iter().any(|(c, _)| *c == v) => vec![v.to_string()],
+        kind: p.opt("kind").and_then(|k| k.parse().ok()),
+        statuses: match p.opt("status").and_then(|v| v.parse().ok()) {
+            Some(status) => vec![status],
             // By default deleted licenses stay out of the way.
-            _ => vec!["ACTIVE".into(), "TRIAL".into(), "TRIAL_EXPIRED".into()],
+            None => LicenseStatus::LIVE.to_vec(),
         },
         search: p.opt("q").map(str::to_string),
         ..LicenseFilter::default()
@@ -103,8 +105,9 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                     label for="f-kind" { "Kind" }
                     select #f-kind name="kind" {
                         option value="" { "All" }
-                        option value="PERMANENT" selected[p.get("kind") == "PERMANENT"] { "Permanent" }
-                        option value="TRIAL" selected[p.get("kind") == "TRIAL"] { "Trial" }
+                        @for (kind, label) in [(LicenseKind::Permanent, "Permanent"), (LicenseKind::Trial, "Trial")] {
+                            option value=(kind) selected[p.get("kind") == kind.as_str()] { (label) }
+                        }
                     }
                 }
                 div {
@@ -112,7 +115,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                     select #f-status name="status" {
                         option value="" { "Not deleted" }
                         @for (code, label) in STATUSES {
-                            option value=(code) selected[p.get("status") == *code] { (label) }
+                            option value=(code) selected[p.get("status") == code.as_str()] { (label) }
                         }
                     }
                 }
@@ -152,7 +155,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                                 // upgraded (a permanent license is generated
                                 // instead), and the administrator only looks.
                                 @if !l.deleted && seller {
-                                    @if l.kind == "PERMANENT" {
+                                    @if is_permanent(l) {
                                         a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
                                     }
                                     a href={ "/licenses/" (encode(&l.id)) "/edit" } { "Edit" }
@@ -185,7 +188,7 @@ fn describe(st: &WebState, l: &LicenseRow, reseller: Option<&str>) -> Markup {
         p.chosen {
             strong { (product.map(|x| x.name.clone()).unwrap_or_else(|| l.product.clone())) " " (edition) }
             " · " (l.users) " users · "
-            @if l.kind == "TRIAL" { "Trial" } @else { "Permanent" }
+            @if is_permanent(l) { "Permanent" } @else { "Trial" }
             " · created " (when(&l.created_at))
         }
         (on_behalf(reseller))

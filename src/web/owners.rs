@@ -46,9 +46,9 @@ pub async fn owner_names(st: &WebState, s: &Session) -> OwnerNames {
         };
         if let Ok(page) = st.app.visible_accounts(&s.caller, None, &page).await {
             for (_, a) in page.rows {
-                let role = match a.role.as_str() {
-                    "PARTNER" => "partner",
-                    "RESELLER" => "reseller",
+                let role = match a.role.parse() {
+                    Ok(Role::Partner) => "partner",
+                    Ok(Role::Reseller) => "reseller",
                     _ => "administrator",
                 };
                 names.insert(a.id.clone(), format!("{} ({role})", a.name));

@@ -214,7 +214,7 @@ async fn reseller(st: &WebState, s: &Session, id: &str) -> Result<AccountRow, Re
         return Err(r);
     }
     match st.app.visible_account(&s.caller, id).await {
-        Ok(a) if a.role == "RESELLER" => Ok(a),
+        Ok(a) if a.role == Role::Reseller.as_str() => Ok(a),
         Ok(_) => Err(layout::session_error(s, &AppError::not_found("reseller"))),
         Err(e) => Err(layout::session_error(s, &e)),
     }

@@ -3,7 +3,9 @@
 
 use super::{Cursor, Page, PageRequest, Scope, page_of_total, position_after};
 use crate::db::{Db, SqlBuilder, int, opt_text, text};
+use aggregates::{LicenseKind, LicenseStatus};
 use sqlx::any::AnyRow;
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
 pub struct LicenseRow {
@@ -58,9 +60,9 @@ pub struct LicenseFilter {
     pub owner_id: Option<String>,
     pub key_id: Option<String>,
     pub product: Option<String>,
-    pub kind: Option<String>,
-    /// ACTIVE, TRIAL, TRIAL_EXPIRED, DELETED; empty: all.
-    pub statuses: Vec<String>,
+    pub kind: Option<LicenseKind>,
+    /// Any of these; empty: all. A status named twice counts once.
+    pub statuses: Vec<LicenseStatus>,
     pub search: Option<String>,
 }
 
@@ -114,7 +116,7 @@ pub async fn licenses(
         f.push(" AND l.product = ").bind_text(v);
     }
     if let Some(v) = &filter.kind {
-        f.push(" AND l.kind = ").bind_text(v);
+        f.push(" AND l.kind = ").bind_text(v.as_str());
     }
     restrict_statuses(&mut f, &filter.statuses, now);
     page_of_total(
@@ -135,36 +137,42 @@ pub async fn licenses(
 
 /// Adds the condition that keeps licenses in one of `statuses` (none: all);
 /// `now` tells running trials from expired ones.
-fn restrict_statuses(f: &mut SqlBuilder, statuses: &[String], now: &str) {
-    let live = ["ACTIVE", "TRIAL", "TRIAL_EXPIRED"];
-    let has = |s: &str| statuses.iter().any(|x| x == s);
-    if live.iter().all(|s| has(s)) {
+fn restrict_statuses(f: &mut SqlBuilder, statuses: &[LicenseStatus], now: &str) {
+    let statuses: BTreeSet<LicenseStatus> = statuses.iter().copied().collect();
+    if LicenseStatus::LIVE.iter().all(|s| statuses.contains(s)) {
         // Every live status, with or without DELETED: one condition the
         // count's index answers alone.
-        if !has("DELETED") {
+        if !statuses.contains(&LicenseStatus::Deleted) {
             f.push(" AND l.deleted = 0");
         }
     } else if !statuses.is_empty() {
+        // The kinds are inlined, not bound: the text is fixed and the
+        // condition then matches the filters index as written.
+        let (permanent, trial) = (LicenseKind::Permanent.as_str(), LicenseKind::Trial.as_str());
         f.push(" AND (");
         for (i, status) in statuses.iter().enumerate() {
             if i > 0 {
                 f.push(" OR ");
             }
-            match status.as_str() {
-                "ACTIVE" => {
-                    f.push("(l.deleted = 0 AND l.kind = 'PERMANENT')");
+            match status {
+                LicenseStatus::Active => {
+                    f.push(&format!("(l.deleted = 0 AND l.kind = '{permanent}')"));
                 }
-                "TRIAL" => {
-                    f.push("(l.deleted = 0 AND l.kind = 'TRIAL' AND l.trial_ends_at > ")
-                        .bind_text(now)
-                        .push(")");
+                LicenseStatus::Trial => {
+                    f.push(&format!(
+                        "(l.deleted = 0 AND l.kind = '{trial}' AND l.trial_ends_at > "
+                    ))
+                    .bind_text(now)
+                    .push(")");
                 }
-                "TRIAL_EXPIRED" => {
-                    f.push("(l.deleted = 0 AND l.kind = 'TRIAL' AND l.trial_ends_at <= ")
-                        .bind_text(now)
-                        .push(")");
+                LicenseStatus::TrialExpired => {
+                    f.push(&format!(
+                        "(l.deleted = 0 AND l.kind = '{trial}' AND l.trial_ends_at <= "
+                    ))
+                    .bind_text(now)
+                    .push(")");
                 }
-                _ => {
+                LicenseStatus::Deleted => {
                     f.push("(l.deleted = 1)");
                 }
             }
@@ -203,18 +211,20 @@ async fn license_total(
     {
         return Ok(None);
     }
-    let statuses: std::collections::BTreeSet<&str> =
-        filter.statuses.iter().map(String::as_str).collect();
-    let statuses: Vec<&str> = statuses.into_iter().collect();
+    use LicenseStatus::*;
+    let statuses: BTreeSet<LicenseStatus> = filter.statuses.iter().copied().collect();
+    let statuses: Vec<LicenseStatus> = statuses.into_iter().collect();
+    // The statuses in their declaration order (Active, Trial, TrialExpired,
+    // Deleted), the order a BTreeSet yields them.
     let (kind, deleted) = match statuses.as_slice() {
-        [] | ["ACTIVE", "DELETED", "TRIAL", "TRIAL_EXPIRED"] => (None, None),
-        ["ACTIVE", "TRIAL", "TRIAL_EXPIRED"] => (None, Some(0)),
-        ["ACTIVE"] => (Some("PERMANENT"), Some(0)),
-        ["TRIAL", "TRIAL_EXPIRED"] => (Some("TRIAL"), Some(0)),
-        ["DELETED"] => (None, Some(1)),
+        [] | [Active, Trial, TrialExpired, Deleted] => (None, None),
+        [Active, Trial, TrialExpired] => (None, Some(0)),
+        [Active] => (Some(LicenseKind::Permanent), Some(0)),
+        [Trial, TrialExpired] => (Some(LicenseKind::Trial), Some(0)),
+        [Deleted] => (None, Some(1)),
         _ => return Ok(None),
     };
-    let kind = match (kind, filter.kind.as_deref()) {
+    let kind = match (kind, filter.kind) {
         (Some(a), Some(b)) if a != b => return Ok(Some(0)),
         (a, b) => a.or(b),
     };
@@ -233,7 +243,7 @@ async fn license_total(
         q.push(" AND product = ").bind_text(product);
     }
     if let Some(kind) = kind {
-        q.push(" AND kind = ").bind_text(kind);
+        q.push(" AND kind = ").bind_text(kind.as_str());
     }
     if let Some(deleted) = deleted {
         q.push(" AND deleted = ").bind_int(deleted);

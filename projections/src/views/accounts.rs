@@ -3,7 +3,7 @@
 
 use super::Tx;
 use crate::log::StoredEvent;
-use aggregates::LedgerEvent;
+use aggregates::{LedgerEvent, Role};
 
 /// Applies this area's events; `views::apply` routes the others elsewhere.
 pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
@@ -11,10 +11,20 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
     let owner = e.aggregate_id.as_str();
     match &e.event {
         AdminRegistered { login, email, name } => {
-            insert_account(tx, e, "ADMIN", login, email, name, None, None).await?;
+            insert_account(tx, e, Role::Admin.as_str(), login, email, name, None, None).await?;
         }
         PartnerRegistered { login, email, name } => {
-            insert_account(tx, e, "PARTNER", login, email, name, None, None).await?;
+            insert_account(
+                tx,
+                e,
+                Role::Partner.as_str(),
+                login,
+                email,
+                name,
+                None,
+                None,
+            )
+            .await?;
             welcome(tx, e).await?;
         }
         ResellerRegistered {
@@ -28,7 +38,7 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
             insert_account(
                 tx,
                 e,
-                "RESELLER",
+                Role::Reseller.as_str(),
                 login,
                 email,
                 name,

@@ -2,15 +2,7 @@
 
 use super::{Batch, Tx};
 use crate::log::StoredEvent;
-use aggregates::{LedgerEvent, LicenseKind};
-
-/// How a license kind is spelled in the views.
-pub fn kind_text(kind: LicenseKind) -> &'static str {
-    match kind {
-        LicenseKind::Trial => "TRIAL",
-        LicenseKind::Permanent => "PERMANENT",
-    }
-}
+use aggregates::LedgerEvent;
 
 /// Applies this area's events; `views::apply` routes the others elsewhere.
 pub(super) async fn apply(
@@ -52,7 +44,7 @@ pub(super) async fn apply(
             .bind(product)
             .bind(edition)
             .bind(*users)
-            .bind(kind_text(*kind))
+            .bind(kind.as_str())
             .bind(trial_ends_at.map(crate::db::time_text))
             .bind(email.as_deref())
             .bind(comment.as_deref())
@@ -66,7 +58,7 @@ pub(super) async fn apply(
                 owner,
                 scope: &scope,
                 product,
-                kind: kind_text(*kind),
+                kind: kind.as_str(),
             };
             batch.count_license(&counted, false, 1);
         }

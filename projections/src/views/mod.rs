@@ -11,7 +11,6 @@ mod subscriptions;
 mod support;
 
 pub use credits::credit_entry_id;
-pub use licenses::kind_text;
 
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
