@@ -270,24 +270,30 @@ struct Sold {
 }
 
 async fn west_sells(app: &TestApp, west: &str) -> Sold {
-    let key = app.key(west, "West customer").await;
+    sell(app, west, "West customer", 2, 12).await
+}
+
+/// A key named `name` with a Remote Access Desktop license and support for
+/// `users`, support for `months`, and a one-channel subscription.
+async fn sell(app: &TestApp, token: &str, name: &str, users: i64, months: i64) -> Sold {
+    let key = app.key(token, name).await;
     let license = assign(
         app,
-        west,
-        license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2),
+        token,
+        license_input(&key, "REMOTE_ACCESS", "DESKTOP", users),
     )
     .await;
     let support = app
         .ok(
-            Some(west),
+            Some(token),
             &assign_support_doc(),
-            json!({ "i": support_input(&key, 2, 12) }),
+            json!({ "i": support_input(&key, users, months) }),
         )
         .await["assignSupport"]
         .clone();
     let subscription = app
         .ok(
-            Some(west),
+            Some(token),
             SUBSCRIBE,
             json!({ "i": subscription_input(&key, 1, 1) }),
         )
@@ -1121,29 +1127,12 @@ struct Holdings {
 }
 
 async fn holdings(app: &TestApp, account: &str, token: &str) -> Holdings {
-    let key = app.key(token, "Customer").await;
-    let license = assign(
-        app,
-        token,
-        license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1),
-    )
-    .await;
-    let support = app
-        .ok(
-            Some(token),
-            &assign_support_doc(),
-            json!({ "i": support_input(&key, 1, 1) }),
-        )
-        .await["assignSupport"]
-        .clone();
-    let subscription = app
-        .ok(
-            Some(token),
-            SUBSCRIBE,
-            json!({ "i": subscription_input(&key, 1, 1) }),
-        )
-        .await["createServiceSubscription"]
-        .clone();
+    let Sold {
+        key,
+        license,
+        support,
+        subscription,
+    } = sell(app, token, "Customer", 1, 1).await;
     let entry = entries(&app.ok(Some(token), HISTORY, json!({})).await)
         .pop()
         .expect("an entry");
