@@ -1,7 +1,7 @@
 //! The contract's queries.
 
 use super::inputs::{LicenseFilter, QuoteInput, SupportFilter};
-use super::paging::page_complexity;
+use super::paging::{page_complexity, search_page_complexity};
 use super::scalars::{Role, SupportOrder};
 use super::types::*;
 use super::{
@@ -84,7 +84,7 @@ impl Query {
         Ok(AccountConnection::from_page(result, had_cursor, Account))
     }
 
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "search_page_complexity(first, search.is_some(), child_complexity)")]
     async fn activation_keys(
         &self,
         ctx: &Context<'_>,
@@ -112,7 +112,9 @@ impl Query {
         ))
     }
 
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(
+        complexity = "search_page_complexity(first, filter.as_ref().is_some_and(|f| f.search.is_some()), child_complexity)"
+    )]
     async fn licenses(
         &self,
         ctx: &Context<'_>,
@@ -136,12 +138,18 @@ impl Query {
                 }
                 .to_string()
             }),
-            statuses: f
-                .status
-                .unwrap_or_default()
-                .into_iter()
-                .map(|s| s.as_text().to_string())
-                .collect(),
+            // Each status once, however often it is asked for (the guard
+            // caps the list's length before this).
+            statuses: {
+                let mut statuses: Vec<String> = Vec::new();
+                for s in f.status.unwrap_or_default() {
+                    let s = s.as_text().to_string();
+                    if !statuses.contains(&s) {
+                        statuses.push(s);
+                    }
+                }
+                statuses
+            },
             search: f.search,
         };
         let result = app(ctx).licenses(c, &filter, &page).await.map_err(gql)?;
