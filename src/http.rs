@@ -23,6 +23,7 @@ pub const SESSION_COOKIE: &str = "lp_session";
 pub struct HttpState {
     pub app: Arc<App>,
     pub schema: ApiSchema,
+    pub limits: RequestLimits,
 }
 
 /// The API held to `limits` and, at `/`, the portal's pages (`public_url`
@@ -30,7 +31,11 @@ pub struct HttpState {
 pub fn router(app: Arc<App>, public_url: &str, limits: &RequestLimits) -> Router {
     let schema = crate::graphql::schema(app.clone(), limits);
     let portal = crate::web::router(app.clone(), public_url);
-    let state = HttpState { app, schema };
+    let state = HttpState {
+        app,
+        schema,
+        limits: limits.clone(),
+    };
     let api = Router::new()
         .route(
             "/graphql",
