@@ -53,4 +53,58 @@ pub struct ServeArgs {
     /// Ed25519 signing key for license files; made on first start when absent.
     #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
     pub signing_key: PathBuf,
+    #[command(flatten)]
+    pub limits: RequestLimits,
+}
+
+/// What one GraphQL request may ask of the server; anything beyond is
+/// refused before it runs (BAD_USER_INPUT), so no single request can hold
+/// the database, the CPU or the memory for long.
+#[derive(Debug, Clone, Args)]
+pub struct RequestLimits {
+    /// Most a document may cost: a field costs 1, a field inside a list as
+    /// many times as the list may hold rows, a page's count and a search as
+    /// many rows as a full page.
+    #[arg(long, env = "GRAPHQL_MAX_COST", default_value_t = RequestLimits::DEFAULT.max_cost)]
+    pub max_cost: usize,
+    /// Deepest nesting of selections.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = RequestLimits::DEFAULT.max_depth)]
+    pub max_depth: usize,
+    /// Most fields (aliases included) at the top of one operation.
+    #[arg(long, env = "GRAPHQL_MAX_ROOT_FIELDS", default_value_t = RequestLimits::DEFAULT.max_root_fields)]
+    pub max_root_fields: usize,
+    /// Most password checks (login, changePassword) in one request.
+    #[arg(long, env = "GRAPHQL_MAX_PASSWORD_CHECKS", default_value_t = RequestLimits::DEFAULT.max_password_checks)]
+    pub max_password_checks: usize,
+    /// Most fields of one operation once its fragments are spread out.
+    #[arg(long, env = "GRAPHQL_MAX_FIELDS", default_value_t = RequestLimits::DEFAULT.max_fields)]
+    pub max_fields: usize,
+    /// Longest document, in bytes.
+    #[arg(long, env = "GRAPHQL_MAX_DOCUMENT_BYTES", default_value_t = RequestLimits::DEFAULT.max_document_bytes)]
+    pub max_document_bytes: usize,
+    /// Most items of one list argument (statuses, products).
+    #[arg(long, env = "GRAPHQL_MAX_LIST_ITEMS", default_value_t = RequestLimits::DEFAULT.max_list_items)]
+    pub max_list_items: usize,
+}
+
+impl RequestLimits {
+    pub const DEFAULT: RequestLimits = RequestLimits {
+        // A full page of 500 rows with a rich selection fits; pages nested
+        // in pages, or dozens of aliased searches, do not.
+        max_cost: 50_000,
+        // The standard introspection query needs 15 levels.
+        max_depth: 16,
+        max_root_fields: 50,
+        // Each check is an argon2 hash: tens of milliseconds of CPU.
+        max_password_checks: 1,
+        max_fields: 2_000,
+        max_document_bytes: 32 * 1024,
+        max_list_items: 100,
+    };
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits::DEFAULT
+    }
 }

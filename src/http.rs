@@ -1,16 +1,19 @@
-//! The HTTP surface: GraphQL at /graphql (GraphiQL on GET from a browser),
-//! /healthz, and the request context (bearer token or session cookie, client
-//! address).
+//! The HTTP surface: GraphQL at /graphql (a query explorer on GET from a
+//! browser, served from the binary), /healthz, and the request context
+//! (bearer token or session cookie, client address).
 
 use crate::app::App;
+use crate::config::RequestLimits;
 use crate::graphql::{ApiSchema, ClientAddr, RequestCaller};
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub mod graphql_http;
 
@@ -20,22 +23,58 @@ pub const SESSION_COOKIE: &str = "lp_session";
 pub struct HttpState {
     pub app: Arc<App>,
     pub schema: ApiSchema,
+    pub limits: RequestLimits,
 }
 
-/// The API and, at `/`, the portal's pages (`public_url` decides whether
-/// the portal's cookies are Secure).
-pub fn router(app: Arc<App>, public_url: &str) -> Router {
-    let schema = crate::graphql::schema(app.clone());
+/// The API held to `limits` and, at `/`, the portal's pages (`public_url`
+/// decides whether the portal's cookies are Secure).
+pub fn router(app: Arc<App>, public_url: &str, limits: &RequestLimits) -> Router {
+    let schema = crate::graphql::schema(app.clone(), limits);
     let portal = crate::web::router(app.clone(), public_url);
-    let state = HttpState { app, schema };
-    Router::new()
+    let state = HttpState {
+        app,
+        schema,
+        limits: limits.clone(),
+    };
+    let api = Router::new()
         .route(
             "/graphql",
             get(graphql_http::get_handler).post(graphql_http::post_handler),
         )
+        .route("/graphql/explorer.js", get(explorer_script))
+        .route("/graphql/explorer.css", get(explorer_stylesheet))
+        .layer(middleware::from_fn(api_headers));
+    Router::new()
+        .merge(api)
         .route("/healthz", get(healthz))
         .with_state(state)
         .merge(portal)
+}
+
+/// Answers of the API hold balances and session tokens: never cached, never
+/// read as another type than the one sent; the explorer is held to the
+/// portal's content policy (our own script and stylesheet only). The time
+/// taken is in Server-Timing, so a client can tell server time from network.
+async fn api_headers(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let mut response = next.run(request).await;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={millis:.3}")) {
+        headers.insert("server-timing", v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::web::CONTENT_SECURITY_POLICY),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 async fn healthz(State(state): State<HttpState>) -> Response {
@@ -48,13 +87,35 @@ async fn healthz(State(state): State<HttpState>) -> Response {
     }
 }
 
+/// A small query editor of our own, all of it in the binary: nothing is
+/// loaded from elsewhere, so it works offline and under the portal's policy.
 pub fn graphiql() -> Response {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .finish(),
+    Html(include_str!("http/explorer/explorer.html")).into_response()
+}
+
+async fn explorer_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("http/explorer/explorer.js"),
     )
-    .into_response()
+}
+
+async fn explorer_stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("http/explorer/explorer.css"),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// The session token of a request: `Authorization: Bearer …`, else the

@@ -100,7 +100,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
             "Created the administrator account.\n  login:    admin\n  password: {password}\n(shown once; you will be asked to change it at first sign-in)"
         );
     }
-    let router = crate::http::router(app.clone(), &args.public_url)
+    let router = crate::http::router(app.clone(), &args.public_url, &args.limits)
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let mut stop = rx.clone();
     tasks.push(tokio::spawn(async move {

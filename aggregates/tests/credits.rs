@@ -37,6 +37,27 @@ fn a_grant_is_between_1_and_10_000_000_credits() {
 }
 
 #[test]
+fn a_grant_never_takes_the_balance_beyond_a_graphql_int() {
+    let full: Vec<LedgerEvent> = std::iter::once(partner_registered())
+        .chain((0..214).map(|i| granted_ref(10_000_000, &format!("invoice-{i}"))))
+        .chain(std::iter::once(granted_ref(7_483_647, "invoice-last")))
+        .collect();
+    // 2,147,483,647: the most a balance can hold; one more credit is refused.
+    partner(full.clone())
+        .when(grant(1, "one-more"))
+        .then_expect_error(bad(
+            "1 more credits would take the balance of 2147483647 above 2147483647, the most a balance can hold",
+        ));
+    // A repeated grant is still recognised as the same one.
+    partner(full)
+        .when(grant(7_483_647, "invoice-last"))
+        .then_expect_events(vec![]);
+    partner(vec![partner_registered(), granted_ref(10_000_000, "a")])
+        .when(grant(10_000_000, "b"))
+        .then_expect_events(vec![granted_ref(10_000_000, "b")]);
+}
+
+#[test]
 fn a_grant_needs_a_reference_of_1_to_100_characters() {
     let refused = bad("the reference must be 1 to 100 characters");
     for reference in [String::new(), "   ".into(), "r".repeat(101)] {

@@ -4,6 +4,7 @@
 //!
 //! `cargo run -p bench --release -- [--database URL] [--seconds N] …`
 
+mod abuse;
 mod api;
 mod heavy;
 mod measure;
@@ -38,6 +39,9 @@ pub struct BenchArgs {
     /// Licenses held by the partner of the large-aggregate phase.
     #[arg(long, default_value_t = 100_000)]
     pub heavy_licenses: i64,
+    /// Run only the abuse phase (the request limits' figures).
+    #[arg(long)]
+    pub abuse_only: bool,
 }
 
 /// The first administrator's password on the bench's server.
@@ -99,17 +103,24 @@ async fn run(args: BenchArgs) -> Result<(), String> {
     result
 }
 
-/// Every phase in turn: the API's throughput on a running server, the large
-/// aggregate, then (server stopped) the replay, and on fresh servers over
-/// the same database the supports range and the portal's pages.
+/// Every phase in turn: the API's throughput on a running server, abuse,
+/// the large aggregate, then (server stopped) the replay, and on fresh
+/// servers over the same database the supports range and the portal's pages.
 async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
     let running = testkit::server::start(serve).await?;
     let client = Graphql::new(running.addr);
+    if args.abuse_only {
+        let admin = client.login("admin", ADMIN_PASSWORD).await?;
+        let result = abuse::phase(&client, &admin).await;
+        running.stop().await;
+        return result;
+    }
     let api = api::Api::set_up(args, client.clone()).await?;
     api.grants(args).await?;
     api::inserts_baseline(args, &running.app.db).await?;
     api.assign_licenses(args).await?;
     api.activations(args).await?;
+    abuse::phase(&client, &api.admin).await?;
     let heavy = heavy::partner(args, &client, &api.admin, &api.partners[0].1, &running.app).await?;
     running.stop().await;
 

@@ -118,6 +118,16 @@ impl App {
     ) -> AppResult<CreditEntryRow> {
         App::ensure_partner(caller)?;
         let reseller = self.own_reseller(caller, reseller_id).await?;
+        // The reseller's balance is in its own stream, credited after the
+        // partner's is debited: refused here, before either moves, when the
+        // API could not show the result (a GraphQL Int).
+        if reseller.balance.saturating_add(amount) > i64::from(i32::MAX) {
+            return Err(AppError::bad(format!(
+                "{amount} more credits would take the reseller's balance of {} above {}, the most a balance can hold",
+                reseller.balance,
+                i32::MAX
+            )));
+        }
         let transfer_id = crate::auth::new_id("trf");
         // Without a client key, the transfer's own id serves to find its entry.
         let key = idempotency_key

@@ -1,6 +1,7 @@
 //! The GraphQL API of the contract (shared/contract/schema.graphql): schema
 //! assembly, request context, and the one mapping of errors to codes.
 
+pub mod guard;
 mod inputs;
 mod mutation;
 mod paging;
@@ -13,24 +14,20 @@ pub use paging::*;
 pub use types::*;
 
 use crate::app::{App, Caller};
+use crate::config::RequestLimits;
 use crate::error::AppError;
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Schema, SchemaBuilder};
 use std::sync::Arc;
 
 pub type ApiSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
-/// Deep enough for every query of the contract and for the standard
-/// introspection query (15 levels); shallow enough that nested
-/// owner → keys → licenses → owner … loops cannot be used to load the server.
-pub const MAX_DEPTH: usize = 16;
-/// Each page counts its rows times its selection (see paging::page_complexity):
-/// a full page of 500 with a rich selection fits, hundreds of aliased pages do
-/// not.
-pub const MAX_COMPLEXITY: usize = 50_000;
-
-/// The schema the server serves.
-pub fn schema(app: Arc<App>) -> ApiSchema {
-    builder().data(app).finish()
+/// The schema the server serves, held to `limits` (see guard).
+pub fn schema(app: Arc<App>, limits: &RequestLimits) -> ApiSchema {
+    builder()
+        .data(app)
+        .limit_depth(limits.max_depth)
+        .extension(guard::Guard(limits.clone()))
+        .finish()
 }
 
 /// The served schema in SDL, as the committed copy (docs/schema.graphql)
@@ -41,8 +38,6 @@ pub fn sdl() -> String {
 
 fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
     Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
         .register_output_type::<Node>()
 }
 

@@ -30,13 +30,62 @@ fn decode_cursor(text: &str) -> Option<Cursor> {
     Some(Cursor::DateAndPosition(date.to_string(), p.parse().ok()?))
 }
 
-/// What a page costs in the complexity limit: each requested row costs what
-/// its selection costs, so many aliases of a large page add up.
+/// Rows a list inside an object (an activation key's licenses, supports
+/// and subscriptions) returns at most, and what its `first` defaults to.
+pub const MAX_NESTED: i32 = 100;
+
+/// Most any field may add to a document's cost: far beyond every budget,
+/// and low enough that the library's sums of costs cannot overflow.
+const COST_CEILING: usize = 1 << 40;
+
+fn capped(cost: usize) -> usize {
+    cost.min(COST_CEILING)
+}
+
+/// What a page costs against the budget (config::RequestLimits::max_cost):
+/// each row it may return costs what its selection costs, and the count
+/// behind totalCount, made for every page, reads as many rows as a full
+/// page, so `first: 0` is not free.
 pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
     let rows = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    usize::try_from(rows)
-        .unwrap_or(1)
-        .saturating_mul(child_complexity)
+    capped(
+        usize::try_from(rows)
+            .unwrap_or(1)
+            .saturating_mul(child_complexity)
+            .saturating_add(MAX_PAGE as usize),
+    )
+}
+
+/// A page with a text search: the search scans like a full page on top.
+pub fn search_page_complexity(
+    first: Option<i32>,
+    searching: bool,
+    child_complexity: usize,
+) -> usize {
+    let search = if searching { MAX_PAGE as usize } else { 0 };
+    capped(page_complexity(first, child_complexity).saturating_add(search))
+}
+
+/// A list inside an object: as many times its selection as it may hold rows.
+pub fn nested_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.unwrap_or(MAX_NESTED).clamp(1, MAX_NESTED);
+    capped(
+        usize::try_from(rows)
+            .unwrap_or(1)
+            .saturating_mul(child_complexity)
+            .saturating_add(1),
+    )
+}
+
+/// How many rows of a list inside an object to return.
+pub fn nested_first(first: Option<i32>) -> AppResult<usize> {
+    let first = first.unwrap_or(MAX_NESTED);
+    if !(0..=MAX_NESTED).contains(&first) {
+        return Err(AppError::bad(format!(
+            "first must be between 0 and {MAX_NESTED}, not {first}"
+        )));
+    }
+    Ok(usize::try_from(first).unwrap_or(0))
 }
 
 pub fn page_request(first: Option<i32>, after: Option<String>) -> AppResult<PageRequest> {

@@ -1,7 +1,7 @@
 //! The contract's queries.
 
 use super::inputs::{LicenseFilter, QuoteInput, SupportFilter};
-use super::paging::page_complexity;
+use super::paging::{page_complexity, search_page_complexity};
 use super::scalars::{Role, SupportOrder};
 use super::types::*;
 use super::{
@@ -84,7 +84,7 @@ impl Query {
         Ok(AccountConnection::from_page(result, had_cursor, Account))
     }
 
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "search_page_complexity(first, search.is_some(), child_complexity)")]
     async fn activation_keys(
         &self,
         ctx: &Context<'_>,
@@ -112,7 +112,9 @@ impl Query {
         ))
     }
 
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(
+        complexity = "search_page_complexity(first, filter.as_ref().is_some_and(|f| f.search.is_some()), child_complexity)"
+    )]
     async fn licenses(
         &self,
         ctx: &Context<'_>,
@@ -129,6 +131,8 @@ impl Query {
             key_id: f.activation_key_id.map(|i| i.0),
             product: f.product.map(|i| i.0),
             kind: f.kind.map(aggregates::LicenseKind::from),
+            // A status asked for twice counts once (the query keeps a set;
+            // the guard caps the list's length before this).
             statuses: f
                 .status
                 .unwrap_or_default()

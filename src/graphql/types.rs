@@ -1,5 +1,6 @@
 //! The contract's object types, each a thin wrapper over a read-model row.
 
+use super::paging::{nested_complexity, nested_first};
 use super::scalars::{CreditReason, Date, LicenseKind, LicenseStatus, Role, Software, date, time};
 use super::{app, gql, maybe_caller};
 use crate::app::{
@@ -184,18 +185,35 @@ impl ActivationKey {
             activated_at: time(self.0.activated_at.as_deref().unwrap_or_default()),
         })
     }
-    async fn licenses(&self, ctx: &Context<'_>) -> Result<Vec<License>> {
+    /// The first `first` (default and at most 100), oldest first.
+    #[graphql(complexity = "nested_complexity(first, child_complexity)")]
+    async fn licenses(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<License>> {
+        let first = nested_first(first).map_err(gql)?;
         let rows = app(ctx).key_licenses(&self.0.id).await.map_err(gql)?;
-        Ok(rows.into_iter().map(License).collect())
+        Ok(rows.into_iter().take(first).map(License).collect())
     }
-    async fn supports(&self, ctx: &Context<'_>) -> Result<Vec<Support>> {
+    /// The first `first` (default and at most 100), oldest first.
+    #[graphql(complexity = "nested_complexity(first, child_complexity)")]
+    async fn supports(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Support>> {
+        let first = nested_first(first).map_err(gql)?;
         let rows = app(ctx).key_supports(&self.0.id).await.map_err(gql)?;
-        Ok(rows.into_iter().map(Support).collect())
+        Ok(rows.into_iter().take(first).map(Support).collect())
     }
-    /// Remote Support subscriptions on this key.
-    async fn service_subscriptions(&self, ctx: &Context<'_>) -> Result<Vec<ServiceSubscription>> {
+    /// Remote Support subscriptions on this key: the first `first` (default
+    /// and at most 100), oldest first.
+    #[graphql(complexity = "nested_complexity(first, child_complexity)")]
+    async fn service_subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> Result<Vec<ServiceSubscription>> {
+        let first = nested_first(first).map_err(gql)?;
         let rows = app(ctx).key_subscriptions(&self.0.id).await.map_err(gql)?;
-        Ok(rows.into_iter().map(ServiceSubscription).collect())
+        Ok(rows
+            .into_iter()
+            .take(first)
+            .map(ServiceSubscription)
+            .collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         time(&self.0.created_at)

@@ -227,6 +227,22 @@ async fn execute(
             );
         }
     };
+    // Reading a document takes time in proportion to its length: the limit
+    // is held before the first look at it (the schema's guard holds it too).
+    if request.query.len() > state.limits.max_document_bytes {
+        return respond(
+            request_error_status(media),
+            media,
+            &error_body(
+                &format!(
+                    "the document is {} bytes; at most {} are accepted",
+                    request.query.len(),
+                    state.limits.max_document_bytes
+                ),
+                "BAD_USER_INPUT",
+            ),
+        );
+    }
     // Parse and validate first: a request that cannot run is a 400 with no
     // data, and a mutation over GET is refused before anything happens.
     let query = match async_graphql::parser::parse_query(&request.query) {

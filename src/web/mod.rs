@@ -171,6 +171,9 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// Our own script and stylesheet only, no framing (also the API explorer's).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
 /// Headers every page gets: a strict content policy (our own script and
 /// stylesheet only, no framing), no caching of pages that show balances, and
 /// the server-side time taken, so render times can be read from any client.
@@ -184,9 +187,7 @@ async fn page_headers(request: Request, next: Next) -> Response {
     }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ),
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -7,6 +7,19 @@ use crate::error::DomainError;
 use crate::events::LedgerEvent;
 use crate::values::{self, MAX_GRANT};
 
+/// The most a balance may hold: the API's credits are GraphQL Ints (32 bits).
+const MAX_BALANCE: i64 = i32::MAX as i64;
+
+/// Refuses credits that would take `balance` beyond what the API can show.
+fn ensure_room(balance: i64, amount: i64) -> Result<(), DomainError> {
+    match balance.checked_add(amount) {
+        Some(after) if after <= MAX_BALANCE => Ok(()),
+        _ => Err(DomainError::BadInput(format!(
+            "{amount} more credits would take the balance of {balance} above {MAX_BALANCE}, the most a balance can hold"
+        ))),
+    }
+}
+
 impl Ledger {
     pub(super) fn decide_credits(&self, role: Role, command: &LedgerCommand) -> Decision {
         use LedgerCommand::*;
@@ -37,6 +50,7 @@ impl Ledger {
                         )))
                     };
                 }
+                ensure_room(self.balance, *amount)?;
                 LedgerEvent::CreditsGranted {
                     amount: *amount,
                     reference: reference.to_string(),
