@@ -1,8 +1,8 @@
 //! Settings, each from a flag or the environment, with the defaults that let a
 //! bare `license-portal` run with no set-up.
 
-use clap::Args;
 pub use crate::limits::IpNet;
+use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -78,11 +78,15 @@ impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -173,10 +177,16 @@ mod tests {
         assert_eq!(proxies.len(), 2);
         let h = forwarded("198.51.100.1, 203.0.113.9, 10.1.2.3");
         // From an untrusted peer the header is the client's own word.
-        assert_eq!(client_address(ip("192.0.2.1"), &h, &proxies), ip("192.0.2.1"));
+        assert_eq!(
+            client_address(ip("192.0.2.1"), &h, &proxies),
+            ip("192.0.2.1")
+        );
         assert_eq!(client_address(ip("127.0.0.1"), &h, &[]), ip("127.0.0.1"));
         // From a trusted one: the rightmost address not itself a proxy.
-        assert_eq!(client_address(ip("10.0.0.5"), &h, &proxies), ip("203.0.113.9"));
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &h, &proxies),
+            ip("203.0.113.9")
+        );
         assert_eq!(client_address(ip("::1"), &h, &proxies), ip("203.0.113.9"));
         assert_eq!(
             client_address(ip("10.0.0.5"), &forwarded("junk"), &proxies),

@@ -33,7 +33,9 @@ impl Api {
                 )
                 .await?;
             let id = string_at(&d, &["createPartner", "id"])?;
-            let token = client.login(&format!("bench{i}"), "load-test-pass-1").await?;
+            let token = client
+                .login(&format!("bench{i}"), "load-test-pass-1")
+                .await?;
             partners.push((id, token));
         }
         Ok(Api {

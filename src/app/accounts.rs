@@ -1,8 +1,8 @@
 //! Accounts and sessions: sign-in, sign-out, passwords, creating partners and
 //! administrators. Credentials live in the `credentials` table, never in events.
 
-use super::{App, Caller, Page, PageRequest, role_of, role_text};
 use super::lockout::account_subject;
+use super::{App, Caller, Page, PageRequest, role_of, role_text};
 use crate::auth::{self, SESSION_HOURS};
 use crate::error::{AppError, AppResult};
 use crate::ledgers::Actor;

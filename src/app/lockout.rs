@@ -48,8 +48,7 @@ impl App {
         // Always the account first, then the client: concurrent attempts on
         // one account queue on its row, so they count in one order.
         let (account_failures, account_start) = bump(&mut tx, account, now, &since).await?;
-        let (client_failures, client_start) =
-            bump(&mut tx, &client_subject, now, &since).await?;
+        let (client_failures, client_start) = bump(&mut tx, &client_subject, now, &since).await?;
         tx.commit().await?;
         let attempt = Attempt {
             counters: [

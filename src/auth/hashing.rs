@@ -199,8 +199,10 @@ mod tests {
         // The crate's own verifier agrees with ours.
         use argon2::password_hash::PasswordVerifier;
         let parsed = PasswordHash::new(&phc).ok();
-        assert!(parsed.is_some_and(|p| Argon2::default()
-            .verify_password(b"correct horse battery staple", &p)
-            .is_ok()));
+        assert!(parsed.is_some_and(|p| {
+            Argon2::default()
+                .verify_password(b"correct horse battery staple", &p)
+                .is_ok()
+        }));
     }
 }

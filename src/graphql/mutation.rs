@@ -14,7 +14,8 @@ impl Mutation {
     async fn login(&self, ctx: &Context<'_>, login: String, password: String) -> Result<Session> {
         let (token, account, expires_at) = app(ctx)
             .login(&login, &password, &client_of(ctx))
-            .await.map_err(gql)?;
+            .await
+            .map_err(gql)?;
         Ok(Session {
             token,
             account: Account(account),

@@ -173,12 +173,10 @@ pub fn request_client(
     state: &WebState,
 ) -> String {
     match extensions.get::<ConnectInfo<SocketAddr>>() {
-        Some(peer) => crate::limits::client_address(
-            peer.0.ip(),
-            headers,
-            &state.app.security.trusted_proxies,
-        )
-        .to_string(),
+        Some(peer) => {
+            crate::limits::client_address(peer.0.ip(), headers, &state.app.security.trusted_proxies)
+                .to_string()
+        }
         // Served without connection info: every request is one client.
         None => "unknown".to_string(),
     }

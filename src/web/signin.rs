@@ -7,8 +7,8 @@
 use super::WebState;
 use super::layout::{self, csrf_field, error_box};
 use super::session::{
-    self, CSRF_FIELD, ClientAddress, PRE_SESSION_COOKIE, Session, SignedForm, cookie, csrf_ok, csrf_token,
-    redirect_with_flash, set_cookie,
+    self, CSRF_FIELD, ClientAddress, PRE_SESSION_COOKIE, Session, SignedForm, cookie, csrf_ok,
+    csrf_token, redirect_with_flash, set_cookie,
 };
 use crate::auth::SESSION_HOURS;
 use crate::error::AppError;
@@ -208,7 +208,11 @@ pub async fn password_post(
         let e = AppError::bad("the two new passwords differ");
         return password_form(&s, Some(&e), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    if let Err(e) = st.app.change_password(&s.caller, &current, &new, &client).await {
+    if let Err(e) = st
+        .app
+        .change_password(&s.caller, &current, &new, &client)
+        .await
+    {
         return password_form(&s, Some(&e), layout::status_of(&e));
     }
     // Changing the password ends every session, this one too: sign in again
