@@ -1,76 +1,57 @@
 //! Secrets: argon2id password hashes, session tokens, generated passwords.
 //! None of these ever enters the event log.
 
-use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
 use base64::Engine;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
 
 use crate::error::{AppError, AppResult};
 
+mod hashing;
+mod policy;
+
+pub use hashing::{set_slots as set_hashing_slots, stats as hashing_stats};
+pub use policy::{MAX_PASSWORD_BYTES, MIN_PASSWORD, MIN_STRENGTH, check_new_password};
+
 pub const SESSION_HOURS: i64 = 12;
-pub const MIN_PASSWORD: usize = 8;
-pub const LOCKOUT_FAILURES: i64 = 10;
-pub const LOCKOUT_MINUTES: i64 = 15;
 
 pub async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::internal("hashing a password", e))
-    })
-    .await
-    .map_err(|e| AppError::internal("hashing a password", e))?
+    match hashing::hash(password).await {
+        Some(Ok(hash)) => Ok(hash),
+        Some(Err(e)) => Err(AppError::internal("hashing a password", e)),
+        None => Err(AppError::internal(
+            "hashing a password",
+            "the hashing task did not finish",
+        )),
+    }
 }
 
 /// Checks `password` against `hash`; with no hash (unknown login) it checks
 /// against a fixed one, so both cases take the same time.
 pub async fn verify_password(hash: Option<String>, password: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
-        let Ok(parsed) = PasswordHash::new(&hash) else {
-            return false;
-        };
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-    .await
-    .unwrap_or(false)
-}
-
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(b"not a password anyone has", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
-}
-
-pub fn check_new_password(password: &str) -> AppResult<()> {
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(AppError::bad(format!(
-            "a password has at least {MIN_PASSWORD} characters"
-        )));
-    }
-    if password.len() > 1024 {
-        return Err(AppError::bad("a password has at most 1024 bytes"));
-    }
-    Ok(())
+    hashing::verify(hash, password).await
 }
 
 /// 20 characters from the OS's CSPRNG over letters, digits and a few symbols
 /// that survive being read aloud or pasted.
 pub fn generate_password() -> String {
+    random_password()
+}
+
+/// A generated password that passes the policy for this account (a random
+/// one nearly always does; one that happens to hold the login is redrawn).
+pub fn generate_password_for(login: &str, email: &str) -> String {
+    let mut password = random_password();
+    for _ in 0..100 {
+        if check_new_password(&password, login, email).is_ok() {
+            break;
+        }
+        password = random_password();
+    }
+    password
+}
+
+fn random_password() -> String {
     // No "=": it would be escaped in a quoted-printable email body.
     const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.!@#%+";
     let mut rng = rand::rngs::OsRng;

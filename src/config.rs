@@ -1,6 +1,7 @@
 //! Settings, each from a flag or the environment, with the defaults that let a
 //! bare `license-portal` run with no set-up.
 
+pub use crate::limits::IpNet;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,6 +56,53 @@ pub struct ServeArgs {
     pub signing_key: PathBuf,
     #[command(flatten)]
     pub limits: RequestLimits,
+    #[command(flatten)]
+    pub security: SecurityArgs,
+}
+
+/// Limits on sign-in and password hashing, and whose word to take for a
+/// client's address.
+#[derive(Debug, Clone, Args)]
+pub struct SecurityArgs {
+    /// Failed sign-ins (or wrong current passwords) on one account, within
+    /// the window, before the account is locked to clients that have
+    /// themselves been failing.
+    #[arg(long, env = "SIGNIN_ACCOUNT_FAILURES", default_value_t = SecurityArgs::ACCOUNT_FAILURES)]
+    pub signin_account_failures: u32,
+    /// Failed sign-ins one client address may make within the window, over
+    /// all accounts, before its sign-ins are refused.
+    #[arg(long, env = "SIGNIN_CLIENT_FAILURES", default_value_t = SecurityArgs::CLIENT_FAILURES)]
+    pub signin_client_failures: u32,
+    /// The window both sign-in limits count in, in minutes.
+    #[arg(long, env = "SIGNIN_WINDOW_MINUTES", default_value_t = SecurityArgs::WINDOW_MINUTES)]
+    pub signin_window_minutes: u32,
+    /// Password hashes computed at once (each takes a core and ~19 MiB);
+    /// more wait their turn. 0: one per core.
+    #[arg(long, env = "PASSWORD_HASHING_SLOTS", default_value_t = 0)]
+    pub password_hashing_slots: usize,
+    /// Proxies (IP addresses or CIDR blocks, comma-separated) whose
+    /// X-Forwarded-For names the client; from any other peer the header is
+    /// ignored. Default: none.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl SecurityArgs {
+    pub const ACCOUNT_FAILURES: u32 = 10;
+    pub const CLIENT_FAILURES: u32 = 30;
+    pub const WINDOW_MINUTES: u32 = 15;
+}
+
+impl Default for SecurityArgs {
+    fn default() -> SecurityArgs {
+        SecurityArgs {
+            signin_account_failures: SecurityArgs::ACCOUNT_FAILURES,
+            signin_client_failures: SecurityArgs::CLIENT_FAILURES,
+            signin_window_minutes: SecurityArgs::WINDOW_MINUTES,
+            password_hashing_slots: 0,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// What one GraphQL request may ask of the server; anything beyond is

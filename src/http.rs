@@ -150,6 +150,7 @@ pub async fn request_context(
         Some(token) => app.caller(&token).await?,
         None => None,
     };
-    let client = peer.0.ip().to_string();
+    let client = crate::limits::client_address(peer.0.ip(), headers, &app.security.trusted_proxies)
+        .to_string();
     Ok((RequestCaller(caller), ClientAddr(client)))
 }

@@ -4,7 +4,7 @@
 
 use chrono::{Duration as ChronoDuration, Utc};
 use lettre::message::Mailbox;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use projections::Db;
 use projections::db::time_text;
 use sqlx::Row;
@@ -14,7 +14,9 @@ use tokio::sync::watch;
 
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// One `.eml` file per message in this directory, mode 0600: a welcome
+    /// email holds a generated password.
+    Files(PathBuf),
 }
 
 pub struct Mailer {
@@ -45,7 +47,7 @@ impl Mailer {
             None => {
                 std::fs::create_dir_all(&outbox_dir)
                     .map_err(|e| format!("creating {}: {e}", outbox_dir.display()))?;
-                Transport::Files(AsyncFileTransport::new(outbox_dir))
+                Transport::Files(outbox_dir)
             }
         };
         // PUBLIC_URL's default: fine on one machine, wrong in every email sent.
@@ -171,7 +173,14 @@ impl Mailer {
             .map_err(|e| e.to_string())?;
         match &self.transport {
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Transport::Files(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Files(dir) => {
+                let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+                let bytes = message.formatted();
+                tokio::task::spawn_blocking(move || crate::files::publish_private(&path, &bytes))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())
+            }
         }
     }
 }

@@ -37,6 +37,7 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
     };
     let ledgers = Arc::new(Ledgers::new(storage.events, &services));
     let signer = Signer25519::load_or_create(&args.signing_key)?;
+    crate::auth::set_hashing_slots(args.security.password_hashing_slots);
     let db = storage.db;
     Ok(Arc::new(App {
         projector: Projector::new(db.clone()),
@@ -49,6 +50,7 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
             args.device_rate_limit,
             Duration::from_secs(60),
         ),
+        security: args.security.clone(),
         db,
     }))
 }

@@ -50,7 +50,7 @@ impl Signer25519 {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         }
-        write_private(path, pem.as_bytes())
+        crate::files::write_private(path, pem.as_bytes())
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
         tracing::info!(path = %path.display(), "made a new license signing key");
         Ok(Signer25519 { key })
@@ -68,23 +68,6 @@ impl Signer25519 {
             payload,
         }
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// Checks a file's signature with `public_key` (base64), or with the key the

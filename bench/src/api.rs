@@ -29,11 +29,13 @@ impl Api {
                 .data(
                     Some(&admin),
                     "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-                    json!({ "i": { "login": format!("bench{i}"), "email": format!("bench{i}@example.com"), "name": format!("Bench {i}"), "password": "bench-password" } }),
+                    json!({ "i": { "login": format!("bench{i}"), "email": format!("bench{i}@example.com"), "name": format!("Bench {i}"), "password": "load-test-pass-1" } }),
                 )
                 .await?;
             let id = string_at(&d, &["createPartner", "id"])?;
-            let token = client.login(&format!("bench{i}"), "bench-password").await?;
+            let token = client
+                .login(&format!("bench{i}"), "load-test-pass-1")
+                .await?;
             partners.push((id, token));
         }
         Ok(Api {

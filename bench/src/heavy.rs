@@ -75,7 +75,7 @@ async fn create(client: &Graphql, admin: &str) -> Result<Heavy, String> {
     let d = client
         .data(
             Some(admin),
-            "mutation { createPartner(input: { login: \"heavy\", email: \"heavy@example.com\", name: \"Heavy\", password: \"bench-password\" }) { id } }",
+            "mutation { createPartner(input: { login: \"heavy\", email: \"heavy@example.com\", name: \"Heavy\", password: \"load-test-pass-1\" }) { id } }",
             json!({}),
         )
         .await?;
@@ -87,7 +87,7 @@ async fn create(client: &Graphql, admin: &str) -> Result<Heavy, String> {
             json!({ "p": id }),
         )
         .await?;
-    let token = client.login("heavy", "bench-password").await?;
+    let token = client.login("heavy", "load-test-pass-1").await?;
     let d = client
         .data(
             Some(&token),

@@ -45,7 +45,7 @@ pub struct BenchArgs {
 }
 
 /// The first administrator's password on the bench's server.
-pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+pub const ADMIN_PASSWORD: &str = "bench-operator-pass";
 
 fn main() -> ExitCode {
     let args = BenchArgs::parse();

@@ -1,8 +1,9 @@
 //! Accounts and sessions: sign-in, sign-out, passwords, creating partners and
 //! administrators. Credentials live in the `credentials` table, never in events.
 
+use super::lockout::account_subject;
 use super::{App, Caller, Page, PageRequest, role_of};
-use crate::auth::{self, LOCKOUT_FAILURES, LOCKOUT_MINUTES, SESSION_HOURS};
+use crate::auth::{self, SESSION_HOURS};
 use crate::error::{AppError, AppResult};
 use crate::ledgers::Actor;
 use aggregates::{LedgerCommand, Role, values};
@@ -22,28 +23,17 @@ pub struct NewAccount {
 }
 
 impl App {
-    /// Signs in by login or email. Unknown login and wrong password give the
-    /// same answer after the same work; 10 failures in 15 minutes lock the login.
+    /// Signs in by login or email from the client address `client`. Unknown
+    /// login and wrong password give the same answer after the same work;
+    /// failures are counted per account and per client (`lockout`).
     pub async fn login(
         &self,
         login: &str,
         password: &str,
+        client: &str,
     ) -> AppResult<(String, AccountRow, chrono::DateTime<Utc>)> {
         let key = login.trim().to_lowercase();
         let now = Utc::now();
-        let since = time_text(now - Duration::minutes(LOCKOUT_MINUTES));
-        let failures: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM login_failures WHERE login_lower = $1 AND at > $2",
-        )
-        .bind(&key)
-        .bind(&since)
-        .fetch_one(&self.db.pool)
-        .await?;
-        if failures >= LOCKOUT_FAILURES {
-            return Err(AppError::RateLimited(format!(
-                "too many failed sign-ins for this login; try again in {LOCKOUT_MINUTES} minutes"
-            )));
-        }
         let row = sqlx::query(
             "SELECT account_id, password_hash FROM credentials WHERE login_lower = $1 OR email_lower = $1",
         )
@@ -57,23 +47,19 @@ impl App {
             ),
             None => (None, None),
         };
+        let attempt = self
+            .begin_attempt(&account_subject(account_id.as_deref(), &key), client)
+            .await?;
         let valid = auth::verify_password(hash, password.to_string()).await;
         let account = match (valid, account_id) {
             (true, Some(id)) => self.account_of(&id).await?,
             _ => None,
         };
         let Some(account) = account else {
-            sqlx::query("INSERT INTO login_failures (login_lower, at) VALUES ($1, $2)")
-                .bind(&key)
-                .bind(time_text(now))
-                .execute(&self.db.pool)
-                .await?;
+            self.attempt_failed(attempt).await?;
             return Err(AppError::Unauthenticated("wrong login or password".into()));
         };
-        sqlx::query("DELETE FROM login_failures WHERE login_lower = $1")
-            .bind(&key)
-            .execute(&self.db.pool)
-            .await?;
+        self.attempt_succeeded(attempt).await?;
         let (token, hash) = auth::new_token();
         let expires = now + Duration::hours(SESSION_HOURS);
         sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
@@ -115,27 +101,40 @@ impl App {
         Ok(())
     }
 
-    /// Replaces the password and ends every session of the account, this one too.
+    /// Replaces the password and ends every session of the account, this one
+    /// too. A wrong current password counts as a failed sign-in from `client`.
     pub async fn change_password(
         &self,
         caller: &Caller,
         current: &str,
         new: &str,
+        client: &str,
     ) -> AppResult<()> {
-        let hash: String =
-            sqlx::query_scalar("SELECT password_hash FROM credentials WHERE account_id = $1")
-                .bind(&caller.id)
-                .fetch_one(&self.db.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT password_hash, login_lower, email_lower FROM credentials WHERE account_id = $1",
+        )
+        .bind(&caller.id)
+        .fetch_one(&self.db.pool)
+        .await?;
+        let hash: String = row.try_get("password_hash")?;
+        let attempt = self
+            .begin_attempt(&account_subject(Some(&caller.id), ""), client)
+            .await?;
         if !auth::verify_password(Some(hash), current.to_string()).await {
+            self.attempt_failed(attempt).await?;
             return Err(AppError::bad("the current password is wrong"));
         }
-        auth::check_new_password(new)?;
+        self.attempt_succeeded(attempt).await?;
         if new == current {
             return Err(AppError::bad(
                 "the new password must differ from the current one",
             ));
         }
+        auth::check_new_password(
+            new,
+            &row.try_get::<String, _>("login_lower")?,
+            &row.try_get::<String, _>("email_lower")?,
+        )?;
         let hash = auth::hash_password(new.to_string()).await?;
         let mut tx = self.db.begin_write().await?;
         sqlx::query(
@@ -207,10 +206,10 @@ impl App {
         let name = values::parse_name(&new.name, "name")?;
         let generated = match &new.password {
             Some(p) => {
-                auth::check_new_password(p)?;
+                auth::check_new_password(p, &login, &email)?;
                 None
             }
-            None => Some(auth::generate_password()),
+            None => Some(auth::generate_password_for(&login, &email)),
         };
         let password = new
             .password
@@ -317,9 +316,15 @@ impl App {
         if admins > 0 {
             return Ok(None);
         }
+        let (login, email) = ("admin", "admin@license-portal.local");
+        if let Some(p) = &password {
+            auth::check_new_password(p, login, email).map_err(|e| {
+                AppError::bad(format!("LICENSE_PORTAL_ADMIN_PASSWORD is refused: {e}"))
+            })?;
+        }
         let new = NewAccount {
-            login: "admin".into(),
-            email: "admin@license-portal.local".into(),
+            login: login.into(),
+            email: email.into(),
             name: "Administrator".into(),
             password,
             parent: None,

@@ -8,6 +8,7 @@ mod dashboard;
 mod devices;
 mod keys;
 mod licensing;
+mod lockout;
 mod resellers;
 
 pub use accounts::NewAccount;
@@ -42,6 +43,8 @@ pub struct App {
     pub catalog: Arc<Catalog>,
     pub signer: crate::signing::Signer25519,
     pub device_limits: crate::limits::RateLimiter,
+    /// Sign-in limits and the trusted proxies.
+    pub security: crate::config::SecurityArgs,
 }
 
 /// The signed-in account a request acts for.

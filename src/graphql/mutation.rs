@@ -12,7 +12,10 @@ pub struct Mutation;
 impl Mutation {
     /// `login` is the account's login or its email.
     async fn login(&self, ctx: &Context<'_>, login: String, password: String) -> Result<Session> {
-        let (token, account, expires_at) = app(ctx).login(&login, &password).await.map_err(gql)?;
+        let (token, account, expires_at) = app(ctx)
+            .login(&login, &password, &client_of(ctx))
+            .await
+            .map_err(gql)?;
         Ok(Session {
             token,
             account: Account(account),
@@ -32,7 +35,7 @@ impl Mutation {
         new: String,
     ) -> Result<bool> {
         app(ctx)
-            .change_password(caller(ctx)?, &current, &new)
+            .change_password(caller(ctx)?, &current, &new, &client_of(ctx))
             .await
             .map_err(gql)?;
         Ok(true)

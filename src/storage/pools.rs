@@ -35,6 +35,7 @@ pub(super) async fn sqlite(url: &str) -> Result<(sqlx::SqlitePool, String), Stri
     {
         std::fs::create_dir_all(dir).context(&format!("creating {}", dir.display()))?;
     }
+    create_private_database(options.get_filename())?;
     let pool = SqlitePoolOptions::new()
         .max_connections(SQLITE_CONNECTIONS)
         .connect_with(options.clone())
@@ -42,6 +43,22 @@ pub(super) async fn sqlite(url: &str) -> Result<(sqlx::SqlitePool, String), Stri
         .context("opening the SQLite database")?;
     let any_url = format!("sqlite://{}", options.get_filename().display());
     Ok((pool, any_url))
+}
+
+/// Creates a missing database file with mode 0600 before SQLite opens it:
+/// SQLite gives its -wal and -shm files the database file's mode, so all
+/// three stay private.
+fn create_private_database(path: &std::path::Path) -> Result<(), String> {
+    let name = path.to_string_lossy();
+    if name.is_empty() || name.starts_with(":memory:") || path.exists() {
+        return Ok(());
+    }
+    match crate::files::create_private(path) {
+        Ok(_) => Ok(()),
+        // Another process made it in between: fine, it is its to make.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("creating {}: {e}", path.display())),
+    }
 }
 
 pub(super) async fn postgres(url: &str) -> Result<sqlx::PgPool, String> {

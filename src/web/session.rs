@@ -11,7 +11,7 @@ use super::forms::FormData;
 use super::layout;
 use crate::app::Caller;
 use crate::http::SESSION_COOKIE;
-use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,6 +19,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use projections::queries::AccountRow;
 use sha2::Sha256;
+use std::net::SocketAddr;
 
 /// The form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "_csrf";
@@ -154,6 +155,41 @@ impl FromRequestParts<WebState> for Session {
             path,
             secure: state.secure_cookies,
         })
+    }
+}
+
+/// The client address sign-in limits count against (`crate::limits`).
+pub struct ClientAddress(pub String);
+
+impl ClientAddress {
+    pub fn of(parts: &Parts, state: &WebState) -> ClientAddress {
+        ClientAddress(request_client(&parts.headers, &parts.extensions, state))
+    }
+}
+
+pub fn request_client(
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    state: &WebState,
+) -> String {
+    match extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(peer) => {
+            crate::limits::client_address(peer.0.ip(), headers, &state.app.security.trusted_proxies)
+                .to_string()
+        }
+        // Served without connection info: every request is one client.
+        None => "unknown".to_string(),
+    }
+}
+
+impl FromRequestParts<WebState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress::of(parts, state))
     }
 }
 

@@ -8,8 +8,8 @@ use super::WebState;
 use super::forms::Params;
 use super::layout::{self, csrf_field, error_box};
 use super::session::{
-    self, CSRF_FIELD, PRE_SESSION_COOKIE, Session, SignedForm, cookie, csrf_ok, csrf_token,
-    redirect_with_flash, set_cookie,
+    self, CSRF_FIELD, ClientAddress, PRE_SESSION_COOKIE, Session, SignedForm, cookie, csrf_ok,
+    csrf_token, redirect_with_flash, set_cookie,
 };
 use crate::auth::SESSION_HOURS;
 use crate::error::AppError;
@@ -58,6 +58,7 @@ pub async fn login_page(
 /// login; step 2 signs in.
 pub async fn login_post(State(st): State<WebState>, request: Request) -> Response {
     let pre = cookie(request.headers(), PRE_SESSION_COOKIE).unwrap_or_default();
+    let client = session::request_client(request.headers(), request.extensions(), &st);
     let form = match session::read_form(request, &st).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -85,7 +86,7 @@ pub async fn login_post(State(st): State<WebState>, request: Request) -> Respons
         .find(|(k, _)| k == "password")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    match st.app.login(login, password).await {
+    match st.app.login(login, password, &client).await {
         Ok((token, _, _)) => signed_in(&token, &st, "/"),
         Err(e) => login_form(&pre, login, Some(""), Some(&e), layout::status_of(&e)),
     }
@@ -212,7 +213,7 @@ fn password_form(s: &Session, error: Option<&AppError>, status: StatusCode) -> R
             input #current type="password" name="current" autocomplete="current-password" required autofocus;
             label for="new" { "New password" }
             input #new type="password" name="new" autocomplete="new-password" minlength=(crate::auth::MIN_PASSWORD) required aria-describedby="new-hint";
-            p.hint #new-hint { "At least " (crate::auth::MIN_PASSWORD) " characters." }
+            p.hint #new-hint { "At least " (crate::auth::MIN_PASSWORD) " characters, hard to guess (a few unrelated words do well), without your login or email." }
             label for="confirm" { "New password again" }
             input #confirm type="password" name="confirm" autocomplete="new-password" required;
             button.primary type="submit" { "Change password" }
@@ -223,6 +224,7 @@ fn password_form(s: &Session, error: Option<&AppError>, status: StatusCode) -> R
 
 pub async fn password_post(
     State(st): State<WebState>,
+    ClientAddress(client): ClientAddress,
     SignedForm { session: s, form }: SignedForm,
 ) -> Response {
     let raw = |name: &str| -> String {
@@ -237,12 +239,16 @@ pub async fn password_post(
         let e = AppError::bad("the two new passwords differ");
         return password_form(&s, Some(&e), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    if let Err(e) = st.app.change_password(&s.caller, &current, &new).await {
+    if let Err(e) = st
+        .app
+        .change_password(&s.caller, &current, &new, &client)
+        .await
+    {
         return password_form(&s, Some(&e), layout::status_of(&e));
     }
     // Changing the password ends every session, this one too: sign in again
     // with the new password so the user simply carries on.
-    match st.app.login(&s.account.login, &new).await {
+    match st.app.login(&s.account.login, &new, &client).await {
         Ok((token, _, _)) => {
             let mut response = signed_in(&token, &st, "/");
             let flash = redirect_with_flash("/", "Your password was changed.", st.secure_cookies);

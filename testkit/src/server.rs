@@ -20,6 +20,7 @@ pub fn serve_args(database_url: String, dir: &Path, admin_password: &str) -> Ser
         signing_key: dir.join("signing-key"),
         device_rate_limit: 600,
         limits: Default::default(),
+        security: Default::default(),
     }
 }
 

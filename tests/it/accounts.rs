@@ -150,17 +150,17 @@ both_backends!(
     |app: TestApp| async move {
         let admin = app.admin().await;
         let d = app
-        .ok(Some(&admin), CREATE_PARTNER, json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme Ltd", "password": "acme-pass-1" } }))
+        .ok(Some(&admin), CREATE_PARTNER, json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme Ltd", "password": "shared-pass-1" } }))
         .await;
         assert_eq!(d["createPartner"]["role"], "PARTNER");
         assert_eq!(d["createPartner"]["creditBalance"], 0);
-        let dup_login = json!({ "i": { "login": "ACME", "email": "other@acme.example", "name": "x", "password": "acme-pass-1" } });
+        let dup_login = json!({ "i": { "login": "ACME", "email": "other@acme.example", "name": "x", "password": "shared-pass-1" } });
         assert_eq!(
             app.error_code(Some(&admin), CREATE_PARTNER, dup_login)
                 .await,
             "CONFLICT"
         );
-        let dup_email = json!({ "i": { "login": "acme2", "email": "OPS@acme.example", "name": "x", "password": "acme-pass-1" } });
+        let dup_email = json!({ "i": { "login": "acme2", "email": "OPS@acme.example", "name": "x", "password": "shared-pass-1" } });
         assert_eq!(
             app.error_code(Some(&admin), CREATE_PARTNER, dup_email)
                 .await,

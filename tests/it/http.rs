@@ -35,7 +35,7 @@ both_backends!(
             .get(&app.url)
             .query(&[(
                 "query",
-                "mutation { login(login: \"admin\", password: \"admin-password-1\") { token } }",
+                "mutation { login(login: \"admin\", password: \"operator-password-1\") { token } }",
             )])
             .header("accept", "application/graphql-response+json")
             .send()

@@ -23,6 +23,7 @@ mod projector;
 mod resellers;
 mod restart;
 mod schema;
+mod signin_security;
 mod snapshots;
 mod support;
 mod web;

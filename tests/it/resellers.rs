@@ -377,12 +377,12 @@ both_backends!(
             app.ok(
                 Some(&east_first),
                 CHANGE_PASSWORD,
-                json!({ "c": generated, "n": "east-own-password-1" })
+                json!({ "c": generated, "n": "my-own-password-1" })
             )
             .await["changePassword"],
             true
         );
-        let east = app.login("east", "east-own-password-1").await;
+        let east = app.login("east", "my-own-password-1").await;
         app.key(&east, "East's first key").await;
     }
 );

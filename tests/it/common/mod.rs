@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 pub use testkit::Backend;
 
-pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const ADMIN_PASSWORD: &str = "operator-password-1";
 
 pub struct TestApp {
     pub running: Option<Running>,
