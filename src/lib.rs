@@ -19,3 +19,4 @@ pub mod storage;
 pub mod transfers;
 pub mod verify;
 pub mod web;
+pub mod webhooks;

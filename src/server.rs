@@ -1,5 +1,5 @@
 //! Assembling and running the service: storage, the event store, the log
-//! consumers (projector, transfers, mail) and the HTTP server.
+//! consumers (projector, transfers, mail, webhooks) and the HTTP server.
 
 use crate::app::App;
 use crate::config::ServeArgs;
@@ -49,6 +49,7 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
             args.device_rate_limit,
             Duration::from_secs(60),
         ),
+        webhooks: crate::webhooks::Webhooks::new(db.clone(), args.webhooks.clone(), &args.public_url)?,
         db,
     }))
 }
@@ -91,6 +92,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         tokio::spawn(app.transfers.clone().run(rx.clone())),
         tokio::spawn(mailer.run(rx.clone())),
     ];
+    tasks.extend(app.webhooks.spawn(&rx));
     if let Some(password) = app
         .ensure_first_admin(args.admin_password.clone())
         .await

@@ -9,10 +9,12 @@ mod devices;
 mod keys;
 mod licensing;
 mod resellers;
+mod webhooks;
 
 pub use accounts::NewAccount;
 pub use audit::EventRow;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
+pub use webhooks::{DeliveryRow, NewWebhook, WebhookRow};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
 
 use crate::error::{AppError, AppResult};
@@ -42,6 +44,7 @@ pub struct App {
     pub catalog: Arc<Catalog>,
     pub signer: crate::signing::Signer25519,
     pub device_limits: crate::limits::RateLimiter,
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// The signed-in account a request acts for.
