@@ -7,17 +7,30 @@ mod paging;
 mod query;
 pub mod scalars;
 mod types;
+mod webhooks;
 
 pub use mutation::ClientAddr;
 pub use paging::*;
 pub use types::*;
+pub use webhooks::{Webhook, WebhookDelivery};
 
 use crate::app::{App, Caller};
 use crate::error::AppError;
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Schema, SchemaBuilder};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder,
+};
 use std::sync::Arc;
 
-pub type ApiSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The root query: the contract's, with each addition kept in its own file.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(query::Query, webhooks::WebhookQuery);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(mutation::Mutation, webhooks::WebhookMutation);
 
 /// Deep enough for every query of the contract and for the standard
 /// introspection query (15 levels); shallow enough that nested
@@ -39,8 +52,8 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .register_output_type::<Node>()

@@ -6,6 +6,7 @@ use super::{app, caller, gql};
 use crate::app::{NewAccount, Operation};
 use async_graphql::{Context, ID, Object, Result};
 
+#[derive(Default)]
 pub struct Mutation;
 
 #[Object]

@@ -25,3 +25,4 @@ mod schema;
 mod snapshots;
 mod support;
 mod web;
+mod webhooks;
