@@ -49,7 +49,11 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
             args.device_rate_limit,
             Duration::from_secs(60),
         ),
-        webhooks: crate::webhooks::Webhooks::new(db.clone(), args.webhooks.clone(), &args.public_url)?,
+        webhooks: crate::webhooks::Webhooks::new(
+            db.clone(),
+            args.webhooks.clone(),
+            &args.public_url,
+        )?,
         db,
     }))
 }

@@ -14,8 +14,8 @@ mod webhooks;
 pub use accounts::NewAccount;
 pub use audit::EventRow;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
-pub use webhooks::{DeliveryRow, NewWebhook, WebhookRow};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
+pub use webhooks::{DeliveryRow, NewWebhook, WebhookRow};
 
 use crate::error::{AppError, AppResult};
 use crate::ledgers::{Actor, Ledgers};

@@ -207,7 +207,11 @@ impl App {
     }
 
     /// The caller's endpoints, newest first (the administrator: all).
-    pub async fn webhooks(&self, caller: &Caller, page: PageRequest) -> AppResult<Page<WebhookRow>> {
+    pub async fn webhooks(
+        &self,
+        caller: &Caller,
+        page: PageRequest,
+    ) -> AppResult<Page<WebhookRow>> {
         let admin = caller.role == Role::Admin;
         let rows = sqlx::query(&format!(
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks
@@ -229,16 +233,21 @@ impl App {
                 .fetch_one(&self.db.pool)
                 .await?
         };
-        let rows = rows.iter().map(webhook_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = rows
+            .iter()
+            .map(webhook_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(seq_page(rows, page.first, total, |r| r.seq))
     }
 
     /// An endpoint the caller owns (the administrator: any), or NOT_FOUND.
     pub async fn webhook(&self, caller: &Caller, id: &str) -> AppResult<WebhookRow> {
-        let row = sqlx::query(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?;
         match row.as_ref().map(webhook_row).transpose()? {
             Some(w) if caller.role == Role::Admin || w.owner_id == caller.id => Ok(w),
             _ => Err(AppError::not_found("webhook")),
@@ -301,7 +310,10 @@ impl App {
                 .bind(webhook_id)
                 .fetch_one(&self.db.pool)
                 .await?;
-        let rows = rows.iter().map(delivery_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = rows
+            .iter()
+            .map(delivery_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(seq_page(rows, page.first, total, |r| r.seq))
     }
 

@@ -17,7 +17,8 @@ use chrono::{DateTime, Utc};
 #[derive(Default)]
 pub struct Query;
 
-#[Object]
+/// Merged into the root (`QueryRoot`), whose name is the one served.
+#[Object(name = "QueryV1")]
 impl Query {
     /// The signed-in account; null without a session.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<Account>> {

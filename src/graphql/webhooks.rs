@@ -43,7 +43,10 @@ impl WebhookEventType {
     }
 
     fn of_name(name: &str) -> Option<Self> {
-        Self::items().iter().find(|i| i.name == name).map(|i| i.value)
+        Self::items()
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.value)
     }
 }
 
@@ -198,7 +201,7 @@ pub struct CreateWebhookInput {
 #[derive(Default)]
 pub struct WebhookQuery;
 
-#[Object]
+#[Object(name = "WebhookQuery")]
 impl WebhookQuery {
     /// The caller's endpoints (ADMIN: all).
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
@@ -286,7 +289,12 @@ impl WebhookMutation {
     }
 
     /// Re-enables an endpoint disabled after failing, or pauses one.
-    async fn set_webhook_enabled(&self, ctx: &Context<'_>, id: ID, enabled: bool) -> Result<Webhook> {
+    async fn set_webhook_enabled(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        enabled: bool,
+    ) -> Result<Webhook> {
         app(ctx)
             .set_webhook_enabled(caller(ctx)?, &id, enabled)
             .await
@@ -303,7 +311,11 @@ impl WebhookMutation {
     }
 
     /// Sends that delivery's event again now.
-    async fn redeliver_webhook(&self, ctx: &Context<'_>, delivery_id: ID) -> Result<WebhookDelivery> {
+    async fn redeliver_webhook(
+        &self,
+        ctx: &Context<'_>,
+        delivery_id: ID,
+    ) -> Result<WebhookDelivery> {
         app(ctx)
             .redeliver_webhook(caller(ctx)?, &delivery_id)
             .await

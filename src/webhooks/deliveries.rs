@@ -159,7 +159,10 @@ impl Webhooks {
                 let Some(kind) = event_type(&e.event) else {
                     continue;
                 };
-                if !endpoints.iter().any(|w| w.event_types.iter().any(|t| t == kind)) {
+                if !endpoints
+                    .iter()
+                    .any(|w| w.event_types.iter().any(|t| t == kind))
+                {
                     continue;
                 }
                 if !parents.contains_key(&e.aggregate_id) {
@@ -170,7 +173,13 @@ impl Webhooks {
                 }
                 let parent = parents.get(&e.aggregate_id).cloned().flatten();
                 let message_id = format!("msg_{}", e.position());
-                let body = payload(&message_id, kind, &e.at, &e.aggregate_id, event_data(&e.event));
+                let body = payload(
+                    &message_id,
+                    kind,
+                    &e.at,
+                    &e.aggregate_id,
+                    event_data(&e.event),
+                );
                 for w in &endpoints {
                     if w.wants(kind, &e.aggregate_id, parent.as_deref()) {
                         rows.push((w.id.clone(), message_id.clone(), kind, body.clone()));
@@ -225,7 +234,9 @@ impl Webhooks {
 
     /// How long a claim holds a delivery: longer than any attempt can take.
     fn lease(&self) -> ChronoDuration {
-        ChronoDuration::milliseconds(i64::try_from(self.settings.webhook_timeout_ms).unwrap_or(i64::MAX / 4) + 5_000)
+        ChronoDuration::milliseconds(
+            i64::try_from(self.settings.webhook_timeout_ms).unwrap_or(i64::MAX / 4) + 5_000,
+        )
     }
 
     /// Claims the due deliveries: for each enabled endpoint, only its oldest
@@ -380,12 +391,15 @@ impl Webhooks {
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         let now_text = time_text(now);
-        sqlx::query("UPDATE webhooks SET failing_since = coalesce(failing_since, $1) WHERE id = $2")
-            .bind(&now_text)
-            .bind(webhook_id)
-            .execute(&mut **tx)
-            .await?;
-        let hours = i64::try_from(self.settings.webhook_disable_after_hours).unwrap_or(i64::MAX / 3_600_000);
+        sqlx::query(
+            "UPDATE webhooks SET failing_since = coalesce(failing_since, $1) WHERE id = $2",
+        )
+        .bind(&now_text)
+        .bind(webhook_id)
+        .execute(&mut **tx)
+        .await?;
+        let hours = i64::try_from(self.settings.webhook_disable_after_hours)
+            .unwrap_or(i64::MAX / 3_600_000);
         let limit = time_text(now - ChronoDuration::hours(hours));
         let disabled = sqlx::query(
             "UPDATE webhooks SET enabled = 0
@@ -418,7 +432,11 @@ impl Webhooks {
                 &body,
             )
             .await?;
-            tracing::warn!(webhook = webhook_id, url, "webhook endpoint disabled after failing");
+            tracing::warn!(
+                webhook = webhook_id,
+                url,
+                "webhook endpoint disabled after failing"
+            );
         }
         Ok(())
     }

@@ -130,7 +130,10 @@ impl Webhooks {
     }
 
     /// The background tasks: the log consumer, the sender, the reminders.
-    pub fn spawn(self: &Arc<Self>, shutdown: &watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    pub fn spawn(
+        self: &Arc<Self>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = vec![
             tokio::spawn(self.clone().run_consumer(shutdown.clone())),
             tokio::spawn(self.clone().run_sender(shutdown.clone())),

@@ -78,11 +78,12 @@ impl Webhooks {
     pub async fn remind(&self, today: NaiveDate) -> AppResult<usize> {
         let day = date_text(today);
         let mut tx = self.db.begin_write().await?;
-        let claimed = sqlx::query("UPDATE reminder_runs SET last_day = $1 WHERE job = $2 AND last_day < $1")
-            .bind(&day)
-            .bind(JOB)
-            .execute(&mut *tx)
-            .await?;
+        let claimed =
+            sqlx::query("UPDATE reminder_runs SET last_day = $1 WHERE job = $2 AND last_day < $1")
+                .bind(&day)
+                .bind(JOB)
+                .execute(&mut *tx)
+                .await?;
         if claimed.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(0);
@@ -91,7 +92,12 @@ impl Webhooks {
         let windows = [
             ("30", "SUPPORT_ENDING_SOON", plus(today, 8), plus(today, 30)),
             ("7", "SUPPORT_ENDING_SOON", day.clone(), plus(today, 7)),
-            ("expired", "SUPPORT_EXPIRED", minus(today, EXPIRED_CATCH_UP_DAYS), minus(today, 1)),
+            (
+                "expired",
+                "SUPPORT_EXPIRED",
+                minus(today, EXPIRED_CATCH_UP_DAYS),
+                minus(today, 1),
+            ),
         ];
         let mut notices = Vec::new();
         for (notice, event_type, from, to) in windows {
@@ -201,13 +207,14 @@ impl Webhooks {
             by_partner.entry(partner).or_default().push(n);
         }
         for (partner, list) in by_partner {
-            let wanted: i64 = sqlx::query("SELECT digest FROM reminder_settings WHERE account_id = $1")
-                .bind(partner)
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|r| int(&r, "digest"))
-                .transpose()?
-                .unwrap_or(0);
+            let wanted: i64 =
+                sqlx::query("SELECT digest FROM reminder_settings WHERE account_id = $1")
+                    .bind(partner)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(|r| int(&r, "digest"))
+                    .transpose()?
+                    .unwrap_or(0);
             if wanted == 0 {
                 continue;
             }

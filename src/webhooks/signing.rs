@@ -19,16 +19,17 @@ pub fn new_secret() -> String {
 /// The `Webhook-Signature` header's value; None for a secret this service
 /// did not make (a damaged row: nothing is sent unsigned).
 pub fn signature(secret: &str, message_id: &str, timestamp: i64, body: &str) -> Option<String> {
-    let key = STANDARD
-        .decode(secret.strip_prefix(SECRET_PREFIX)?)
-        .ok()?;
+    let key = STANDARD.decode(secret.strip_prefix(SECRET_PREFIX)?).ok()?;
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).ok()?;
     mac.update(message_id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Some(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 #[cfg(test)]

@@ -195,111 +195,117 @@ macro_rules! both_fast {
     };
 }
 
-both_fast!(deliveries_are_signed_and_listed, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (partner_id, partner) = app.partner(&admin, "hookp").await;
-    let rx = Receiver::start(0, Duration::ZERO).await;
-    let (hook, secret) = create(
-        &app,
-        &partner,
-        &rx.url,
-        &["CREDITS_GRANTED", "ACTIVATION_KEY_CREATED"],
-    )
-    .await;
-    assert!(secret.starts_with("whsec_"));
-    assert_eq!(
-        STANDARD
-            .decode(secret.trim_start_matches("whsec_"))
-            .map(|b| b.len())
-            .ok(),
-        Some(32)
-    );
-    app.grant(&admin, &partner_id, 100, "PO-1").await;
-    app.key(&partner, "first key").await;
-    let got = rx.wait("two events", |r| r.len() >= 2).await;
-    assert_eq!(got.len(), 2, "{got:?}");
-    for r in &got {
-        assert!(verifies(&secret, r), "signature does not verify: {r:?}");
-        assert!(!verifies("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", r));
-        let body = r.json();
-        assert_eq!(body["id"], r.id.as_str());
-        assert_eq!(body["account"], partner_id.as_str());
-        assert!(body["at"].is_string());
-    }
-    // Log order, with the event's fields as data.
-    assert_eq!(got[0].json()["type"], "CREDITS_GRANTED");
-    assert_eq!(got[0].json()["data"]["amount"], 100);
-    assert_eq!(got[1].json()["type"], "ACTIVATION_KEY_CREATED");
-    assert_eq!(got[1].json()["data"]["name"], "first key");
-
-    let listed = app
-        .ok(
-            Some(&partner),
-            "{ webhooks { totalCount edges { node { id url eventTypes enabled } } } }",
-            json!({}),
+both_fast!(
+    deliveries_are_signed_and_listed,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (partner_id, partner) = app.partner(&admin, "hookp").await;
+        let rx = Receiver::start(0, Duration::ZERO).await;
+        let (hook, secret) = create(
+            &app,
+            &partner,
+            &rx.url,
+            &["CREDITS_GRANTED", "ACTIVATION_KEY_CREATED"],
         )
         .await;
-    assert_eq!(listed["webhooks"]["totalCount"], 1);
-    assert_eq!(listed["webhooks"]["edges"][0]["node"]["id"], hook.as_str());
-    let mut done = deliveries(&app, &partner, &hook).await;
-    for _ in 0..100 {
-        if done.iter().all(|d| d["status"] == "SUCCEEDED") {
-            break;
+        assert!(secret.starts_with("whsec_"));
+        assert_eq!(
+            STANDARD
+                .decode(secret.trim_start_matches("whsec_"))
+                .map(|b| b.len())
+                .ok(),
+            Some(32)
+        );
+        app.grant(&admin, &partner_id, 100, "PO-1").await;
+        app.key(&partner, "first key").await;
+        let got = rx.wait("two events", |r| r.len() >= 2).await;
+        assert_eq!(got.len(), 2, "{got:?}");
+        for r in &got {
+            assert!(verifies(&secret, r), "signature does not verify: {r:?}");
+            assert!(!verifies(
+                "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                r
+            ));
+            let body = r.json();
+            assert_eq!(body["id"], r.id.as_str());
+            assert_eq!(body["account"], partner_id.as_str());
+            assert!(body["at"].is_string());
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        done = deliveries(&app, &partner, &hook).await;
-    }
-    assert_eq!(done.len(), 2);
-    for d in &done {
-        assert_eq!(d["status"], "SUCCEEDED", "{d}");
-        assert_eq!(d["attempts"], 1);
-        assert_eq!(d["lastResponseCode"], 200);
-        assert!(d["lastAttemptAt"].is_string());
-    }
-    // Newest first; the message id is the header's.
-    assert_eq!(done[0]["eventType"], "ACTIVATION_KEY_CREATED");
-    assert_eq!(done[0]["messageId"], got[1].id.as_str());
+        // Log order, with the event's fields as data.
+        assert_eq!(got[0].json()["type"], "CREDITS_GRANTED");
+        assert_eq!(got[0].json()["data"]["amount"], 100);
+        assert_eq!(got[1].json()["type"], "ACTIVATION_KEY_CREATED");
+        assert_eq!(got[1].json()["data"]["name"], "first key");
 
-    // Redelivery sends the same message again.
-    let id = done[0]["id"].as_str().expect("delivery id");
-    let again = app
-        .ok(
-            Some(&partner),
-            "mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { id status } }",
-            json!({ "d": id }),
-        )
-        .await;
-    assert_eq!(again["redeliverWebhook"]["id"], id);
-    let got = rx.wait("the redelivery", |r| r.len() >= 3).await;
-    assert_eq!(got[2].id, got[1].id);
+        let listed = app
+            .ok(
+                Some(&partner),
+                "{ webhooks { totalCount edges { node { id url eventTypes enabled } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(listed["webhooks"]["totalCount"], 1);
+        assert_eq!(listed["webhooks"]["edges"][0]["node"]["id"], hook.as_str());
+        let mut done = deliveries(&app, &partner, &hook).await;
+        for _ in 0..100 {
+            if done.iter().all(|d| d["status"] == "SUCCEEDED") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            done = deliveries(&app, &partner, &hook).await;
+        }
+        assert_eq!(done.len(), 2);
+        for d in &done {
+            assert_eq!(d["status"], "SUCCEEDED", "{d}");
+            assert_eq!(d["attempts"], 1);
+            assert_eq!(d["lastResponseCode"], 200);
+            assert!(d["lastAttemptAt"].is_string());
+        }
+        // Newest first; the message id is the header's.
+        assert_eq!(done[0]["eventType"], "ACTIVATION_KEY_CREATED");
+        assert_eq!(done[0]["messageId"], got[1].id.as_str());
 
-    // The administrator sees every endpoint; another partner sees none of them.
-    let all = app
-        .ok(Some(&admin), "{ webhooks { totalCount } }", json!({}))
-        .await;
-    assert_eq!(all["webhooks"]["totalCount"], 1);
-    let (_, other) = app.partner(&admin, "hookq").await;
-    let code = app
-        .error_code(Some(&other), DELIVERIES, json!({ "w": hook }))
-        .await;
-    assert_eq!(code, "NOT_FOUND");
-    let code = app
-        .error_code(
-            Some(&other),
-            "mutation($id: ID!) { deleteWebhook(id: $id) }",
-            json!({ "id": hook }),
-        )
-        .await;
-    assert_eq!(code, "NOT_FOUND");
-    let deleted = app
-        .ok(
-            Some(&partner),
-            "mutation($id: ID!) { deleteWebhook(id: $id) }",
-            json!({ "id": hook }),
-        )
-        .await;
-    assert_eq!(deleted["deleteWebhook"], true);
-});
+        // Redelivery sends the same message again.
+        let id = done[0]["id"].as_str().expect("delivery id");
+        let again = app
+            .ok(
+                Some(&partner),
+                "mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { id status } }",
+                json!({ "d": id }),
+            )
+            .await;
+        assert_eq!(again["redeliverWebhook"]["id"], id);
+        let got = rx.wait("the redelivery", |r| r.len() >= 3).await;
+        assert_eq!(got[2].id, got[1].id);
+
+        // The administrator sees every endpoint; another partner sees none of them.
+        let all = app
+            .ok(Some(&admin), "{ webhooks { totalCount } }", json!({}))
+            .await;
+        assert_eq!(all["webhooks"]["totalCount"], 1);
+        let (_, other) = app.partner(&admin, "hookq").await;
+        let code = app
+            .error_code(Some(&other), DELIVERIES, json!({ "w": hook }))
+            .await;
+        assert_eq!(code, "NOT_FOUND");
+        let code = app
+            .error_code(
+                Some(&other),
+                "mutation($id: ID!) { deleteWebhook(id: $id) }",
+                json!({ "id": hook }),
+            )
+            .await;
+        assert_eq!(code, "NOT_FOUND");
+        let deleted = app
+            .ok(
+                Some(&partner),
+                "mutation($id: ID!) { deleteWebhook(id: $id) }",
+                json!({ "id": hook }),
+            )
+            .await;
+        assert_eq!(deleted["deleteWebhook"], true);
+    }
+);
 
 both_fast!(endpoints_are_checked, |app: TestApp| async move {
     let admin = app.admin().await;
@@ -329,23 +335,46 @@ both_fast!(endpoints_are_checked, |app: TestApp| async move {
         );
     }
     let long = format!("https://example.com/{}", "a".repeat(2100));
-    assert_eq!(refused(long, None, vec!["LICENSE_ASSIGNED"]).await, "BAD_USER_INPUT");
     assert_eq!(
-        refused("https://example.com/h".into(), Some("d".repeat(501)), vec!["LICENSE_ASSIGNED"]).await,
+        refused(long, None, vec!["LICENSE_ASSIGNED"]).await,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        refused(
+            "https://example.com/h".into(),
+            Some("d".repeat(501)),
+            vec!["LICENSE_ASSIGNED"]
+        )
+        .await,
         "BAD_USER_INPUT"
     );
     assert_eq!(
         refused("https://example.com/h".into(), None, vec![]).await,
         "BAD_USER_INPUT"
     );
-    for url in ["http://localhost:9/h", "http://[::1]:9/h", "http://127.0.0.1:9/h"] {
+    for url in [
+        "http://localhost:9/h",
+        "http://[::1]:9/h",
+        "http://127.0.0.1:9/h",
+    ] {
         create(&app, &partner, url, &["LICENSE_ASSIGNED"]).await;
     }
     for i in 3..10 {
-        create(&app, &partner, &format!("https://example.com/{i}"), &["LICENSE_ASSIGNED"]).await;
+        create(
+            &app,
+            &partner,
+            &format!("https://example.com/{i}"),
+            &["LICENSE_ASSIGNED"],
+        )
+        .await;
     }
     assert_eq!(
-        refused("https://example.com/11".into(), None, vec!["LICENSE_ASSIGNED"]).await,
+        refused(
+            "https://example.com/11".into(),
+            None,
+            vec!["LICENSE_ASSIGNED"]
+        )
+        .await,
         "BAD_USER_INPUT"
     );
     let code = app
@@ -354,116 +383,145 @@ both_fast!(endpoints_are_checked, |app: TestApp| async move {
     assert_eq!(code, "UNAUTHENTICATED");
 });
 
-both_fast!(a_failing_receiver_gets_the_event_on_the_third_try, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "retryp").await;
-    let rx = Receiver::start(2, Duration::ZERO).await;
-    let (hook, secret) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
-    app.key(&partner, "retried").await;
-    let got = rx.wait("three attempts", |r| r.len() >= 3).await;
-    assert!(got.iter().all(|r| r.id == got[0].id && verifies(&secret, r)));
-    let mut d = deliveries(&app, &partner, &hook).await;
-    for _ in 0..100 {
-        if d[0]["status"] == "SUCCEEDED" {
-            break;
+both_fast!(
+    a_failing_receiver_gets_the_event_on_the_third_try,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "retryp").await;
+        let rx = Receiver::start(2, Duration::ZERO).await;
+        let (hook, secret) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        app.key(&partner, "retried").await;
+        let got = rx.wait("three attempts", |r| r.len() >= 3).await;
+        assert!(
+            got.iter()
+                .all(|r| r.id == got[0].id && verifies(&secret, r))
+        );
+        let mut d = deliveries(&app, &partner, &hook).await;
+        for _ in 0..100 {
+            if d[0]["status"] == "SUCCEEDED" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            d = deliveries(&app, &partner, &hook).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        d = deliveries(&app, &partner, &hook).await;
+        assert_eq!(d[0]["status"], "SUCCEEDED", "{d:?}");
+        assert_eq!(d[0]["attempts"], 3);
+        assert_eq!(d[0]["lastResponseCode"], 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(rx.received().len(), 3);
     }
-    assert_eq!(d[0]["status"], "SUCCEEDED", "{d:?}");
-    assert_eq!(d[0]["attempts"], 3);
-    assert_eq!(d[0]["lastResponseCode"], 200);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(rx.received().len(), 3);
-});
+);
 
-both_fast!(a_restart_during_delivery_loses_no_event, |mut app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "restartp").await;
-    let rx = Receiver::start(0, Duration::from_millis(30)).await;
-    create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
-    const KEYS: usize = 25;
-    for i in 0..KEYS {
-        app.key(&partner, &format!("key {i}")).await;
-    }
-    app.restart().await;
-    let got = rx
-        .wait("every event after the restart", |r| {
-            r.iter().map(|x| &x.id).collect::<HashSet<_>>().len() >= KEYS
-        })
-        .await;
-    assert_eq!(rx.unique_ids().len(), KEYS, "{got:?}");
-    // Each endpoint's events come in log order, the first time each is sent.
-    let mut firsts = Vec::new();
-    for r in &got {
-        if !firsts.contains(&r.id) {
-            firsts.push(r.id.clone());
+both_fast!(
+    a_restart_during_delivery_loses_no_event,
+    |mut app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "restartp").await;
+        let rx = Receiver::start(0, Duration::from_millis(30)).await;
+        create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        const KEYS: usize = 25;
+        for i in 0..KEYS {
+            app.key(&partner, &format!("key {i}")).await;
         }
+        app.restart().await;
+        let got = rx
+            .wait("every event after the restart", |r| {
+                r.iter().map(|x| &x.id).collect::<HashSet<_>>().len() >= KEYS
+            })
+            .await;
+        assert_eq!(rx.unique_ids().len(), KEYS, "{got:?}");
+        // Each endpoint's events come in log order, the first time each is sent.
+        let mut firsts = Vec::new();
+        for r in &got {
+            if !firsts.contains(&r.id) {
+                firsts.push(r.id.clone());
+            }
+        }
+        let positions: Vec<i64> = firsts
+            .iter()
+            .filter_map(|id| id.strip_prefix("msg_").and_then(|p| p.parse().ok()))
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
     }
-    let positions: Vec<i64> = firsts
-        .iter()
-        .filter_map(|id| id.strip_prefix("msg_").and_then(|p| p.parse().ok()))
-        .collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
-});
+);
 
-both_fast!(a_disabled_endpoint_gets_nothing, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "pausep").await;
-    let rx = Receiver::start(0, Duration::ZERO).await;
-    let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
-    let paused = app
-        .ok(
+both_fast!(
+    a_disabled_endpoint_gets_nothing,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "pausep").await;
+        let rx = Receiver::start(0, Duration::ZERO).await;
+        let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let paused = app
+            .ok(
+                Some(&partner),
+                "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",
+                json!({ "id": hook }),
+            )
+            .await;
+        assert_eq!(paused["setWebhookEnabled"]["enabled"], false);
+        app.key(&partner, "unseen").await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(rx.received().is_empty());
+        assert!(deliveries(&app, &partner, &hook).await.is_empty());
+        app.ok(
             Some(&partner),
-            "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",
+            "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: true) { enabled } }",
             json!({ "id": hook }),
         )
         .await;
-    assert_eq!(paused["setWebhookEnabled"]["enabled"], false);
-    app.key(&partner, "unseen").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(rx.received().is_empty());
-    assert!(deliveries(&app, &partner, &hook).await.is_empty());
-    app.ok(
-        Some(&partner),
-        "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: true) { enabled } }",
-        json!({ "id": hook }),
-    )
-    .await;
-    app.key(&partner, "seen").await;
-    let got = rx.wait("the event after enabling", |r| !r.is_empty()).await;
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].json()["data"]["name"], "seen");
-});
+        app.key(&partner, "seen").await;
+        let got = rx.wait("the event after enabling", |r| !r.is_empty()).await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].json()["data"]["name"], "seen");
+    }
+);
 
-both_fast!(a_resellers_events_reach_its_partner_only, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, partner_a) = app.partner(&admin, "parta").await;
-    let (_, partner_b) = app.partner(&admin, "partb").await;
-    let rx_a = Receiver::start(0, Duration::ZERO).await;
-    let rx_b = Receiver::start(0, Duration::ZERO).await;
-    create(&app, &partner_a, &rx_a.url, &["ACTIVATION_KEY_CREATED", "RESELLER_CREATED"]).await;
-    create(&app, &partner_b, &rx_b.url, &["ACTIVATION_KEY_CREATED"]).await;
-    let (reseller_id, reseller) = app.reseller(&partner_a, "resa", &["REMOTE_ACCESS"], 0).await;
-    app.key(&reseller, "reseller key").await;
-    app.key(&partner_b, "b key").await;
-    let got_a = rx_a.wait("the reseller's events", |r| r.len() >= 2).await;
-    assert_eq!(got_a[0].json()["type"], "RESELLER_CREATED");
-    assert_eq!(got_a[1].json()["account"], reseller_id.as_str());
-    assert_eq!(got_a[1].json()["data"]["name"], "reseller key");
-    let got_b = rx_b.wait("partner b's own event", |r| !r.is_empty()).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(rx_a.received().len(), 2, "{:?}", rx_a.received());
-    assert_eq!(rx_b.received().len(), 1, "{got_b:?}");
-    assert_eq!(got_b[0].json()["data"]["name"], "b key");
-});
+both_fast!(
+    a_resellers_events_reach_its_partner_only,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner_a) = app.partner(&admin, "parta").await;
+        let (_, partner_b) = app.partner(&admin, "partb").await;
+        let rx_a = Receiver::start(0, Duration::ZERO).await;
+        let rx_b = Receiver::start(0, Duration::ZERO).await;
+        create(
+            &app,
+            &partner_a,
+            &rx_a.url,
+            &["ACTIVATION_KEY_CREATED", "RESELLER_CREATED"],
+        )
+        .await;
+        create(&app, &partner_b, &rx_b.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let (reseller_id, reseller) = app
+            .reseller(&partner_a, "resa", &["REMOTE_ACCESS"], 0)
+            .await;
+        app.key(&reseller, "reseller key").await;
+        app.key(&partner_b, "b key").await;
+        let got_a = rx_a.wait("the reseller's events", |r| r.len() >= 2).await;
+        assert_eq!(got_a[0].json()["type"], "RESELLER_CREATED");
+        assert_eq!(got_a[1].json()["account"], reseller_id.as_str());
+        assert_eq!(got_a[1].json()["data"]["name"], "reseller key");
+        let got_b = rx_b.wait("partner b's own event", |r| !r.is_empty()).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(rx_a.received().len(), 2, "{:?}", rx_a.received());
+        assert_eq!(rx_b.received().len(), 1, "{got_b:?}");
+        assert_eq!(got_b[0].json()["data"]["name"], "b key");
+    }
+);
 
 both_fast!(support_reminders_fire_once, |mut app: TestApp| async move {
     let admin = app.admin().await;
     let (partner_id, partner) = app.partner(&admin, "remindp").await;
     app.grant(&admin, &partner_id, 1000, "PO-R").await;
     let rx = Receiver::start(0, Duration::ZERO).await;
-    create(&app, &partner, &rx.url, &["SUPPORT_ENDING_SOON", "SUPPORT_EXPIRED"]).await;
+    create(
+        &app,
+        &partner,
+        &rx.url,
+        &["SUPPORT_ENDING_SOON", "SUPPORT_EXPIRED"],
+    )
+    .await;
     sqlx::query("INSERT INTO reminder_settings (account_id, digest) VALUES ($1, 1)")
         .bind(&partner_id)
         .execute(&app.running.as_ref().expect("running").app.db.pool)
@@ -538,7 +596,11 @@ both_fast!(support_reminders_fire_once, |mut app: TestApp| async move {
         .collect();
     assert_eq!(
         types,
-        ["SUPPORT_ENDING_SOON", "SUPPORT_ENDING_SOON", "SUPPORT_EXPIRED"]
+        [
+            "SUPPORT_ENDING_SOON",
+            "SUPPORT_ENDING_SOON",
+            "SUPPORT_EXPIRED"
+        ]
     );
     assert_eq!(rx.unique_ids().len(), 3);
 });
