@@ -58,6 +58,8 @@ pub struct ServeArgs {
     pub limits: RequestLimits,
     #[command(flatten)]
     pub security: SecurityArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
 }
 
 /// Limits on sign-in and password hashing, and whose word to take for a
@@ -154,5 +156,44 @@ impl RequestLimits {
 impl Default for RequestLimits {
     fn default() -> Self {
         RequestLimits::DEFAULT
+    }
+}
+
+/// Webhook deliveries and support reminders.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Endpoints one account may register.
+    #[arg(long, env = "WEBHOOK_MAX_ENDPOINTS", default_value_t = 10)]
+    pub webhook_max_endpoints: u32,
+    /// Attempts at one delivery before it is marked FAILED.
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
+    pub webhook_max_attempts: u32,
+    /// The pause after the first failed attempt, in milliseconds; each next
+    /// pause doubles (the default spreads 8 attempts over about a day).
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = 660_000)]
+    pub webhook_retry_base_ms: u64,
+    /// An endpoint failing without a success for this long is disabled and
+    /// its owner emailed, in hours.
+    #[arg(long, env = "WEBHOOK_DISABLE_AFTER_HOURS", default_value_t = 72)]
+    pub webhook_disable_after_hours: u64,
+    /// How long the receiver has to answer one delivery, in milliseconds.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+    /// Whether the daily support reminders (SUPPORT_ENDING_SOON,
+    /// SUPPORT_EXPIRED, digest emails) run in this process.
+    #[arg(long, env = "SUPPORT_REMINDERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub support_reminders: bool,
+}
+
+impl Default for WebhookArgs {
+    fn default() -> Self {
+        WebhookArgs {
+            webhook_max_endpoints: 10,
+            webhook_max_attempts: 8,
+            webhook_retry_base_ms: 660_000,
+            webhook_disable_after_hours: 72,
+            webhook_timeout_ms: 10_000,
+            support_reminders: true,
+        }
     }
 }

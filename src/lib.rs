@@ -20,3 +20,4 @@ pub mod storage;
 pub mod transfers;
 pub mod verify;
 pub mod web;
+pub mod webhooks;

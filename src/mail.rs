@@ -86,7 +86,7 @@ impl Mailer {
     pub async fn send_due(&self) -> Result<usize, sqlx::Error> {
         let now = time_text(Utc::now());
         let rows = sqlx::query(
-            "SELECT o.id, o.attempts, a.login, a.email, a.name, a.role, c.welcome_password
+            "SELECT o.id, o.kind, o.subject, o.body, o.attempts, a.login, a.email, a.name, a.role, c.welcome_password
                FROM outbox o JOIN accounts a ON a.id = o.account_id
                LEFT JOIN credentials c ON c.account_id = o.account_id
               WHERE o.sent_at IS NULL AND o.next_attempt_at <= $1
@@ -98,7 +98,12 @@ impl Mailer {
         for row in &rows {
             let id: String = row.try_get("id")?;
             let attempts: i64 = row.try_get("attempts")?;
-            let result = self.send_welcome(row).await;
+            let kind: String = row.try_get("kind")?;
+            let result = if kind == "welcome" {
+                self.send_welcome(row).await
+            } else {
+                self.send_text(row).await
+            };
             match result {
                 Ok(()) => {
                     // Sent, and the generated password has reached its owner:
@@ -112,13 +117,13 @@ impl Mailer {
                         .await?;
                     sqlx::query(
                         "UPDATE credentials SET welcome_password = NULL
-                          WHERE account_id = (SELECT account_id FROM outbox WHERE id = $1)",
+                          WHERE account_id = (SELECT account_id FROM outbox WHERE id = $1 AND kind = 'welcome')",
                     )
                     .bind(&id)
                     .execute(&mut *tx)
                     .await?;
                     tx.commit().await?;
-                    tracing::info!(email = id, "welcome email sent");
+                    tracing::info!(email = id, kind, "email sent");
                 }
                 Err(e) => {
                     let pause = (5i64 << attempts.min(12)).min(MAX_BACKOFF_SECS);
@@ -135,6 +140,42 @@ impl Mailer {
             }
         }
         Ok(rows.len())
+    }
+
+    /// An email queued with its own subject and text (webhook and reminder
+    /// notices), to the account's address.
+    async fn send_text(&self, row: &sqlx::any::AnyRow) -> Result<(), String> {
+        let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
+        let email = text("email")?;
+        let name = text("name")?;
+        let subject = text("subject")?;
+        let body = text("body")?;
+        let to: Mailbox = format!("{name} <{email}>")
+            .parse()
+            .or_else(|_| email.parse())
+            .map_err(|e| format!("bad address {email}: {e}"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        self.deliver(message).await
+    }
+
+    async fn deliver(&self, message: Message) -> Result<(), String> {
+        match &self.transport {
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            // Written private: a welcome email may hold a generated password.
+            Transport::Files(dir) => {
+                let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+                let bytes = message.formatted();
+                tokio::task::spawn_blocking(move || crate::files::publish_private(&path, &bytes))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())
+            }
+        }
     }
 
     async fn send_welcome(&self, row: &sqlx::any::AnyRow) -> Result<(), String> {
@@ -171,16 +212,6 @@ impl Mailer {
             .subject("Your License Portal account")
             .body(body)
             .map_err(|e| e.to_string())?;
-        match &self.transport {
-            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Transport::Files(dir) => {
-                let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
-                let bytes = message.formatted();
-                tokio::task::spawn_blocking(move || crate::files::publish_private(&path, &bytes))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())
-            }
-        }
+        self.deliver(message).await
     }
 }

@@ -1,5 +1,5 @@
 //! Assembling and running the service: storage, the event store, the log
-//! consumers (projector, transfers, mail) and the HTTP server.
+//! consumers (projector, transfers, mail, webhooks) and the HTTP server.
 
 use crate::app::App;
 use crate::config::ServeArgs;
@@ -51,6 +51,11 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
             Duration::from_secs(60),
         ),
         security: args.security.clone(),
+        webhooks: crate::webhooks::Webhooks::new(
+            db.clone(),
+            args.webhooks.clone(),
+            &args.public_url,
+        )?,
         db,
     }))
 }
@@ -93,6 +98,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         tokio::spawn(app.transfers.clone().run(rx.clone())),
         tokio::spawn(mailer.run(rx.clone())),
     ];
+    tasks.extend(app.webhooks.spawn(&rx));
     if let Some(password) = app
         .ensure_first_admin(args.admin_password.clone())
         .await

@@ -10,11 +10,13 @@ mod keys;
 mod licensing;
 mod lockout;
 mod resellers;
+mod webhooks;
 
 pub use accounts::NewAccount;
 pub use audit::EventRow;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
+pub use webhooks::{DeliveryRow, NewWebhook, WebhookRow};
 
 use crate::error::{AppError, AppResult};
 use crate::ledgers::{Actor, Ledgers};
@@ -45,6 +47,7 @@ pub struct App {
     pub device_limits: crate::limits::RateLimiter,
     /// Sign-in limits and the trusted proxies.
     pub security: crate::config::SecurityArgs,
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// The signed-in account a request acts for.

@@ -8,18 +8,31 @@ mod paging;
 mod query;
 pub mod scalars;
 mod types;
+mod webhooks;
 
 pub use mutation::ClientAddr;
 pub use paging::*;
 pub use types::*;
+pub use webhooks::{Webhook, WebhookDelivery};
 
 use crate::app::{App, Caller};
 use crate::config::RequestLimits;
 use crate::error::AppError;
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Schema, SchemaBuilder};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder,
+};
 use std::sync::Arc;
 
-pub type ApiSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The root query: the contract's, with each addition kept in its own file.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(query::Query, webhooks::WebhookQuery);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(mutation::Mutation, webhooks::WebhookMutation);
 
 /// The schema the server serves, held to `limits` (see guard).
 pub fn schema(app: Arc<App>, limits: &RequestLimits) -> ApiSchema {
@@ -36,9 +49,13 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .register_output_type::<Node>()
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .register_output_type::<Node>()
 }
 
 /// The signed-in account of this request, if any (from the bearer token or

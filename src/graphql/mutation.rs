@@ -6,9 +6,11 @@ use super::{app, caller, gql};
 use crate::app::{NewAccount, Operation};
 use async_graphql::{Context, ID, Object, Result};
 
+#[derive(Default)]
 pub struct Mutation;
 
-#[Object]
+/// Merged into the root (`MutationRoot`), whose name is the one served.
+#[Object(name = "MutationV1")]
 impl Mutation {
     /// `login` is the account's login or its email.
     async fn login(&self, ctx: &Context<'_>, login: String, password: String) -> Result<Session> {

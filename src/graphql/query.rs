@@ -8,15 +8,17 @@ use super::{
     AccountConnection, ActivationKeyConnection, CreditEntryConnection, EventConnection,
     LicenseConnection, ServiceSubscriptionConnection, SupportConnection,
 };
-use super::{app, caller, gql, maybe_caller, page_request};
+use super::{Webhook, WebhookDelivery, app, caller, gql, maybe_caller, page_request};
 use crate::app::Operation;
 use crate::error::AppError;
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
+#[derive(Default)]
 pub struct Query;
 
-#[Object]
+/// Merged into the root (`QueryRoot`), whose name is the one served.
+#[Object(name = "QueryV1")]
 impl Query {
     /// The signed-in account; null without a session.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
@@ -49,6 +51,11 @@ impl Query {
                 .credit_entry(c, &id)
                 .await
                 .map(|e| Node::CreditEntry(CreditEntry(e))),
+            "whk" => app.webhook(c, &id).await.map(|w| Node::Webhook(Webhook(w))),
+            "dlv" => app
+                .webhook_delivery(c, &id)
+                .await
+                .map(|d| Node::WebhookDelivery(WebhookDelivery(d))),
             _ => Err(AppError::not_found("object")),
         };
         // Another account's object answers NOT_FOUND, like every other look-up.

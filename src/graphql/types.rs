@@ -18,6 +18,8 @@ pub enum Node {
     Support(Support),
     ServiceSubscription(ServiceSubscription),
     CreditEntry(CreditEntry),
+    Webhook(super::Webhook),
+    WebhookDelivery(super::WebhookDelivery),
 }
 
 #[derive(Clone, Debug, SimpleObject)]

@@ -31,6 +31,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
         Role::Admin => &[
             ("/admin/partners", "Partners"),
             ("/credits", "Credit history"),
+            ("/webhooks", "Webhooks"),
         ],
         Role::Partner => &[
             ("/", "Home"),
@@ -40,6 +41,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/subscriptions", "Subscriptions"),
             ("/resellers", "Resellers"),
             ("/credits", "Credit history"),
+            ("/webhooks", "Webhooks"),
         ],
         Role::Reseller => &[
             ("/", "Home"),

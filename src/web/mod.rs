@@ -20,6 +20,7 @@ mod session;
 mod signin;
 mod subscriptions;
 mod support;
+mod webhooks;
 
 use crate::app::App;
 use axum::Router;
@@ -113,6 +114,22 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         .route(
             "/admin/partners/{id}/grant",
             get(admin::grant_page).post(admin::grant),
+        )
+        .route("/webhooks", get(webhooks::list))
+        .route("/webhooks/new", axum::routing::post(webhooks::create))
+        .route("/webhooks/digest", axum::routing::post(webhooks::digest))
+        .route("/webhooks/{id}", get(webhooks::deliveries))
+        .route(
+            "/webhooks/{id}/enabled",
+            axum::routing::post(webhooks::set_enabled),
+        )
+        .route(
+            "/webhooks/{id}/delete",
+            axum::routing::post(webhooks::delete),
+        )
+        .route(
+            "/webhooks/deliveries/{id}/redeliver",
+            axum::routing::post(webhooks::redeliver),
         )
         .route("/static/portal.css", get(stylesheet))
         .route("/static/portal.js", get(script))

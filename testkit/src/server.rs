@@ -21,6 +21,7 @@ pub fn serve_args(database_url: String, dir: &Path, admin_password: &str) -> Ser
         device_rate_limit: 600,
         limits: Default::default(),
         security: Default::default(),
+        webhooks: Default::default(),
     }
 }
 

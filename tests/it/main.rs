@@ -27,3 +27,4 @@ mod signin_security;
 mod snapshots;
 mod support;
 mod web;
+mod webhooks;

@@ -1,0 +1,606 @@
+//! Webhooks: endpoints registered over GraphQL, events delivered to a real
+//! local receiver (an axum server on port 0), signed as Standard Webhooks
+//! says, retried, kept across a restart, and the daily support reminders.
+
+use crate::common::{Backend, TestApp, outbox_messages, serve_args};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{Days, NaiveDate};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Default)]
+struct Inbox {
+    received: Vec<Received>,
+    /// Requests to answer 500 before answering 200.
+    fail_first: usize,
+    delay: Duration,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    inbox: Arc<Mutex<Inbox>>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize, delay: Duration) -> Receiver {
+        let inbox = Arc::new(Mutex::new(Inbox {
+            fail_first,
+            delay,
+            ..Inbox::default()
+        }));
+        let router = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(inbox.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("receiver port");
+        let addr = listener.local_addr().expect("receiver address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Receiver {
+            url: format!("http://{addr}/hook"),
+            inbox,
+        }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.inbox.lock().expect("inbox").received.clone()
+    }
+
+    fn unique_ids(&self) -> HashSet<String> {
+        self.received().into_iter().map(|r| r.id).collect()
+    }
+
+    /// Waits (up to 30 s) until `done` holds for what was received.
+    async fn wait(&self, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        for _ in 0..600 {
+            let got = self.received();
+            if done(&got) {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the receiver never got {what}: {:?}", self.received());
+    }
+}
+
+async fn receive(
+    State(inbox): State<Arc<Mutex<Inbox>>>,
+    headers: HeaderMap,
+    body: String,
+) -> StatusCode {
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let delay = {
+        let mut inbox = inbox.lock().expect("inbox");
+        inbox.received.push(Received {
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp"),
+            signature: header("webhook-signature"),
+            body,
+        });
+        if inbox.fail_first > 0 {
+            inbox.fail_first -= 1;
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        inbox.delay
+    };
+    tokio::time::sleep(delay).await;
+    StatusCode::OK
+}
+
+/// The Standard Webhooks check, written from the specification: HMAC-SHA256
+/// keyed by the secret's base64 after `whsec_`, over `id.timestamp.body`,
+/// any of the space-separated `v1,` signatures.
+fn verifies(secret: &str, r: &Received) -> bool {
+    let Some(key) = secret
+        .strip_prefix("whsec_")
+        .and_then(|k| STANDARD.decode(k).ok())
+    else {
+        return false;
+    };
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&key) else {
+        return false;
+    };
+    mac.update(format!("{}.{}.{}", r.id, r.timestamp, r.body).as_bytes());
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    r.signature.split(' ').any(|s| s == expected)
+}
+
+const CREATE: &str = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret webhook { id url description eventTypes enabled owner { login } createdAt } } }";
+const DELIVERIES: &str = "query($w: ID!) { webhookDeliveries(webhookId: $w, first: 100) { totalCount edges { node { id messageId eventType status attempts lastResponseCode lastAttemptAt nextAttemptAt } } } }";
+
+/// Registers an endpoint; returns (id, secret).
+async fn create(app: &TestApp, token: &str, url: &str, types: &[&str]) -> (String, String) {
+    let d = app
+        .ok(
+            Some(token),
+            CREATE,
+            json!({ "i": { "url": url, "description": "test receiver", "eventTypes": types } }),
+        )
+        .await;
+    let id = d["createWebhook"]["webhook"]["id"].as_str().expect("id");
+    let secret = d["createWebhook"]["secret"].as_str().expect("secret");
+    (id.to_string(), secret.to_string())
+}
+
+async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
+    app.ok(Some(token), DELIVERIES, json!({ "w": webhook }))
+        .await["webhookDeliveries"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+/// A server whose retries come within milliseconds and whose reminders only
+/// run when a test asks for a day.
+async fn spawn_fast(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = crate::common::fresh_database(backend, dir.path()).await;
+    let mut args = serve_args(url, dir.path());
+    args.webhooks.webhook_retry_base_ms = 50;
+    args.webhooks.webhook_timeout_ms = 1000;
+    args.webhooks.support_reminders = false;
+    TestApp::spawn_with(args, dir).await
+}
+
+macro_rules! both_fast {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let f = $body;
+                f(spawn_fast(Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let f = $body;
+                f(spawn_fast(Backend::Postgres).await).await;
+            }
+        }
+    };
+}
+
+both_fast!(
+    deliveries_are_signed_and_listed,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (partner_id, partner) = app.partner(&admin, "hookp").await;
+        let rx = Receiver::start(0, Duration::ZERO).await;
+        let (hook, secret) = create(
+            &app,
+            &partner,
+            &rx.url,
+            &["CREDITS_GRANTED", "ACTIVATION_KEY_CREATED"],
+        )
+        .await;
+        assert!(secret.starts_with("whsec_"));
+        assert_eq!(
+            STANDARD
+                .decode(secret.trim_start_matches("whsec_"))
+                .map(|b| b.len())
+                .ok(),
+            Some(32)
+        );
+        app.grant(&admin, &partner_id, 100, "PO-1").await;
+        app.key(&partner, "first key").await;
+        let got = rx.wait("two events", |r| r.len() >= 2).await;
+        assert_eq!(got.len(), 2, "{got:?}");
+        for r in &got {
+            assert!(verifies(&secret, r), "signature does not verify: {r:?}");
+            assert!(!verifies(
+                "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                r
+            ));
+            let body = r.json();
+            assert_eq!(body["id"], r.id.as_str());
+            assert_eq!(body["account"], partner_id.as_str());
+            assert!(body["at"].is_string());
+        }
+        // Log order, with the event's fields as data.
+        assert_eq!(got[0].json()["type"], "CREDITS_GRANTED");
+        assert_eq!(got[0].json()["data"]["amount"], 100);
+        assert_eq!(got[1].json()["type"], "ACTIVATION_KEY_CREATED");
+        assert_eq!(got[1].json()["data"]["name"], "first key");
+
+        let listed = app
+            .ok(
+                Some(&partner),
+                "{ webhooks { totalCount edges { node { id url eventTypes enabled } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(listed["webhooks"]["totalCount"], 1);
+        assert_eq!(listed["webhooks"]["edges"][0]["node"]["id"], hook.as_str());
+        let mut done = deliveries(&app, &partner, &hook).await;
+        for _ in 0..100 {
+            if done.iter().all(|d| d["status"] == "SUCCEEDED") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            done = deliveries(&app, &partner, &hook).await;
+        }
+        assert_eq!(done.len(), 2);
+        for d in &done {
+            assert_eq!(d["status"], "SUCCEEDED", "{d}");
+            assert_eq!(d["attempts"], 1);
+            assert_eq!(d["lastResponseCode"], 200);
+            assert!(d["lastAttemptAt"].is_string());
+        }
+        // Newest first; the message id is the header's.
+        assert_eq!(done[0]["eventType"], "ACTIVATION_KEY_CREATED");
+        assert_eq!(done[0]["messageId"], got[1].id.as_str());
+
+        // Redelivery sends the same message again.
+        let id = done[0]["id"].as_str().expect("delivery id");
+        let again = app
+            .ok(
+                Some(&partner),
+                "mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { id status } }",
+                json!({ "d": id }),
+            )
+            .await;
+        assert_eq!(again["redeliverWebhook"]["id"], id);
+        let got = rx.wait("the redelivery", |r| r.len() >= 3).await;
+        assert_eq!(got[2].id, got[1].id);
+
+        // The administrator sees every endpoint; another partner sees none of them.
+        let all = app
+            .ok(Some(&admin), "{ webhooks { totalCount } }", json!({}))
+            .await;
+        assert_eq!(all["webhooks"]["totalCount"], 1);
+        let (_, other) = app.partner(&admin, "hookq").await;
+        let code = app
+            .error_code(Some(&other), DELIVERIES, json!({ "w": hook }))
+            .await;
+        assert_eq!(code, "NOT_FOUND");
+        let code = app
+            .error_code(
+                Some(&other),
+                "mutation($id: ID!) { deleteWebhook(id: $id) }",
+                json!({ "id": hook }),
+            )
+            .await;
+        assert_eq!(code, "NOT_FOUND");
+        let deleted = app
+            .ok(
+                Some(&partner),
+                "mutation($id: ID!) { deleteWebhook(id: $id) }",
+                json!({ "id": hook }),
+            )
+            .await;
+        assert_eq!(deleted["deleteWebhook"], true);
+    }
+);
+
+both_fast!(endpoints_are_checked, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let (_, partner) = app.partner(&admin, "boundp").await;
+    let refused = |url: String, description: Option<String>, types: Vec<&'static str>| {
+        let app = &app;
+        let partner = partner.clone();
+        async move {
+            app.error_code(
+                Some(&partner),
+                CREATE,
+                json!({ "i": { "url": url, "description": description, "eventTypes": types } }),
+            )
+            .await
+        }
+    };
+    for url in [
+        "http://example.com/hook",
+        "ftp://example.com/hook",
+        "not a url",
+        "http://10.0.0.1/hook",
+    ] {
+        assert_eq!(
+            refused(url.into(), None, vec!["LICENSE_ASSIGNED"]).await,
+            "BAD_USER_INPUT",
+            "{url}"
+        );
+    }
+    let long = format!("https://example.com/{}", "a".repeat(2100));
+    assert_eq!(
+        refused(long, None, vec!["LICENSE_ASSIGNED"]).await,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        refused(
+            "https://example.com/h".into(),
+            Some("d".repeat(501)),
+            vec!["LICENSE_ASSIGNED"]
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        refused("https://example.com/h".into(), None, vec![]).await,
+        "BAD_USER_INPUT"
+    );
+    for url in [
+        "http://localhost:9/h",
+        "http://[::1]:9/h",
+        "http://127.0.0.1:9/h",
+    ] {
+        create(&app, &partner, url, &["LICENSE_ASSIGNED"]).await;
+    }
+    for i in 3..10 {
+        create(
+            &app,
+            &partner,
+            &format!("https://example.com/{i}"),
+            &["LICENSE_ASSIGNED"],
+        )
+        .await;
+    }
+    assert_eq!(
+        refused(
+            "https://example.com/11".into(),
+            None,
+            vec!["LICENSE_ASSIGNED"]
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+    let code = app
+        .error_code(None, "{ webhooks { totalCount } }", json!({}))
+        .await;
+    assert_eq!(code, "UNAUTHENTICATED");
+});
+
+both_fast!(
+    a_failing_receiver_gets_the_event_on_the_third_try,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "retryp").await;
+        let rx = Receiver::start(2, Duration::ZERO).await;
+        let (hook, secret) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        app.key(&partner, "retried").await;
+        let got = rx.wait("three attempts", |r| r.len() >= 3).await;
+        assert!(
+            got.iter()
+                .all(|r| r.id == got[0].id && verifies(&secret, r))
+        );
+        let mut d = deliveries(&app, &partner, &hook).await;
+        for _ in 0..100 {
+            if d[0]["status"] == "SUCCEEDED" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            d = deliveries(&app, &partner, &hook).await;
+        }
+        assert_eq!(d[0]["status"], "SUCCEEDED", "{d:?}");
+        assert_eq!(d[0]["attempts"], 3);
+        assert_eq!(d[0]["lastResponseCode"], 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(rx.received().len(), 3);
+    }
+);
+
+both_fast!(
+    a_restart_during_delivery_loses_no_event,
+    |mut app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "restartp").await;
+        let rx = Receiver::start(0, Duration::from_millis(30)).await;
+        create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        const KEYS: usize = 25;
+        for i in 0..KEYS {
+            app.key(&partner, &format!("key {i}")).await;
+        }
+        app.restart().await;
+        let got = rx
+            .wait("every event after the restart", |r| {
+                r.iter().map(|x| &x.id).collect::<HashSet<_>>().len() >= KEYS
+            })
+            .await;
+        assert_eq!(rx.unique_ids().len(), KEYS, "{got:?}");
+        // Each endpoint's events come in log order, the first time each is sent.
+        let mut firsts = Vec::new();
+        for r in &got {
+            if !firsts.contains(&r.id) {
+                firsts.push(r.id.clone());
+            }
+        }
+        let positions: Vec<i64> = firsts
+            .iter()
+            .filter_map(|id| id.strip_prefix("msg_").and_then(|p| p.parse().ok()))
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
+    }
+);
+
+both_fast!(
+    a_disabled_endpoint_gets_nothing,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "pausep").await;
+        let rx = Receiver::start(0, Duration::ZERO).await;
+        let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let paused = app
+            .ok(
+                Some(&partner),
+                "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",
+                json!({ "id": hook }),
+            )
+            .await;
+        assert_eq!(paused["setWebhookEnabled"]["enabled"], false);
+        app.key(&partner, "unseen").await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(rx.received().is_empty());
+        assert!(deliveries(&app, &partner, &hook).await.is_empty());
+        app.ok(
+            Some(&partner),
+            "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: true) { enabled } }",
+            json!({ "id": hook }),
+        )
+        .await;
+        app.key(&partner, "seen").await;
+        let got = rx.wait("the event after enabling", |r| !r.is_empty()).await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].json()["data"]["name"], "seen");
+    }
+);
+
+both_fast!(
+    a_resellers_events_reach_its_partner_only,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner_a) = app.partner(&admin, "parta").await;
+        let (_, partner_b) = app.partner(&admin, "partb").await;
+        let rx_a = Receiver::start(0, Duration::ZERO).await;
+        let rx_b = Receiver::start(0, Duration::ZERO).await;
+        create(
+            &app,
+            &partner_a,
+            &rx_a.url,
+            &["ACTIVATION_KEY_CREATED", "RESELLER_CREATED"],
+        )
+        .await;
+        create(&app, &partner_b, &rx_b.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let (reseller_id, reseller) = app
+            .reseller(&partner_a, "resa", &["REMOTE_ACCESS"], 0)
+            .await;
+        app.key(&reseller, "reseller key").await;
+        app.key(&partner_b, "b key").await;
+        let got_a = rx_a.wait("the reseller's events", |r| r.len() >= 2).await;
+        assert_eq!(got_a[0].json()["type"], "RESELLER_CREATED");
+        assert_eq!(got_a[1].json()["account"], reseller_id.as_str());
+        assert_eq!(got_a[1].json()["data"]["name"], "reseller key");
+        let got_b = rx_b.wait("partner b's own event", |r| !r.is_empty()).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(rx_a.received().len(), 2, "{:?}", rx_a.received());
+        assert_eq!(rx_b.received().len(), 1, "{got_b:?}");
+        assert_eq!(got_b[0].json()["data"]["name"], "b key");
+    }
+);
+
+both_fast!(support_reminders_fire_once, |mut app: TestApp| async move {
+    let admin = app.admin().await;
+    let (partner_id, partner) = app.partner(&admin, "remindp").await;
+    app.grant(&admin, &partner_id, 1000, "PO-R").await;
+    let rx = Receiver::start(0, Duration::ZERO).await;
+    create(
+        &app,
+        &partner,
+        &rx.url,
+        &["SUPPORT_ENDING_SOON", "SUPPORT_EXPIRED"],
+    )
+    .await;
+    sqlx::query("INSERT INTO reminder_settings (account_id, digest) VALUES ($1, 1)")
+        .bind(&partner_id)
+        .execute(&app.running.as_ref().expect("running").app.db.pool)
+        .await
+        .expect("opt in to the digest");
+    let key = app.key(&partner, "supported").await;
+    app.ok(
+        Some(&partner),
+        "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
+        json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "PERMANENT", "email": "customer@example.com" } }),
+    )
+    .await;
+    let support = app
+        .ok(
+            Some(&partner),
+            "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id endOfSupport } }",
+            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "months": 3 } }),
+        )
+        .await;
+    let eos: NaiveDate = support["assignSupport"]["endOfSupport"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("end of support");
+    let day = |before: i64| {
+        if before >= 0 {
+            eos.checked_sub_days(Days::new(before as u64))
+        } else {
+            eos.checked_add_days(Days::new((-before) as u64))
+        }
+        .expect("a day")
+    };
+    let remind = |app: &TestApp, d: NaiveDate| {
+        let webhooks = app.running.as_ref().expect("running").app.webhooks.clone();
+        async move { webhooks.remind(d).await.expect("reminders run") }
+    };
+    assert_eq!(remind(&app, day(31)).await, 0);
+    assert_eq!(remind(&app, day(30)).await, 1);
+    assert_eq!(remind(&app, day(30)).await, 0, "the same day twice");
+    let got = rx.wait("the 30-day notice", |r| !r.is_empty()).await;
+    let body = got[0].json();
+    assert_eq!(body["type"], "SUPPORT_ENDING_SOON");
+    assert_eq!(body["data"]["supportId"], support["assignSupport"]["id"]);
+    assert_eq!(body["data"]["key"], key["key"]);
+    assert_eq!(body["data"]["customerEmail"], "customer@example.com");
+    assert_eq!(body["data"]["endOfSupport"], eos.to_string());
+    // The digest email lists it with its key, customer and date.
+    let mut digest = None;
+    for _ in 0..200 {
+        digest = outbox_messages(&app)
+            .into_iter()
+            .find(|m| m.contains("Supports ending soon"));
+        if digest.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let digest = digest.expect("a digest email");
+    let flat = digest.replace("=\r\n", "").replace("=\n", "");
+    assert!(flat.contains(key["key"].as_str().expect("key")), "{digest}");
+    assert!(flat.contains("customer@example.com"), "{digest}");
+
+    app.restart().await;
+    assert_eq!(remind(&app, day(29)).await, 0, "not twice across a restart");
+    assert_eq!(remind(&app, day(7)).await, 1);
+    assert_eq!(remind(&app, day(0)).await, 0);
+    assert_eq!(remind(&app, day(-1)).await, 1);
+    assert_eq!(remind(&app, day(-2)).await, 0);
+    let got = rx.wait("three notices", |r| r.len() >= 3).await;
+    let types: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "SUPPORT_ENDING_SOON",
+            "SUPPORT_ENDING_SOON",
+            "SUPPORT_EXPIRED"
+        ]
+    );
+    assert_eq!(rx.unique_ids().len(), 3);
+});
