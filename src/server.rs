@@ -49,6 +49,7 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
             args.device_rate_limit,
             Duration::from_secs(60),
         ),
+        token_limits: crate::app::tokens::TokenLimiter::new(args.integrations.api_token_rate_limit),
         db,
     }))
 }

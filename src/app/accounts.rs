@@ -104,6 +104,7 @@ impl App {
             role: role_of(&row.try_get::<String, _>("role")?)?,
             must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
             session_hash: hash,
+            token: None,
         }))
     }
 

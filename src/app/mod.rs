@@ -9,11 +9,13 @@ mod devices;
 mod keys;
 mod licensing;
 mod resellers;
+pub mod tokens;
 
 pub use accounts::NewAccount;
 pub use audit::EventRow;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
+pub use tokens::{ApiTokenRow, TokenGrant, TokenScope};
 
 use crate::error::{AppError, AppResult};
 use crate::ledgers::{Actor, Ledgers};
@@ -42,6 +44,7 @@ pub struct App {
     pub catalog: Arc<Catalog>,
     pub signer: crate::signing::Signer25519,
     pub device_limits: crate::limits::RateLimiter,
+    pub token_limits: tokens::TokenLimiter,
 }
 
 /// The signed-in account a request acts for.
@@ -51,6 +54,8 @@ pub struct Caller {
     pub role: Role,
     pub must_change_password: bool,
     pub session_hash: String,
+    /// Set when the request came with an API token instead of a session.
+    pub token: Option<TokenGrant>,
 }
 
 impl Caller {
@@ -79,6 +84,15 @@ impl Caller {
         if self.must_change_password {
             return Err(AppError::Forbidden(
                 "change the generated password first (changePassword)".into(),
+            ));
+        }
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.scope == TokenScope::Read)
+        {
+            return Err(AppError::Forbidden(
+                "this API token may only read (scope READ)".into(),
             ));
         }
         Ok(())

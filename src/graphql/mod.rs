@@ -1,7 +1,9 @@
 //! The GraphQL API of the contract (shared/contract/schema.graphql): schema
 //! assembly, request context, and the one mapping of errors to codes.
 
+mod access;
 mod inputs;
+mod integrations;
 mod mutation;
 mod paging;
 mod query;
@@ -14,10 +16,21 @@ pub use types::*;
 
 use crate::app::{App, Caller};
 use crate::error::AppError;
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Schema, SchemaBuilder};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder,
+};
 use std::sync::Arc;
 
-pub type ApiSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Version 1's queries, then the additions of 1.1.
+#[derive(MergedObject)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(query::Query, integrations::IntegrationQuery);
+
+#[derive(MergedObject)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(mutation::Mutation, integrations::IntegrationMutation);
 
 /// Deep enough for every query of the contract and for the standard
 /// introspection query (15 levels); shallow enough that nested
@@ -39,11 +52,16 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .register_output_type::<Node>()
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot(query::Query, integrations::IntegrationQuery),
+        MutationRoot(mutation::Mutation, integrations::IntegrationMutation),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .register_output_type::<Node>()
+    .extension(access::MutationAccess)
 }
 
 /// The signed-in account of this request, if any (from the bearer token or

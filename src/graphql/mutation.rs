@@ -8,7 +8,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 pub struct Mutation;
 
-#[Object]
+#[Object(name = "MutationV1")]
 impl Mutation {
     /// `login` is the account's login or its email.
     async fn login(&self, ctx: &Context<'_>, login: String, password: String) -> Result<Session> {

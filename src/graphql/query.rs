@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 pub struct Query;
 
-#[Object]
+#[Object(name = "QueryV1")]
 impl Query {
     /// The signed-in account; null without a session.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
@@ -49,6 +49,10 @@ impl Query {
                 .credit_entry(c, &id)
                 .await
                 .map(|e| Node::CreditEntry(CreditEntry(e))),
+            "tok" => app
+                .own_token(c, &id)
+                .await
+                .map(|t| Node::ApiToken(super::integrations::ApiToken(t))),
             _ => Err(AppError::not_found("object")),
         };
         // Another account's object answers NOT_FOUND, like every other look-up.

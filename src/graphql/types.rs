@@ -17,6 +17,7 @@ pub enum Node {
     Support(Support),
     ServiceSubscription(ServiceSubscription),
     CreditEntry(CreditEntry),
+    ApiToken(super::integrations::ApiToken),
 }
 
 #[derive(Clone, Debug, SimpleObject)]

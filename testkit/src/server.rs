@@ -19,6 +19,7 @@ pub fn serve_args(database_url: String, dir: &Path, admin_password: &str) -> Ser
         admin_password: Some(admin_password.into()),
         signing_key: dir.join("signing-key"),
         device_rate_limit: 600,
+        integrations: Default::default(),
     }
 }
 

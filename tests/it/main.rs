@@ -24,4 +24,5 @@ mod restart;
 mod schema;
 mod snapshots;
 mod support;
+mod tokens;
 mod web;
