@@ -226,6 +226,7 @@ impl App {
         }
         let command = match role {
             Role::Admin => LedgerCommand::RegisterAdmin { login, email, name },
+            Role::Auditor => LedgerCommand::RegisterAuditor { login, email, name },
             Role::Partner => LedgerCommand::RegisterPartner { login, email, name },
             Role::Reseller => LedgerCommand::RegisterReseller {
                 partner_id: new.parent.clone().unwrap_or_default(),
@@ -319,7 +320,7 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Page<AccountRow>> {
         Ok(match caller.role {
-            Role::Admin => {
+            Role::Admin | Role::Auditor => {
                 queries::accounts(&self.db, None, Some(role.unwrap_or("PARTNER")), page).await?
             }
             Role::Partner => queries::accounts(&self.db, Some(&caller.id), role, page).await?,

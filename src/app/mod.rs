@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod auditors;
 mod credits;
 mod dashboard;
 mod devices;
@@ -63,7 +64,7 @@ impl Caller {
     /// resellers; reseller itself.
     pub fn scope(&self) -> Scope {
         match self.role {
-            Role::Admin => Scope::All,
+            Role::Admin | Role::Auditor => Scope::All,
             Role::Partner => Scope::Partner(self.id.clone()),
             Role::Reseller => Scope::Own(self.id.clone()),
         }
@@ -71,7 +72,7 @@ impl Caller {
 
     pub fn may_see(&self, account: &AccountRow) -> bool {
         match self.role {
-            Role::Admin => true,
+            Role::Admin | Role::Auditor => true,
             Role::Partner => {
                 account.id == self.id || account.parent_id.as_deref() == Some(&self.id)
             }
@@ -84,6 +85,11 @@ impl Caller {
         if self.must_change_password {
             return Err(AppError::Forbidden(
                 "change the generated password first (changePassword)".into(),
+            ));
+        }
+        if self.role == Role::Auditor {
+            return Err(AppError::Forbidden(
+                "an auditor reads everything and changes nothing".into(),
             ));
         }
         if self
@@ -120,6 +126,7 @@ pub fn role_of(text: &str) -> AppResult<Role> {
         "ADMIN" => Ok(Role::Admin),
         "PARTNER" => Ok(Role::Partner),
         "RESELLER" => Ok(Role::Reseller),
+        "AUDITOR" => Ok(Role::Auditor),
         other => Err(AppError::internal(
             "a stored role is none the service knows",
             format!("role {other:?}"),
@@ -132,6 +139,7 @@ pub fn role_text(role: Role) -> &'static str {
         Role::Admin => "ADMIN",
         Role::Partner => "PARTNER",
         Role::Reseller => "RESELLER",
+        Role::Auditor => "AUDITOR",
     }
 }
 

@@ -39,7 +39,11 @@ pub fn refusal(caller: &Caller, field: &str) -> Option<AppError> {
             )));
         }
     }
-    // AUDITOR_CHECK
+    if caller.role == aggregates::Role::Auditor && !AUDITOR_MAY.contains(&field) {
+        return Some(AppError::Forbidden(
+            "an auditor reads everything and changes nothing".into(),
+        ));
+    }
     None
 }
 

@@ -7,6 +7,7 @@
 mod common;
 
 mod accounts;
+mod auditor;
 mod browser;
 mod catalog;
 mod cli;
