@@ -57,22 +57,18 @@ pub struct ServeArgs {
     pub integrations: IntegrationArgs,
 }
 
-/// Settings of the outside integrations: API tokens and metrics.
+/// Settings of the outside integrations (API tokens).
 #[derive(Debug, Clone, Args)]
 pub struct IntegrationArgs {
     /// Requests one API token may make per minute.
     #[arg(long, env = "API_TOKEN_RATE_LIMIT", default_value_t = 600)]
     pub api_token_rate_limit: u32,
-    /// When set, GET /metrics needs `Authorization: Bearer <this>`.
-    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
-    pub metrics_token: Option<String>,
 }
 
 impl Default for IntegrationArgs {
     fn default() -> Self {
         IntegrationArgs {
             api_token_rate_limit: 600,
-            metrics_token: None,
         }
     }
 }
