@@ -42,6 +42,20 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Add an auditor account: reads everything, changes nothing.
+    CreateAuditor {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        email: String,
+        /// Default: generated and printed once.
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, default_value = "Auditor")]
+        name: String,
+    },
     /// Drop every view and rebuild it from the event log.
     Replay {
         #[command(flatten)]
@@ -123,7 +137,24 @@ async fn run(command: Command) -> Result<ExitCode, String> {
                 parent: None,
                 products: vec![],
             };
-            create_admin(db, new).await
+            create_admin(db, new, aggregates::Role::Admin).await
+        }
+        Command::CreateAuditor {
+            db,
+            login,
+            email,
+            password,
+            name,
+        } => {
+            let new = crate::app::NewAccount {
+                login,
+                email,
+                name,
+                password,
+                parent: None,
+                products: vec![],
+            };
+            create_admin(db, new, aggregates::Role::Auditor).await
         }
         Command::Replay { db } => replay(db).await,
         Command::Verify { db } => verify(db).await,
@@ -145,11 +176,16 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn create_admin(db: DbArgs, new: crate::app::NewAccount) -> Result<ExitCode, String> {
+/// Adds vendor staff: an administrator or an auditor.
+async fn create_admin(
+    db: DbArgs,
+    new: crate::app::NewAccount,
+    role: aggregates::Role,
+) -> Result<ExitCode, String> {
     let app = crate::server::build_app(&offline(db)).await?;
     let actor = crate::ledgers::Actor::System("create-admin");
     let drain = app.projector.clone();
-    let creating = app.create_account(aggregates::Role::Admin, new, &actor);
+    let creating = app.create_account(role, new, &actor);
     // No server runs here: project while waiting for our own write.
     let (result, _) = tokio::join!(creating, async {
         for _ in 0..50 {
@@ -158,7 +194,11 @@ async fn create_admin(db: DbArgs, new: crate::app::NewAccount) -> Result<ExitCod
         }
     });
     let (account, generated) = result.map_err(|e| e.to_string())?;
-    println!("Created administrator {} ({})", account.login, account.id);
+    let what = match role {
+        aggregates::Role::Auditor => "auditor",
+        _ => "administrator",
+    };
+    println!("Created {what} {} ({})", account.login, account.id);
     if let Some(p) = generated {
         println!("  password: {p}\n(shown once; it must be changed at first sign-in)");
     }

@@ -60,6 +60,8 @@ pub struct ServeArgs {
     pub security: SecurityArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub integrations: IntegrationArgs,
 }
 
 /// Limits on sign-in and password hashing, and whose word to take for a
@@ -194,6 +196,22 @@ impl Default for WebhookArgs {
             webhook_disable_after_hours: 72,
             webhook_timeout_ms: 10_000,
             support_reminders: true,
+        }
+    }
+}
+
+/// Settings of the outside integrations (API tokens).
+#[derive(Debug, Clone, Args)]
+pub struct IntegrationArgs {
+    /// Requests one API token may make per minute.
+    #[arg(long, env = "API_TOKEN_RATE_LIMIT", default_value_t = 600)]
+    pub api_token_rate_limit: u32,
+}
+
+impl Default for IntegrationArgs {
+    fn default() -> Self {
+        IntegrationArgs {
+            api_token_rate_limit: 600,
         }
     }
 }

@@ -146,7 +146,12 @@ pub async fn request_context(
     headers: &HeaderMap,
     peer: ConnectInfo<SocketAddr>,
 ) -> Result<(RequestCaller, ClientAddr), crate::error::AppError> {
+    let from_header = headers.contains_key(header::AUTHORIZATION);
     let caller = match session_token(headers) {
+        // API tokens count only in the header: the portal's cookie holds sessions.
+        Some(token) if from_header && token.starts_with(crate::app::tokens::SECRET_PREFIX) => {
+            app.token_caller(&token).await?
+        }
         Some(token) => app.caller(&token).await?,
         None => None,
     };

@@ -126,7 +126,8 @@ impl<R: Repository> Commands for Frameworks<R> {
         match role {
             Role::Partner => Box::pin(self.partner.execute(id, command, metadata)),
             Role::Reseller => Box::pin(self.reseller.execute(id, command, metadata)),
-            Role::Admin => Box::pin(self.admin.execute(id, command, metadata)),
+            // An auditor is vendor staff: its stream is of the Admin type.
+            Role::Admin | Role::Auditor => Box::pin(self.admin.execute(id, command, metadata)),
         }
     }
 
@@ -134,7 +135,7 @@ impl<R: Repository> Commands for Frameworks<R> {
         match role {
             Role::Partner => Box::pin(self.partner.load(id)),
             Role::Reseller => Box::pin(self.reseller.load(id)),
-            Role::Admin => Box::pin(self.admin.load(id)),
+            Role::Admin | Role::Auditor => Box::pin(self.admin.load(id)),
         }
     }
 }

@@ -56,6 +56,7 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
             args.webhooks.clone(),
             &args.public_url,
         )?,
+        token_limits: crate::app::tokens::TokenLimiter::new(args.integrations.api_token_rate_limit),
         db,
     }))
 }

@@ -46,6 +46,7 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
             if matches!(
                 e.event,
                 LedgerEvent::AdminRegistered { .. }
+                    | LedgerEvent::AuditorRegistered { .. }
                     | LedgerEvent::PartnerRegistered { .. }
                     | LedgerEvent::ResellerRegistered { .. }
             ) {

@@ -12,6 +12,12 @@ pub enum LedgerCommand {
         email: String,
         name: String,
     },
+    /// On an Admin stream: an auditor is vendor staff.
+    RegisterAuditor {
+        login: String,
+        email: String,
+        name: String,
+    },
     RegisterPartner {
         login: String,
         email: String,

@@ -32,6 +32,12 @@ pub enum LedgerEvent {
         email: String,
         name: String,
     },
+    /// On an Admin-type stream: vendor staff who may only read.
+    AuditorRegistered {
+        login: String,
+        email: String,
+        name: String,
+    },
     PartnerRegistered {
         login: String,
         email: String,
@@ -270,6 +276,7 @@ impl LedgerEvent {
         use LedgerEvent::*;
         match self {
             AdminRegistered { .. } => "AdminRegistered",
+            AuditorRegistered { .. } => "AuditorRegistered",
             PartnerRegistered { .. } => "PartnerRegistered",
             ResellerRegistered { .. } => "ResellerRegistered",
             ResellerAdded { .. } => "ResellerAdded",

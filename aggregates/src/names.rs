@@ -70,6 +70,7 @@ names!(Role, "role" {
     Admin => "ADMIN",
     Partner => "PARTNER",
     Reseller => "RESELLER",
+    Auditor => "AUDITOR",
 });
 
 names!(LicenseKind, "license kind" {

@@ -90,6 +90,7 @@ impl App {
             role: role_of(&row.try_get::<String, _>("role")?)?,
             must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
             session_hash: hash,
+            token: None,
         }))
     }
 
@@ -251,6 +252,7 @@ impl App {
         }
         let command = match role {
             Role::Admin => LedgerCommand::RegisterAdmin { login, email, name },
+            Role::Auditor => LedgerCommand::RegisterAuditor { login, email, name },
             Role::Partner => LedgerCommand::RegisterPartner { login, email, name },
             Role::Reseller => LedgerCommand::RegisterReseller {
                 partner_id: new.parent.clone().unwrap_or_default(),
@@ -350,7 +352,7 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Page<AccountRow>> {
         Ok(match caller.role {
-            Role::Admin => {
+            Role::Admin | Role::Auditor => {
                 queries::accounts(
                     &self.db,
                     None,

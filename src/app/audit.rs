@@ -35,7 +35,7 @@ impl App {
         }
         let mut f = SqlBuilder::new("FROM events e WHERE e.global_position IS NOT NULL");
         match caller.role {
-            Role::Admin => {}
+            Role::Admin | Role::Auditor => {}
             Role::Partner => {
                 f.push(" AND (e.aggregate_id = ").bind_text(&caller.id);
                 f.push(" OR e.aggregate_id IN (SELECT id FROM accounts WHERE parent_id = ")

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod auditors;
 mod credits;
 mod dashboard;
 mod devices;
@@ -10,12 +11,14 @@ mod keys;
 mod licensing;
 mod lockout;
 mod resellers;
+pub mod tokens;
 mod webhooks;
 
 pub use accounts::NewAccount;
 pub use audit::EventRow;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
+pub use tokens::{ApiTokenRow, TokenGrant, TokenScope};
 pub use webhooks::{DeliveryRow, NewWebhook, WebhookRow};
 
 use crate::error::{AppError, AppResult};
@@ -48,6 +51,7 @@ pub struct App {
     /// Sign-in limits and the trusted proxies.
     pub security: crate::config::SecurityArgs,
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    pub token_limits: tokens::TokenLimiter,
 }
 
 /// The signed-in account a request acts for.
@@ -57,6 +61,8 @@ pub struct Caller {
     pub role: Role,
     pub must_change_password: bool,
     pub session_hash: String,
+    /// Set when the request came with an API token instead of a session.
+    pub token: Option<TokenGrant>,
 }
 
 impl Caller {
@@ -64,7 +70,7 @@ impl Caller {
     /// resellers; reseller itself.
     pub fn scope(&self) -> Scope {
         match self.role {
-            Role::Admin => Scope::All,
+            Role::Admin | Role::Auditor => Scope::All,
             Role::Partner => Scope::Partner(self.id.clone()),
             Role::Reseller => Scope::Own(self.id.clone()),
         }
@@ -72,7 +78,7 @@ impl Caller {
 
     pub fn may_see(&self, account: &AccountRow) -> bool {
         match self.role {
-            Role::Admin => true,
+            Role::Admin | Role::Auditor => true,
             Role::Partner => {
                 account.id == self.id || account.parent_id.as_deref() == Some(&self.id)
             }
@@ -85,6 +91,20 @@ impl Caller {
         if self.must_change_password {
             return Err(AppError::Forbidden(
                 "change the generated password first (changePassword)".into(),
+            ));
+        }
+        if self.role == Role::Auditor {
+            return Err(AppError::Forbidden(
+                "an auditor reads everything and changes nothing".into(),
+            ));
+        }
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.scope == TokenScope::Read)
+        {
+            return Err(AppError::Forbidden(
+                "this API token may only read (scope READ)".into(),
             ));
         }
         Ok(())

@@ -1,8 +1,10 @@
 //! The GraphQL API of the contract (shared/contract/schema.graphql): schema
 //! assembly, request context, and the one mapping of errors to codes.
 
+mod access;
 pub mod guard;
 mod inputs;
+mod integrations;
 mod mutation;
 mod paging;
 mod query;
@@ -28,11 +30,19 @@ pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// The root query: the contract's, with each addition kept in its own file.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::Query, webhooks::WebhookQuery);
+pub struct QueryRoot(
+    query::Query,
+    webhooks::WebhookQuery,
+    integrations::IntegrationQuery,
+);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(mutation::Mutation, webhooks::WebhookMutation);
+pub struct MutationRoot(
+    mutation::Mutation,
+    webhooks::WebhookMutation,
+    integrations::IntegrationMutation,
+);
 
 /// The schema the server serves, held to `limits` (see guard).
 pub fn schema(app: Arc<App>, limits: &RequestLimits) -> ApiSchema {
@@ -56,6 +66,7 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
         EmptySubscription,
     )
     .register_output_type::<Node>()
+    .extension(access::MutationAccess)
 }
 
 /// The signed-in account of this request, if any (from the bearer token or

@@ -172,3 +172,8 @@ connection!(
 );
 connection!(CreditEntryConnection, CreditEntryEdge, CreditEntry);
 connection!(EventConnection, EventEdge, Event);
+connection!(
+    ApiTokenConnection,
+    ApiTokenEdge,
+    super::integrations::ApiToken
+);

@@ -56,6 +56,10 @@ impl Query {
                 .webhook_delivery(c, &id)
                 .await
                 .map(|d| Node::WebhookDelivery(WebhookDelivery(d))),
+            "tok" => app
+                .own_token(c, &id)
+                .await
+                .map(|t| Node::ApiToken(super::integrations::ApiToken(t))),
             _ => Err(AppError::not_found("object")),
         };
         // Another account's object answers NOT_FOUND, like every other look-up.

@@ -42,6 +42,7 @@ pub enum Role {
     Admin,
     Partner,
     Reseller,
+    Auditor,
 }
 
 impl From<aggregates::Role> for Role {
@@ -50,6 +51,7 @@ impl From<aggregates::Role> for Role {
             aggregates::Role::Admin => Role::Admin,
             aggregates::Role::Partner => Role::Partner,
             aggregates::Role::Reseller => Role::Reseller,
+            aggregates::Role::Auditor => Role::Auditor,
         }
     }
 }
@@ -60,6 +62,7 @@ impl From<Role> for aggregates::Role {
             Role::Admin => aggregates::Role::Admin,
             Role::Partner => aggregates::Role::Partner,
             Role::Reseller => aggregates::Role::Reseller,
+            Role::Auditor => aggregates::Role::Auditor,
         }
     }
 }

@@ -20,6 +20,7 @@ pub enum Node {
     CreditEntry(CreditEntry),
     Webhook(super::Webhook),
     WebhookDelivery(super::WebhookDelivery),
+    ApiToken(super::integrations::ApiToken),
 }
 
 #[derive(Clone, Debug, SimpleObject)]
@@ -125,7 +126,12 @@ impl Account {
     async fn allowed_products(&self, ctx: &Context<'_>) -> Vec<Product> {
         let catalog = &app(ctx).catalog;
         match (&self.0.products, self.0.role.as_str()) {
-            (_, r) if r == aggregates::Role::Admin.as_str() => vec![],
+            (_, r)
+                if r == aggregates::Role::Admin.as_str()
+                    || r == aggregates::Role::Auditor.as_str() =>
+            {
+                vec![]
+            }
             (Some(codes), _) => codes.iter().map(|c| product(ctx, c)).collect(),
             (None, _) => catalog.products.iter().cloned().map(Product).collect(),
         }

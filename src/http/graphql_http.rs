@@ -271,11 +271,11 @@ async fn execute(
     let (caller, client) = match request_context(&state.app, headers, peer).await {
         Ok(c) => c,
         Err(e) => {
-            return respond(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                media,
-                &error_body(&e.to_string(), e.code()),
-            );
+            let status = match e {
+                crate::error::AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return respond(status, media, &error_body(&e.to_string(), e.code()));
         }
     };
     let response = state

@@ -24,7 +24,9 @@ fn admin_only(s: &Session) -> Option<Response> {
 }
 
 pub async fn partners(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
-    if let Some(r) = admin_only(&s) {
+    // An auditor reads the list (and each partner's history), without actions.
+    let auditor = s.caller.role == Role::Auditor;
+    if !auditor && let Some(r) = admin_only(&s) {
         return r;
     }
     let page = match st
@@ -38,7 +40,7 @@ pub async fn partners(State(st): State<WebState>, s: Session, Params(p): Params)
     let body = html! {
         div.toolbar {
             p.hint { "Partners buy credits from you and sell licenses, support and subscriptions." }
-            (cta("/admin/partners/new", "Create a partner"))
+            @if !auditor { (cta("/admin/partners/new", "Create a partner")) }
         }
         div.table-wrap {
             table #partners {
@@ -55,7 +57,9 @@ pub async fn partners(State(st): State<WebState>, s: Session, Params(p): Params)
                             td { (a.name) } td { (a.login) } td { (a.email) }
                             td.num { (a.balance) } td.when { (when(&a.created_at)) }
                             td.actions {
-                                a href={ "/admin/partners/" (encode(&a.id)) "/grant" } { "Grant credits" }
+                                @if !auditor {
+                                    a href={ "/admin/partners/" (encode(&a.id)) "/grant" } { "Grant credits" }
+                                }
                                 a href={ "/credits?account=" (encode(&a.id)) } { "History" }
                             }
                         }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
 pub async fn home(State(st): State<WebState>, s: Session) -> Response {
-    if s.caller.role == Role::Admin {
+    if matches!(s.caller.role, Role::Admin | Role::Auditor) {
         return Redirect::to("/admin/partners").into_response();
     }
     let d = match st.app.dashboard(&s.caller).await {

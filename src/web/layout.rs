@@ -28,7 +28,7 @@ fn head(title: &str) -> Markup {
 
 fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::Admin => &[
+        Role::Admin | Role::Auditor => &[
             ("/admin/partners", "Partners"),
             ("/credits", "Credit history"),
             ("/webhooks", "Webhooks"),
@@ -67,6 +67,7 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Admin => "Administrator",
         Role::Partner => "Partner",
         Role::Reseller => "Reseller",
+        Role::Auditor => "Auditor",
     }
 }
 
@@ -105,7 +106,7 @@ pub fn page_with_status(s: &Session, status: StatusCode, title: &str, body: Mark
                         div.who {
                             span.name { (s.account.name) }
                             span.role { (role_name(s.caller.role)) " · " (s.account.login) }
-                            @if s.caller.role != Role::Admin {
+                            @if !matches!(s.caller.role, Role::Admin | Role::Auditor) {
                                 span.balance { "Balance: " strong { (s.account.balance) } " credits" }
                             }
                             form method="post" action="/logout" {

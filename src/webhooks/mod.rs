@@ -60,6 +60,7 @@ pub fn event_type(event: &LedgerEvent) -> Option<&'static str> {
         KeyActivated { .. } => "KEY_ACTIVATED",
         KeyDeactivated { .. } => "KEY_DEACTIVATED",
         AdminRegistered { .. }
+        | AuditorRegistered { .. }
         | PartnerRegistered { .. }
         | ResellerAdded { .. }
         | ResellerProfileEdited { .. }

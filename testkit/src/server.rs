@@ -22,6 +22,7 @@ pub fn serve_args(database_url: String, dir: &Path, admin_password: &str) -> Ser
         limits: Default::default(),
         security: Default::default(),
         webhooks: Default::default(),
+        integrations: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ mod common;
 
 mod abuse;
 mod accounts;
+mod auditor;
 mod browser;
 mod catalog;
 mod cli;
@@ -26,5 +27,6 @@ mod schema;
 mod signin_security;
 mod snapshots;
 mod support;
+mod tokens;
 mod web;
 mod webhooks;

@@ -26,6 +26,17 @@ impl Ledger {
                     name: values::parse_name(name, "name")?,
                 }
             }
+            // Decided by the Admin aggregate: an auditor's stream is of its type.
+            RegisterAuditor { login, email, name } => {
+                if role != Role::Admin {
+                    return Err(wrong_role(role));
+                }
+                LedgerEvent::AuditorRegistered {
+                    login: values::parse_login(login)?,
+                    email: values::parse_email(email)?,
+                    name: values::parse_name(name, "name")?,
+                }
+            }
             RegisterPartner { login, email, name } => {
                 if role != Role::Partner {
                     return Err(wrong_role(role));

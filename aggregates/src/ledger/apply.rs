@@ -17,7 +17,9 @@ impl Ledger {
             self.idempotency.insert(key.clone(), fingerprint.clone());
         }
         match event {
-            AdminRegistered { .. } | PartnerRegistered { .. } => self.registered = true,
+            AdminRegistered { .. } | AuditorRegistered { .. } | PartnerRegistered { .. } => {
+                self.registered = true
+            }
             ResellerRegistered {
                 partner_id,
                 products,

@@ -11,6 +11,7 @@ pub(super) fn wrong_role(role: Role) -> DomainError {
         Role::Admin => "an administrator",
         Role::Partner => "a partner",
         Role::Reseller => "a reseller",
+        Role::Auditor => "an auditor",
     };
     DomainError::Forbidden(format!("{who} cannot do this"))
 }
@@ -19,7 +20,7 @@ impl Ledger {
     pub(super) fn ensure_seller(&self, role: Role) -> Result<(), DomainError> {
         match role {
             Role::Partner | Role::Reseller => Ok(()),
-            Role::Admin => Err(wrong_role(role)),
+            Role::Admin | Role::Auditor => Err(wrong_role(role)),
         }
     }
 

@@ -42,6 +42,9 @@ pub enum Role {
     Admin,
     Partner,
     Reseller,
+    /// Vendor staff who read everything and change nothing. Its stream is of
+    /// the Admin aggregate type (see `accounts`): it holds only its registration.
+    Auditor,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -82,7 +85,10 @@ impl Ledger {
         use LedgerCommand::*;
         let registration = matches!(
             command,
-            RegisterAdmin { .. } | RegisterPartner { .. } | RegisterReseller { .. }
+            RegisterAdmin { .. }
+                | RegisterAuditor { .. }
+                | RegisterPartner { .. }
+                | RegisterReseller { .. }
         );
         if registration && self.registered {
             return Err(DomainError::Conflict("this account already exists".into()));
@@ -108,9 +114,10 @@ impl Ledger {
         self.ensure_new_id(command)?;
         // Each area's function is given only the commands listed here for it.
         match command {
-            RegisterAdmin { .. } | RegisterPartner { .. } | RegisterReseller { .. } => {
-                self.decide_registration(role, command, catalog)
-            }
+            RegisterAdmin { .. }
+            | RegisterAuditor { .. }
+            | RegisterPartner { .. }
+            | RegisterReseller { .. } => self.decide_registration(role, command, catalog),
             AddReseller { .. } | EditReseller { .. } => {
                 self.decide_reseller(role, command, catalog)
             }

@@ -82,7 +82,8 @@ pub fn outcome_as(
     match role {
         Role::Partner => outcome::<Partner>(given, command),
         Role::Reseller => outcome::<Reseller>(given, command),
-        Role::Admin => outcome::<Admin>(given, command),
+        // An auditor's stream is of the Admin aggregate type.
+        Role::Admin | Role::Auditor => outcome::<Admin>(given, command),
     }
 }
 
@@ -139,6 +140,7 @@ pub fn wrong_role(role: Role) -> DomainError {
         Role::Admin => "an administrator cannot do this",
         Role::Partner => "a partner cannot do this",
         Role::Reseller => "a reseller cannot do this",
+        Role::Auditor => "an auditor cannot do this",
     })
 }
 
@@ -214,7 +216,7 @@ pub fn reseller_registered(products: &[&str]) -> LedgerEvent {
 /// The registration event of an account of `role`.
 pub fn registered(role: Role) -> LedgerEvent {
     match role {
-        Role::Admin => admin_registered(),
+        Role::Admin | Role::Auditor => admin_registered(),
         Role::Partner => partner_registered(),
         Role::Reseller => reseller_registered(&[RA, AS, SM, TF, RS]),
     }

@@ -13,6 +13,10 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
         AdminRegistered { login, email, name } => {
             insert_account(tx, e, Role::Admin.as_str(), login, email, name, None, None).await?;
         }
+        AuditorRegistered { login, email, name } => {
+            insert_account(tx, e, "AUDITOR", login, email, name, None, None).await?;
+            welcome(tx, e).await?;
+        }
         PartnerRegistered { login, email, name } => {
             insert_account(
                 tx,

@@ -91,6 +91,7 @@ pub async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Resul
     credits::apply(tx, e).await?;
     match &e.event {
         AdminRegistered { .. }
+        | AuditorRegistered { .. }
         | PartnerRegistered { .. }
         | ResellerRegistered { .. }
         | ResellerProfileEdited { .. } => accounts::apply(tx, e).await,
