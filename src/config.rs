@@ -213,5 +213,46 @@ impl Default for IntegrationArgs {
         IntegrationArgs {
             api_token_rate_limit: 600,
         }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    #[test]
+    fn security_settings_have_their_defaults_and_read_lists() {
+        let Ok(plain) = Serve::try_parse_from(["serve"]) else {
+            panic!("bare start")
+        };
+        let d = SecurityArgs::default();
+        let s = &plain.args.security;
+        assert_eq!(
+            (
+                s.signin_account_failures,
+                s.signin_client_failures,
+                s.signin_window_minutes
+            ),
+            (
+                d.signin_account_failures,
+                d.signin_client_failures,
+                d.signin_window_minutes
+            )
+        );
+        assert!(s.trusted_proxies.is_empty());
+        let Ok(behind) = Serve::try_parse_from(["serve", "--trusted-proxies", "10.0.0.0/8, ::1"])
+        else {
+            panic!("a list of proxies")
+        };
+        assert_eq!(behind.args.security.trusted_proxies.len(), 2);
+        assert!(Serve::try_parse_from(["serve", "--trusted-proxies", "10.0.0.0/40"]).is_err());
     }
 }
