@@ -6,7 +6,7 @@ use crate::db::Db;
 use crate::log::{self, LogError, LogPosition, StoredEvent};
 use crate::views;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
 const CONSUMER: &str = "views";
@@ -14,6 +14,21 @@ const BATCH: i64 = 500;
 /// How often the log is polled when nobody signals a new event (another
 /// process may be writing to the same database).
 const POLL: Duration = Duration::from_millis(200);
+/// How long the projector may find newer events it cannot read yet before
+/// it says so, and how often it says so again.
+const HELD_BACK: Duration = Duration::from_secs(5);
+const HELD_BACK_REPEAT: Duration = Duration::from_secs(60);
+
+/// How far the views are behind the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lag {
+    /// The events written that the views do not include yet.
+    pub events: i64,
+    /// Seconds since the oldest of them was recorded (0 when none).
+    pub seconds: i64,
+    /// The views' checkpoint.
+    pub position: LogPosition,
+}
 
 pub struct Projector {
     db: Db,
@@ -98,13 +113,22 @@ impl Projector {
     /// that cannot be written must not be skipped.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = POLL;
+        let mut held = HeldBack::default();
         loop {
             match self.run_once().await {
                 Ok(n) if n > 0 => {
                     backoff = POLL;
+                    held = HeldBack::default();
                     continue;
                 }
-                Ok(_) => backoff = POLL,
+                Ok(_) => {
+                    backoff = POLL;
+                    self.watch_held_back(&mut held).await;
+                }
+                Err(e) if e.is_connection() => {
+                    tracing::error!(error = %e, "projector: cannot reach the database; retrying");
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "projector failed; retrying");
                     backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -127,6 +151,70 @@ impl Projector {
                 return Ok(total);
             }
             total += n;
+        }
+    }
+
+    /// How far the views are behind the log now.
+    pub async fn lag(&self) -> Result<Lag, sqlx::Error> {
+        let position = load_checkpoint(&self.db, CONSUMER).await?;
+        let (events, oldest) = log::pending(&self.db, position).await?;
+        let seconds = oldest
+            .as_deref()
+            .and_then(crate::db::parse_time)
+            .map_or(0, |t| (chrono::Utc::now() - t).num_seconds().max(0));
+        Ok(Lag {
+            events,
+            seconds,
+            position,
+        })
+    }
+
+    /// After a pass that applied nothing: on PostgreSQL, newer events that
+    /// cannot be read yet mean an older transaction is still open (events
+    /// are read only below the oldest running one). Past `HELD_BACK` that is
+    /// logged, at most once per `HELD_BACK_REPEAT`, with the backend to look
+    /// at. SQLite has no such wait.
+    async fn watch_held_back(&self, held: &mut HeldBack) {
+        if self.db.backend != crate::db::Backend::Postgres {
+            return;
+        }
+        let pending = match log::pending(&self.db, self.position()).await {
+            Ok((n, _)) => n,
+            Err(_) => return,
+        };
+        if pending == 0 {
+            *held = HeldBack::default();
+            return;
+        }
+        let since = *held.since.get_or_insert_with(Instant::now);
+        if since.elapsed() < HELD_BACK
+            || held
+                .logged
+                .is_some_and(|at| at.elapsed() < HELD_BACK_REPEAT)
+        {
+            return;
+        }
+        held.logged = Some(Instant::now());
+        match log::oldest_writer(&self.db).await {
+            Ok(Some((pid, state, open_for))) => tracing::warn!(
+                pending,
+                held_for_s = since.elapsed().as_secs(),
+                blocking_pid = pid,
+                blocking_state = %state,
+                blocking_open_for_s = open_for,
+                "projector held back: an older transaction is still open; the views, transfers and read-your-writes wait for it to end"
+            ),
+            Ok(None) => tracing::warn!(
+                pending,
+                held_for_s = since.elapsed().as_secs(),
+                "projector held back: newer events are not readable yet"
+            ),
+            Err(e) => tracing::warn!(
+                pending,
+                held_for_s = since.elapsed().as_secs(),
+                error = %e,
+                "projector held back; the blocking transaction could not be looked up"
+            ),
         }
     }
 
@@ -157,6 +245,14 @@ impl Projector {
     }
 }
 
+/// When the projector first found events it could not read yet, and when
+/// it last said so.
+#[derive(Default)]
+struct HeldBack {
+    since: Option<Instant>,
+    logged: Option<Instant>,
+}
+
 async fn apply_logged(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     batch: &mut views::Batch,
@@ -164,9 +260,9 @@ async fn apply_logged(
 ) -> Result<(), LogError> {
     views::apply(tx, batch, event)
         .await
-        .map_err(|e| LogError::Corrupt {
+        .map_err(|error| LogError::Apply {
             position: event.position(),
-            reason: format!("cannot be projected: {e}"),
+            error,
         })
 }
 
