@@ -193,3 +193,36 @@ async fn postgres_an_idle_transaction_does_not_stall_the_views() {
     assert!(after.is_err(), "the idle transaction was ended");
     drop(stuck);
 }
+
+/// What a full disk does to a SQLite transaction, without the disk: SQLite
+/// rolls the transaction back itself, sqlx's ROLLBACK then fails and sqlx
+/// still counts the transaction. Such a connection must not be handed out
+/// again (it refused every `BEGIN IMMEDIATE` after, "non-zero transaction
+/// depth", until a restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_a_connection_left_inside_a_transaction_is_not_reused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = testkit::database::sqlite_url(dir.path(), "tx.db");
+    let storage = license_portal::storage::open(&url).await.expect("open");
+    let db = storage.db;
+    for _ in 0..3 {
+        let mut tx = db.begin_write().await.expect("begin");
+        // As SQLite does on SQLITE_FULL: the transaction ends under sqlx.
+        sqlx::query("ROLLBACK")
+            .execute(&mut *tx)
+            .await
+            .expect("rollback under sqlx");
+        drop(tx);
+    }
+    for i in 0..20 {
+        let mut tx = db
+            .begin_write()
+            .await
+            .unwrap_or_else(|e| panic!("write transaction {i} after the failures: {e}"));
+        sqlx::query("UPDATE log_checkpoints SET position = position")
+            .execute(&mut *tx)
+            .await
+            .expect("write");
+        tx.commit().await.expect("commit");
+    }
+}
