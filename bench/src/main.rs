@@ -5,6 +5,7 @@
 //! `cargo run -p bench --release -- [--database URL] [--seconds N] …`
 
 mod api;
+mod durability;
 mod heavy;
 mod measure;
 mod portal;
@@ -38,6 +39,10 @@ pub struct BenchArgs {
     /// Licenses held by the partner of the large-aggregate phase.
     #[arg(long, default_value_t = 100_000)]
     pub heavy_licenses: i64,
+    /// Only the durability phase: grantCredits/s with synchronous FULL and
+    /// NORMAL (SQLite), then stop.
+    #[arg(long)]
+    pub durability_only: bool,
 }
 
 /// The first administrator's password on the bench's server.
@@ -103,14 +108,25 @@ async fn run(args: BenchArgs) -> Result<(), String> {
 /// aggregate, then (server stopped) the replay, and on fresh servers over
 /// the same database the supports range and the portal's pages.
 async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
+    durability::synchronous(args, serve).await?;
+    if args.durability_only {
+        return Ok(());
+    }
     let running = testkit::server::start(serve).await?;
+    durability::print_rss("at idle after start");
     let client = Graphql::new(running.addr);
     let api = api::Api::set_up(args, client.clone()).await?;
     api.grants(args).await?;
     api::inserts_baseline(args, &running.app.db).await?;
     api.assign_licenses(args).await?;
     api.activations(args).await?;
+    durability::print_rss("after the API phases");
+    durability::sign_ins(&client).await?;
+    durability::print_rss("after 100 concurrent sign-ins");
+    durability::pause().await;
+    durability::print_rss("after 10 s idle");
     let heavy = heavy::partner(args, &client, &api.admin, &api.partners[0].1, &running.app).await?;
+    durability::print_rss("after the large-account phase");
     running.stop().await;
 
     let app = replay::all_views(serve).await?;
