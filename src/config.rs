@@ -15,6 +15,44 @@ pub struct DbArgs {
         default_value = "sqlite://./data/license-portal.db"
     )]
     pub database_url: String,
+    /// SQLite only: FULL (the default) syncs every commit to disk before it
+    /// is acknowledged; NORMAL is faster and may lose the last commits on a
+    /// power loss or OS crash (never on a crash of the process alone).
+    #[arg(
+        long,
+        env = "SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value_t = Synchronous::Full
+    )]
+    pub sqlite_synchronous: Synchronous,
+    /// PostgreSQL only: seconds after which the server ends a transaction of
+    /// this service left open and idle (0: never). An open transaction holds
+    /// back every reader of the event log.
+    #[arg(long, env = "PG_IDLE_IN_TRANSACTION_TIMEOUT", default_value_t = 60)]
+    pub idle_in_transaction_timeout: u64,
+    /// Upper bound of the in-memory cache of account states, in MB (an
+    /// estimate of the memory the states hold; 0 turns the cache off).
+    #[arg(long, env = "AGGREGATE_CACHE_MB", default_value_t = 256)]
+    pub aggregate_cache_mb: usize,
+}
+
+/// SQLite's `synchronous` pragma, as far as this service offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+impl DbArgs {
+    /// The defaults, on `database_url`.
+    pub fn new(database_url: String) -> DbArgs {
+        DbArgs {
+            database_url,
+            sqlite_synchronous: Synchronous::Full,
+            idle_in_transaction_timeout: 60,
+            aggregate_cache_mb: 256,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -212,7 +250,6 @@ impl Default for IntegrationArgs {
     fn default() -> Self {
         IntegrationArgs {
             api_token_rate_limit: 600,
-        }
         }
     }
 }

@@ -19,16 +19,28 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     RateLimited(String),
-    /// The detail is logged; the caller only learns that it failed. Made
+    /// The detail is logged; the caller learns that it failed, and why when
+    /// the reason is theirs to know (the database is out of space). Made
     /// only by [`AppError::internal`], so no 500 goes out without a log line.
-    #[error("internal error")]
+    #[error("{0}")]
     Internal(Logged),
 }
 
 /// Proof that an internal error was logged: only [`AppError::internal`]
 /// makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Logged(());
+pub struct Logged(Option<&'static str>);
+
+impl std::fmt::Display for Logged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.unwrap_or("internal error"))
+    }
+}
+
+/// What a caller is told when the database refused a write for lack of
+/// space: nothing of the request was stored, and it may be sent again.
+pub const STORAGE_FULL: &str = "the database has no space left and refuses writes: \
+nothing was changed; send the request again once space is freed";
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -59,7 +71,11 @@ impl AppError {
     /// caller.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> AppError {
         tracing::error!(%error, "{context}");
-        AppError::Internal(Logged(()))
+        if crate::storage::is_storage_full(&error.to_string()) {
+            crate::storage::note_write_refused();
+            return AppError::Internal(Logged(Some(STORAGE_FULL)));
+        }
+        AppError::Internal(Logged(None))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The HTTP surface: GraphQL at /graphql (a query explorer on GET from a
-//! browser, served from the binary), /healthz, and the request context
-//! (bearer token or session cookie, client address).
+//! browser, served from the binary), /healthz and /readyz, and the request
+//! context (bearer token or session cookie, client address).
 
 use crate::app::App;
 use crate::config::RequestLimits;
@@ -47,6 +47,7 @@ pub fn router(app: Arc<App>, public_url: &str, limits: &RequestLimits) -> Router
     Router::new()
         .merge(api)
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
         .merge(portal)
 }
@@ -77,14 +78,46 @@ async fn api_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// 200 while the database answers and takes writes; 503 otherwise (a full
+/// disk, a read-only or unreachable database).
 async fn healthz(State(state): State<HttpState>) -> Response {
-    match sqlx::query("SELECT 1").execute(&state.app.db.pool).await {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+    match crate::storage::check_writes(&state.app.db).await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "health check: database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+            tracing::error!(error = %e, "health check: the database does not take writes");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unavailable: {e}\n"),
+            )
+                .into_response()
         }
     }
+}
+
+/// As /healthz, in JSON, with how far the views are behind the log:
+/// `{"database": "ok" | why not, "projector": {"lagEvents", "lagSeconds",
+/// "position"}}`. A lag is reported, not failed on: the service answers
+/// while the projector catches up.
+async fn readyz(State(state): State<HttpState>) -> Response {
+    let database = crate::storage::check_writes(&state.app.db).await;
+    let projector = match state.app.projector.lag().await {
+        Ok(lag) => serde_json::json!({
+            "lagEvents": lag.events,
+            "lagSeconds": lag.seconds,
+            "position": lag.position.position,
+        }),
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    };
+    let status = if database.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "database": database.err().unwrap_or_else(|| "ok".to_string()),
+        "projector": projector,
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// A small query editor of our own, all of it in the binary: nothing is

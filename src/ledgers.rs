@@ -35,7 +35,7 @@ struct Frameworks<R: Repository> {
     admin: Framework<R, Admin>,
 }
 
-struct Framework<R: Repository, A: Aggregate + Clone> {
+struct Framework<R: Repository, A: Aggregate + Clone + crate::event_store::Footprint> {
     commands: CqrsFramework<A, LedgerStore<R, A>>,
     reads: LedgerStore<R, A>,
 }
@@ -47,7 +47,8 @@ where
         + Clone
         + Send
         + Sync
-        + Account,
+        + Account
+        + crate::event_store::Footprint,
 {
     fn new(pool: &R::Pool, services: &LedgerServices) -> Self {
         let store = LedgerStore::new(pool, SNAPSHOT_EVERY);

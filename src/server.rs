@@ -31,7 +31,8 @@ pub fn load_catalog(path: Option<&std::path::Path>) -> Result<Catalog, String> {
 /// Everything but the background tasks: what the CLI commands also use.
 pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
     let catalog = Arc::new(load_catalog(args.catalog.as_deref())?);
-    let storage = storage::open(&args.db.database_url).await?;
+    crate::event_store::set_cache_limit(args.db.aggregate_cache_mb.saturating_mul(1024 * 1024));
+    let storage = storage::open_with(&args.db).await?;
     let services = LedgerServices {
         catalog: catalog.clone(),
     };

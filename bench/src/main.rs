@@ -6,6 +6,7 @@
 
 mod abuse;
 mod api;
+mod durability;
 mod heavy;
 mod measure;
 mod portal;
@@ -42,6 +43,10 @@ pub struct BenchArgs {
     /// Run only the abuse phase (the request limits' figures).
     #[arg(long)]
     pub abuse_only: bool,
+    /// Only the durability phase: grantCredits/s with synchronous FULL and
+    /// NORMAL (SQLite), then stop.
+    #[arg(long)]
+    pub durability_only: bool,
 }
 
 /// The first administrator's password on the bench's server.
@@ -107,7 +112,12 @@ async fn run(args: BenchArgs) -> Result<(), String> {
 /// the large aggregate, then (server stopped) the replay, and on fresh
 /// servers over the same database the supports range and the portal's pages.
 async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
+    durability::synchronous(args, serve).await?;
+    if args.durability_only {
+        return Ok(());
+    }
     let running = testkit::server::start(serve).await?;
+    durability::print_rss("at idle after start");
     let client = Graphql::new(running.addr);
     if args.abuse_only {
         let admin = client.login("admin", ADMIN_PASSWORD).await?;
@@ -121,7 +131,13 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
     api.assign_licenses(args).await?;
     api.activations(args).await?;
     abuse::phase(&client, &api.admin).await?;
+    durability::print_rss("after the API phases");
+    durability::sign_ins(&client).await?;
+    durability::print_rss("after 100 concurrent sign-ins");
+    durability::pause().await;
+    durability::print_rss("after 10 s idle");
     let heavy = heavy::partner(args, &client, &api.admin, &api.partners[0].1, &running.app).await?;
+    durability::print_rss("after the large-account phase");
     running.stop().await;
 
     let app = replay::all_views(serve).await?;

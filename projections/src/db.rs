@@ -158,29 +158,43 @@ pub struct Db {
 }
 
 impl Db {
+    /// A pool of `max_connections` on `url`. `session` is run on every new
+    /// connection (pragmas, session settings): the caller decides them, so
+    /// the event store's pool and this one are set up alike. A connection
+    /// that comes back to the pool still inside a transaction is closed
+    /// rather than handed out again: see `storage` in the service.
     pub async fn connect(
         url: &str,
         backend: Backend,
         max_connections: u32,
+        session: Vec<String>,
     ) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
-        let mut options = AnyPoolOptions::new()
+        let session = std::sync::Arc::new(session);
+        let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30));
-        if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _| {
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                let session = session.clone();
                 Box::pin(async move {
-                    sqlx::query("PRAGMA busy_timeout = 10000")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *conn)
-                        .await?;
+                    for statement in session.iter() {
+                        sqlx::query(statement).execute(&mut *conn).await?;
+                    }
                     Ok(())
                 })
-            });
-        }
-        let pool = options.connect(url).await?;
+            })
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::TransactionManager;
+                    let depth =
+                        <sqlx::Any as sqlx::Database>::TransactionManager::get_transaction_depth(
+                            conn,
+                        );
+                    Ok(left_clean(depth))
+                })
+            })
+            .connect(url)
+            .await?;
         Ok(Db { pool, backend })
     }
 
@@ -207,6 +221,25 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// Whether a pooled connection may be handed out again: not when it is
+/// still inside a transaction. A failed COMMIT or ROLLBACK (SQLite's "disk
+/// is full" rolls the transaction back itself, and sqlx's own ROLLBACK then
+/// fails) leaves sqlx counting a transaction the connection may or may not
+/// hold; handed out again, it refused every `BEGIN IMMEDIATE` ("non-zero
+/// transaction depth") or kept the write lock, and every other writer
+/// waited out its busy timeout. Closing the connection ends whatever it
+/// held; the pool opens a fresh one.
+pub fn left_clean(transaction_depth: usize) -> bool {
+    if transaction_depth > 0 {
+        tracing::warn!(
+            transaction_depth,
+            "a connection came back inside a transaction; closing it"
+        );
+        return false;
+    }
+    true
 }
 
 /// RFC 3339, UTC, microseconds: fixed width, so text order is time order.

@@ -38,6 +38,30 @@ pub enum LogError {
     Db(#[from] sqlx::Error),
     #[error("event at position {position} cannot be read: {reason}")]
     Corrupt { position: i64, reason: String },
+    /// The database refused a view row for this event (a constraint, a
+    /// full disk): the event itself was read.
+    #[error("event at position {position} could not be written to the views: {error}")]
+    Apply { position: i64, error: sqlx::Error },
+}
+
+impl LogError {
+    /// The database could not be reached (or the pool gave up waiting for a
+    /// connection): nothing is wrong with the log or the views.
+    pub fn is_connection(&self) -> bool {
+        let error = match self {
+            LogError::Db(e) | LogError::Apply { error: e, .. } => e,
+            LogError::Corrupt { .. } => return false,
+        };
+        matches!(
+            error,
+            sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+        )
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -105,6 +129,57 @@ pub async fn stream_head(db: &Db, aggregate_id: &str) -> Result<Option<LogPositi
             transaction_id: r.try_get("transaction_id")?,
             position: r.try_get("global_position")?,
         })
+    })
+    .transpose()
+}
+
+/// The events after `after` the projector has not applied yet, visible or
+/// not (an event of a transaction still running on PostgreSQL counts), and
+/// the time the oldest of them was recorded (RFC 3339).
+pub async fn pending(db: &Db, after: LogPosition) -> Result<(i64, Option<String>), sqlx::Error> {
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT count(*) AS n, min({}) AS oldest FROM events WHERE ",
+        db.backend.json_field("metadata", "at")
+    ));
+    // Unlike `read_after`, no visibility condition: this measures the lag.
+    match db.backend {
+        Backend::Postgres => {
+            q.push("(transaction_id, global_position) > (")
+                .bind_int(after.transaction_id)
+                .push("::bigint::text::xid8, ")
+                .bind_int(after.position)
+                .push(")");
+        }
+        Backend::Sqlite => {
+            q.push("global_position > ").bind_int(after.position);
+        }
+    }
+    let row = q.query().fetch_one(&db.pool).await?;
+    Ok((row.try_get("n")?, row.try_get("oldest")?))
+}
+
+/// PostgreSQL: the backend whose open transaction is the oldest one with a
+/// transaction id, which is what keeps newer events from being read: (pid,
+/// state, seconds since its transaction began).
+pub async fn oldest_writer(db: &Db) -> Result<Option<(i32, String, i64)>, sqlx::Error> {
+    if db.backend != Backend::Postgres {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "SELECT pid, coalesce(state, '') AS state,
+                coalesce(extract(epoch FROM now() - xact_start), 0)::bigint AS seconds
+           FROM pg_stat_activity
+          WHERE backend_xid IS NOT NULL
+          ORDER BY age(backend_xid) DESC LIMIT 1",
+    )
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("pid")?,
+            r.try_get("state")?,
+            r.try_get("seconds")?,
+        ))
     })
     .transpose()
 }

@@ -6,7 +6,7 @@ use crate::db::Db;
 use crate::log::{self, LogError, LogPosition, StoredEvent};
 use crate::views;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
 const CONSUMER: &str = "views";
@@ -14,6 +14,21 @@ const BATCH: i64 = 500;
 /// How often the log is polled when nobody signals a new event (another
 /// process may be writing to the same database).
 const POLL: Duration = Duration::from_millis(200);
+/// How long the projector may find newer events it cannot read yet before
+/// it says so, and how often it says so again.
+const HELD_BACK: Duration = Duration::from_secs(5);
+const HELD_BACK_REPEAT: Duration = Duration::from_secs(60);
+
+/// How far the views are behind the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lag {
+    /// The events written that the views do not include yet.
+    pub events: i64,
+    /// Seconds since the oldest of them was recorded (0 when none).
+    pub seconds: i64,
+    /// The views' checkpoint.
+    pub position: LogPosition,
+}
 
 pub struct Projector {
     db: Db,
@@ -98,13 +113,22 @@ impl Projector {
     /// that cannot be written must not be skipped.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = POLL;
+        let mut held = HeldBack::default();
         loop {
             match self.run_once().await {
                 Ok(n) if n > 0 => {
                     backoff = POLL;
+                    held = HeldBack::default();
                     continue;
                 }
-                Ok(_) => backoff = POLL,
+                Ok(_) => {
+                    backoff = POLL;
+                    self.watch_held_back(&mut held).await;
+                }
+                Err(e) if e.is_connection() => {
+                    tracing::error!(error = %e, "projector: cannot reach the database; retrying");
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "projector failed; retrying");
                     backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -127,6 +151,70 @@ impl Projector {
                 return Ok(total);
             }
             total += n;
+        }
+    }
+
+    /// How far the views are behind the log now.
+    pub async fn lag(&self) -> Result<Lag, sqlx::Error> {
+        let position = load_checkpoint(&self.db, CONSUMER).await?;
+        let (events, oldest) = log::pending(&self.db, position).await?;
+        let seconds = oldest
+            .as_deref()
+            .and_then(crate::db::parse_time)
+            .map_or(0, |t| (chrono::Utc::now() - t).num_seconds().max(0));
+        Ok(Lag {
+            events,
+            seconds,
+            position,
+        })
+    }
+
+    /// After a pass that applied nothing: on PostgreSQL, newer events that
+    /// cannot be read yet mean an older transaction is still open (events
+    /// are read only below the oldest running one). Past `HELD_BACK` that is
+    /// logged, at most once per `HELD_BACK_REPEAT`, with the backend to look
+    /// at. SQLite has no such wait.
+    async fn watch_held_back(&self, held: &mut HeldBack) {
+        if self.db.backend != crate::db::Backend::Postgres {
+            return;
+        }
+        let pending = match log::pending(&self.db, self.position()).await {
+            Ok((n, _)) => n,
+            Err(_) => return,
+        };
+        if pending == 0 {
+            *held = HeldBack::default();
+            return;
+        }
+        let since = *held.since.get_or_insert_with(Instant::now);
+        if since.elapsed() < HELD_BACK
+            || held
+                .logged
+                .is_some_and(|at| at.elapsed() < HELD_BACK_REPEAT)
+        {
+            return;
+        }
+        held.logged = Some(Instant::now());
+        match log::oldest_writer(&self.db).await {
+            Ok(Some((pid, state, open_for))) => tracing::warn!(
+                pending,
+                held_for_s = since.elapsed().as_secs(),
+                blocking_pid = pid,
+                blocking_state = %state,
+                blocking_open_for_s = open_for,
+                "projector held back: an older transaction is still open; the views, transfers and read-your-writes wait for it to end"
+            ),
+            Ok(None) => tracing::warn!(
+                pending,
+                held_for_s = since.elapsed().as_secs(),
+                "projector held back: newer events are not readable yet"
+            ),
+            Err(e) => tracing::warn!(
+                pending,
+                held_for_s = since.elapsed().as_secs(),
+                error = %e,
+                "projector held back; the blocking transaction could not be looked up"
+            ),
         }
     }
 
@@ -157,6 +245,14 @@ impl Projector {
     }
 }
 
+/// When the projector first found events it could not read yet, and when
+/// it last said so.
+#[derive(Default)]
+struct HeldBack {
+    since: Option<Instant>,
+    logged: Option<Instant>,
+}
+
 async fn apply_logged(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     batch: &mut views::Batch,
@@ -164,9 +260,9 @@ async fn apply_logged(
 ) -> Result<(), LogError> {
     views::apply(tx, batch, event)
         .await
-        .map_err(|e| LogError::Corrupt {
+        .map_err(|error| LogError::Apply {
             position: event.position(),
-            reason: format!("cannot be projected: {e}"),
+            error,
         })
 }
 
@@ -184,4 +280,163 @@ pub async fn reset_views(db: &Db) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await
+}
+
+/// One view table as it is and as a replay of the log makes it.
+#[derive(Debug, Default)]
+pub struct TableComparison {
+    pub table: &'static str,
+    pub live_rows: usize,
+    pub replayed_rows: usize,
+    /// Rows (as text) only the live table has, and only the replay has.
+    pub only_live: Vec<String>,
+    pub only_replayed: Vec<String>,
+}
+
+impl TableComparison {
+    pub fn equal(&self) -> bool {
+        self.only_live.is_empty() && self.only_replayed.is_empty()
+    }
+}
+
+/// Rebuilds every view from the log, up to the views' checkpoint, inside
+/// one transaction that is rolled back, and compares the result with the
+/// views table by table. The checkpoint row is held meanwhile, so the
+/// projector (of a running service too) waits and the views cannot move
+/// under the comparison; on SQLite every writer waits.
+pub async fn compare_with_replay(db: &Db) -> Result<Vec<TableComparison>, LogError> {
+    let mut tx = db.begin_write().await?;
+    let lock = match db.backend {
+        crate::db::Backend::Postgres => " FOR UPDATE",
+        crate::db::Backend::Sqlite => "",
+    };
+    let (transaction_id, position): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT transaction_id, position FROM log_checkpoints WHERE consumer = $1{lock}"
+    ))
+    .bind(CONSUMER)
+    .fetch_one(&mut *tx)
+    .await?;
+    let checkpoint = LogPosition {
+        transaction_id,
+        position,
+    };
+    let mut live = Vec::new();
+    for table in views::VIEW_TABLES {
+        live.push(dump(&mut tx, db.backend, table).await?);
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut at = LogPosition::default();
+    'log: loop {
+        let events = log::read_after(db, at, BATCH).await?;
+        if events.is_empty() {
+            break;
+        }
+        let mut batch = views::Batch::default();
+        for event in &events {
+            if event.at_log > checkpoint {
+                batch.finish(&mut tx).await?;
+                break 'log;
+            }
+            apply_logged(&mut tx, &mut batch, event).await?;
+            at = event.at_log;
+        }
+        batch.finish(&mut tx).await?;
+    }
+    let mut report = Vec::new();
+    for (table, live) in views::VIEW_TABLES.iter().zip(live) {
+        let replayed = dump(&mut tx, db.backend, table).await?;
+        report.push(compare(table, live, replayed));
+    }
+    tx.rollback().await?;
+    Ok(report)
+}
+
+/// Every row of `table` as one text each, sorted.
+async fn dump(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: crate::db::Backend,
+    table: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    use sqlx::{Column, Row};
+    let mut rows: Vec<String> = match backend {
+        // Its own rendering covers every column type (json, dates, booleans)
+        // the Any driver cannot decode.
+        crate::db::Backend::Postgres => {
+            sqlx::query_scalar(&format!("SELECT row_to_json(t)::text FROM {table} t"))
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        crate::db::Backend::Sqlite => {
+            let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+                .fetch_all(&mut **tx)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    row.columns()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let value = if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                                v.map_or("null".to_string(), |v| v.to_string())
+                            } else if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+                                v.map_or("null".to_string(), |v| v.to_string())
+                            } else if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                                v.map_or("null".to_string(), |v| format!("{v:?}"))
+                            } else {
+                                "?".to_string()
+                            };
+                            format!("{}={value}", c.name())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        }
+    };
+    rows.sort();
+    Ok(rows)
+}
+
+/// The rows two sorted multisets do not share.
+fn compare(table: &'static str, live: Vec<String>, replayed: Vec<String>) -> TableComparison {
+    let mut c = TableComparison {
+        table,
+        live_rows: live.len(),
+        replayed_rows: replayed.len(),
+        ..Default::default()
+    };
+    let (mut l, mut r) = (live.into_iter().peekable(), replayed.into_iter().peekable());
+    loop {
+        match (l.peek(), r.peek()) {
+            (None, None) => break,
+            (Some(_), None) => c.only_live.extend(l.next()),
+            (None, Some(_)) => c.only_replayed.extend(r.next()),
+            (Some(a), Some(b)) => match a.cmp(b) {
+                std::cmp::Ordering::Equal => {
+                    l.next();
+                    r.next();
+                }
+                std::cmp::Ordering::Less => c.only_live.extend(l.next()),
+                std::cmp::Ordering::Greater => c.only_replayed.extend(r.next()),
+            },
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_finds_the_rows_either_side_lacks() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let c = compare("t", s(&["a", "b", "b", "d"]), s(&["b", "c", "d"]));
+        assert_eq!(c.only_live, s(&["a", "b"]));
+        assert_eq!(c.only_replayed, s(&["c"]));
+        assert!(!c.equal());
+        assert!(compare("t", s(&["x"]), s(&["x"])).equal());
+    }
 }

@@ -4,53 +4,203 @@
 //! reads and applies the events written after it (by another process, say),
 //! and a stale one loses the optimistic-concurrency race at commit like any
 //! other.
+//!
+//! The cache is bounded by an estimate of the bytes its states hold, one
+//! budget for the whole process (`set_limit`, from AGGREGATE_CACHE_MB): a
+//! bound in events let a few large accounts keep hundreds of MB resident
+//! after a load had passed.
 
+use aggregates::ledger::{LicenseState, SupportState};
+use aggregates::{Admin, Ledger, Partner, Reseller};
 use std::collections::HashMap;
+use std::mem::size_of;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The cache's budget, counted in events the cached states hold (a proxy
-/// for their size that needs no measuring).
-const CACHE_EVENTS: usize = 2_000_000;
+/// The bytes every cache of the process may hold together.
+static LIMIT: AtomicUsize = AtomicUsize::new(256 * 1024 * 1024);
+/// The bytes they hold now (the sum of their entries' estimates).
+static USED: AtomicUsize = AtomicUsize::new(0);
 
-/// States by stream id: (state, last sequence it includes).
-pub(super) struct Cache<A> {
-    states: HashMap<String, (A, usize)>,
-    events: usize,
+/// Sets the process-wide bound, in bytes (0: nothing is cached).
+pub fn set_limit(bytes: usize) {
+    LIMIT.store(bytes, Ordering::Relaxed);
 }
 
-impl<A: Clone> Cache<A> {
+/// The bytes the cached states are estimated to hold, all caches together.
+pub fn used() -> usize {
+    USED.load(Ordering::Relaxed)
+}
+
+/// An estimate of the heap and inline bytes a state holds, computed from
+/// its collections' lengths without walking them (a partner's state is put
+/// in the cache after every command).
+pub trait Footprint {
+    fn footprint(&self) -> usize;
+}
+
+/// A heap string of an id ("lic_" and 32 hex digits) or a short name, with
+/// the allocator's rounding.
+const STRING_HEAP: usize = 48;
+
+/// The state's maps are imbl's hash array mapped tries: each entry inline
+/// in a node, the nodes (shared on clone, counted once here) about half
+/// as large again as the entries they hold.
+fn map_bytes<K, V>(len: usize, heap_per_entry: usize) -> usize {
+    len * (size_of::<(K, V)>() * 3 / 2 + heap_per_entry)
+}
+
+impl Footprint for Ledger {
+    fn footprint(&self) -> usize {
+        size_of::<Ledger>()
+            + map_bytes::<String, ()>(self.resellers.len(), STRING_HEAP)
+            + map_bytes::<String, i64>(self.grants.len(), STRING_HEAP)
+            + map_bytes::<String, ()>(self.transfers_in.len(),
+                STRING_HEAP,
+            )
+            + map_bytes::<String, ()>(self.transfers_out.len(),
+                STRING_HEAP,
+            )
+            + map_bytes::<String, Option<String>>(self.keys.len(),
+                2 * STRING_HEAP,
+            )
+            // Key id, product and edition besides the id.
+            + map_bytes::<String, LicenseState>(self.licenses.len(),
+                4 * STRING_HEAP,
+            )
+            + map_bytes::<String, SupportState>(self.supports.len(),
+                4 * STRING_HEAP,
+            )
+            + map_bytes::<String, ()>(self.subscriptions.len(),
+                STRING_HEAP,
+            )
+            + map_bytes::<String, String>(self.idempotency.len(),
+                2 * STRING_HEAP,
+            )
+            + self
+                .allowed_products
+                .as_ref()
+                .map_or(0, |p| p.capacity() * (size_of::<String>() + STRING_HEAP))
+    }
+}
+
+impl Footprint for Partner {
+    fn footprint(&self) -> usize {
+        self.0.footprint()
+    }
+}
+
+impl Footprint for Reseller {
+    fn footprint(&self) -> usize {
+        self.0.footprint()
+    }
+}
+
+impl Footprint for Admin {
+    fn footprint(&self) -> usize {
+        self.0.footprint()
+    }
+}
+
+struct Entry<A> {
+    state: A,
+    /// The last sequence the state includes.
+    sequence: usize,
+    bytes: usize,
+}
+
+/// States by stream id.
+pub(super) struct Cache<A> {
+    states: HashMap<String, Entry<A>>,
+    /// What this cache's entries add to `USED`.
+    bytes: usize,
+}
+
+impl<A: Clone + Footprint> Cache<A> {
     pub(super) fn new() -> Self {
         Cache {
             states: HashMap::new(),
-            events: 0,
+            bytes: 0,
         }
     }
 
     pub(super) fn get(&self, id: &str) -> Option<(A, usize)> {
-        self.states.get(id).cloned()
+        self.states.get(id).map(|e| (e.state.clone(), e.sequence))
     }
 
     pub(super) fn put(&mut self, id: String, state: A, sequence: usize) {
-        if let Some((_, old)) = self.states.insert(id, (state, sequence)) {
-            self.events -= old;
+        let limit = LIMIT.load(Ordering::Relaxed);
+        let bytes = state.footprint() + size_of::<Entry<A>>() + id.len();
+        self.forget(&id);
+        if bytes > limit / 2 {
+            // One state this large would push every other out; it is read
+            // from its snapshot instead.
+            return;
         }
-        self.events += sequence;
-        if self.events > CACHE_EVENTS {
+        self.states.insert(
+            id,
+            Entry {
+                state,
+                sequence,
+                bytes,
+            },
+        );
+        self.add(bytes);
+        if USED.load(Ordering::Relaxed) > limit {
             // Any order will do: a dropped state is read from its snapshot.
-            let mut over = self.events - CACHE_EVENTS / 2;
-            self.states.retain(|_, (_, n)| {
+            // This cache gives back what it can, down to half the budget;
+            // the others give back theirs when they are next written.
+            let mut over = USED.load(Ordering::Relaxed).saturating_sub(limit / 2);
+            let mut freed = 0;
+            self.states.retain(|_, e| {
                 if over == 0 {
                     return true;
                 }
-                over = over.saturating_sub(*n);
+                over = over.saturating_sub(e.bytes);
+                freed += e.bytes;
                 false
             });
-            self.events = self.states.values().map(|(_, n)| n).sum();
+            self.states.shrink_to_fit();
+            self.sub(freed);
         }
     }
 
     pub(super) fn forget(&mut self, id: &str) {
-        if let Some((_, n)) = self.states.remove(id) {
-            self.events -= n;
+        if let Some(e) = self.states.remove(id) {
+            self.sub(e.bytes);
         }
+    }
+
+    fn add(&mut self, bytes: usize) {
+        self.bytes += bytes;
+        USED.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn sub(&mut self, bytes: usize) {
+        self.bytes -= bytes;
+        USED.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+impl<A> Drop for Cache<A> {
+    fn drop(&mut self) {
+        USED.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ledger_with_more_licenses_is_estimated_larger() {
+        let mut ledger = Ledger::default();
+        let small = ledger.footprint();
+        for i in 0..1000 {
+            ledger.grants.insert(format!("grant-{i}"), 1);
+        }
+        let large = ledger.footprint();
+        // 1,000 entries of a String key and an i64: more than 70 bytes each.
+        assert!(large - small > 70_000, "{small} -> {large}");
+        assert!(large - small < 400_000, "{small} -> {large}");
     }
 }

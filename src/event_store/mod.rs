@@ -22,6 +22,8 @@ mod snapshots;
 
 pub use snapshots::SnapshotTable;
 
+pub use cache::{Footprint, set_limit as set_cache_limit, used as cache_bytes};
+
 use cache::Cache;
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, SerializedEvent,
@@ -63,7 +65,7 @@ pub struct LedgerStore<R: Repository, A: Aggregate> {
     cache: Arc<Mutex<Cache<A>>>,
 }
 
-impl<R: Repository, A: Aggregate + Clone> LedgerStore<R, A> {
+impl<R: Repository, A: Aggregate + Clone + Footprint> LedgerStore<R, A> {
     pub fn new(pool: &R::Pool, every: usize) -> Self {
         LedgerStore {
             // cqrs-es's store keeps the repository it is given to itself;
@@ -110,7 +112,7 @@ impl<R: Repository, A: Aggregate + Clone> LedgerStore<R, A> {
 impl<R, A> EventStore<A> for LedgerStore<R, A>
 where
     R: Repository,
-    A: Aggregate + Clone + Send + Sync,
+    A: Aggregate + Clone + Footprint + Send + Sync,
 {
     type AC = EventStoreAggregateContext<A>;
 

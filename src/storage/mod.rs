@@ -6,9 +6,12 @@ mod pools;
 
 pub use pools::EventPool;
 
+use crate::config::DbArgs;
 use anyhow_lite::Context;
 use projections::{Backend, Db};
 use sqlx::migrate::Migrator;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -20,39 +23,112 @@ pub struct Storage {
     pub events: EventPool,
 }
 
+/// Opens `url` with the default settings.
 pub async fn open(url: &str) -> Result<Storage, String> {
+    open_with(&DbArgs::new(url.to_string())).await
+}
+
+pub async fn open_with(settings: &DbArgs) -> Result<Storage, String> {
+    let url = settings.database_url.as_str();
     let backend = Backend::of_url(url).ok_or_else(|| {
         format!("DATABASE_URL must start with sqlite:// or postgres://, not \"{url}\"")
     })?;
     match backend {
         Backend::Sqlite => {
-            let (pool, any_url) = pools::sqlite(url).await?;
+            let (pool, any_url) = pools::sqlite(settings).await?;
             SQLITE_MIGRATIONS
                 .run(&pool)
                 .await
                 .context("migrating the database")?;
-            let db = Db::connect(&any_url, backend, pools::SQLITE_CONNECTIONS)
-                .await
-                .context("opening the SQLite database")?;
+            let db = Db::connect(
+                &any_url,
+                backend,
+                pools::SQLITE_CONNECTIONS,
+                pools::sqlite_session(settings),
+            )
+            .await
+            .context("opening the SQLite database")?;
             Ok(Storage {
                 db,
                 events: EventPool::Sqlite(pool),
             })
         }
         Backend::Postgres => {
-            let pool = pools::postgres(url).await?;
+            let pool = pools::postgres(settings).await?;
             POSTGRES_MIGRATIONS
                 .run(&pool)
                 .await
                 .context("migrating the database")?;
-            let db = Db::connect(url, backend, pools::POSTGRES_CONNECTIONS)
-                .await
-                .context("connecting to PostgreSQL")?;
+            let db = Db::connect(
+                url,
+                backend,
+                pools::POSTGRES_CONNECTIONS,
+                pools::postgres_session(settings),
+            )
+            .await
+            .context("connecting to PostgreSQL")?;
             Ok(Storage {
                 db,
                 events: EventPool::Postgres(pool),
             })
         }
+    }
+}
+
+/// Whether a database error's text says the disk is full: SQLite's
+/// SQLITE_FULL ("database or disk is full"), or the file system's ENOSPC as
+/// either backend reports it. Matched on text because the error reaches the
+/// service through cqrs-es boxed as a trait object.
+pub fn is_storage_full(error: &str) -> bool {
+    const SIGNS: [&str; 3] = [
+        "database or disk is full",
+        "No space left on device",
+        "could not extend file",
+    ];
+    SIGNS.iter().any(|s| error.contains(s))
+}
+
+/// When a write was last refused for lack of space (ms since the Unix
+/// epoch; 0: never).
+static WRITE_REFUSED_AT: AtomicU64 = AtomicU64::new(0);
+/// For how long after a refused write the service reports itself unable to
+/// write, even when a small probe gets through.
+const REFUSAL_SHOWN_FOR: Duration = Duration::from_secs(5);
+
+pub fn note_write_refused() {
+    WRITE_REFUSED_AT.store(now_ms(), Ordering::Relaxed);
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Whether the database takes writes now: a write refused in the last few
+/// seconds says no; otherwise one row is rewritten as it was and committed.
+pub async fn check_writes(db: &Db) -> Result<(), String> {
+    let refused = WRITE_REFUSED_AT.load(Ordering::Relaxed);
+    let recent = u64::try_from(REFUSAL_SHOWN_FOR.as_millis()).unwrap_or(u64::MAX);
+    if refused != 0 && now_ms().saturating_sub(refused) < recent {
+        return Err("a write was refused for lack of space".into());
+    }
+    let probe = async {
+        let mut tx = db.begin_write().await?;
+        sqlx::query("UPDATE log_checkpoints SET position = position WHERE consumer = 'views'")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    };
+    match tokio::time::timeout(Duration::from_secs(5), probe).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            if is_storage_full(&e.to_string()) {
+                note_write_refused();
+            }
+            Err(e.to_string())
+        }
+        Err(_) => Err("a write did not finish within 5 s".into()),
     }
 }
 

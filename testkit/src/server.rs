@@ -9,7 +9,7 @@ use std::path::Path;
 /// outbox) live under `dir`, with the first administrator's password set.
 pub fn serve_args(database_url: String, dir: &Path, admin_password: &str) -> ServeArgs {
     ServeArgs {
-        db: DbArgs { database_url },
+        db: DbArgs::new(database_url),
         listen: any_port(),
         public_url: "http://portal.example.test".into(),
         smtp_url: None,

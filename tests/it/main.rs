@@ -15,6 +15,7 @@ mod cli;
 mod concurrency;
 mod credits;
 mod devices;
+mod faults;
 mod http;
 mod keys;
 mod licenses;
