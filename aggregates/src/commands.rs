@@ -79,6 +79,7 @@ pub enum LedgerCommand {
     },
     DeleteLicense {
         license_id: String,
+        now: DateTime<Utc>,
         idempotency: Option<Idempotency>,
     },
     AssignSupport {
@@ -124,6 +125,7 @@ pub enum LedgerCommand {
     DeactivateKey {
         key_id: String,
         fingerprint: String,
+        now: DateTime<Utc>,
     },
 }
 

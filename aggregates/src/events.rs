@@ -162,6 +162,11 @@ pub enum LedgerEvent {
     KeyDeactivated {
         key_id: String,
         fingerprint: String,
+        /// When the last license file the device could have received stops
+        /// being valid: a license on the key is refunded only after that.
+        /// Absent from events recorded before the rule.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files_valid_until: Option<DateTime<Utc>>,
     },
 }
 

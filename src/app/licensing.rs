@@ -411,6 +411,7 @@ impl App {
         );
         let command = LedgerCommand::DeleteLicense {
             license_id: id.to_string(),
+            now: Utc::now(),
             idempotency: idem.clone(),
         };
         self.run(role_of(&owner.role)?, &owner.id, command, &caller.actor())

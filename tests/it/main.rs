@@ -20,6 +20,7 @@ mod mail;
 mod migrations;
 mod projector;
 mod resellers;
+mod rules_security;
 mod restart;
 mod schema;
 mod snapshots;

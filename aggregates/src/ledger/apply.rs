@@ -57,8 +57,15 @@ impl Ledger {
                 users,
                 kind,
                 credits,
+                trial_ends_at,
                 ..
             } => {
+                if let Some(ends) = trial_ends_at {
+                    self.trials
+                        .entry(key_id.clone())
+                        .or_default()
+                        .insert(product.clone(), (license_id.clone(), *ends));
+                }
                 self.licenses.insert(
                     license_id.clone(),
                     LicenseState {
@@ -69,6 +76,13 @@ impl Ledger {
                         kind: *kind,
                         credits_spent: *credits,
                         deleted: false,
+                        trial_ends_at: *trial_ends_at,
+                        assigned_on_device: matches!(self.keys.get(key_id), Some(Some(_))),
+                        key_activations_before: self
+                            .key_activations
+                            .get(key_id)
+                            .copied()
+                            .unwrap_or(0),
                     },
                 );
             }
@@ -161,9 +175,17 @@ impl Ledger {
                 ..
             } => {
                 self.keys.insert(key_id.clone(), Some(fingerprint.clone()));
+                *self.key_activations.entry(key_id.clone()).or_default() += 1;
             }
-            KeyDeactivated { key_id, .. } => {
+            KeyDeactivated {
+                key_id,
+                files_valid_until,
+                ..
+            } => {
                 self.keys.insert(key_id.clone(), None);
+                if let Some(until) = files_valid_until {
+                    self.key_files_valid_until.insert(key_id.clone(), *until);
+                }
             }
         }
     }

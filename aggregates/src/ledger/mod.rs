@@ -19,6 +19,7 @@ mod state;
 mod subscriptions;
 mod support;
 
+pub use keys::LICENSE_FILE_DAYS;
 pub use pricing::period_end;
 pub use state::{LicenseState, SupportState};
 
@@ -26,6 +27,7 @@ use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
 use crate::events::LedgerEvent;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 // Persistent maps: cloning a state (the event store keeps the last one of
 // each stream and hands the command a copy) shares their structure instead
@@ -63,6 +65,17 @@ pub struct Ledger {
     pub transfers_out: HashSet<String>,
     /// Activation key id → fingerprint of the device it is bound to.
     pub keys: HashMap<String, Option<String>>,
+    /// Activation key id → how many times it has been activated.
+    #[serde(default)]
+    pub key_activations: HashMap<String, u64>,
+    /// Activation key id → when the last license file issued to its last
+    /// device stops being valid (recorded when the key leaves the device).
+    #[serde(default)]
+    pub key_files_valid_until: HashMap<String, DateTime<Utc>>,
+    /// Activation key id → product → the trial license last put on it and
+    /// its end: a key gets one running trial per product.
+    #[serde(default)]
+    pub trials: HashMap<String, HashMap<String, (String, DateTime<Utc>)>>,
     pub licenses: HashMap<String, LicenseState>,
     pub supports: HashMap<String, SupportState>,
     pub subscriptions: HashSet<String>,
