@@ -29,14 +29,21 @@ pub fn load_catalog(path: Option<&std::path::Path>) -> Result<Catalog, String> {
 }
 
 /// Everything but the background tasks: what the CLI commands also use.
+/// It never makes a signing key: only `serve` does (see `start`). Without
+/// one, license files it would sign carry a key made for this process only,
+/// which no product trusts; the offline commands sign nothing.
 pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
+    let signer = Signer25519::load(&args.signing_key)?.unwrap_or_else(Signer25519::ephemeral);
+    build_app_with(args, signer).await
+}
+
+async fn build_app_with(args: &ServeArgs, signer: Signer25519) -> Result<Arc<App>, String> {
     let catalog = Arc::new(load_catalog(args.catalog.as_deref())?);
     let storage = storage::open(&args.db.database_url).await?;
     let services = LedgerServices {
         catalog: catalog.clone(),
     };
     let ledgers = Arc::new(Ledgers::new(storage.events, &services));
-    let signer = Signer25519::load_or_create(&args.signing_key)?;
     let db = storage.db;
     Ok(Arc::new(App {
         projector: Projector::new(db.clone()),
@@ -73,7 +80,8 @@ impl Running {
 }
 
 pub async fn start(args: &ServeArgs) -> Result<Running, String> {
-    let app = build_app(args).await?;
+    let signer = Signer25519::load_or_create(&args.signing_key)?;
+    let app = build_app_with(args, signer).await?;
     let mailer = Mailer::new(
         app.db.clone(),
         args.smtp_url.as_deref(),

@@ -45,9 +45,7 @@ pub enum LedgerEvent {
         products: Vec<String>,
     },
     /// On the partner: the reseller now belongs to it.
-    ResellerAdded {
-        reseller_id: String,
-    },
+    ResellerAdded { reseller_id: String },
     ResellerProfileEdited {
         email: Option<String>,
         name: Option<String>,

@@ -259,7 +259,8 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
     // The device keeps its last file 30 days: until then the license is not
     // refunded (see rules_security for the refund once the file expired).
     assert_eq!(
-        app.error_code(Some(&token), DELETE, json!({ "id": lid })).await,
+        app.error_code(Some(&token), DELETE, json!({ "id": lid }))
+            .await,
         "CONFLICT"
     );
     assert_eq!(app.balance(&token).await, balance);

@@ -10,8 +10,7 @@ const ACTIVATE: &str = "mutation($k: String!, $f: String!) { activateKey(key: $k
 const DEACTIVATE: &str =
     "mutation($k: String!, $f: String!) { deactivateKey(key: $k, deviceFingerprint: $f) }";
 const ASSIGN: &str = "mutation($i: AssignLicenseInput!, $idem: String) { assignLicense(input: $i, idempotencyKey: $idem) { id } }";
-const DELETE: &str =
-    "mutation($id: ID!) { deleteLicense(id: $id) { amount reason reference } }";
+const DELETE: &str = "mutation($id: ID!) { deleteLicense(id: $id) { amount reason reference } }";
 
 /// A partner with `credits` and one activation key; returns (token, key).
 async fn seller(app: &TestApp, credits: i64) -> (String, Value) {
@@ -37,8 +36,8 @@ both_backends!(
     |app: TestApp| async move {
         let (token, key) = seller(&app, 300).await;
         let code = key["key"].as_str().expect("code");
-        let lid = assign(&app, &token, &key, "PERMANENT").await["data"]["assignLicense"]["id"]
-            .clone();
+        let lid =
+            assign(&app, &token, &key, "PERMANENT").await["data"]["assignLicense"]["id"].clone();
         assert_eq!(app.balance(&token).await, 200);
         // The device gets a file valid 30 days, then the key leaves it.
         let file = app
@@ -49,7 +48,10 @@ both_backends!(
             .await;
         // Deleting now would refund a license the device still holds.
         let answer = app.gql(Some(&token), DELETE, json!({ "id": lid })).await;
-        assert_eq!(answer["errors"][0]["extensions"]["code"], "CONFLICT", "{answer}");
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "CONFLICT",
+            "{answer}"
+        );
         let message = answer["errors"][0]["message"].as_str().expect("message");
         assert!(message.contains("stays valid until"), "{message}");
         assert_eq!(app.balance(&token).await, 200);
@@ -61,8 +63,8 @@ both_backends!(
         // A license put on the key after the device left was never in a
         // file: it is refunded at once.
         let fresh = app.key(&token, "spare").await;
-        let lid = assign(&app, &token, &fresh, "PERMANENT").await["data"]["assignLicense"]["id"]
-            .clone();
+        let lid =
+            assign(&app, &token, &fresh, "PERMANENT").await["data"]["assignLicense"]["id"].clone();
         let refund = app.ok(Some(&token), DELETE, json!({ "id": lid })).await;
         assert_eq!(refund["deleteLicense"]["amount"], 100);
         app.assert_history_adds_up(&token).await;
@@ -76,7 +78,10 @@ both_backends!(
         let first = assign(&app, &token, &key, "TRIAL").await;
         assert!(first["errors"].is_null(), "{first}");
         let second = assign(&app, &token, &key, "TRIAL").await;
-        assert_eq!(second["errors"][0]["extensions"]["code"], "CONFLICT", "{second}");
+        assert_eq!(
+            second["errors"][0]["extensions"]["code"], "CONFLICT",
+            "{second}"
+        );
         let message = second["errors"][0]["message"].as_str().expect("message");
         assert!(
             message.contains("already has a running trial of Remote Access"),
@@ -89,3 +94,93 @@ both_backends!(
         assert!(third["errors"].is_null(), "{third}");
     }
 );
+
+// --- check-license, public-key, verify: which key is trusted ---------------
+
+fn run_cli(args: &[&str], envs: &[(&str, &std::path::Path)]) -> (Option<i32>, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
+    command.args(args).env("RUST_LOG", "warn");
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().expect("run the binary");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+/// A license file signed by `signer`, expiring `days` from now (negative: past).
+fn signed_file(signer: &license_portal::signing::Signer25519, days: i64) -> String {
+    let expires = chrono::Utc::now() + chrono::Duration::days(days);
+    let payload = json!({
+        "key": "ABCD-EFGH-IJKL-MNOP",
+        "licenses": [{ "product": "REMOTE_ACCESS", "users": 999 }],
+        "expiresAt": projections::db::time_text(expires),
+    });
+    serde_json::to_string(&signer.sign(payload.to_string())).expect("json")
+}
+
+#[test]
+fn check_license_never_trusts_the_files_own_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Anyone can make a key, sign a file with it and name it in the file.
+    let forger = license_portal::signing::Signer25519::ephemeral();
+    let file = dir.path().join("forged.json");
+    std::fs::write(&file, signed_file(&forger, 30)).expect("write");
+    let no_key = dir.path().join("no-signing-key");
+    let (code, out) = run_cli(
+        &["check-license", file.to_str().expect("path")],
+        &[("SIGNING_KEY_PATH", &no_key)],
+    );
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("no trusted key"), "{out}");
+    assert!(!out.contains("is VALID"), "{out}");
+    assert!(!no_key.exists(), "check-license made a signing key");
+}
+
+#[test]
+fn check_license_refuses_an_expired_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key_path = dir.path().join("signing-key");
+    let vendor = license_portal::signing::Signer25519::load_or_create(&key_path).expect("key");
+    let fresh = dir.path().join("fresh.json");
+    std::fs::write(&fresh, signed_file(&vendor, 30)).expect("write");
+    let (code, out) = run_cli(
+        &["check-license", fresh.to_str().expect("path")],
+        &[("SIGNING_KEY_PATH", &key_path)],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("is VALID"), "{out}");
+    let expired = dir.path().join("expired.json");
+    std::fs::write(&expired, signed_file(&vendor, -1)).expect("write");
+    let (code, out) = run_cli(
+        &["check-license", expired.to_str().expect("path")],
+        &[("SIGNING_KEY_PATH", &key_path)],
+    );
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("expired"), "{out}");
+    assert!(!out.contains("is VALID"), "{out}");
+}
+
+both_backends!(only_serve_makes_a_signing_key, |app: TestApp| async move {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let no_key = dir.path().join("data").join("signing-key");
+    let (code, out) = run_cli(&["public-key"], &[("SIGNING_KEY_PATH", &no_key)]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(!no_key.exists(), "public-key made a signing key");
+    let url = app.database_url();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
+    for args in [&["verify"][..], &["replay"][..]] {
+        let out = command
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("SIGNING_KEY_PATH", &no_key)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run the binary");
+        assert!(out.status.success(), "{out:?}");
+        assert!(!no_key.exists(), "{args:?} made a signing key");
+        command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
+    }
+});
