@@ -23,6 +23,13 @@ pub enum LicenseKind {
 pub struct Idempotency {
     pub key: String,
     pub fingerprint: String,
+    /// The account that sent the key when it is not the stream's owner (a
+    /// partner acting on its reseller's stream). Keys are looked up per
+    /// sender, so no text a client picks lands in another sender's keys.
+    /// None: the owner, and every event recorded before senders were kept
+    /// (a partner's keys were then stored as "<partner id>/<key>").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -292,6 +292,7 @@ impl Run {
             i.map(|(key, fingerprint)| Idempotency {
                 key: format!("idem-{key}"),
                 fingerprint: format!("fp-{fingerprint}"),
+                sender: None,
             })
         };
         let today = self.today;

@@ -4,3 +4,20 @@
 -- device"); they are only a cache of the event log, so every stream loads
 -- from its events once and the next snapshot has them.
 DELETE FROM snapshots;
+
+-- Idempotency keys are kept per sender: a partner acting on its reseller's
+-- stream has keys of its own, in a column of their own ('' is the stream's
+-- owner) rather than joined into the key's text, where a key the reseller
+-- picked could spell the partner's. Rows written before stay the owner's, as
+-- the events they came from (which a replay reads again) say.
+CREATE TABLE idempotency_results_by_sender (
+    account_id text NOT NULL,
+    sender     text NOT NULL DEFAULT '',
+    key        text NOT NULL,
+    entity_id  text NOT NULL,
+    PRIMARY KEY (account_id, sender, key)
+) STRICT;
+INSERT INTO idempotency_results_by_sender (account_id, sender, key, entity_id)
+    SELECT account_id, '', key, entity_id FROM idempotency_results;
+DROP TABLE idempotency_results;
+ALTER TABLE idempotency_results_by_sender RENAME TO idempotency_results;

@@ -144,6 +144,7 @@ pub fn idempotency(
         Some(k) => Ok(Some(aggregates::Idempotency {
             key: k.to_string(),
             fingerprint: fingerprint(parts),
+            sender: None,
         })),
     }
 }

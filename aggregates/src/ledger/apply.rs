@@ -13,8 +13,20 @@ impl Ledger {
         if let Some(movement) = event.credit_movement() {
             self.balance += movement.amount;
         }
-        if let Some(Idempotency { key, fingerprint }) = event.idempotency() {
-            self.idempotency.insert(key.clone(), fingerprint.clone());
+        if let Some(Idempotency {
+            key,
+            fingerprint,
+            sender,
+        }) = event.idempotency()
+        {
+            let keys = match sender {
+                None => &mut self.idempotency,
+                Some(sender) => self
+                    .idempotency_by_sender
+                    .entry(sender.clone())
+                    .or_default(),
+            };
+            keys.insert(key.clone(), fingerprint.clone());
         }
         match event {
             AdminRegistered { .. } | PartnerRegistered { .. } => self.registered = true,

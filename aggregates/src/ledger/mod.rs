@@ -26,7 +26,7 @@ pub use state::{LicenseState, SupportState};
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
-use crate::events::LedgerEvent;
+use crate::events::{Idempotency, LedgerEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 // Persistent maps: cloning a state (the event store keeps the last one of
@@ -79,8 +79,13 @@ pub struct Ledger {
     pub licenses: HashMap<String, LicenseState>,
     pub supports: HashMap<String, SupportState>,
     pub subscriptions: HashSet<String>,
-    /// Idempotency key → fingerprint of the request that first used it.
+    /// The owner's idempotency keys → fingerprint of the request that first
+    /// used each.
     pub idempotency: HashMap<String, String>,
+    /// Another sender's account id → its keys → fingerprint, kept apart
+    /// from the owner's.
+    #[serde(default)]
+    pub idempotency_by_sender: HashMap<String, HashMap<String, String>>,
 }
 
 impl Ledger {
@@ -106,7 +111,7 @@ impl Ledger {
         // A retried request gets its first result: nothing happens again.
         if let Some((idem, first)) = command
             .idempotency()
-            .and_then(|idem| self.idempotency.get(&idem.key).map(|first| (idem, first)))
+            .and_then(|idem| self.first_use(idem).map(|first| (idem, first)))
         {
             return if *first == idem.fingerprint {
                 Ok(vec![])
@@ -141,6 +146,17 @@ impl Ledger {
                 self.decide_support(role, command, catalog)
             }
             CreateSubscription { .. } => self.decide_subscription(role, command, catalog),
+        }
+    }
+
+    /// The fingerprint of the request that first used this sender's key.
+    fn first_use(&self, idem: &Idempotency) -> Option<&String> {
+        match &idem.sender {
+            None => self.idempotency.get(&idem.key),
+            Some(sender) => self
+                .idempotency_by_sender
+                .get(sender)
+                .and_then(|keys| keys.get(&idem.key)),
         }
     }
 }

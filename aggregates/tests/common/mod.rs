@@ -152,6 +152,7 @@ pub fn idem(key: &str, fingerprint: &str) -> Option<Idempotency> {
     Some(Idempotency {
         key: key.to_string(),
         fingerprint: fingerprint.to_string(),
+        sender: None,
     })
 }
 
