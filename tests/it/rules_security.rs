@@ -184,3 +184,226 @@ both_backends!(only_serve_makes_a_signing_key, |app: TestApp| async move {
         command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
     }
 });
+
+// --- Idempotency keys are the sender's own --------------------------------
+
+both_backends!(
+    a_resellers_key_never_names_its_partners,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (partner_id, partner) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &partner_id, 500, "INV-1").await;
+        let (_, reseller) = app
+            .reseller(&partner, "resb", &["REMOTE_ACCESS"], 300)
+            .await;
+        let key = app.key(&reseller, "shop server").await;
+        let order = |users: i64| json!({ "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" });
+        // The reseller picks a key that spells its partner's "order-77".
+        let spelled = format!("{partner_id}/order-77");
+        let by_reseller = app
+            .ok(
+                Some(&reseller),
+                ASSIGN,
+                json!({ "i": order(1), "idem": spelled }),
+            )
+            .await["assignLicense"]["id"]
+            .clone();
+        // The partner's own "order-77" on the reseller's key is another request.
+        let by_partner = app
+            .ok(
+                Some(&partner),
+                ASSIGN,
+                json!({ "i": order(2), "idem": "order-77" }),
+            )
+            .await["assignLicense"]["id"]
+            .clone();
+        assert_ne!(by_reseller, by_partner);
+        // Each retry still finds its own first result.
+        let again = app
+            .ok(
+                Some(&partner),
+                ASSIGN,
+                json!({ "i": order(2), "idem": "order-77" }),
+            )
+            .await["assignLicense"]["id"]
+            .clone();
+        assert_eq!(again, by_partner);
+        let again = app
+            .ok(
+                Some(&reseller),
+                ASSIGN,
+                json!({ "i": order(1), "idem": spelled }),
+            )
+            .await["assignLicense"]["id"]
+            .clone();
+        assert_eq!(again, by_reseller);
+        // 10 + 20 spent from the reseller's 300.
+        assert_eq!(app.balance(&reseller).await, 270);
+    }
+);
+
+// --- What a reseller reads of its partner; what a partner learns of others --
+
+both_backends!(
+    a_reseller_reads_its_partners_name_not_its_figures,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (partner_id, partner) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &partner_id, 500, "INV-1").await;
+        let (_, reseller) = app.reseller(&partner, "resb", &["REMOTE_ACCESS"], 0).await;
+        let d = app
+            .ok(
+                Some(&reseller),
+                "{ me { parent { id name login } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            d["me"]["parent"],
+            json!({ "id": partner_id, "name": "acme", "login": "acme" })
+        );
+        for field in ["creditBalance", "email", "keyCount", "licenseCount"] {
+            let answer = app
+                .gql(
+                    Some(&reseller),
+                    &format!("{{ me {{ login parent {{ id {field} }} }} }}"),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(
+                answer["errors"][0]["extensions"]["code"], "FORBIDDEN",
+                "{answer}"
+            );
+            assert_eq!(
+                answer["errors"][0]["path"],
+                json!(["me", "parent", field]),
+                "{answer}"
+            );
+            // The field is non-null: the partner comes back null, never the value.
+            assert_eq!(answer["data"]["me"]["parent"], json!(null), "{answer}");
+            assert_eq!(answer["data"]["me"]["login"], "resb", "{answer}");
+            assert!(!answer.to_string().contains("500"), "{answer}");
+        }
+        // The partner still reads its own figures.
+        let d = app
+            .ok(Some(&partner), "{ me { creditBalance email } }", json!({}))
+            .await;
+        assert_eq!(d["me"]["creditBalance"], 500);
+    }
+);
+
+const CREATE_RESELLER: &str =
+    "mutation($i: CreateResellerInput!) { createReseller(input: $i) { reseller { id } } }";
+const EDIT_RESELLER: &str =
+    "mutation($id: ID!, $i: EditResellerInput!) { editReseller(id: $id, input: $i) { id } }";
+
+both_backends!(
+    a_partner_cannot_tell_whose_login_or_email_is_taken,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, acme) = app.partner(&admin, "acme").await;
+        let (_, _globex) = app.partner(&admin, "globex").await;
+        let (own, _) = app.reseller(&acme, "resb", &["REMOTE_ACCESS"], 0).await;
+        let (_, _) = app.reseller(&acme, "resc", &["REMOTE_ACCESS"], 0).await;
+        let create = |login: &str, email: &str| json!({ "i": { "login": login, "email": email, "name": "New", "password": "reseller-pass-1", "products": ["REMOTE_ACCESS"] } });
+        let mut answers = Vec::new();
+        for (login, email) in [
+            // Another partner's login, and its email.
+            ("globex", "fresh-1@example.com"),
+            ("fresh-2", "globex@example.com"),
+            // The partner's own reseller's login, and its email.
+            ("resc", "fresh-3@example.com"),
+            ("fresh-4", "resc@example.com"),
+        ] {
+            let answer = app
+                .gql(Some(&acme), CREATE_RESELLER, create(login, email))
+                .await;
+            assert_eq!(
+                answer["errors"][0]["extensions"]["code"], "CONFLICT",
+                "{answer}"
+            );
+            answers.push(answer["errors"][0]["message"].clone());
+        }
+        for email in [
+            "globex@example.com",
+            "resc@example.com",
+            "admin@example.com",
+        ] {
+            let answer = app
+                .gql(
+                    Some(&acme),
+                    EDIT_RESELLER,
+                    json!({ "id": own, "i": { "email": email } }),
+                )
+                .await;
+            if answer["errors"].is_null() {
+                // No such account: the address was free.
+                continue;
+            }
+            assert_eq!(
+                answer["errors"][0]["extensions"]["code"], "CONFLICT",
+                "{answer}"
+            );
+            answers.push(answer["errors"][0]["message"].clone());
+        }
+        assert!(answers.len() >= 6, "{answers:?}");
+        let first_create = &answers[0];
+        assert!(
+            answers[..4].iter().all(|a| a == first_create),
+            "{answers:?}"
+        );
+        assert!(answers[4..].iter().all(|a| a == &answers[4]), "{answers:?}");
+        assert!(
+            first_create
+                .as_str()
+                .unwrap_or("")
+                .contains("not available"),
+            "{answers:?}"
+        );
+    }
+);
+
+// --- Credit entry ids and cursors tell nothing of the system's volume -----
+
+both_backends!(
+    credit_entry_ids_and_cursors_are_opaque,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (id, token) = app.partner(&admin, "acme").await;
+        let mut ids = Vec::new();
+        for i in 1..=3 {
+            ids.push(app.grant(&admin, &id, 10 * i, &format!("INV-{i}")).await["id"].clone());
+        }
+        for entry in &ids {
+            let text = entry.as_str().expect("id");
+            let hex = text.strip_prefix("crd_").expect("crd_ prefix");
+            assert_eq!(hex.len(), 32, "{text}");
+            assert!(hex.chars().all(|c| c.is_ascii_hexdigit()), "{text}");
+        }
+        const PAGE: &str = "query($a: String) { creditHistory(first: 2, after: $a) { edges { cursor node { id amount } } pageInfo { endCursor hasNextPage } } }";
+        let first = app.ok(Some(&token), PAGE, json!({ "a": null })).await;
+        let page = &first["creditHistory"];
+        assert_eq!(page["pageInfo"]["hasNextPage"], true);
+        let cursor = page["pageInfo"]["endCursor"].as_str().expect("cursor");
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .expect("base64");
+        let raw = String::from_utf8(raw).expect("text");
+        assert_eq!(raw, format!("e:{}", ids[1].as_str().expect("id")));
+        let next = app.ok(Some(&token), PAGE, json!({ "a": cursor })).await;
+        let edges = next["creditHistory"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), 1);
+        assert_eq!(edges[0]["node"]["id"], ids[2]);
+        assert_eq!(edges[0]["node"]["amount"], 30);
+        // The node look-up finds an entry by its new id.
+        let node = app
+            .ok(
+                Some(&token),
+                "query($id: ID!) { node(id: $id) { ... on CreditEntry { amount } } }",
+                json!({ "id": ids[0] }),
+            )
+            .await;
+        assert_eq!(node["node"]["amount"], 10);
+    }
+);
