@@ -70,17 +70,21 @@ enum Command {
         #[arg(long)]
         views: bool,
     },
-    /// Print the public key that signs license files (base64 of its 32 bytes).
+    /// Print the public key that signs license files (base64 of its 32
+    /// bytes). It reads the key `serve` made; it never makes one.
     PublicKey {
         #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
         signing_key: PathBuf,
     },
-    /// Check a saved license file offline and print what it grants.
+    /// Check a saved license file offline and print what it grants. Exits 0
+    /// only for an unexpired file signed by the trusted key; 2 when the file
+    /// is not valid or no trusted key is at hand, 3 when it has expired.
     CheckLicense {
         /// A file holding the LicenseFile JSON ({payload, signature, publicKey}).
         file: PathBuf,
         /// The vendor's public key (base64). Default: the public half of the
-        /// signing key at --signing-key when that file exists.
+        /// signing key at --signing-key. The key named inside the file is
+        /// never trusted.
         #[arg(long)]
         public_key: Option<String>,
         #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
@@ -284,7 +288,13 @@ async fn verify_ledger(app: &crate::app::App) -> Result<ExitCode, String> {
 }
 
 fn public_key(signing_key: &Path) -> Result<ExitCode, String> {
-    let signer = crate::signing::Signer25519::load_or_create(signing_key)?;
+    // Printing a key made here would name a key no server signs with.
+    let signer = crate::signing::Signer25519::load(signing_key)?.ok_or_else(|| {
+        format!(
+            "no signing key at {}; `license-portal serve` makes one on its first start",
+            signing_key.display()
+        )
+    })?;
     println!("{}", signer.public_key());
     Ok(ExitCode::SUCCESS)
 }
@@ -303,41 +313,50 @@ fn check_license(
         .ok_or("no {payload, signature, publicKey} object in the file")?;
     let license: crate::signing::SignedFile =
         serde_json::from_value(object.clone()).map_err(|e| format!("not a license file: {e}"))?;
-    // The key named inside the file only proves the file is intact,
-    // not who signed it; say so unless a trusted key is at hand.
-    let public_key = match public_key {
-        Some(k) => Some(k),
-        None => crate::signing::Signer25519::load(signing_key)?.map(|s| s.public_key()),
-    };
-    if public_key.is_none() {
-        println!(
-            "note: no trusted public key (--public-key, or a signing key at {}); \
-             checking against the key named in the file, which proves the file is \
-             intact but not who signed it",
-            signing_key.display()
-        );
-    }
-    match crate::signing::verify(&license, public_key.as_deref()) {
-        Ok(payload) => {
-            println!(
-                "license file is VALID (signed by {})",
-                public_key.as_deref().unwrap_or(&license.public_key)
-            );
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&payload).unwrap_or_default()
-            );
-            let expires = payload
-                .get("expiresAt")
-                .and_then(|v| v.as_str())
-                .and_then(projections::db::parse_time);
-            if expires.is_some_and(|t| t < chrono::Utc::now()) {
-                println!("note: this file has expired; the product must refresh it");
+    // The key named inside the file only proves the file is intact, not who
+    // signed it: anyone can sign a file with a key of their own. Only a key
+    // the operator trusts decides.
+    let trusted = match public_key {
+        Some(k) => k,
+        None => match crate::signing::Signer25519::load(signing_key)? {
+            Some(s) => s.public_key(),
+            None => {
+                println!(
+                    "license file NOT checked: no trusted key (give --public-key, or a signing key at {})",
+                    signing_key.display()
+                );
+                return Ok(ExitCode::from(2));
             }
-            Ok(ExitCode::SUCCESS)
-        }
+        },
+    };
+    let payload = match crate::signing::verify(&license, Some(&trusted)) {
+        Ok(payload) => payload,
         Err(why) => {
             println!("license file is NOT valid: {why}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let pretty = serde_json::to_string_pretty(&payload).unwrap_or_default();
+    let expires = payload
+        .get("expiresAt")
+        .and_then(|v| v.as_str())
+        .and_then(projections::db::parse_time);
+    match expires {
+        Some(t) if t > chrono::Utc::now() => {
+            println!("license file is VALID (signed by {trusted})");
+            println!("{pretty}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(t) => {
+            println!(
+                "license file is NOT valid: it expired at {}; the product must refresh it",
+                projections::db::time_text(t)
+            );
+            println!("{pretty}");
+            Ok(ExitCode::from(3))
+        }
+        None => {
+            println!("license file is NOT valid: it names no expiresAt time");
             Ok(ExitCode::from(2))
         }
     }

@@ -29,7 +29,15 @@ pub fn load_catalog(path: Option<&std::path::Path>) -> Result<Catalog, String> {
 }
 
 /// Everything but the background tasks: what the CLI commands also use.
+/// It never makes a signing key: only `serve` does (see `start`). Without
+/// one, license files it would sign carry a key made for this process only,
+/// which no product trusts; the offline commands sign nothing.
 pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
+    let signer = Signer25519::load(&args.signing_key)?.unwrap_or_else(Signer25519::ephemeral);
+    build_app_with(args, signer).await
+}
+
+async fn build_app_with(args: &ServeArgs, signer: Signer25519) -> Result<Arc<App>, String> {
     let catalog = Arc::new(load_catalog(args.catalog.as_deref())?);
     crate::event_store::set_cache_limit(args.db.aggregate_cache_mb.saturating_mul(1024 * 1024));
     let storage = storage::open_with(&args.db).await?;
@@ -37,7 +45,6 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
         catalog: catalog.clone(),
     };
     let ledgers = Arc::new(Ledgers::new(storage.events, &services));
-    let signer = Signer25519::load_or_create(&args.signing_key)?;
     crate::auth::set_hashing_slots(args.security.password_hashing_slots);
     let db = storage.db;
     Ok(Arc::new(App {
@@ -82,7 +89,8 @@ impl Running {
 }
 
 pub async fn start(args: &ServeArgs) -> Result<Running, String> {
-    let app = build_app(args).await?;
+    let signer = Signer25519::load_or_create(&args.signing_key)?;
+    let app = build_app_with(args, signer).await?;
     let mailer = Mailer::new(
         app.db.clone(),
         args.smtp_url.as_deref(),

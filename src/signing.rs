@@ -38,7 +38,16 @@ impl Signer25519 {
         Ok(Some(Signer25519 { key }))
     }
 
+    /// A key that lives only in this process: for commands that must not
+    /// leave a key file behind and sign nothing anyone keeps.
+    pub fn ephemeral() -> Signer25519 {
+        Signer25519 {
+            key: SigningKey::generate(&mut rand::rngs::OsRng),
+        }
+    }
+
     /// Loads the key at `path` (PKCS#8 PEM), or makes one there when absent.
+    /// Only `serve` calls it.
     pub fn load_or_create(path: &Path) -> Result<Signer25519, String> {
         if let Some(signer) = Signer25519::load(path)? {
             return Ok(signer);
@@ -52,7 +61,10 @@ impl Signer25519 {
         }
         crate::files::write_private(path, pem.as_bytes())
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
-        tracing::info!(path = %path.display(), "made a new license signing key");
+        tracing::warn!(
+            path = %path.display(),
+            "no license signing key was found: made a new one; products that trusted another key will not accept files signed with it"
+        );
         Ok(Signer25519 { key })
     }
 

@@ -85,6 +85,7 @@ pub enum LedgerCommand {
     },
     DeleteLicense {
         license_id: String,
+        now: DateTime<Utc>,
         idempotency: Option<Idempotency>,
     },
     AssignSupport {
@@ -130,6 +131,7 @@ pub enum LedgerCommand {
     DeactivateKey {
         key_id: String,
         fingerprint: String,
+        now: DateTime<Utc>,
     },
 }
 

@@ -23,6 +23,13 @@ pub enum LicenseKind {
 pub struct Idempotency {
     pub key: String,
     pub fingerprint: String,
+    /// The account that sent the key when it is not the stream's owner (a
+    /// partner acting on its reseller's stream). Keys are looked up per
+    /// sender, so no text a client picks lands in another sender's keys.
+    /// None: the owner, and every event recorded before senders were kept
+    /// (a partner's keys were then stored as "<partner id>/<key>").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,9 +58,7 @@ pub enum LedgerEvent {
         products: Vec<String>,
     },
     /// On the partner: the reseller now belongs to it.
-    ResellerAdded {
-        reseller_id: String,
-    },
+    ResellerAdded { reseller_id: String },
     ResellerProfileEdited {
         email: Option<String>,
         name: Option<String>,
@@ -168,6 +173,11 @@ pub enum LedgerEvent {
     KeyDeactivated {
         key_id: String,
         fingerprint: String,
+        /// When the last license file the device could have received stops
+        /// being valid: a license on the key is refunded only after that.
+        /// Absent from events recorded before the rule.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files_valid_until: Option<DateTime<Utc>>,
     },
 }
 

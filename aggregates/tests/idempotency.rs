@@ -204,3 +204,59 @@ fn a_retried_grant_grants_nothing_by_key_or_by_reference() {
         .when(grant(100, "invoice-9"))
         .then_expect_events(vec![]);
 }
+
+fn from(sender: &str, key: &str, fingerprint: &str) -> Option<Idempotency> {
+    idem(key, fingerprint).map(|i| Idempotency {
+        sender: Some(sender.to_string()),
+        ..i
+    })
+}
+
+#[test]
+fn a_key_is_looked_up_under_its_sender_only() {
+    // The owner picks a key that spells "<partner>/order-77"; its partner
+    // then sends "order-77" on the same stream.
+    let owners = keyed(
+        &permanent("l2", RA, "DESKTOP", 1).cmd(),
+        idem(&format!("{PARTNER_ID}/order-77"), "fp-a"),
+    );
+    let first = outcome_as(Role::Partner, seller(), owners).unwrap();
+    let partners = keyed(
+        &permanent("l3", RA, "DESKTOP", 2).cmd(),
+        from(PARTNER_ID, "order-77", "fp-b"),
+    );
+    let second = outcome_as(
+        Role::Partner,
+        and(seller(), first.clone()),
+        partners.clone(),
+    )
+    .expect("another sender's key is its own");
+    assert_eq!(second.len(), 1);
+    // The partner's retry is still recognised, under its own name.
+    let given = and(and(seller(), first), second);
+    assert_eq!(
+        outcome_as(Role::Partner, given.clone(), partners),
+        Ok(vec![])
+    );
+    // And the owner's plain "order-77" is not the partner's.
+    let owners_plain = keyed(
+        &permanent("l4", RA, "DESKTOP", 3).cmd(),
+        idem("order-77", "fp-c"),
+    );
+    assert_eq!(
+        outcome_as(Role::Partner, given, owners_plain).map(|e| e.len()),
+        Ok(1)
+    );
+}
+
+#[test]
+fn events_recorded_without_a_sender_still_load() {
+    let old = r#"{"LicenseAssigned":{"license_id":"l9","key_id":"k1","product":"REMOTE_ACCESS","edition":"DESKTOP","users":1,"kind":"PERMANENT","trial_ends_at":null,"email":null,"comment":null,"credits":10,"idempotency":{"key":"acc_x/order-1","fingerprint":"fp"}}}"#;
+    let event: LedgerEvent = serde_json::from_str(old).expect("an old event loads");
+    assert_eq!(
+        event
+            .idempotency()
+            .map(|i| (i.key.as_str(), i.sender.is_none())),
+        Some(("acc_x/order-1", true))
+    );
+}

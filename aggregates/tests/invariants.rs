@@ -292,6 +292,7 @@ impl Run {
             i.map(|(key, fingerprint)| Idempotency {
                 key: format!("idem-{key}"),
                 fingerprint: format!("fp-{fingerprint}"),
+                sender: None,
             })
         };
         let today = self.today;
@@ -362,6 +363,7 @@ impl Run {
             },
             Step::Delete { license, idem: i } => LedgerCommand::DeleteLicense {
                 license_id: Self::pick(&self.licenses, *license),
+                now: at(today),
                 idempotency: idem(i),
             },
             Step::AssignSupport {
@@ -461,6 +463,7 @@ impl Run {
             Step::Deactivate { key, device } => LedgerCommand::DeactivateKey {
                 key_id: format!("k{key}"),
                 fingerprint: format!("device-{device}"),
+                now: at(today),
             },
             Step::PassDays(days) => {
                 self.today = self.today + Days::new(*days);
@@ -864,7 +867,7 @@ proptest! {
                 Flow::ResellerRefund(n) => {
                     if !reseller_licenses.is_empty() {
                         let id = reseller_licenses[n % reseller_licenses.len()].clone();
-                        reseller.execute(&catalog, &LedgerCommand::DeleteLicense { license_id: id, idempotency: None });
+                        reseller.execute(&catalog, &LedgerCommand::DeleteLicense { license_id: id, now: at(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()), idempotency: None });
                     }
                 }
             }

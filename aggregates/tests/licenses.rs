@@ -5,8 +5,8 @@
 
 mod common;
 
-use aggregates::{DomainError, LedgerEvent, LicenseKind, Role};
-use chrono::{TimeZone, Utc};
+use aggregates::{DomainError, LedgerCommand, LedgerEvent, LicenseKind, Role};
+use chrono::{Duration, TimeZone, Utc};
 use common::*;
 
 /// A partner with 200 credits granted who bought "l1": 5 DESKTOP users for 50
@@ -452,12 +452,145 @@ fn after_deactivation_the_license_is_deleted_with_its_upgrades_refunded() {
         [
             activated("k1", "device-a"),
             license_upgraded("l1", 8, "DESKTOP", 30),
-            deactivated("k1", "device-a"),
+            // The device's last file expired yesterday.
+            deactivated_until("k1", "device-a", Some(now() - Duration::days(1))),
         ],
     );
     partner(given)
         .when(delete_license("l1"))
         .then_expect_events(vec![license_deleted("l1", 80)]);
+}
+
+const FILE_STILL_VALID: &str = "this license was on a device, whose license file stays valid until 2025-04-09 10:00 UTC; it can be deleted, and its credits refunded, from then on";
+
+#[test]
+fn a_license_that_was_on_a_device_is_not_refunded_while_its_file_is_valid() {
+    // Activated, deactivated today: the device keeps a file valid 30 days.
+    let given = and(
+        with_l1(),
+        [activated("k1", "device-a"), deactivated("k1", "device-a")],
+    );
+    partner(given.clone())
+        .when(delete_license("l1"))
+        .then_expect_error(conflict(FILE_STILL_VALID));
+    // From the moment the file expires, the full price comes back.
+    let later = LedgerCommand::DeleteLicense {
+        license_id: "l1".into(),
+        now: now() + Duration::days(aggregates::ledger::LICENSE_FILE_DAYS),
+        idempotency: None,
+    };
+    partner(given)
+        .when(later)
+        .then_expect_events(vec![license_deleted("l1", 50)]);
+}
+
+#[test]
+fn a_license_assigned_while_its_key_is_on_a_device_was_on_the_device() {
+    let given = and(
+        partner_with(200),
+        [
+            activated("k1", "device-a"),
+            permanent("l1", RA, "DESKTOP", 5).assigned(50),
+            deactivated("k1", "device-a"),
+        ],
+    );
+    partner(given)
+        .when(delete_license("l1"))
+        .then_expect_error(conflict(FILE_STILL_VALID));
+}
+
+#[test]
+fn a_license_put_on_the_key_after_its_device_left_is_refunded_at_once() {
+    let given = and(
+        partner_with(200),
+        [
+            activated("k1", "device-a"),
+            deactivated("k1", "device-a"),
+            permanent("l1", RA, "DESKTOP", 5).assigned(50),
+        ],
+    );
+    partner(given)
+        .when(delete_license("l1"))
+        .then_expect_events(vec![license_deleted("l1", 50)]);
+}
+
+#[test]
+fn a_deactivation_recorded_without_its_files_end_does_not_hold_the_refund() {
+    // Logs written before the rule: nothing says how long the file lasts.
+    let given = and(
+        with_l1(),
+        [
+            activated("k1", "device-a"),
+            deactivated_until("k1", "device-a", None),
+        ],
+    );
+    partner(given)
+        .when(delete_license("l1"))
+        .then_expect_events(vec![license_deleted("l1", 50)]);
+}
+
+#[test]
+fn a_trial_that_was_on_a_device_is_deleted_at_once() {
+    // Nothing to refund, nothing to wait for.
+    let given = and(
+        partner_with(0),
+        [
+            trial("l1", RA, "DESKTOP", 5, 30).assigned(0),
+            activated("k1", "device-a"),
+            deactivated("k1", "device-a"),
+        ],
+    );
+    partner(given)
+        .when(delete_license("l1"))
+        .then_expect_events(vec![license_deleted("l1", 0)]);
+}
+
+// --- One running trial per product on a key --------------------------------
+
+const TRIAL_RUNNING: &str = "this activation key already has a running trial of Remote Access (until 2025-04-09); a key gets one running trial per product";
+
+fn with_trial() -> Vec<LedgerEvent> {
+    and(
+        and(partner_with(0), [key("k2")]),
+        [trial("l1", RA, "DESKTOP", 5, 30).assigned(0)],
+    )
+}
+
+#[test]
+fn a_key_gets_one_running_trial_per_product() {
+    partner(with_trial())
+        .when(trial("l2", RA, "ENTERPRISE", 1, 7).cmd())
+        .then_expect_error(conflict(TRIAL_RUNNING));
+}
+
+#[test]
+fn another_product_or_another_key_gets_its_own_trial() {
+    let other_product = trial("l2", AS, "ULTIMATE", 1, 7);
+    partner(with_trial())
+        .when(other_product.cmd())
+        .then_expect_events(vec![other_product.assigned(0)]);
+    let other_key = LicenseOrder {
+        key_id: "k2".into(),
+        ..trial("l2", RA, "DESKTOP", 1, 7)
+    };
+    partner(with_trial())
+        .when(other_key.cmd())
+        .then_expect_events(vec![other_key.assigned(0)]);
+}
+
+#[test]
+fn a_new_trial_follows_one_that_ended_or_was_deleted() {
+    let after_end = LicenseOrder {
+        now: now() + Duration::days(30),
+        ..trial("l2", RA, "DESKTOP", 1, 7)
+    };
+    partner(with_trial())
+        .when(after_end.cmd())
+        .then_expect_events(vec![after_end.assigned(0)]);
+    let after_delete = trial("l2", RA, "DESKTOP", 1, 7);
+    partner(and(with_trial(), [license_deleted("l1", 0)]))
+        .when(after_delete.cmd())
+        .then_expect_events(vec![after_delete.assigned(0)]);
 }
 
 #[test]

@@ -38,12 +38,10 @@ impl App {
         self.run(Role::Partner, partner_id, command, &caller.actor())
             .await?;
         let entry = match &idem {
-            Some(idem) => {
-                match queries::idempotent_result(&self.db, partner_id, &idem.key).await? {
-                    Some(id) => queries::credit_entry(&self.db, &id).await?,
-                    None => None,
-                }
-            }
+            Some(idem) => match queries::idempotent_result(&self.db, partner_id, idem).await? {
+                Some(id) => queries::credit_entry(&self.db, &id).await?,
+                None => None,
+            },
             None => None,
         };
         let entry = match entry {

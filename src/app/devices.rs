@@ -13,7 +13,8 @@ use projections::queries::{self, KeyRow};
 use serde_json::json;
 
 /// A license file stays valid this long; products refresh before it ends.
-const FILE_DAYS: i64 = 30;
+/// The ledger holds a refund until the last file a device got has expired.
+const FILE_DAYS: i64 = aggregates::ledger::LICENSE_FILE_DAYS;
 
 impl App {
     async fn device_key(&self, client: &str, key: &str, fingerprint: &str) -> AppResult<KeyRow> {
@@ -86,6 +87,7 @@ impl App {
         let command = LedgerCommand::DeactivateKey {
             key_id: row.id.clone(),
             fingerprint: fingerprint.trim().to_string(),
+            now: Utc::now(),
         };
         self.device_command(&row, command).await
     }

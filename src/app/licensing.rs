@@ -94,22 +94,17 @@ pub struct Quote {
 
 /// Idempotency keys belong to the account that sends them. A partner acting
 /// on its reseller's stream would otherwise share the reseller's keys: its
-/// "order-1" would replay the reseller's "order-1" (or be a CONFLICT). Keys
-/// sent by the stream's owner stay as they are.
+/// "order-1" would replay the reseller's "order-1" (or be a CONFLICT). The
+/// sender is kept beside the key, never joined into its text, so no key a
+/// reseller picks can name its partner's.
 fn sender_scoped(
     caller: &Caller,
     owner_id: &str,
     idem: Option<aggregates::Idempotency>,
 ) -> Option<aggregates::Idempotency> {
-    idem.map(|i| {
-        if caller.id == owner_id {
-            i
-        } else {
-            aggregates::Idempotency {
-                key: format!("{}/{}", caller.id, i.key),
-                fingerprint: i.fingerprint,
-            }
-        }
+    idem.map(|i| aggregates::Idempotency {
+        sender: (caller.id != owner_id).then(|| caller.id.clone()),
+        ..i
     })
 }
 
@@ -297,7 +292,7 @@ impl App {
     /// Runs a prepared operation; returns the id of what it made or changed
     /// (the first result's, for a retried idempotency key).
     async fn perform(&self, caller: &Caller, p: Prepared) -> AppResult<String> {
-        let idem_key = p.command.idempotency().map(|i| i.key.clone());
+        let idem = p.command.idempotency().cloned();
         self.run(
             role_of(&p.owner.role)?,
             &p.owner.id,
@@ -305,8 +300,8 @@ impl App {
             &caller.actor(),
         )
         .await?;
-        if let Some(key) = idem_key
-            && let Some(first) = queries::idempotent_result(&self.db, &p.owner.id, &key).await?
+        if let Some(idem) = idem
+            && let Some(first) = queries::idempotent_result(&self.db, &p.owner.id, &idem).await?
         {
             return Ok(first);
         }
@@ -411,12 +406,13 @@ impl App {
         );
         let command = LedgerCommand::DeleteLicense {
             license_id: id.to_string(),
+            now: Utc::now(),
             idempotency: idem.clone(),
         };
         self.run(role_of(&owner.role)?, &owner.id, command, &caller.actor())
             .await?;
         let entry_id = match &idem {
-            Some(i) => queries::idempotent_result(&self.db, &owner.id, &i.key).await?,
+            Some(i) => queries::idempotent_result(&self.db, &owner.id, i).await?,
             None => None,
         };
         let entry_id = match entry_id {

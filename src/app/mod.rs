@@ -155,6 +155,7 @@ pub fn idempotency(
         Some(k) => Ok(Some(aggregates::Idempotency {
             key: k.to_string(),
             fingerprint: fingerprint(parts),
+            sender: None,
         })),
     }
 }

@@ -6,6 +6,12 @@ use aggregates::{LedgerCommand, Role, values};
 use projections::queries::{self, AccountRow, CreditEntryRow};
 use std::time::Duration;
 
+/// The one answer for a login or email some account has: the same whether
+/// that account is the partner's or anyone else's.
+fn not_available(what: &str) -> AppError {
+    AppError::Conflict(format!("{what} is not available"))
+}
+
 impl App {
     fn ensure_partner(caller: &Caller) -> AppResult<()> {
         caller.ensure_may_act()?;
@@ -38,8 +44,14 @@ impl App {
             parent: Some(caller.id.clone()),
             ..new
         };
+        // Which of the two is taken, and by whom, is not the partner's to
+        // learn: most accounts are outside its scope.
         self.create_account(Role::Reseller, new, &caller.actor())
             .await
+            .map_err(|e| match e {
+                AppError::Conflict(_) => not_available("this login or email"),
+                other => other,
+            })
     }
 
     /// `create_reseller` for the portal: a chosen password is mailed too,
@@ -79,9 +91,7 @@ impl App {
                     .await;
             if let Err(e) = taken {
                 if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
-                    return Err(AppError::Conflict(format!(
-                        "the email \"{email}\" is already used by another account"
-                    )));
+                    return Err(not_available("this email"));
                 }
                 return Err(e.into());
             }
@@ -154,7 +164,7 @@ impl App {
         }
         self.catch_up(&reseller.id).await?;
         let entry = match &idem {
-            Some(i) => queries::idempotent_result(&self.db, &caller.id, &i.key).await?,
+            Some(i) => queries::idempotent_result(&self.db, &caller.id, i).await?,
             None => None,
         };
         let entry = match entry {

@@ -15,6 +15,7 @@ pub fn encode_cursor(c: &Cursor) -> String {
     let raw = match c {
         Cursor::Position(p) => format!("p:{p}"),
         Cursor::DateAndPosition(d, p) => format!("d:{d}:{p}"),
+        Cursor::Entry(id) => format!("e:{id}"),
     };
     URL_SAFE_NO_PAD.encode(raw)
 }
@@ -23,6 +24,9 @@ fn decode_cursor(text: &str) -> Option<Cursor> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
     if let Some(p) = raw.strip_prefix("p:") {
         return p.parse().ok().map(Cursor::Position);
+    }
+    if let Some(id) = raw.strip_prefix("e:") {
+        return Some(Cursor::Entry(id.to_string()));
     }
     let rest = raw.strip_prefix("d:")?;
     let (date, p) = rest.rsplit_once(':')?;

@@ -105,17 +105,20 @@ impl Account {
     async fn login(&self) -> &str {
         &self.0.login
     }
-    async fn email(&self) -> &str {
-        &self.0.email
+    async fn email(&self, ctx: &Context<'_>) -> Result<&str> {
+        self.ensure_private_visible(ctx, "email")?;
+        Ok(&self.0.email)
     }
     async fn name(&self) -> &str {
         &self.0.name
     }
     /// Credits available now; 0 for an ADMIN.
-    async fn credit_balance(&self) -> i32 {
-        clamp(self.0.balance)
+    async fn credit_balance(&self, ctx: &Context<'_>) -> Result<i32> {
+        self.ensure_private_visible(ctx, "creditBalance")?;
+        Ok(clamp(self.0.balance))
     }
-    /// A reseller's partner; null otherwise.
+    /// A reseller's partner; null otherwise. The reseller sees its partner's
+    /// id, login and name; its figures and email are the partner's own.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         match &self.0.parent_id {
             Some(p) => Ok(app(ctx).account_of(p).await.map_err(gql)?.map(Account)),
@@ -141,17 +144,38 @@ impl Account {
     }
     /// Whether the account must replace a generated password before doing anything else.
     async fn must_change_password(&self, ctx: &Context<'_>) -> Result<bool> {
+        self.ensure_private_visible(ctx, "mustChangePassword")?;
         app(ctx).must_change_password(&self.0.id).await.map_err(gql)
     }
     /// Activation keys the account owns.
     async fn key_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        self.ensure_private_visible(ctx, "keyCount")?;
         let (keys, _) = app(ctx).holdings(&self.0.id).await.map_err(gql)?;
         Ok(clamp(keys))
     }
     /// Licenses (not deleted) the account owns.
     async fn license_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        self.ensure_private_visible(ctx, "licenseCount")?;
         let (_, licenses) = app(ctx).holdings(&self.0.id).await.map_err(gql)?;
         Ok(clamp(licenses))
+    }
+}
+
+impl Account {
+    /// An account's email, balance and counts are for those whose scope
+    /// holds it. A reseller reaches its partner through `parent`, and only
+    /// its name and login are for the reseller to read. The vendor's
+    /// administrators, shown as the actor of a grant, stay as they were;
+    /// `login` answers its own account before any caller is known.
+    fn ensure_private_visible(&self, ctx: &Context<'_>, field: &str) -> Result<()> {
+        match maybe_caller(ctx) {
+            Some(c) if !c.may_see(&self.0) && self.0.role != "ADMIN" => {
+                Err(gql(crate::error::AppError::Forbidden(format!(
+                    "{field} of an account outside yours is not for you to read"
+                ))))
+            }
+            _ => Ok(()),
+        }
     }
 }
 

@@ -127,6 +127,7 @@ pub fn cursor_text(cursor: &Cursor) -> String {
     match cursor {
         Cursor::Position(p) => p.to_string(),
         Cursor::DateAndPosition(d, p) => format!("{d}~{p}"),
+        Cursor::Entry(id) => id.clone(),
     }
 }
 
@@ -139,6 +140,7 @@ fn parse_cursor(text: &str) -> Option<Cursor> {
                 p.parse().ok()?,
             ))
         }
+        None if text.starts_with("crd_") => Some(Cursor::Entry(text.to_string())),
         None => text.parse().ok().map(Cursor::Position),
     }
 }

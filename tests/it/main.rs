@@ -24,6 +24,7 @@ mod migrations;
 mod projector;
 mod resellers;
 mod restart;
+mod rules_security;
 mod schema;
 mod signin_security;
 mod snapshots;

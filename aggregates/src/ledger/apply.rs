@@ -13,8 +13,20 @@ impl Ledger {
         if let Some(movement) = event.credit_movement() {
             self.balance += movement.amount;
         }
-        if let Some(Idempotency { key, fingerprint }) = event.idempotency() {
-            self.idempotency.insert(key.clone(), fingerprint.clone());
+        if let Some(Idempotency {
+            key,
+            fingerprint,
+            sender,
+        }) = event.idempotency()
+        {
+            let keys = match sender {
+                None => &mut self.idempotency,
+                Some(sender) => self
+                    .idempotency_by_sender
+                    .entry(sender.clone())
+                    .or_default(),
+            };
+            keys.insert(key.clone(), fingerprint.clone());
         }
         match event {
             AdminRegistered { .. } | AuditorRegistered { .. } | PartnerRegistered { .. } => {
@@ -59,8 +71,15 @@ impl Ledger {
                 users,
                 kind,
                 credits,
+                trial_ends_at,
                 ..
             } => {
+                if let Some(ends) = trial_ends_at {
+                    self.trials
+                        .entry(key_id.clone())
+                        .or_default()
+                        .insert(product.clone(), (license_id.clone(), *ends));
+                }
                 self.licenses.insert(
                     license_id.clone(),
                     LicenseState {
@@ -71,6 +90,13 @@ impl Ledger {
                         kind: *kind,
                         credits_spent: *credits,
                         deleted: false,
+                        trial_ends_at: *trial_ends_at,
+                        assigned_on_device: matches!(self.keys.get(key_id), Some(Some(_))),
+                        key_activations_before: self
+                            .key_activations
+                            .get(key_id)
+                            .copied()
+                            .unwrap_or(0),
                     },
                 );
             }
@@ -163,9 +189,17 @@ impl Ledger {
                 ..
             } => {
                 self.keys.insert(key_id.clone(), Some(fingerprint.clone()));
+                *self.key_activations.entry(key_id.clone()).or_default() += 1;
             }
-            KeyDeactivated { key_id, .. } => {
+            KeyDeactivated {
+                key_id,
+                files_valid_until,
+                ..
+            } => {
                 self.keys.insert(key_id.clone(), None);
+                if let Some(until) = files_valid_until {
+                    self.key_files_valid_until.insert(key_id.clone(), *until);
+                }
             }
         }
     }

@@ -5,6 +5,12 @@ use crate::commands::LedgerCommand;
 use crate::error::DomainError;
 use crate::events::LedgerEvent;
 use crate::values;
+use chrono::Duration;
+
+/// A license file stays valid this long after it is issued; products refresh
+/// it before it ends. The ledger needs it to know when the files a device
+/// received have all expired.
+pub const LICENSE_FILE_DAYS: i64 = 30;
 
 impl Ledger {
     pub(super) fn decide_key(&self, role: Role, command: &LedgerCommand) -> Decision {
@@ -47,12 +53,14 @@ impl Ledger {
             DeactivateKey {
                 key_id,
                 fingerprint,
+                now,
             } => {
                 self.ensure_seller(role)?;
                 match self.ensure_key(key_id)? {
                     Some(bound) if bound == fingerprint => LedgerEvent::KeyDeactivated {
                         key_id: key_id.clone(),
                         fingerprint: fingerprint.clone(),
+                        files_valid_until: Some(*now + Duration::days(LICENSE_FILE_DAYS)),
                     },
                     _ => {
                         return Err(DomainError::Conflict(

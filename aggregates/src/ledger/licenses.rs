@@ -2,12 +2,13 @@
 //! edited, deleted with a refund.
 
 use super::pricing::{edition_of, license_terms, upgrade_prices};
-use super::{Decision, Ledger, Role};
-use crate::catalog::Catalog;
+use super::{Decision, Ledger, LicenseState, Role};
+use crate::catalog::{Catalog, Product};
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
 use crate::events::{LedgerEvent, LicenseKind};
 use crate::values::{self, MAX_USERS};
+use chrono::{DateTime, Utc};
 
 impl Ledger {
     pub(super) fn decide_license(
@@ -44,6 +45,9 @@ impl Ledger {
                 values::check_range(*users, 1, MAX_USERS, "users")?;
                 let (trial_ends_at, credits) =
                     license_terms(*kind, *trial_days, *users, price, *now, catalog)?;
+                if *kind == LicenseKind::Trial {
+                    self.ensure_no_running_trial(key_id, product, *now)?;
+                }
                 self.ensure_funds(credits)?;
                 LedgerEvent::LicenseAssigned {
                     license_id: license_id.clone(),
@@ -113,6 +117,7 @@ impl Ledger {
             }
             DeleteLicense {
                 license_id,
+                now,
                 idempotency,
             } => {
                 self.ensure_seller(role)?;
@@ -121,6 +126,18 @@ impl Ledger {
                     return Err(DomainError::Conflict(
                         "this license's activation key is activated on a device; deactivate it before deleting the license".into(),
                     ));
+                }
+                // A device keeps its last license file until it expires: the
+                // credits come back only once no file grants the license.
+                if license.credits_spent > 0
+                    && self.was_on_device(license)
+                    && let Some(until) = self.key_files_valid_until.get(&license.key_id)
+                    && until > now
+                {
+                    return Err(DomainError::Conflict(format!(
+                        "this license was on a device, whose license file stays valid until {}; it can be deleted, and its credits refunded, from then on",
+                        until.format("%Y-%m-%d %H:%M UTC")
+                    )));
                 }
                 LedgerEvent::LicenseDeleted {
                     license_id: license_id.clone(),
@@ -131,5 +148,38 @@ impl Ledger {
             other => unreachable!("decide sent {other:?} to the license rules"),
         };
         Ok(vec![event])
+    }
+
+    /// Whether a license file naming this license was ever issued: its key
+    /// was on a device when it was assigned, or was activated since.
+    fn was_on_device(&self, license: &LicenseState) -> bool {
+        license.assigned_on_device
+            || self
+                .key_activations
+                .get(&license.key_id)
+                .is_some_and(|n| *n > license.key_activations_before)
+    }
+
+    fn ensure_no_running_trial(
+        &self,
+        key_id: &str,
+        product: &Product,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let running = self
+            .trials
+            .get(key_id)
+            .and_then(|by_product| by_product.get(&product.code))
+            .filter(|(license_id, ends)| {
+                *ends > now && self.licenses.get(license_id).is_some_and(|l| !l.deleted)
+            });
+        match running {
+            Some((_, ends)) => Err(DomainError::Conflict(format!(
+                "this activation key already has a running trial of {} (until {}); a key gets one running trial per product",
+                product.name,
+                ends.format("%Y-%m-%d")
+            ))),
+            None => Ok(()),
+        }
     }
 }

@@ -19,13 +19,15 @@ mod state;
 mod subscriptions;
 mod support;
 
+pub use keys::LICENSE_FILE_DAYS;
 pub use pricing::period_end;
 pub use state::{LicenseState, SupportState};
 
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
-use crate::events::LedgerEvent;
+use crate::events::{Idempotency, LedgerEvent};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 // Persistent maps: cloning a state (the event store keeps the last one of
 // each stream and hands the command a copy) shares their structure instead
@@ -66,11 +68,27 @@ pub struct Ledger {
     pub transfers_out: HashSet<String>,
     /// Activation key id → fingerprint of the device it is bound to.
     pub keys: HashMap<String, Option<String>>,
+    /// Activation key id → how many times it has been activated.
+    #[serde(default)]
+    pub key_activations: HashMap<String, u64>,
+    /// Activation key id → when the last license file issued to its last
+    /// device stops being valid (recorded when the key leaves the device).
+    #[serde(default)]
+    pub key_files_valid_until: HashMap<String, DateTime<Utc>>,
+    /// Activation key id → product → the trial license last put on it and
+    /// its end: a key gets one running trial per product.
+    #[serde(default)]
+    pub trials: HashMap<String, HashMap<String, (String, DateTime<Utc>)>>,
     pub licenses: HashMap<String, LicenseState>,
     pub supports: HashMap<String, SupportState>,
     pub subscriptions: HashSet<String>,
-    /// Idempotency key → fingerprint of the request that first used it.
+    /// The owner's idempotency keys → fingerprint of the request that first
+    /// used each.
     pub idempotency: HashMap<String, String>,
+    /// Another sender's account id → its keys → fingerprint, kept apart
+    /// from the owner's.
+    #[serde(default)]
+    pub idempotency_by_sender: HashMap<String, HashMap<String, String>>,
 }
 
 impl Ledger {
@@ -99,7 +117,7 @@ impl Ledger {
         // A retried request gets its first result: nothing happens again.
         if let Some((idem, first)) = command
             .idempotency()
-            .and_then(|idem| self.idempotency.get(&idem.key).map(|first| (idem, first)))
+            .and_then(|idem| self.first_use(idem).map(|first| (idem, first)))
         {
             return if *first == idem.fingerprint {
                 Ok(vec![])
@@ -135,6 +153,17 @@ impl Ledger {
                 self.decide_support(role, command, catalog)
             }
             CreateSubscription { .. } => self.decide_subscription(role, command, catalog),
+        }
+    }
+
+    /// The fingerprint of the request that first used this sender's key.
+    fn first_use(&self, idem: &Idempotency) -> Option<&String> {
+        match &idem.sender {
+            None => self.idempotency.get(&idem.key),
+            Some(sender) => self
+                .idempotency_by_sender
+                .get(sender)
+                .and_then(|keys| keys.get(&idem.key)),
         }
     }
 }

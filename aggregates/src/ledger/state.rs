@@ -2,7 +2,7 @@
 //! an upgrade, a refund or an extension without reading the views.
 
 use crate::events::LicenseKind;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,6 +14,16 @@ pub struct LicenseState {
     pub kind: LicenseKind,
     pub credits_spent: i64,
     pub deleted: bool,
+    /// A trial's end.
+    #[serde(default)]
+    pub trial_ends_at: Option<DateTime<Utc>>,
+    /// Whether its key was on a device when it was assigned, and how many
+    /// times the key had been activated by then: a later activation means a
+    /// license file with this license on it was issued.
+    #[serde(default)]
+    pub assigned_on_device: bool,
+    #[serde(default)]
+    pub key_activations_before: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

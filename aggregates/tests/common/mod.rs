@@ -154,6 +154,7 @@ pub fn idem(key: &str, fingerprint: &str) -> Option<Idempotency> {
     Some(Idempotency {
         key: key.to_string(),
         fingerprint: fingerprint.to_string(),
+        sender: None,
     })
 }
 
@@ -355,6 +356,20 @@ pub fn deactivate(key_id: &str, fingerprint: &str) -> LedgerCommand {
     LedgerCommand::DeactivateKey {
         key_id: key_id.into(),
         fingerprint: fingerprint.into(),
+        now: now(),
+    }
+}
+
+/// The key left its device; the device's license file is valid until `until`.
+pub fn deactivated_until(
+    key_id: &str,
+    fingerprint: &str,
+    until: Option<DateTime<Utc>>,
+) -> LedgerEvent {
+    LedgerEvent::KeyDeactivated {
+        key_id: key_id.into(),
+        fingerprint: fingerprint.into(),
+        files_valid_until: until,
     }
 }
 
@@ -362,6 +377,7 @@ pub fn deactivated(key_id: &str, fingerprint: &str) -> LedgerEvent {
     LedgerEvent::KeyDeactivated {
         key_id: key_id.into(),
         fingerprint: fingerprint.into(),
+        files_valid_until: Some(now() + Duration::days(aggregates::ledger::LICENSE_FILE_DAYS)),
     }
 }
 
@@ -526,6 +542,7 @@ pub fn license_edited(license_id: &str, email: Option<&str>, comment: Option<&st
 pub fn delete_license(license_id: &str) -> LedgerCommand {
     LedgerCommand::DeleteLicense {
         license_id: license_id.into(),
+        now: now(),
         idempotency: None,
     }
 }

@@ -1,7 +1,7 @@
 //! Credits: the ledger of each account's movements, its balance at a time,
 //! and the results of idempotent commands.
 
-use super::{Cursor, Page, PageRequest, page_of_total, position_after};
+use super::{Cursor, Page, PageRequest, page_of_total};
 use crate::db::{Db, SqlBuilder};
 use sqlx::FromRow;
 
@@ -77,11 +77,11 @@ pub async fn credit_history(
         f,
         ENTRY_COLUMNS,
         "c.position ASC",
-        position_after("c", &page_req.after, false),
+        entry_after(&page_req.after),
         page_req.first,
         |r| {
             let row = CreditEntryRow::from_row(r)?;
-            Ok((Cursor::Position(row.position), row))
+            Ok((Cursor::Entry(row.id.clone()), row))
         },
     )
     .await
@@ -107,13 +107,28 @@ pub async fn balance_as_of(
 pub async fn idempotent_result(
     db: &Db,
     account_id: &str,
-    key: &str,
+    idem: &aggregates::Idempotency,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT entity_id FROM idempotency_results WHERE account_id = $1 AND key = $2",
+        "SELECT entity_id FROM idempotency_results WHERE account_id = $1 AND sender = $2 AND key = $3",
     )
     .bind(account_id)
-    .bind(key)
+    .bind(idem.sender.as_deref().unwrap_or(""))
+    .bind(&idem.key)
     .fetch_optional(&db.pool)
     .await
+}
+
+/// The entries after the one a cursor names (none when it names no entry).
+fn entry_after(after: &Option<Cursor>) -> Option<SqlBuilder> {
+    match after {
+        Some(Cursor::Entry(id)) => {
+            let mut b = SqlBuilder::new(
+                "c.position > (SELECT e.position FROM credit_entries e WHERE e.id = ",
+            );
+            b.bind_text(id.as_str()).push(")");
+            Some(b)
+        }
+        _ => None,
+    }
 }

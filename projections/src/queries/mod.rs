@@ -56,6 +56,9 @@ pub struct PageRequest {
 pub enum Cursor {
     Position(i64),
     DateAndPosition(String, i64),
+    /// A credit entry's id: the history pages by the entry's place in the
+    /// log without handing that place out.
+    Entry(String),
 }
 
 #[derive(Debug, Clone)]

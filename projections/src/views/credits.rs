@@ -3,10 +3,21 @@
 use super::Tx;
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
+use sha2::{Digest, Sha256};
 
-/// A credit entry is named by the position of the event that wrote it.
-pub fn credit_entry_id(position: i64) -> String {
-    format!("crd_{position}")
+/// A credit entry is named after the event that wrote it: its stream and
+/// place in that stream, hashed. The name stays the same through a replay,
+/// and unlike the event's place in the whole log it tells nothing of how
+/// much everyone else has done.
+pub fn credit_entry_id(stream: &str, sequence: i64) -> String {
+    let mut h = Sha256::new();
+    h.update(b"credit-entry\0");
+    h.update(stream.as_bytes());
+    h.update([0u8]);
+    h.update(sequence.to_be_bytes());
+    let digest = h.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("crd_{hex}")
 }
 
 /// Records the credits an event moves and the result of the idempotent
@@ -31,7 +42,7 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
             "INSERT INTO credit_entries (id, account_id, position, at, amount, balance_after, reason, reference, actor_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(credit_entry_id(pos))
+        .bind(credit_entry_id(owner, e.sequence))
         .bind(owner)
         .bind(pos)
         .bind(at)
@@ -57,12 +68,14 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
             } => subscription_id.clone(),
             // A deleted trial refunds nothing: its result is "no entry".
             LicenseDeleted { refund: 0, .. } => String::new(),
-            _ => credit_entry_id(pos),
+            _ => credit_entry_id(owner, e.sequence),
         };
         sqlx::query(
-            "INSERT INTO idempotency_results (account_id, key, entity_id) VALUES ($1, $2, $3)",
+            "INSERT INTO idempotency_results (account_id, sender, key, entity_id) VALUES ($1, $2, $3, $4)",
         )
         .bind(owner)
+        // '': the stream's owner.
+        .bind(idem.sender.as_deref().unwrap_or(""))
         .bind(&idem.key)
         .bind(entity)
         .execute(&mut **tx)
