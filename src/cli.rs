@@ -211,6 +211,10 @@ async fn verify(db: DbArgs) -> Result<ExitCode, String> {
                 "  transfers:       {} ({} in flight, {} credits)",
                 s.transfers, s.transfers_in_flight, s.credits_in_flight
             );
+            println!(
+                "  resellers still to record on their partner: {}",
+                s.resellers_pending
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(violation) => {

@@ -49,6 +49,7 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
             args.device_rate_limit,
             Duration::from_secs(60),
         ),
+        faults: Default::default(),
         db,
     }))
 }

@@ -1,6 +1,7 @@
 //! Accounts and sessions: sign-in, sign-out, passwords, creating partners and
 //! administrators. Credentials live in the `credentials` table, never in events.
 
+use super::faults::FaultPoint;
 use super::{App, Caller, Page, PageRequest, role_of, role_text};
 use crate::auth::{self, LOCKOUT_FAILURES, LOCKOUT_MINUTES, SESSION_HOURS};
 use crate::error::{AppError, AppResult};
@@ -239,6 +240,11 @@ impl App {
             return Err(e);
         }
         if let (Role::Reseller, Some(partner)) = (role, &new.parent) {
+            self.faults.check(FaultPoint::AfterResellerRegistered)?;
+            // The process manager records the reseller on its partner's
+            // stream from the log, also after a crash here; doing it now
+            // too lets the answer show a reseller its partner can already
+            // give credits to. AddReseller is idempotent.
             let add = LedgerCommand::AddReseller {
                 reseller_id: id.clone(),
             };

@@ -6,6 +6,7 @@ mod audit;
 mod credits;
 mod dashboard;
 mod devices;
+pub mod faults;
 mod keys;
 mod licensing;
 mod resellers;
@@ -42,6 +43,8 @@ pub struct App {
     pub catalog: Arc<Catalog>,
     pub signer: crate::signing::Signer25519,
     pub device_limits: crate::limits::RateLimiter,
+    /// Crash points for tests; none is armed in service.
+    pub faults: faults::Faults,
 }
 
 /// The signed-in account a request acts for.

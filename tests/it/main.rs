@@ -13,6 +13,7 @@ mod cli;
 mod concurrency;
 mod credits;
 mod devices;
+mod faults;
 mod http;
 mod keys;
 mod licenses;

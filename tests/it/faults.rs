@@ -1,0 +1,117 @@
+//! Faults: an operation that writes in two places completes exactly once
+//! after a crash between the two, and a committed write is never answered as
+//! an error. A crash is made by an `App` built without the background tasks
+//! with a crash point armed: the operation stops there, the test drops that
+//! `App` and starts the server again on the same database.
+
+use crate::common::{Backend, TestApp};
+use aggregates::Role;
+use license_portal::app::faults::FaultPoint;
+use license_portal::app::{App, Caller, NewAccount};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+const GIVE: &str =
+    "mutation($r: ID!, $a: Int!) { giveCredits(resellerId: $r, amount: $a) { amount reason } }";
+
+/// Stops the server and builds the service's `App` on its database with no
+/// background task running (no projector, no process manager): what is left
+/// when it stops at a crash point is what a killed process leaves.
+async fn crashed_app(app: &mut TestApp, point: FaultPoint) -> Arc<App> {
+    if let Some(r) = app.running.take() {
+        r.stop().await;
+    }
+    let crashed = license_portal::server::build_app(&app.args)
+        .await
+        .expect("build the app");
+    crashed.faults.arm(point);
+    crashed
+}
+
+fn partner_caller(id: &str) -> Caller {
+    Caller {
+        id: id.to_string(),
+        role: Role::Partner,
+        must_change_password: false,
+        session_hash: String::new(),
+    }
+}
+
+fn new_reseller(login: &str) -> NewAccount {
+    NewAccount {
+        login: login.into(),
+        email: format!("{login}@example.com"),
+        name: login.into(),
+        password: Some("reseller-pass-1".into()),
+        parent: None,
+        products: vec!["REMOTE_ACCESS".into()],
+    }
+}
+
+async fn count_events(app: &TestApp, aggregate_id: &str, event_type: &str) -> i64 {
+    let db = &app.running.as_ref().expect("running").app.db;
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = $2")
+        .bind(aggregate_id)
+        .bind(event_type)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count events")
+}
+
+/// Waits (up to 10 s) until `verify` passes with nothing left pending.
+async fn verified(app: &TestApp) -> license_portal::verify::Summary {
+    let running = app.running.as_ref().expect("running");
+    let mut last = String::new();
+    for _ in 0..200 {
+        let _ = running.app.projector.drain().await;
+        match license_portal::verify::verify(&running.app.db).await {
+            Ok(s) if s.resellers_pending == 0 => return s,
+            Ok(s) => last = format!("{s:?}"),
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("verify never passed with nothing pending: {last}");
+}
+
+both_backends!(
+    a_reseller_registered_before_a_crash_is_recorded_on_its_partner_once,
+    |app: TestApp| async move {
+        let mut app = app;
+        let admin = app.admin().await;
+        let (acme, _) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 100, "INV-1").await;
+
+        let crashed = crashed_app(&mut app, FaultPoint::AfterResellerRegistered).await;
+        let stopped = crashed
+            .create_reseller(&partner_caller(&acme), new_reseller("shop"))
+            .await;
+        assert!(stopped.is_err(), "the crash point stops the operation");
+        crashed.db.pool.close().await;
+        drop(crashed);
+
+        app.restart().await;
+        let summary = verified(&app).await;
+        assert_eq!(summary.resellers_pending, 0);
+        let reseller = app.login("shop", "reseller-pass-1").await;
+        let id = app.ok(Some(&reseller), "{ me { id } }", json!({})).await["me"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        assert_eq!(count_events(&app, &acme, "ResellerAdded").await, 1);
+
+        // The partner can give credits to it: its record is there.
+        let partner = app.login("acme", "partner-pass-1").await;
+        let given = app
+            .ok(Some(&partner), GIVE, json!({ "r": id, "a": 30 }))
+            .await;
+        assert_eq!(given["giveCredits"]["amount"], -30);
+        assert_eq!(app.balance(&reseller).await, 30);
+
+        // Another restart writes nothing more.
+        app.restart().await;
+        verified(&app).await;
+        assert_eq!(count_events(&app, &acme, "ResellerAdded").await, 1);
+    }
+);
