@@ -215,6 +215,10 @@ async fn verify(db: DbArgs) -> Result<ExitCode, String> {
                 "  resellers still to record on their partner: {}",
                 s.resellers_pending
             );
+            println!(
+                "  logins reserved for no account yet (settled at start): {}",
+                s.logins_pending
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(violation) => {

@@ -92,6 +92,11 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         tokio::spawn(app.transfers.clone().run(rx.clone())),
         tokio::spawn(mailer.run(rx.clone())),
     ];
+    // What a crash left half made is settled before the first administrator
+    // is looked for: a login reserved by no account would block it.
+    app.reconcile_registrations()
+        .await
+        .map_err(|e| format!("completing accounts a crash left half made: {e}"))?;
     if let Some(password) = app
         .ensure_first_admin(args.admin_password.clone())
         .await

@@ -19,6 +19,9 @@ pub struct Summary {
     /// Resellers registered after the process manager's checkpoint, whose
     /// partner's record it has still to write.
     pub resellers_pending: usize,
+    /// Logins reserved (credentials) for an account the log does not have
+    /// yet: the next start completes or releases them.
+    pub logins_pending: usize,
 }
 
 #[derive(Default)]
@@ -146,6 +149,14 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
     }
     s.transfers = transfers.len();
     s.resellers_pending = check_registrations(db, &registered, &recorded).await?;
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM credentials c
+          WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.aggregate_id = c.account_id)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    s.logins_pending = usize::try_from(pending).unwrap_or_default();
     s.balance = balances.values().sum();
     let expected = s.granted - s.spent + s.refunded - s.credits_in_flight;
     if s.balance != expected {

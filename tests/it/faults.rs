@@ -4,7 +4,7 @@
 //! with a crash point armed: the operation stops there, the test drops that
 //! `App` and starts the server again on the same database.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{self, Backend, TestApp};
 use aggregates::Role;
 use license_portal::app::faults::FaultPoint;
 use license_portal::app::{App, Caller, NewAccount};
@@ -113,5 +113,105 @@ both_backends!(
         app.restart().await;
         verified(&app).await;
         assert_eq!(count_events(&app, &acme, "ResellerAdded").await, 1);
+    }
+);
+
+/// The first start stopped after reserving `admin` and before registering it.
+async fn first_start_stopped_before_the_admin_registered(backend: Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = common::fresh_database(backend, dir.path()).await;
+    let args = common::serve_args(url, dir.path());
+    let crashed = license_portal::server::build_app(&args)
+        .await
+        .expect("build the app");
+    crashed.faults.arm(FaultPoint::AfterCredentialsWritten);
+    let stopped = crashed
+        .ensure_first_admin(Some(common::ADMIN_PASSWORD.into()))
+        .await;
+    assert!(stopped.is_err(), "the crash point stops the first start");
+    crashed.db.pool.close().await;
+    drop(crashed);
+
+    let app = TestApp::spawn_with(args, dir).await;
+    assert_eq!(verified(&app).await.logins_pending, 0);
+    let admin = app.admin().await;
+    let admins = app
+        .ok(
+            Some(&admin),
+            "{ accounts(role: ADMIN) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(admins["accounts"]["totalCount"], 1);
+    assert_eq!(count_type(&app, "AdminRegistered").await, 1);
+    assert_eq!(verified(&app).await.logins_pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_administrator_signs_in_after_a_crash_at_first_start_sqlite() {
+    first_start_stopped_before_the_admin_registered(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_administrator_signs_in_after_a_crash_at_first_start_postgres() {
+    first_start_stopped_before_the_admin_registered(Backend::Postgres).await;
+}
+
+async fn count_type(app: &TestApp, event_type: &str) -> i64 {
+    let db = &app.running.as_ref().expect("running").app.db;
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
+        .bind(event_type)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count events")
+}
+
+both_backends!(
+    a_partner_whose_login_was_reserved_before_a_crash_exists_once_after_restart,
+    |app: TestApp| async move {
+        let mut app = app;
+        let admin = app.admin().await;
+        let admin_id = app.ok(Some(&admin), "{ me { id } }", json!({})).await["me"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let crashed = crashed_app(&mut app, FaultPoint::AfterCredentialsWritten).await;
+        let caller = Caller {
+            id: admin_id,
+            role: Role::Admin,
+            must_change_password: false,
+            session_hash: String::new(),
+        };
+        let new = NewAccount {
+            login: "acme".into(),
+            email: "acme@example.com".into(),
+            name: "Acme".into(),
+            password: Some("partner-pass-1".into()),
+            parent: None,
+            products: vec![],
+        };
+        assert!(crashed.create_partner(&caller, new).await.is_err());
+        crashed.db.pool.close().await;
+        drop(crashed);
+
+        app.restart().await;
+        assert_eq!(verified(&app).await.logins_pending, 0);
+        // The login is not lost: the partner exists, once, and signs in.
+        let partner = app.login("acme", "partner-pass-1").await;
+        let me = app
+            .ok(Some(&partner), "{ me { login role } }", json!({}))
+            .await;
+        assert_eq!(me["me"]["login"], "acme");
+        assert_eq!(count_type(&app, "PartnerRegistered").await, 1);
+        assert_eq!(verified(&app).await.logins_pending, 0);
+        let admin = app.admin().await;
+        let partners = app
+            .ok(
+                Some(&admin),
+                "{ accounts(role: PARTNER) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(partners["accounts"]["totalCount"], 1);
     }
 );
