@@ -55,7 +55,21 @@ impl App {
                 .await?;
             return Err(e);
         }
-        self.known_key(&key_id).await
+        self.key_done(&owner.id, &key_id).await
+    }
+
+    /// A key just created: from the views when they show it, else as its
+    /// committed event made it.
+    async fn key_done(&self, owner: &str, key_id: &str) -> AppResult<KeyRow> {
+        if !super::freshness::behind()
+            && let Some(k) = queries::activation_key(&self.db, &queries::Scope::All, key_id).await?
+        {
+            return Ok(k);
+        }
+        super::freshness::report_behind();
+        self.key_in_log(owner, key_id).await?.ok_or_else(|| {
+            AppError::internal("a key is missing from the log after it was created", key_id)
+        })
     }
 
     /// True when the key was free and is now held for `key_id`.

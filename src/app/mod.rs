@@ -2,6 +2,7 @@
 //! pages) offer, with who may do it. Resolvers stay thin and call these.
 
 mod accounts;
+mod answers;
 mod audit;
 mod credits;
 mod dashboard;
@@ -15,7 +16,7 @@ mod resellers;
 pub use accounts::NewAccount;
 pub use audit::EventRow;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
-pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
+pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Done, Operation, Quote};
 
 use crate::error::{AppError, AppResult};
 use crate::ledgers::{Actor, Ledgers};

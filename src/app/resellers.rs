@@ -130,7 +130,16 @@ impl App {
             Some(id) => queries::credit_entry(&self.db, &id).await?,
             None => None,
         };
-        entry.ok_or_else(|| {
+        if let Some(entry) = entry {
+            return Ok(entry);
+        }
+        // Committed, and the views do not show it yet: the log does.
+        let logged = match &idem {
+            Some(i) => self.keyed_entry_in_log(&caller.id, &i.key).await?,
+            None => None,
+        };
+        super::freshness::report_behind();
+        logged.ok_or_else(|| {
             AppError::internal(
                 "a transfer's credit entry is missing after it ran",
                 format!("partner {}, reseller {}", caller.id, reseller.id),

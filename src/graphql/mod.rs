@@ -1,6 +1,7 @@
 //! The GraphQL API of the contract (shared/contract/schema.graphql): schema
 //! assembly, request context, and the one mapping of errors to codes.
 
+mod freshness;
 mod inputs;
 mod mutation;
 mod paging;
@@ -30,7 +31,10 @@ pub const MAX_COMPLEXITY: usize = 50_000;
 
 /// The schema the server serves.
 pub fn schema(app: Arc<App>) -> ApiSchema {
-    builder().data(app).finish()
+    builder()
+        .data(app)
+        .extension(freshness::ViewsBehind)
+        .finish()
 }
 
 /// The served schema in SDL, as the committed copy (docs/schema.graphql)

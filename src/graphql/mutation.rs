@@ -101,15 +101,15 @@ impl Mutation {
     ) -> Result<License> {
         let c = caller(ctx)?;
         let app = app(ctx);
-        let id = app
-            .execute_operation(
+        let done = app
+            .execute_operation_done(
                 c,
                 &Operation::AssignLicense(input.into()),
                 idempotency_key.as_deref(),
             )
             .await
             .map_err(gql)?;
-        Ok(License(app.license(c, &id).await.map_err(gql)?))
+        Ok(License(app.license_done(c, &done).await.map_err(gql)?))
     }
 
     /// Raise users and/or edition; never lowers. Charges the difference.

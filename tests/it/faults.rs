@@ -215,3 +215,100 @@ both_backends!(
         assert_eq!(partners["accounts"]["totalCount"], 1);
     }
 );
+
+/// A committed mutation answers its result even when the views cannot
+/// follow: an idle open transaction on PostgreSQL keeps every reader of the
+/// log below its start, so the projector stands still. The answer comes from
+/// the command's events and says `viewsBehind`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn committed_mutations_answer_their_result_while_the_views_are_held_back_postgres() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let admin = app.admin().await;
+    let (acme, partner) = app.partner(&admin, "acme").await;
+    app.grant(&admin, &acme, 500, "INV-1").await;
+    let (shop, _) = app.reseller(&partner, "shop", &["REMOTE_ACCESS"], 0).await;
+    let key = app.key(&partner, "Server").await;
+
+    let mut blocker = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url())
+        .await
+        .expect("connect");
+    sqlx::Executor::execute(&mut blocker, "BEGIN; SELECT pg_current_xact_id();")
+        .await
+        .expect("hold the log back");
+
+    let behind = |answer: &serde_json::Value| {
+        assert!(
+            answer.get("errors").is_none(),
+            "unexpected errors: {answer}"
+        );
+        assert_eq!(answer["extensions"]["viewsBehind"], true, "{answer}");
+        answer["data"].clone()
+    };
+    let granted = behind(
+        &app.gql(
+            Some(&admin),
+            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100, reference: \"INV-2\") { amount balanceAfter reason reference } }",
+            json!({ "p": acme }),
+        )
+        .await,
+    );
+    assert_eq!(
+        granted["grantCredits"],
+        json!({ "amount": 100, "balanceAfter": 600, "reason": "GRANT", "reference": "INV-2" })
+    );
+    let created = behind(
+        &app.gql(
+            Some(&partner),
+            "mutation { createActivationKey(name: \"Laptop\") { id name } }",
+            json!({}),
+        )
+        .await,
+    );
+    assert_eq!(created["createActivationKey"]["name"], "Laptop");
+    let assigned = behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i, idempotencyKey: \"order-1\") { id users creditsSpent product { code } } }",
+            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "kind": "PERMANENT" } }),
+        )
+        .await,
+    );
+    assert_eq!(assigned["assignLicense"]["users"], 2);
+    assert_eq!(
+        assigned["assignLicense"]["product"]["code"],
+        "REMOTE_ACCESS"
+    );
+    let given = behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($r: ID!) { giveCredits(resellerId: $r, amount: 10) { amount balanceAfter reason } }",
+            json!({ "r": shop }),
+        )
+        .await,
+    );
+    let spent = assigned["assignLicense"]["creditsSpent"]
+        .as_i64()
+        .expect("spent");
+    assert_eq!(
+        given["giveCredits"],
+        json!({ "amount": -10, "balanceAfter": 600 - spent - 10, "reason": "TRANSFER_OUT" })
+    );
+
+    sqlx::Executor::execute(&mut blocker, "ROLLBACK")
+        .await
+        .expect("let the log go");
+    let summary = verified(&app).await;
+    assert_eq!(summary.granted, 600);
+    // Once the views follow, they show what the answers said.
+    let licenses = app
+        .ok(
+            Some(&partner),
+            "{ licenses(first: 10) { edges { node { id users } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        licenses["licenses"]["edges"][0]["node"],
+        json!({ "id": assigned["assignLicense"]["id"], "users": 2 })
+    );
+}
