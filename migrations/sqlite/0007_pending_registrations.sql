@@ -10,3 +10,9 @@ ALTER TABLE credentials ADD COLUMN created_by text;
 ALTER TABLE credentials ADD COLUMN idempotency_key text;
 ALTER TABLE credentials ADD COLUMN idempotency_fingerprint text;
 CREATE UNIQUE INDEX credentials_idempotency ON credentials (created_by, idempotency_key);
+
+-- createActivationKey takes an idempotency key too, kept with the key's
+-- reservation (the first of its two writes).
+ALTER TABLE key_reservations ADD COLUMN idempotency_key text;
+ALTER TABLE key_reservations ADD COLUMN idempotency_fingerprint text;
+CREATE UNIQUE INDEX key_reservations_idempotency ON key_reservations (owner_id, idempotency_key);

@@ -167,9 +167,20 @@ impl App {
     }
 
     pub async fn create_partner(&self, caller: &Caller, new: NewAccount) -> AppResult<AccountRow> {
+        self.create_partner_once(caller, new, None).await
+    }
+
+    /// `create_partner` with a client's idempotency key (see
+    /// [`App::create_account_once`]).
+    pub async fn create_partner_once(
+        &self,
+        caller: &Caller,
+        new: NewAccount,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<AccountRow> {
         caller.ensure_admin()?;
         let (account, _) = self
-            .create_account(Role::Partner, new, &caller.actor())
+            .create_account_once(Role::Partner, new, &caller.actor(), idempotency_key)
             .await?;
         Ok(account)
     }

@@ -28,12 +28,23 @@ impl App {
         caller: &Caller,
         new: NewAccount,
     ) -> AppResult<(AccountRow, Option<String>)> {
+        self.create_reseller_once(caller, new, None).await
+    }
+
+    /// `create_reseller` with a client's idempotency key (see
+    /// [`App::create_account_once`]).
+    pub async fn create_reseller_once(
+        &self,
+        caller: &Caller,
+        new: NewAccount,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<(AccountRow, Option<String>)> {
         App::ensure_partner(caller)?;
         let new = NewAccount {
             parent: Some(caller.id.clone()),
             ..new
         };
-        self.create_account(Role::Reseller, new, &caller.actor())
+        self.create_account_once(Role::Reseller, new, &caller.actor(), idempotency_key)
             .await
     }
 

@@ -312,3 +312,63 @@ async fn committed_mutations_answer_their_result_while_the_views_are_held_back_p
         json!({ "id": assigned["assignLicense"]["id"], "users": 2 })
     );
 }
+
+both_backends!(
+    creating_mutations_retried_with_their_idempotency_key_answer_the_first_result,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let partner_doc = "mutation($k: String) { createPartner(input: { login: \"acme\", email: \"acme@example.com\", name: \"Acme\", password: \"partner-pass-1\" }, idempotencyKey: $k) { id } }";
+        let first = app
+            .ok(Some(&admin), partner_doc, json!({ "k": "p-1" }))
+            .await;
+        let again = app
+            .ok(Some(&admin), partner_doc, json!({ "k": "p-1" }))
+            .await;
+        assert_eq!(first, again);
+        let partner = app.login("acme", "partner-pass-1").await;
+
+        let reseller_doc = "mutation($k: String, $n: String!) { createReseller(input: { login: \"shop\", email: \"shop@example.com\", name: $n, products: [\"REMOTE_ACCESS\"] }, idempotencyKey: $k) { reseller { id } generatedPassword } }";
+        let first = app
+            .ok(
+                Some(&partner),
+                reseller_doc,
+                json!({ "k": "r-1", "n": "Shop" }),
+            )
+            .await;
+        let again = app
+            .ok(
+                Some(&partner),
+                reseller_doc,
+                json!({ "k": "r-1", "n": "Shop" }),
+            )
+            .await;
+        assert_eq!(
+            first["createReseller"]["reseller"],
+            again["createReseller"]["reseller"]
+        );
+        // The same key for another request is a CONFLICT.
+        let code = app
+            .error_code(
+                Some(&partner),
+                reseller_doc,
+                json!({ "k": "r-1", "n": "Other" }),
+            )
+            .await;
+        assert_eq!(code, "CONFLICT");
+
+        let key_doc = "mutation($k: String) { createActivationKey(name: \"Server\", idempotencyKey: $k) { id key } }";
+        let first = app.ok(Some(&partner), key_doc, json!({ "k": "k-1" })).await;
+        let again = app.ok(Some(&partner), key_doc, json!({ "k": "k-1" })).await;
+        assert_eq!(first, again);
+        let keys = app
+            .ok(
+                Some(&partner),
+                "{ activationKeys { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(keys["activationKeys"]["totalCount"], 1);
+        assert_eq!(count_type(&app, "PartnerRegistered").await, 1);
+        assert_eq!(count_type(&app, "ResellerRegistered").await, 1);
+    }
+);
