@@ -149,7 +149,7 @@ impl App {
             .await
         {
             sqlx::query("DELETE FROM key_reservations WHERE key_id = $1")
-                .bind(&key_id)
+                .bind(key_id)
                 .execute(&self.db.pool)
                 .await?;
             return Err(e);
