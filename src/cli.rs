@@ -278,6 +278,14 @@ async fn verify_ledger(app: &crate::app::App) -> Result<ExitCode, String> {
                 "  transfers:       {} ({} in flight, {} credits)",
                 s.transfers, s.transfers_in_flight, s.credits_in_flight
             );
+            println!(
+                "  resellers still to record on their partner: {}",
+                s.resellers_pending
+            );
+            println!(
+                "  logins reserved for no account yet (settled at start): {}",
+                s.logins_pending
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(violation) => {

@@ -65,6 +65,7 @@ async fn build_app_with(args: &ServeArgs, signer: Signer25519) -> Result<Arc<App
             &args.public_url,
         )?,
         token_limits: crate::app::tokens::TokenLimiter::new(args.integrations.api_token_rate_limit),
+        faults: Default::default(),
         db,
     }))
 }
@@ -108,6 +109,11 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         tokio::spawn(app.transfers.clone().run(rx.clone())),
         tokio::spawn(mailer.run(rx.clone())),
     ];
+    // What a crash left half made is settled before the first administrator
+    // is looked for: a login reserved by no account would block it.
+    app.reconcile_registrations()
+        .await
+        .map_err(|e| format!("completing accounts a crash left half made: {e}"))?;
     tasks.extend(app.webhooks.spawn(&rx));
     if let Some(password) = app
         .ensure_first_admin(args.admin_password.clone())

@@ -1,7 +1,9 @@
-//! The transfer process manager: follows the global log and credits each
-//! reseller for every partner's CreditsTransferredOut. ReceiveTransfer is
-//! idempotent by transfer id and the checkpoint only moves after the credit,
-//! so a crash between the two steps delays a credit, never loses or doubles it.
+//! The process manager: follows the global log and finishes every operation
+//! that writes to two streams. It credits each reseller for every partner's
+//! CreditsTransferredOut, and records each ResellerRegistered on the
+//! partner's stream (AddReseller). Both second steps are idempotent (by
+//! transfer id, by reseller id) and the checkpoint only moves after them, so
+//! a crash between the two steps delays the second, never loses or doubles it.
 
 use crate::error::{AppError, AppResult};
 use crate::ledgers::{Actor, Ledgers};
@@ -13,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
-const CONSUMER: &str = "transfers";
+/// The name of its checkpoint; `verify` reads it to tell a second step still
+/// to come from one the process passed by.
+pub const CONSUMER: &str = "transfers";
 /// How long the stored checkpoint may lag behind events that held no
 /// transfer. Writing it after every batch doubled the write transactions
 /// on SQLite, where writers queue for one lock.
@@ -57,51 +61,60 @@ impl Transfers {
                 .send_if_modified(|p| std::mem::replace(p, from) != from);
             return Ok(0);
         };
-        let mut transfers = false;
+        let mut worked = false;
         for e in &events {
-            if let LedgerEvent::CreditsTransferredOut {
-                transfer_id,
-                reseller_id,
-                amount,
-                ..
-            } = &e.event
-            {
-                transfers = true;
-                let command = LedgerCommand::ReceiveTransfer {
-                    transfer_id: transfer_id.clone(),
-                    partner_id: e.aggregate_id.clone(),
-                    amount: *amount,
-                };
-                let outcome = self
-                    .ledgers
-                    .execute(
-                        Role::Reseller,
-                        reseller_id,
-                        command,
-                        &Actor::System("transfers"),
-                    )
-                    .await;
-                match outcome {
-                    Ok(_) => {}
-                    // A storage failure is retried from the same checkpoint.
-                    Err(e @ AppError::Internal(_)) => return Err(e),
-                    // A refusal will not change on retry; stopping here would
-                    // hold up every later transfer. The transfer stays visibly
-                    // in flight for `verify` and an operator to see.
-                    Err(refusal) => tracing::error!(
-                        transfer_id,
-                        reseller_id,
-                        error = %refusal,
-                        "reseller refused a transfer; it stays in flight"
-                    ),
-                }
+            let (role, target, command, what) = match &e.event {
+                LedgerEvent::CreditsTransferredOut {
+                    transfer_id,
+                    reseller_id,
+                    amount,
+                    ..
+                } => (
+                    Role::Reseller,
+                    reseller_id,
+                    LedgerCommand::ReceiveTransfer {
+                        transfer_id: transfer_id.clone(),
+                        partner_id: e.aggregate_id.clone(),
+                        amount: *amount,
+                    },
+                    "transfer",
+                ),
+                LedgerEvent::ResellerRegistered { partner_id, .. } => (
+                    Role::Partner,
+                    partner_id,
+                    LedgerCommand::AddReseller {
+                        reseller_id: e.aggregate_id.clone(),
+                    },
+                    "reseller registration",
+                ),
+                _ => continue,
+            };
+            worked = true;
+            let outcome = self
+                .ledgers
+                .execute(role, target, command, &Actor::System("transfers"))
+                .await;
+            match outcome {
+                Ok(_) => {}
+                // A storage failure is retried from the same checkpoint.
+                Err(e @ AppError::Internal(_)) => return Err(e),
+                // A refusal will not change on retry; stopping here would
+                // hold up every later operation. It stays visibly incomplete
+                // (a transfer in flight, a reseller its partner does not
+                // list) for `verify` and an operator to see.
+                Err(refusal) => tracing::error!(
+                    source = %e.aggregate_id,
+                    target = %target,
+                    error = %refusal,
+                    "the second step of a {what} was refused; it stays incomplete"
+                ),
             }
         }
         let due = self
             .seen()
             .checkpoint_written
             .is_none_or(|at| at.elapsed() >= LAZY_CHECKPOINT);
-        if transfers || due {
+        if worked || due {
             let mut tx = self.db.begin_write().await?;
             if !advance_checkpoint(&mut tx, CONSUMER, stored, last).await? {
                 // Another process moved it: start again from where it is.
@@ -142,7 +155,8 @@ impl Transfers {
         }
     }
 
-    /// Waits until every transfer up to `position` has been credited.
+    /// Waits until every transfer and registration up to `position` has had
+    /// its second step.
     pub async fn wait_for(&self, position: LogPosition, timeout: Duration) -> bool {
         let mut rx = self.progress.subscribe();
         self.wake.notify_one();

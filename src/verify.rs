@@ -16,6 +16,12 @@ pub struct Summary {
     pub transfers: usize,
     pub transfers_in_flight: usize,
     pub credits_in_flight: i64,
+    /// Resellers registered after the process manager's checkpoint, whose
+    /// partner's record it has still to write.
+    pub resellers_pending: usize,
+    /// Logins reserved (credentials) for an account the log does not have
+    /// yet: the next start completes or releases them.
+    pub logins_pending: usize,
 }
 
 #[derive(Default)]
@@ -34,6 +40,9 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
     let mut s = Summary::default();
     let mut balances: BTreeMap<String, i64> = BTreeMap::new();
     let mut transfers: HashMap<String, Transfer> = HashMap::new();
+    // Reseller → (its partner, where it registered); partner's records.
+    let mut registered: HashMap<String, (String, LogPosition)> = HashMap::new();
+    let mut recorded: HashMap<String, Vec<String>> = HashMap::new();
     let mut at = LogPosition::default();
     loop {
         let batch = log::read_after(db, at, 5_000)
@@ -95,6 +104,15 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
                     t.credited
                         .push((e.aggregate_id.clone(), partner_id.clone()));
                 }
+                LedgerEvent::ResellerRegistered { partner_id, .. } => {
+                    registered.insert(e.aggregate_id.clone(), (partner_id.clone(), e.at_log));
+                }
+                LedgerEvent::ResellerAdded { reseller_id } => {
+                    recorded
+                        .entry(reseller_id.clone())
+                        .or_default()
+                        .push(e.aggregate_id.clone());
+                }
                 _ => {}
             }
         }
@@ -131,6 +149,15 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
         }
     }
     s.transfers = transfers.len();
+    s.resellers_pending = check_registrations(db, &registered, &recorded).await?;
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM credentials c
+          WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.aggregate_id = c.account_id)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    s.logins_pending = usize::try_from(pending).unwrap_or_default();
     s.balance = balances.values().sum();
     let expected = s.granted - s.spent + s.refunded - s.credits_in_flight;
     if s.balance != expected {
@@ -141,6 +168,43 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
     }
     check_views(db, &balances, at).await?;
     Ok(s)
+}
+
+/// Every reseller's registration has its partner's record, once, on the
+/// partner it names. One the process manager has not reached yet (after its
+/// checkpoint) is pending, not a violation: the process will write it. Returns
+/// how many are pending.
+async fn check_registrations(
+    db: &Db,
+    registered: &HashMap<String, (String, LogPosition)>,
+    recorded: &HashMap<String, Vec<String>>,
+) -> Result<usize, String> {
+    let checkpoint = projections::projector::load_checkpoint(db, crate::transfers::CONSUMER)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut pending = 0;
+    for (reseller, (partner, at)) in registered {
+        match recorded.get(reseller).map(Vec::as_slice) {
+            Some([p]) if p == partner => {}
+            None | Some([]) if *at > checkpoint => pending += 1,
+            None | Some([]) => {
+                return Err(format!(
+                    "reseller {reseller} is registered under partner {partner}, which does not list it"
+                ));
+            }
+            Some(partners) => {
+                return Err(format!(
+                    "reseller {reseller} of partner {partner} is listed by {partners:?}"
+                ));
+            }
+        }
+    }
+    if let Some(reseller) = recorded.keys().find(|r| !registered.contains_key(*r)) {
+        return Err(format!(
+            "a partner lists reseller {reseller}, which was never registered"
+        ));
+    }
+    Ok(pending)
 }
 
 /// When the views are up to date, each account's balance there must equal

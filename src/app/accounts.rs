@@ -1,8 +1,9 @@
 //! Accounts and sessions: sign-in, sign-out, passwords, creating partners and
 //! administrators. Credentials live in the `credentials` table, never in events.
 
+use super::faults::FaultPoint;
 use super::lockout::account_subject;
-use super::{App, Caller, Page, PageRequest, role_of};
+use super::{App, Caller, Page, PageRequest, idempotency, role_of};
 use crate::auth::{self, SESSION_HOURS};
 use crate::error::{AppError, AppResult};
 use crate::ledgers::Actor;
@@ -10,6 +11,7 @@ use aggregates::{LedgerCommand, Role, values};
 use chrono::{Duration, Utc};
 use projections::db::time_text;
 use projections::queries::{self, AccountRow};
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 pub struct NewAccount {
@@ -165,9 +167,20 @@ impl App {
     }
 
     pub async fn create_partner(&self, caller: &Caller, new: NewAccount) -> AppResult<AccountRow> {
+        self.create_partner_once(caller, new, None).await
+    }
+
+    /// `create_partner` with a client's idempotency key (see
+    /// [`App::create_account_once`]).
+    pub async fn create_partner_once(
+        &self,
+        caller: &Caller,
+        new: NewAccount,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<AccountRow> {
         caller.ensure_admin()?;
         let (account, _) = self
-            .create_account(Role::Partner, new, &caller.actor())
+            .create_account_once(Role::Partner, new, &caller.actor(), idempotency_key)
             .await?;
         Ok(account)
     }
@@ -180,7 +193,7 @@ impl App {
         new: NewAccount,
         actor: &Actor,
     ) -> AppResult<(AccountRow, Option<String>)> {
-        self.register_account(role, new, actor, false).await
+        self.create_account_once(role, new, actor, None).await
     }
 
     /// `create_account`, where a chosen password is mailed as a generated one
@@ -192,7 +205,26 @@ impl App {
         new: NewAccount,
         actor: &Actor,
     ) -> AppResult<(AccountRow, Option<String>)> {
-        self.register_account(role, new, actor, true).await
+        self.register_account(role, new, actor, None, true).await
+    }
+
+    /// `create_account` with a client's idempotency key: the same creator
+    /// sending the same key again gets the account made the first time (and
+    /// its generated password while the welcome email still holds it); with
+    /// other details it is a CONFLICT.
+    ///
+    /// The credentials row carries the registration it stands for, so a
+    /// crash between it and the registration event is completed at the
+    /// next start ([`App::reconcile_registrations`]) or by the retry.
+    pub async fn create_account_once(
+        &self,
+        role: Role,
+        new: NewAccount,
+        actor: &Actor,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<(AccountRow, Option<String>)> {
+        self.register_account(role, new, actor, idempotency_key, false)
+            .await
     }
 
     async fn register_account(
@@ -200,35 +232,73 @@ impl App {
         role: Role,
         new: NewAccount,
         actor: &Actor,
+        idempotency_key: Option<&str>,
         mail_chosen: bool,
     ) -> AppResult<(AccountRow, Option<String>)> {
-        let login = values::parse_login(&new.login)?;
-        let email = values::parse_email(&new.email)?;
-        let name = values::parse_name(&new.name, "name")?;
+        let registration = Registration {
+            login: values::parse_login(&new.login)?,
+            email: values::parse_email(&new.email)?,
+            name: values::parse_name(&new.name, "name")?,
+            partner_id: new.parent.clone().filter(|_| role == Role::Reseller),
+            products: new.products.clone(),
+        };
+        let (login, email) = (&registration.login, &registration.email);
+        let creator = match actor {
+            Actor::Account(id) => Some(id.as_str()),
+            Actor::System(_) => None,
+        };
+        let idem = match creator {
+            Some(_) => idempotency(
+                idempotency_key,
+                &[
+                    "createAccount",
+                    role.as_str(),
+                    &registration.login,
+                    &registration.email,
+                    &registration.name,
+                    &registration.products.join(","),
+                    if new.password.is_some() {
+                        "chosen"
+                    } else {
+                        "generated"
+                    },
+                ],
+            )?,
+            None => None,
+        };
+        if let (Some(creator), Some(idem)) = (creator, &idem)
+            && let Some(first) = self.created_with_key(creator, idem, actor).await?
+        {
+            return Ok(first);
+        }
         let generated = match &new.password {
             Some(p) => {
-                auth::check_new_password(p, &login, &email)?;
+                auth::check_new_password(p, login, email)?;
                 None
             }
-            None => Some(auth::generate_password_for(&login, &email)),
+            None => Some(auth::generate_password_for(login, email)),
         };
         let password = new
             .password
             .clone()
             .or_else(|| generated.clone())
             .unwrap_or_default();
-        self.ensure_unused(&login, &email).await?;
+        self.ensure_unused(&registration.login, &registration.email)
+            .await?;
         let hash = auth::hash_password(password).await?;
         let id = auth::new_id("acc");
+        let pending = serde_json::to_string(&registration)
+            .map_err(|e| AppError::internal("writing a registration", e))?;
         let inserted = sqlx::query(
             "INSERT INTO credentials (account_id, role, login_lower, email_lower, password_hash,
-                    must_change_password, welcome_password, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    must_change_password, welcome_password, created_at, registration, created_by,
+                    idempotency_key, idempotency_fingerprint)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&id)
         .bind(role.as_str())
-        .bind(login.to_lowercase())
-        .bind(email.to_lowercase())
+        .bind(registration.login.to_lowercase())
+        .bind(registration.email.to_lowercase())
         .bind(&hash)
         .bind(i64::from(generated.is_some() || mail_chosen))
         // An administrator's generated password is printed once, not mailed.
@@ -239,44 +309,186 @@ impl App {
                 .filter(|_| role != Role::Admin),
         )
         .bind(time_text(Utc::now()))
+        .bind(&pending)
+        .bind(creator)
+        .bind(idem.as_ref().map(|i| i.key.as_str()))
+        .bind(idem.as_ref().map(|i| i.fingerprint.as_str()))
         .execute(&self.db.pool)
         .await;
         if let Err(e) = inserted {
-            // Lost a race with another account taking the same login or email.
             if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
+                // A concurrent retry with the same key got there first.
+                if let (Some(creator), Some(idem)) = (creator, &idem)
+                    && let Some(first) = self.created_with_key(creator, idem, actor).await?
+                {
+                    return Ok(first);
+                }
+                // Lost a race with another account taking the same login or email.
                 return Err(AppError::Conflict(
                     "this login or email is already used".into(),
                 ));
             }
             return Err(e.into());
         }
-        let command = match role {
-            Role::Admin => LedgerCommand::RegisterAdmin { login, email, name },
-            Role::Auditor => LedgerCommand::RegisterAuditor { login, email, name },
-            Role::Partner => LedgerCommand::RegisterPartner { login, email, name },
-            Role::Reseller => LedgerCommand::RegisterReseller {
-                partner_id: new.parent.clone().unwrap_or_default(),
-                login,
-                email,
-                name,
-                products: new.products.clone(),
-            },
-        };
-        if let Err(e) = self.ledgers.execute(role, &id, command, actor).await {
+        self.faults.check(FaultPoint::AfterCredentialsWritten)?;
+        if let Err(e) = self
+            .complete_registration(role, &id, registration.clone(), actor)
+            .await
+        {
             self.release_credentials(&id).await;
             return Err(e);
         }
-        if let (Role::Reseller, Some(partner)) = (role, &new.parent) {
+        if let (Role::Reseller, Some(partner)) = (role, &registration.partner_id) {
+            self.faults.check(FaultPoint::AfterResellerRegistered)?;
+            // The process manager records the reseller on its partner's
+            // stream from the log, also after a crash here; doing it now
+            // too lets the answer show a reseller its partner can already
+            // give credits to. AddReseller is idempotent.
             let add = LedgerCommand::AddReseller {
                 reseller_id: id.clone(),
             };
-            self.ledgers
+            if let Err(e) = self
+                .ledgers
                 .execute(Role::Partner, partner, add, actor)
+                .await
+            {
+                // Committed all the same: the process manager will add it.
+                tracing::warn!(error = %e, reseller = %id, "left the partner's record to the process manager");
+            }
+        }
+        let account = self.created_account(role, &id, &registration).await?;
+        Ok((account, generated))
+    }
+
+    /// Writes the registration event of a credentials row. Someone else
+    /// (the start's reconciliation, a retry) may have written it first:
+    /// that is success too.
+    async fn complete_registration(
+        &self,
+        role: Role,
+        id: &str,
+        registration: Registration,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let command = registration.command(role);
+        match self.ledgers.execute(role, id, command, actor).await {
+            Ok(()) => Ok(()),
+            Err(e) => match projections::log::stream_head(&self.db, id).await {
+                Ok(Some(_)) => Ok(()),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// The answer for an account just registered: from the views once they
+    /// show it, else from the registration itself (a new account has no
+    /// credits yet).
+    async fn created_account(
+        &self,
+        role: Role,
+        id: &str,
+        registration: &Registration,
+    ) -> AppResult<AccountRow> {
+        if self.caught_up(id).await
+            && let Some(account) = self.account_of(id).await?
+        {
+            return Ok(account);
+        }
+        super::freshness::report_behind();
+        Ok(AccountRow {
+            id: id.to_string(),
+            role: role.as_str().to_string(),
+            login: registration.login.clone(),
+            email: registration.email.clone(),
+            name: registration.name.clone(),
+            parent_id: registration.partner_id.clone(),
+            balance: 0,
+            products: (role == Role::Reseller).then(|| registration.products.clone()),
+            created_at: time_text(Utc::now()),
+            position: 0,
+        })
+    }
+
+    /// The account `creator` made with this idempotency key, completing its
+    /// registration if a crash stopped the first attempt before it.
+    async fn created_with_key(
+        &self,
+        creator: &str,
+        idem: &aggregates::Idempotency,
+        actor: &Actor,
+    ) -> AppResult<Option<(AccountRow, Option<String>)>> {
+        let row = sqlx::query(
+            "SELECT account_id, role, registration, welcome_password, idempotency_fingerprint
+               FROM credentials WHERE created_by = $1 AND idempotency_key = $2",
+        )
+        .bind(creator)
+        .bind(&idem.key)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let fingerprint: Option<String> = row.try_get("idempotency_fingerprint")?;
+        if fingerprint.as_deref() != Some(idem.fingerprint.as_str()) {
+            return Err(AppError::Conflict(format!(
+                "the idempotency key \"{}\" was already used for a different request",
+                idem.key
+            )));
+        }
+        let id: String = row.try_get("account_id")?;
+        let role = role_of(&row.try_get::<String, _>("role")?)?;
+        let registration = Registration::parse(row.try_get("registration")?)
+            .ok_or_else(|| AppError::internal("a keyed account without its registration", &id))?;
+        if projections::log::stream_head(&self.db, &id)
+            .await?
+            .is_none()
+        {
+            self.complete_registration(role, &id, registration.clone(), actor)
                 .await?;
         }
-        self.catch_up(&id).await?;
-        let account = self.known_account(&id).await?;
-        Ok((account, generated))
+        let account = self.created_account(role, &id, &registration).await?;
+        Ok(Some((account, row.try_get("welcome_password")?)))
+    }
+
+    /// At start: every login reserved for an account whose registration a
+    /// crash kept out of the log is completed, or released when it cannot
+    /// be (a row written before registrations were kept with it; the first
+    /// administrator with a generated password nobody saw, which the start
+    /// makes again and prints). Returns how many rows it settled.
+    pub async fn reconcile_registrations(&self) -> AppResult<usize> {
+        let rows = sqlx::query(
+            "SELECT account_id, role, registration, must_change_password FROM credentials c
+              WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.aggregate_id = c.account_id)",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        for row in &rows {
+            let id: String = row.try_get("account_id")?;
+            let role = role_of(&row.try_get::<String, _>("role")?)?;
+            let generated = row.try_get::<i64, _>("must_change_password")? != 0;
+            let registration = Registration::parse(row.try_get("registration")?)
+                .filter(|_| !(role == Role::Admin && generated));
+            let done = match registration {
+                Some(r) => {
+                    let outcome = self
+                        .complete_registration(role, &id, r, &Actor::System("reconcile"))
+                        .await;
+                    match outcome {
+                        Ok(()) => true,
+                        Err(e @ AppError::Internal(_)) => return Err(e),
+                        Err(refusal) => {
+                            tracing::warn!(account = %id, error = %refusal, "a half-made account cannot be completed; releasing its login");
+                            false
+                        }
+                    }
+                }
+                None => false,
+            };
+            if done {
+                tracing::info!(account = %id, "completed an account a crash left half made");
+            } else {
+                self.release_credentials(&id).await;
+            }
+        }
+        Ok(rows.len())
     }
 
     async fn ensure_unused(&self, login: &str, email: &str) -> AppResult<()> {
@@ -309,10 +521,11 @@ impl App {
     }
 
     /// On first start with no administrator, creates `admin`. Returns the
-    /// generated password, when it had to make one, to print once.
+    /// generated password, when it had to make one, to print once. The log
+    /// says whether one exists: a credentials row alone is no account.
     pub async fn ensure_first_admin(&self, password: Option<String>) -> AppResult<Option<String>> {
         let admins: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM credentials WHERE role = 'ADMIN'")
+            sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'AdminRegistered'")
                 .fetch_one(&self.db.pool)
                 .await?;
         if admins > 0 {
@@ -336,6 +549,47 @@ impl App {
             .create_account(Role::Admin, new, &Actor::System("first-start"))
             .await?;
         Ok(generated)
+    }
+}
+
+/// The registration a credentials row stands for, kept with it so that a
+/// crash between the row and the event can be completed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Registration {
+    login: String,
+    email: String,
+    name: String,
+    #[serde(default)]
+    partner_id: Option<String>,
+    #[serde(default)]
+    products: Vec<String>,
+}
+
+impl Registration {
+    fn parse(text: Option<String>) -> Option<Registration> {
+        serde_json::from_str(&text?).ok()
+    }
+
+    fn command(self, role: Role) -> LedgerCommand {
+        let Registration {
+            login,
+            email,
+            name,
+            partner_id,
+            products,
+        } = self;
+        match role {
+            Role::Admin => LedgerCommand::RegisterAdmin { login, email, name },
+            Role::Auditor => LedgerCommand::RegisterAuditor { login, email, name },
+            Role::Partner => LedgerCommand::RegisterPartner { login, email, name },
+            Role::Reseller => LedgerCommand::RegisterReseller {
+                partner_id: partner_id.unwrap_or_default(),
+                login,
+                email,
+                name,
+                products,
+            },
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{App, Caller, idempotency};
 use crate::error::{AppError, AppResult};
-use aggregates::{LedgerCommand, Role};
+use aggregates::{LedgerCommand, LedgerEvent, Role};
 use chrono::{DateTime, Utc};
 use projections::db::time_text;
 use projections::queries::{self, CreditEntryRow, Page, PageRequest};
@@ -48,7 +48,25 @@ impl App {
             Some(e) => Some(e),
             None => queries::grant_entry(&self.db, partner_id, reference).await?,
         };
-        entry.ok_or_else(|| {
+        if let Some(entry) = entry {
+            return Ok(entry);
+        }
+        // Committed, and the views do not show it yet: the log does.
+        let logged = match &idem {
+            Some(i) => self.keyed_entry_in_log(partner_id, &i.key).await?,
+            None => None,
+        };
+        let logged = match logged {
+            Some(e) => Some(e),
+            None => {
+                self.credit_entry_in_log(partner_id, |e| {
+                    matches!(&e.event, LedgerEvent::CreditsGranted { reference: r, .. } if r == reference)
+                })
+                .await?
+            }
+        };
+        super::freshness::report_behind();
+        logged.ok_or_else(|| {
             AppError::internal(
                 "a grant's credit entry is missing after it ran",
                 format!("partner {partner_id}, reference {reference:?}"),

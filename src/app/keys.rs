@@ -1,13 +1,14 @@
 //! Activation keys: creating them (unique across every account) and listing.
 
-use super::{App, Caller, role_of};
+use super::{App, Caller, idempotency, role_of};
 use crate::auth;
 use crate::error::{AppError, AppResult};
 use aggregates::LedgerCommand;
 use aggregates::values::ActivationKeyCode;
 use projections::queries::{
-    self, KeyRow, LicenseRow, Page, PageRequest, SubscriptionRow, SupportRow,
+    self, AccountRow, KeyRow, LicenseRow, Page, PageRequest, SubscriptionRow, SupportRow,
 };
+use sqlx::Row;
 
 impl App {
     pub async fn create_activation_key(
@@ -16,32 +17,130 @@ impl App {
         name: &str,
         key: Option<&str>,
     ) -> AppResult<KeyRow> {
+        self.create_activation_key_once(caller, name, key, None)
+            .await
+    }
+
+    /// `create_activation_key` with a client's idempotency key, kept with
+    /// the key's reservation: the same key again answers the first key
+    /// (completing it if a crash stopped it between its two writes).
+    pub async fn create_activation_key_once(
+        &self,
+        caller: &Caller,
+        name: &str,
+        key: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<KeyRow> {
         App::ensure_seller(caller)?;
         aggregates::values::parse_name(name, "key's name")?;
         let owner = self.visible_account(caller, &caller.id).await?;
         let given = key.map(str::trim).filter(|k| !k.is_empty());
+        let idem = idempotency(
+            idempotency_key,
+            &["createActivationKey", name, given.unwrap_or_default()],
+        )?;
+        if let Some(i) = &idem
+            && let Some(first) = self.keyed_key(caller, &owner, name, i).await?
+        {
+            return Ok(first);
+        }
         let key_id = auth::new_id("key");
+        let reserve = |code: ActivationKeyCode| {
+            let key_id = key_id.clone();
+            let owner = owner.id.clone();
+            let idem = idem.clone();
+            async move {
+                let done = self
+                    .reserve_key(&code, &key_id, &owner, idem.as_ref())
+                    .await;
+                match done {
+                    Ok(true) => Ok(Some(code)),
+                    Ok(false) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        };
         // Reserve the key first: uniqueness spans every account's stream.
-        let code = match given {
+        let reserved = match given {
             Some(text) => {
                 let code = ActivationKeyCode::parse(text)?;
-                if !self.reserve_key(&code, &key_id, &owner.id).await? {
-                    return Err(AppError::Conflict(format!(
-                        "the key {} is already in use",
-                        code.as_str()
-                    )));
-                }
-                code
+                reserve(code.clone()).await.map(|r| r.ok_or(code))
             }
             None => loop {
-                let code = auth::random_activation_key();
-                if self.reserve_key(&code, &key_id, &owner.id).await? {
-                    break code;
+                match reserve(auth::random_activation_key()).await {
+                    Ok(None) => continue,
+                    Ok(Some(code)) => break Ok(Ok(code)),
+                    Err(e) => break Err(e),
                 }
             },
         };
+        let code = match reserved {
+            Ok(Ok(code)) => code,
+            Ok(Err(code)) => {
+                return Err(AppError::Conflict(format!(
+                    "the key {} is already in use",
+                    code.as_str()
+                )));
+            }
+            Err(e) => {
+                // A concurrent retry with the same idempotency key got there first.
+                if let Some(i) = &idem
+                    && let Some(first) = self.keyed_key(caller, &owner, name, i).await?
+                {
+                    return Ok(first);
+                }
+                return Err(e);
+            }
+        };
+        self.write_key(caller, &owner, &key_id, name, code).await
+    }
+
+    /// The key made with this idempotency key, finished if its event is
+    /// missing.
+    async fn keyed_key(
+        &self,
+        caller: &Caller,
+        owner: &AccountRow,
+        name: &str,
+        idem: &aggregates::Idempotency,
+    ) -> AppResult<Option<KeyRow>> {
+        let row = sqlx::query(
+            "SELECT key, key_id, idempotency_fingerprint FROM key_reservations
+              WHERE owner_id = $1 AND idempotency_key = $2",
+        )
+        .bind(&owner.id)
+        .bind(&idem.key)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let fingerprint: Option<String> = row.try_get("idempotency_fingerprint")?;
+        if fingerprint.as_deref() != Some(idem.fingerprint.as_str()) {
+            return Err(AppError::Conflict(format!(
+                "the idempotency key \"{}\" was already used for a different request",
+                idem.key
+            )));
+        }
+        let key_id: String = row.try_get("key_id")?;
+        if let Some(k) = self.key_in_log(&owner.id, &key_id).await? {
+            return Ok(Some(k));
+        }
+        let code = ActivationKeyCode::parse(&row.try_get::<String, _>("key")?)?;
+        Ok(Some(
+            self.write_key(caller, owner, &key_id, name, code).await?,
+        ))
+    }
+
+    /// The second write of a key: its event, after its reservation.
+    async fn write_key(
+        &self,
+        caller: &Caller,
+        owner: &AccountRow,
+        key_id: &str,
+        name: &str,
+        code: ActivationKeyCode,
+    ) -> AppResult<KeyRow> {
         let command = LedgerCommand::CreateActivationKey {
-            key_id: key_id.clone(),
+            key_id: key_id.to_string(),
             name: name.to_string(),
             key: code.as_str().to_string(),
         };
@@ -50,12 +149,26 @@ impl App {
             .await
         {
             sqlx::query("DELETE FROM key_reservations WHERE key_id = $1")
-                .bind(&key_id)
+                .bind(key_id)
                 .execute(&self.db.pool)
                 .await?;
             return Err(e);
         }
-        self.known_key(&key_id).await
+        self.key_done(&owner.id, key_id).await
+    }
+
+    /// A key just created: from the views when they show it, else as its
+    /// committed event made it.
+    async fn key_done(&self, owner: &str, key_id: &str) -> AppResult<KeyRow> {
+        if !super::freshness::behind()
+            && let Some(k) = queries::activation_key(&self.db, &queries::Scope::All, key_id).await?
+        {
+            return Ok(k);
+        }
+        super::freshness::report_behind();
+        self.key_in_log(owner, key_id).await?.ok_or_else(|| {
+            AppError::internal("a key is missing from the log after it was created", key_id)
+        })
     }
 
     /// True when the key was free and is now held for `key_id`.
@@ -64,13 +177,17 @@ impl App {
         code: &ActivationKeyCode,
         key_id: &str,
         owner: &str,
+        idem: Option<&aggregates::Idempotency>,
     ) -> AppResult<bool> {
         let done = sqlx::query(
-            "INSERT INTO key_reservations (key, key_id, owner_id) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO key_reservations (key, key_id, owner_id, idempotency_key, idempotency_fingerprint)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
         )
         .bind(code.as_str())
         .bind(key_id)
         .bind(owner)
+        .bind(idem.map(|i| i.key.as_str()))
+        .bind(idem.map(|i| i.fingerprint.as_str()))
         .execute(&self.db.pool)
         .await?;
         Ok(done.rows_affected() == 1)

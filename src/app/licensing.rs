@@ -83,6 +83,12 @@ impl Prepared {
     }
 }
 
+/// What an operation made or changed, and the account whose stream holds it.
+pub struct Done {
+    pub owner_id: String,
+    pub id: String,
+}
+
 pub struct Quote {
     pub cost: i64,
     pub balance: i64,
@@ -291,7 +297,7 @@ impl App {
 
     /// Runs a prepared operation; returns the id of what it made or changed
     /// (the first result's, for a retried idempotency key).
-    async fn perform(&self, caller: &Caller, p: Prepared) -> AppResult<String> {
+    async fn perform(&self, caller: &Caller, p: Prepared) -> AppResult<Done> {
         let idem = p.command.idempotency().cloned();
         self.run(
             role_of(&p.owner.role)?,
@@ -300,12 +306,46 @@ impl App {
             &caller.actor(),
         )
         .await?;
-        if let Some(idem) = idem
-            && let Some(first) = queries::idempotent_result(&self.db, &p.owner.id, &idem).await?
-        {
-            return Ok(first);
+        let done = |id: String| Done {
+            owner_id: p.owner.id.clone(),
+            id,
+        };
+        if let Some(idem) = &idem {
+            if let Some(first) = queries::idempotent_result(&self.db, &p.owner.id, idem).await? {
+                return Ok(done(first));
+            }
+            // The views may not show the first result yet; the log does.
+            if let Some(first) = self.first_result_in_log(&p.owner.id, idem).await? {
+                return Ok(done(first));
+            }
         }
-        Ok(p.entity_id)
+        Ok(done(p.entity_id))
+    }
+
+    /// `execute_operation`, also telling whose stream it ran on: what the
+    /// answer is read from when the views lag.
+    pub async fn execute_operation_done(
+        &self,
+        caller: &Caller,
+        op: &Operation,
+        idem_key: Option<&str>,
+    ) -> AppResult<Done> {
+        let p = self.prepare(caller, op, idem_key).await?;
+        self.perform(caller, p).await
+    }
+
+    /// The license an operation just made or changed: from the views when
+    /// they show it, else as its committed events leave it.
+    pub async fn license_done(&self, caller: &Caller, done: &Done) -> AppResult<LicenseRow> {
+        if !super::freshness::behind()
+            && let Some(l) = queries::license(&self.db, &caller.scope(), &done.id).await?
+        {
+            return Ok(l);
+        }
+        super::freshness::report_behind();
+        self.license_in_log(&done.owner_id, &done.id)
+            .await?
+            .ok_or_else(|| AppError::not_found("license"))
     }
 
     /// What an operation would cost the account it runs on, without running it.
@@ -344,8 +384,7 @@ impl App {
         op: &Operation,
         idem_key: Option<&str>,
     ) -> AppResult<String> {
-        let p = self.prepare(caller, op, idem_key).await?;
-        self.perform(caller, p).await
+        Ok(self.execute_operation_done(caller, op, idem_key).await?.id)
     }
 
     pub async fn license(&self, caller: &Caller, id: &str) -> AppResult<LicenseRow> {

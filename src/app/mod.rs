@@ -2,11 +2,14 @@
 //! pages) offer, with who may do it. Resolvers stay thin and call these.
 
 mod accounts;
+mod answers;
 mod audit;
 mod auditors;
 mod credits;
 mod dashboard;
 mod devices;
+pub mod faults;
+pub mod freshness;
 mod keys;
 mod licensing;
 mod lockout;
@@ -17,7 +20,7 @@ mod webhooks;
 pub use accounts::NewAccount;
 pub use audit::EventRow;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
-pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
+pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Done, Operation, Quote};
 pub use tokens::{ApiTokenRow, TokenGrant, TokenScope};
 pub use webhooks::{DeliveryRow, NewWebhook, WebhookRow};
 
@@ -52,6 +55,8 @@ pub struct App {
     pub security: crate::config::SecurityArgs,
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     pub token_limits: tokens::TokenLimiter,
+    /// Crash points for tests; none is armed in service.
+    pub faults: faults::Faults,
 }
 
 /// The signed-in account a request acts for.
@@ -176,17 +181,33 @@ impl App {
     }
 
     /// Read-your-writes: waits until the projector has applied the latest
-    /// event of `aggregate_id`.
+    /// event of `aggregate_id`. It follows a committed write, so it never
+    /// fails: a lag (or a failure to look) is reported, and the caller
+    /// answers from what its command decided.
     pub async fn catch_up(&self, aggregate_id: &str) -> AppResult<()> {
-        if let Some(head) = projections::log::stream_head(&self.db, aggregate_id).await?
-            && !self.projector.wait_for(head, READ_YOUR_WRITES).await
-        {
+        self.caught_up(aggregate_id).await;
+        Ok(())
+    }
+
+    /// Like [`App::catch_up`]; true when the views show the stream's latest
+    /// event.
+    pub async fn caught_up(&self, aggregate_id: &str) -> bool {
+        let fresh = match projections::log::stream_head(&self.db, aggregate_id).await {
+            Ok(None) => true,
+            Ok(Some(head)) => self.projector.wait_for(head, READ_YOUR_WRITES).await,
+            Err(e) => {
+                tracing::error!(error = %e, aggregate_id, "could not read the stream's head");
+                false
+            }
+        };
+        if !fresh {
             tracing::warn!(
                 aggregate_id,
-                "views are behind the log; answering from what they have"
+                "views are behind the log; answering from what the command decided"
             );
+            freshness::report_behind();
         }
-        Ok(())
+        fresh
     }
 
     /// An account the caller may see, or NOT_FOUND.

@@ -39,6 +39,17 @@ impl App {
         caller: &Caller,
         new: NewAccount,
     ) -> AppResult<(AccountRow, Option<String>)> {
+        self.create_reseller_once(caller, new, None).await
+    }
+
+    /// `create_reseller` with a client's idempotency key (see
+    /// [`App::create_account_once`]).
+    pub async fn create_reseller_once(
+        &self,
+        caller: &Caller,
+        new: NewAccount,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<(AccountRow, Option<String>)> {
         App::ensure_partner(caller)?;
         let new = NewAccount {
             parent: Some(caller.id.clone()),
@@ -46,7 +57,7 @@ impl App {
         };
         // Which of the two is taken, and by whom, is not the partner's to
         // learn: most accounts are outside its scope.
-        self.create_account(Role::Reseller, new, &caller.actor())
+        self.create_account_once(Role::Reseller, new, &caller.actor(), idempotency_key)
             .await
             .map_err(|e| match e {
                 AppError::Conflict(_) => not_available("this login or email"),
@@ -171,7 +182,16 @@ impl App {
             Some(id) => queries::credit_entry(&self.db, &id).await?,
             None => None,
         };
-        entry.ok_or_else(|| {
+        if let Some(entry) = entry {
+            return Ok(entry);
+        }
+        // Committed, and the views do not show it yet: the log does.
+        let logged = match &idem {
+            Some(i) => self.keyed_entry_in_log(&caller.id, &i.key).await?,
+            None => None,
+        };
+        super::freshness::report_behind();
+        logged.ok_or_else(|| {
             AppError::internal(
                 "a transfer's credit entry is missing after it ran",
                 format!("partner {}, reseller {}", caller.id, reseller.id),

@@ -2,6 +2,7 @@
 //! assembly, request context, and the one mapping of errors to codes.
 
 mod access;
+mod freshness;
 pub mod guard;
 mod inputs;
 mod integrations;
@@ -50,6 +51,7 @@ pub fn schema(app: Arc<App>, limits: &RequestLimits) -> ApiSchema {
         .data(app)
         .limit_depth(limits.max_depth)
         .extension(guard::Guard(limits.clone()))
+        .extension(freshness::ViewsBehind)
         .finish()
 }
 

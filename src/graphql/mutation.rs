@@ -47,6 +47,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: CreatePartnerInput,
+        idempotency_key: Option<String>,
     ) -> Result<Account> {
         let new = NewAccount {
             login: input.login,
@@ -57,7 +58,7 @@ impl Mutation {
             products: vec![],
         };
         let account = app(ctx)
-            .create_partner(caller(ctx)?, new)
+            .create_partner_once(caller(ctx)?, new, idempotency_key.as_deref())
             .await
             .map_err(gql)?;
         Ok(Account(account))
@@ -90,9 +91,15 @@ impl Mutation {
         ctx: &Context<'_>,
         name: String,
         key: Option<String>,
+        idempotency_key: Option<String>,
     ) -> Result<ActivationKey> {
         let row = app(ctx)
-            .create_activation_key(caller(ctx)?, &name, key.as_deref())
+            .create_activation_key_once(
+                caller(ctx)?,
+                &name,
+                key.as_deref(),
+                idempotency_key.as_deref(),
+            )
             .await
             .map_err(gql)?;
         Ok(ActivationKey(row))
@@ -106,15 +113,15 @@ impl Mutation {
     ) -> Result<License> {
         let c = caller(ctx)?;
         let app = app(ctx);
-        let id = app
-            .execute_operation(
+        let done = app
+            .execute_operation_done(
                 c,
                 &Operation::AssignLicense(input.into()),
                 idempotency_key.as_deref(),
             )
             .await
             .map_err(gql)?;
-        Ok(License(app.license(c, &id).await.map_err(gql)?))
+        Ok(License(app.license_done(c, &done).await.map_err(gql)?))
     }
 
     /// Raise users and/or edition; never lowers. Charges the difference.
@@ -255,6 +262,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: CreateResellerInput,
+        idempotency_key: Option<String>,
     ) -> Result<CreateResellerPayload> {
         let c = caller(ctx)?;
         let new = NewAccount {
@@ -265,7 +273,10 @@ impl Mutation {
             parent: Some(c.id.clone()),
             products: input.products.into_iter().map(|p| p.0).collect(),
         };
-        let (account, generated_password) = app(ctx).create_reseller(c, new).await.map_err(gql)?;
+        let (account, generated_password) = app(ctx)
+            .create_reseller_once(c, new, idempotency_key.as_deref())
+            .await
+            .map_err(gql)?;
         Ok(CreateResellerPayload {
             reseller: Account(account),
             generated_password,

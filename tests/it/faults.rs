@@ -1,277 +1,376 @@
-//! Faults: a full disk, an idle transaction, and what /healthz and /readyz
-//! say meanwhile.
+//! Faults: an operation that writes in two places completes exactly once
+//! after a crash between the two, and a committed write is never answered as
+//! an error. A crash is made by an `App` built without the background tasks
+//! with a crash point armed: the operation stops there, the test drops that
+//! `App` and starts the server again on the same database.
 
-use crate::common::{Backend, TestApp, serve_args};
-use serde_json::{Value, json};
-use std::io::Write;
-use std::time::{Duration, Instant};
+use crate::common::{self, Backend, TestApp};
+use aggregates::Role;
+use license_portal::app::faults::FaultPoint;
+use license_portal::app::{App, Caller, NewAccount};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
 
-const GRANT: &str = "mutation($p: ID!, $a: Int!, $r: String!) { grantCredits(partnerId: $p, amount: $a, reference: $r) { id balanceAfter } }";
+const GIVE: &str =
+    "mutation($r: ID!, $a: Int!) { giveCredits(resellerId: $r, amount: $a) { amount reason } }";
 
-fn base(app: &TestApp) -> String {
-    app.url.trim_end_matches("/graphql").to_string()
-}
-
-async fn get(app: &TestApp, path: &str) -> (u16, String) {
-    let resp = app
-        .client
-        .get(format!("{}{path}", base(app)))
-        .send()
+/// Stops the server and builds the service's `App` on its database with no
+/// background task running (no projector, no process manager): what is left
+/// when it stops at a crash point is what a killed process leaves.
+async fn crashed_app(app: &mut TestApp, point: FaultPoint) -> Arc<App> {
+    if let Some(r) = app.running.take() {
+        r.stop().await;
+    }
+    let crashed = license_portal::server::build_app(&app.args)
         .await
-        .expect("GET");
-    let status = resp.status().as_u16();
-    (status, resp.text().await.expect("body"))
+        .expect("build the app");
+    crashed.faults.arm(point);
+    crashed
 }
 
-/// A tmpfs of `size` mounted on `dir`, unmounted on drop; None where this
-/// process may not mount (not root, or in a container without the right).
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &std::path::Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).ok()?;
-        let done = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        done.success().then(|| Tmpfs(dir.to_path_buf()))
+fn partner_caller(id: &str) -> Caller {
+    Caller {
+        id: id.to_string(),
+        role: Role::Partner,
+        must_change_password: false,
+        session_hash: String::new(),
+        token: None,
     }
 }
 
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
+fn new_reseller(login: &str) -> NewAccount {
+    NewAccount {
+        login: login.into(),
+        email: format!("{login}@example.com"),
+        name: login.into(),
+        password: Some("reseller-pass-1".into()),
+        parent: None,
+        products: vec!["REMOTE_ACCESS".into()],
     }
 }
 
-/// Writes zeros to `path` until the file system is full.
-fn fill(path: &std::path::Path) {
-    let mut file = std::fs::File::create(path).expect("filler file");
-    let chunk = vec![0u8; 64 * 1024];
-    while file.write_all(&chunk).is_ok() {}
-    let _ = file.sync_all();
+async fn count_events(app: &TestApp, aggregate_id: &str, event_type: &str) -> i64 {
+    let db = &app.running.as_ref().expect("running").app.db;
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = $2")
+        .bind(aggregate_id)
+        .bind(event_type)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count events")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_writes_resume_after_a_full_disk() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mount = dir.path().join("db");
-    let Some(tmpfs) = Tmpfs::mount(&mount, "12m") else {
-        eprintln!(
-            "SKIPPED faults::sqlite_writes_resume_after_a_full_disk: mounting a tmpfs is not permitted here (needs root)"
-        );
-        return;
-    };
-    let url = testkit::database::sqlite_url(&mount, "full.db");
-    let app = TestApp::spawn_with(serve_args(url, dir.path()), dir).await;
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    assert_eq!(get(&app, "/healthz").await.0, 200);
-
-    fill(&mount.join("filler"));
-    // Some writes still fit in pages already allocated; soon one does not.
-    let mut granted = 0;
-    let mut refusal = None;
-    for i in 0..500 {
-        let answer = app
-            .gql(
-                Some(&admin),
-                GRANT,
-                json!({ "p": acme, "a": 1, "r": format!("full-{i}") }),
-            )
-            .await;
-        match answer["errors"].get(0) {
-            None => granted += 1,
-            Some(e) => {
-                refusal = Some(e.clone());
-                break;
-            }
+/// Waits (up to 10 s) until `verify` passes with nothing left pending.
+async fn verified(app: &TestApp) -> license_portal::verify::Summary {
+    let running = app.running.as_ref().expect("running");
+    let mut last = String::new();
+    for _ in 0..200 {
+        let _ = running.app.projector.drain().await;
+        match license_portal::verify::verify(&running.app.db).await {
+            Ok(s) if s.resellers_pending == 0 => return s,
+            Ok(s) => last = format!("{s:?}"),
+            Err(e) => last = e,
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let refusal = refusal.expect("a write is refused once the disk is full");
-    assert_eq!(refusal["extensions"]["code"], "INTERNAL");
-    let message = refusal["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("no space left") && message.contains("nothing was changed"),
-        "a refusal that says why: {refusal}"
-    );
-    let (status, body) = get(&app, "/healthz").await;
-    assert_eq!(status, 503, "healthz while the disk is full: {body}");
-
-    std::fs::remove_file(mount.join("filler")).expect("free the space");
-    // Without a restart, a write goes through within seconds.
-    let started = Instant::now();
-    let mut answer = Value::Null;
-    while started.elapsed() < Duration::from_secs(20) {
-        answer = app
-            .gql(
-                Some(&admin),
-                GRANT,
-                json!({ "p": acme, "a": 1, "r": "after-the-disk-was-freed" }),
-            )
-            .await;
-        if answer["errors"].is_null() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert!(
-        answer["errors"].is_null(),
-        "writes resume once space is freed: {answer}"
-    );
-    let resumed_in = started.elapsed();
-    assert!(resumed_in < Duration::from_secs(5), "took {resumed_in:?}");
-    granted += 1;
-    // The refused grants left nothing behind; the others are all there.
-    assert_eq!(app.balance(&token).await, granted);
-    app.assert_history_adds_up(&token).await;
-    let started = Instant::now();
-    while get(&app, "/healthz").await.0 != 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "healthz recovers"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    drop(app);
-    drop(tmpfs);
+    panic!("verify never passed with nothing pending: {last}");
 }
 
 both_backends!(
-    readyz_reports_the_projector_lag,
+    a_reseller_registered_before_a_crash_is_recorded_on_its_partner_once,
     |app: TestApp| async move {
+        let mut app = app;
         let admin = app.admin().await;
         let (acme, _) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 5, "INV-1").await;
-        let (status, body) = get(&app, "/readyz").await;
-        assert_eq!(status, 200, "{body}");
-        let ready: Value = serde_json::from_str(&body).expect("JSON");
-        assert_eq!(ready["database"], "ok");
-        // The mutation waited for its events to be projected.
-        assert_eq!(ready["projector"]["lagEvents"], 0, "{ready}");
-        assert_eq!(ready["projector"]["lagSeconds"], 0, "{ready}");
-        assert!(ready["projector"]["position"].as_i64() > Some(0), "{ready}");
+        app.grant(&admin, &acme, 100, "INV-1").await;
+
+        let crashed = crashed_app(&mut app, FaultPoint::AfterResellerRegistered).await;
+        let stopped = crashed
+            .create_reseller(&partner_caller(&acme), new_reseller("shop"))
+            .await;
+        assert!(stopped.is_err(), "the crash point stops the operation");
+        crashed.db.pool.close().await;
+        drop(crashed);
+
+        app.restart().await;
+        let summary = verified(&app).await;
+        assert_eq!(summary.resellers_pending, 0);
+        let reseller = app.login("shop", "reseller-pass-1").await;
+        let id = app.ok(Some(&reseller), "{ me { id } }", json!({})).await["me"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        assert_eq!(count_events(&app, &acme, "ResellerAdded").await, 1);
+
+        // The partner can give credits to it: its record is there.
+        let partner = app.login("acme", "partner-pass-1").await;
+        let given = app
+            .ok(Some(&partner), GIVE, json!({ "r": id, "a": 30 }))
+            .await;
+        assert_eq!(given["giveCredits"]["amount"], -30);
+        assert_eq!(app.balance(&reseller).await, 30);
+
+        // Another restart writes nothing more.
+        app.restart().await;
+        verified(&app).await;
+        assert_eq!(count_events(&app, &acme, "ResellerAdded").await, 1);
     }
 );
 
-/// PostgreSQL reads an event only once every older transaction has ended:
-/// a transaction of the service's own left open is ended by the server
-/// (PG_IDLE_IN_TRANSACTION_TIMEOUT), and the projector moves on.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_an_idle_transaction_does_not_stall_the_views() {
+/// The first start stopped after reserving `admin` and before registering it.
+async fn first_start_stopped_before_the_admin_registered(backend: Backend) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = crate::common::fresh_database(Backend::Postgres, dir.path()).await;
-    let mut args = serve_args(url, dir.path());
-    args.db.idle_in_transaction_timeout = 1;
-    let app = TestApp::spawn_with(args, dir).await;
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-
-    let db = app.running.as_ref().expect("running").app.db.clone();
-    let mut stuck = db.pool.begin().await.expect("begin");
-    sqlx::query("SELECT pg_current_xact_id()::text")
-        .execute(&mut *stuck)
+    let url = common::fresh_database(backend, dir.path()).await;
+    let args = common::serve_args(url, dir.path());
+    let crashed = license_portal::server::build_app(&args)
         .await
-        .expect("take a transaction id");
-    // Left open: events written after it cannot be read until it ends.
-    let started = Instant::now();
-    app.grant(&admin, &acme, 7, "INV-IDLE").await;
-    while app.balance(&token).await != 7 {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "the views stayed behind the idle transaction"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    // The server ended it.
-    let after = sqlx::query("SELECT 1").execute(&mut *stuck).await;
-    assert!(after.is_err(), "the idle transaction was ended");
-    drop(stuck);
+        .expect("build the app");
+    crashed.faults.arm(FaultPoint::AfterCredentialsWritten);
+    let stopped = crashed
+        .ensure_first_admin(Some(common::ADMIN_PASSWORD.into()))
+        .await;
+    assert!(stopped.is_err(), "the crash point stops the first start");
+    crashed.db.pool.close().await;
+    drop(crashed);
+
+    let app = TestApp::spawn_with(args, dir).await;
+    assert_eq!(verified(&app).await.logins_pending, 0);
+    let admin = app.admin().await;
+    let admins = app
+        .ok(
+            Some(&admin),
+            "{ accounts(role: ADMIN) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(admins["accounts"]["totalCount"], 1);
+    assert_eq!(count_type(&app, "AdminRegistered").await, 1);
+    assert_eq!(verified(&app).await.logins_pending, 0);
 }
 
-/// What a full disk does to a SQLite transaction, without the disk: SQLite
-/// rolls the transaction back itself, sqlx's ROLLBACK then fails and sqlx
-/// still counts the transaction. Such a connection must not be handed out
-/// again (it refused every `BEGIN IMMEDIATE` after, "non-zero transaction
-/// depth", until a restart).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_a_connection_left_inside_a_transaction_is_not_reused() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = testkit::database::sqlite_url(dir.path(), "tx.db");
-    let storage = license_portal::storage::open(&url).await.expect("open");
-    let db = storage.db;
-    for _ in 0..3 {
-        let mut tx = db.begin_write().await.expect("begin");
-        // As SQLite does on SQLITE_FULL: the transaction ends under sqlx.
-        sqlx::query("ROLLBACK")
-            .execute(&mut *tx)
-            .await
-            .expect("rollback under sqlx");
-        drop(tx);
-    }
-    for i in 0..20 {
-        let mut tx = db
-            .begin_write()
-            .await
-            .unwrap_or_else(|e| panic!("write transaction {i} after the failures: {e}"));
-        sqlx::query("UPDATE log_checkpoints SET position = position")
-            .execute(&mut *tx)
-            .await
-            .expect("write");
-        tx.commit().await.expect("commit");
-    }
+async fn the_administrator_signs_in_after_a_crash_at_first_start_sqlite() {
+    first_start_stopped_before_the_admin_registered(Backend::Sqlite).await;
 }
 
-fn verify_views(app: &TestApp) -> (Option<i32>, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .args(["verify", "--views"])
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_administrator_signs_in_after_a_crash_at_first_start_postgres() {
+    first_start_stopped_before_the_admin_registered(Backend::Postgres).await;
+}
+
+async fn count_type(app: &TestApp, event_type: &str) -> i64 {
+    let db = &app.running.as_ref().expect("running").app.db;
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
+        .bind(event_type)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count events")
 }
 
 both_backends!(
-    verify_views_compares_with_a_replay,
+    a_partner_whose_login_was_reserved_before_a_crash_exists_once_after_restart,
+    |app: TestApp| async move {
+        let mut app = app;
+        let admin = app.admin().await;
+        let admin_id = app.ok(Some(&admin), "{ me { id } }", json!({})).await["me"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let crashed = crashed_app(&mut app, FaultPoint::AfterCredentialsWritten).await;
+        let caller = Caller {
+            id: admin_id,
+            role: Role::Admin,
+            must_change_password: false,
+            session_hash: String::new(),
+            token: None,
+        };
+        let new = NewAccount {
+            login: "acme".into(),
+            email: "acme@example.com".into(),
+            name: "Acme".into(),
+            password: Some("partner-pass-1".into()),
+            parent: None,
+            products: vec![],
+        };
+        assert!(crashed.create_partner(&caller, new).await.is_err());
+        crashed.db.pool.close().await;
+        drop(crashed);
+
+        app.restart().await;
+        assert_eq!(verified(&app).await.logins_pending, 0);
+        // The login is not lost: the partner exists, once, and signs in.
+        let partner = app.login("acme", "partner-pass-1").await;
+        let me = app
+            .ok(Some(&partner), "{ me { login role } }", json!({}))
+            .await;
+        assert_eq!(me["me"]["login"], "acme");
+        assert_eq!(count_type(&app, "PartnerRegistered").await, 1);
+        assert_eq!(verified(&app).await.logins_pending, 0);
+        let admin = app.admin().await;
+        let partners = app
+            .ok(
+                Some(&admin),
+                "{ accounts(role: PARTNER) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(partners["accounts"]["totalCount"], 1);
+    }
+);
+
+/// A committed mutation answers its result even when the views cannot
+/// follow: an idle open transaction on PostgreSQL keeps every reader of the
+/// log below its start, so the projector stands still. The answer comes from
+/// the command's events and says `viewsBehind`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn committed_mutations_answer_their_result_while_the_views_are_held_back_postgres() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let admin = app.admin().await;
+    let (acme, partner) = app.partner(&admin, "acme").await;
+    app.grant(&admin, &acme, 500, "INV-1").await;
+    let (shop, _) = app.reseller(&partner, "shop", &["REMOTE_ACCESS"], 0).await;
+    let key = app.key(&partner, "Server").await;
+
+    let mut blocker = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url())
+        .await
+        .expect("connect");
+    sqlx::Executor::execute(&mut blocker, "BEGIN; SELECT pg_current_xact_id();")
+        .await
+        .expect("hold the log back");
+
+    let behind = |answer: &serde_json::Value| {
+        assert!(
+            answer.get("errors").is_none(),
+            "unexpected errors: {answer}"
+        );
+        assert_eq!(answer["extensions"]["viewsBehind"], true, "{answer}");
+        answer["data"].clone()
+    };
+    let granted = behind(
+        &app.gql(
+            Some(&admin),
+            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100, reference: \"INV-2\") { amount balanceAfter reason reference } }",
+            json!({ "p": acme }),
+        )
+        .await,
+    );
+    assert_eq!(
+        granted["grantCredits"],
+        json!({ "amount": 100, "balanceAfter": 600, "reason": "GRANT", "reference": "INV-2" })
+    );
+    let created = behind(
+        &app.gql(
+            Some(&partner),
+            "mutation { createActivationKey(name: \"Laptop\") { id name } }",
+            json!({}),
+        )
+        .await,
+    );
+    assert_eq!(created["createActivationKey"]["name"], "Laptop");
+    let assigned = behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i, idempotencyKey: \"order-1\") { id users creditsSpent product { code } } }",
+            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "kind": "PERMANENT" } }),
+        )
+        .await,
+    );
+    assert_eq!(assigned["assignLicense"]["users"], 2);
+    assert_eq!(
+        assigned["assignLicense"]["product"]["code"],
+        "REMOTE_ACCESS"
+    );
+    let given = behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($r: ID!) { giveCredits(resellerId: $r, amount: 10) { amount balanceAfter reason } }",
+            json!({ "r": shop }),
+        )
+        .await,
+    );
+    let spent = assigned["assignLicense"]["creditsSpent"]
+        .as_i64()
+        .expect("spent");
+    assert_eq!(
+        given["giveCredits"],
+        json!({ "amount": -10, "balanceAfter": 600 - spent - 10, "reason": "TRANSFER_OUT" })
+    );
+
+    sqlx::Executor::execute(&mut blocker, "ROLLBACK")
+        .await
+        .expect("let the log go");
+    let summary = verified(&app).await;
+    assert_eq!(summary.granted, 600);
+    // Once the views follow, they show what the answers said.
+    let licenses = app
+        .ok(
+            Some(&partner),
+            "{ licenses(first: 10) { edges { node { id users } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        licenses["licenses"]["edges"][0]["node"],
+        json!({ "id": assigned["assignLicense"]["id"], "users": 2 })
+    );
+}
+
+both_backends!(
+    creating_mutations_retried_with_their_idempotency_key_answer_the_first_result,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 500, "INV-1").await;
-        let key = app.key(&token, "Server").await;
-        app.ok(
-        Some(&token),
-        "mutation($i: AssignLicenseInput!) { assignLicense(input: $i, idempotencyKey: \"l-1\") { id } }",
-        json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "PERMANENT" } }),
-    )
-    .await;
-        let (code, out) = verify_views(&app);
-        assert_eq!(code, Some(0), "{out}");
-        assert!(out.contains("views verified"), "{out}");
+        let partner_doc = "mutation($k: String) { createPartner(input: { login: \"acme\", email: \"acme@example.com\", name: \"Acme\", password: \"partner-pass-1\" }, idempotencyKey: $k) { id } }";
+        let first = app
+            .ok(Some(&admin), partner_doc, json!({ "k": "p-1" }))
+            .await;
+        let again = app
+            .ok(Some(&admin), partner_doc, json!({ "k": "p-1" }))
+            .await;
+        assert_eq!(first, again);
+        let partner = app.login("acme", "partner-pass-1").await;
 
-        // A view that lost a row no longer equals the replay; the log is intact.
-        let db = app.running.as_ref().expect("running").app.db.clone();
-        sqlx::query("DELETE FROM activation_keys")
-            .execute(&db.pool)
-            .await
-            .expect("tamper");
-        let (code, out) = verify_views(&app);
-        assert_eq!(code, Some(3), "{out}");
-        assert!(
-            out.contains("activation_keys: 0 rows live, 1 replayed"),
-            "{out}"
+        let reseller_doc = "mutation($k: String, $n: String!) { createReseller(input: { login: \"shop\", email: \"shop@example.com\", name: $n, products: [\"REMOTE_ACCESS\"] }, idempotencyKey: $k) { reseller { id } generatedPassword } }";
+        let first = app
+            .ok(
+                Some(&partner),
+                reseller_doc,
+                json!({ "k": "r-1", "n": "Shop" }),
+            )
+            .await;
+        let again = app
+            .ok(
+                Some(&partner),
+                reseller_doc,
+                json!({ "k": "r-1", "n": "Shop" }),
+            )
+            .await;
+        assert_eq!(
+            first["createReseller"]["reseller"],
+            again["createReseller"]["reseller"]
         );
-        // The comparison was rolled back: the live views are as they were.
-        let (code, _) = verify_views(&app);
-        assert_eq!(code, Some(3));
+        // The same key for another request is a CONFLICT.
+        let code = app
+            .error_code(
+                Some(&partner),
+                reseller_doc,
+                json!({ "k": "r-1", "n": "Other" }),
+            )
+            .await;
+        assert_eq!(code, "CONFLICT");
+
+        let key_doc = "mutation($k: String) { createActivationKey(name: \"Server\", idempotencyKey: $k) { id key } }";
+        let first = app.ok(Some(&partner), key_doc, json!({ "k": "k-1" })).await;
+        let again = app.ok(Some(&partner), key_doc, json!({ "k": "k-1" })).await;
+        assert_eq!(first, again);
+        let keys = app
+            .ok(
+                Some(&partner),
+                "{ activationKeys { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(keys["activationKeys"]["totalCount"], 1);
+        assert_eq!(count_type(&app, "PartnerRegistered").await, 1);
+        assert_eq!(count_type(&app, "ResellerRegistered").await, 1);
     }
 );

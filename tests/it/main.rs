@@ -15,6 +15,7 @@ mod cli;
 mod concurrency;
 mod credits;
 mod devices;
+mod disk_and_lag;
 mod faults;
 mod http;
 mod keys;
