@@ -268,7 +268,11 @@ impl LedgerEvent {
                 credits,
                 subscription_id,
                 ..
-            } => (-credits, CreditReason::SubscriptionExtension, subscription_id),
+            } => (
+                -credits,
+                CreditReason::SubscriptionExtension,
+                subscription_id,
+            ),
             SubscriptionUpgraded {
                 credits,
                 subscription_id,

@@ -12,6 +12,7 @@ mod resellers;
 
 pub use accounts::NewAccount;
 pub use audit::EventRow;
+pub use credits::reason_words;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
 

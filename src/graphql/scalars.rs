@@ -117,6 +117,8 @@ pub enum CreditReason {
     Subscription,
     TransferOut,
     TransferIn,
+    SubscriptionUpgrade,
+    SubscriptionExtension,
 }
 
 impl CreditReason {
@@ -131,6 +133,8 @@ impl CreditReason {
             "SUPPORT_EXTENSION" => CreditReason::SupportExtension,
             "SUBSCRIPTION" => CreditReason::Subscription,
             "TRANSFER_OUT" => CreditReason::TransferOut,
+            "SUBSCRIPTION_UPGRADE" => CreditReason::SubscriptionUpgrade,
+            "SUBSCRIPTION_EXTENSION" => CreditReason::SubscriptionExtension,
             _ => CreditReason::TransferIn,
         }
     }
