@@ -221,7 +221,7 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
                             td.text { (st.app.credit_description(e)) }
                             td { (shown_reference(e)) }
                             td { (actor_label(&actors, e)) }
-                            td.num class=(if e.amount < 0 { "out" } else { "in" }) {
+                            td class={ "num " (if e.amount < 0 { "out" } else { "in" }) } {
                                 @if e.amount > 0 { "+" } (e.amount)
                             }
                             td.num { (e.balance_after) }

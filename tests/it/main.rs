@@ -23,5 +23,6 @@ mod resellers;
 mod restart;
 mod schema;
 mod snapshots;
+mod subscriptions;
 mod support;
 mod web;

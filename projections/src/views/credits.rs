@@ -59,6 +59,12 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
             | SupportExtended { support_id, .. } => support_id.clone(),
             SubscriptionCreated {
                 subscription_id, ..
+            }
+            | SubscriptionExtended {
+                subscription_id, ..
+            }
+            | SubscriptionUpgraded {
+                subscription_id, ..
             } => subscription_id.clone(),
             // A deleted trial refunds nothing: its result is "no entry".
             LicenseDeleted { refund: 0, .. } => String::new(),
