@@ -112,6 +112,12 @@ pub enum LedgerCommand {
         today: NaiveDate,
         idempotency: Option<Idempotency>,
     },
+    /// The customer's email and comment on a support, as on a license.
+    EditSupport {
+        support_id: String,
+        email: Option<String>,
+        comment: Option<String>,
+    },
     CreateSubscription {
         subscription_id: String,
         key_id: String,
@@ -120,6 +126,20 @@ pub enum LedgerCommand {
         months: i64,
         email: Option<String>,
         comment: Option<String>,
+        today: NaiveDate,
+        idempotency: Option<Idempotency>,
+    },
+    /// More months, following on from the end (or from today if it ended).
+    ExtendSubscription {
+        subscription_id: String,
+        months: i64,
+        today: NaiveDate,
+        idempotency: Option<Idempotency>,
+    },
+    /// More channels, charged for the days left.
+    UpgradeSubscription {
+        subscription_id: String,
+        channels: i64,
         today: NaiveDate,
         idempotency: Option<Idempotency>,
     },
@@ -147,7 +167,9 @@ impl LedgerCommand {
             | AssignSupport { idempotency, .. }
             | UpgradeSupport { idempotency, .. }
             | ExtendSupport { idempotency, .. }
-            | CreateSubscription { idempotency, .. } => idempotency.as_ref(),
+            | CreateSubscription { idempotency, .. }
+            | ExtendSubscription { idempotency, .. }
+            | UpgradeSubscription { idempotency, .. } => idempotency.as_ref(),
             _ => None,
         }
     }

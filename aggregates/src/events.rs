@@ -151,6 +151,11 @@ pub enum LedgerEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         idempotency: Option<Idempotency>,
     },
+    SupportEdited {
+        support_id: String,
+        email: Option<String>,
+        comment: Option<String>,
+    },
     SubscriptionCreated {
         subscription_id: String,
         key_id: String,
@@ -161,6 +166,23 @@ pub enum LedgerEvent {
         ends_on: NaiveDate,
         email: Option<String>,
         comment: Option<String>,
+        credits: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idempotency: Option<Idempotency>,
+    },
+    SubscriptionExtended {
+        subscription_id: String,
+        months: u32,
+        /// First day of the added period.
+        period_starts_on: NaiveDate,
+        ends_on: NaiveDate,
+        credits: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idempotency: Option<Idempotency>,
+    },
+    SubscriptionUpgraded {
+        subscription_id: String,
+        channels: i64,
         credits: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         idempotency: Option<Idempotency>,
@@ -195,6 +217,8 @@ pub enum CreditReason {
     Subscription,
     TransferOut,
     TransferIn,
+    SubscriptionUpgrade,
+    SubscriptionExtension,
 }
 
 /// One line of an account's credit history, as an event implies it.
@@ -256,6 +280,20 @@ impl LedgerEvent {
                 subscription_id,
                 ..
             } => (-credits, CreditReason::Subscription, subscription_id),
+            SubscriptionExtended {
+                credits,
+                subscription_id,
+                ..
+            } => (
+                -credits,
+                CreditReason::SubscriptionExtension,
+                subscription_id,
+            ),
+            SubscriptionUpgraded {
+                credits,
+                subscription_id,
+                ..
+            } => (-credits, CreditReason::SubscriptionUpgrade, subscription_id),
             _ => return None,
         };
         // Free operations (a trial, a zero refund) leave no line in the history.
@@ -277,7 +315,9 @@ impl LedgerEvent {
             | SupportAssigned { idempotency, .. }
             | SupportUpgraded { idempotency, .. }
             | SupportExtended { idempotency, .. }
-            | SubscriptionCreated { idempotency, .. } => idempotency.as_ref(),
+            | SubscriptionCreated { idempotency, .. }
+            | SubscriptionExtended { idempotency, .. }
+            | SubscriptionUpgraded { idempotency, .. } => idempotency.as_ref(),
             _ => None,
         }
     }
@@ -302,7 +342,10 @@ impl LedgerEvent {
             SupportAssigned { .. } => "SupportAssigned",
             SupportUpgraded { .. } => "SupportUpgraded",
             SupportExtended { .. } => "SupportExtended",
+            SupportEdited { .. } => "SupportEdited",
             SubscriptionCreated { .. } => "SubscriptionCreated",
+            SubscriptionExtended { .. } => "SubscriptionExtended",
+            SubscriptionUpgraded { .. } => "SubscriptionUpgraded",
             KeyActivated { .. } => "KeyActivated",
             KeyDeactivated { .. } => "KeyDeactivated",
         }

@@ -89,6 +89,8 @@ names!(CreditReason, "credit reason" {
     Subscription => "SUBSCRIPTION",
     TransferOut => "TRANSFER_OUT",
     TransferIn => "TRANSFER_IN",
+    SubscriptionUpgrade => "SUBSCRIPTION_UPGRADE",
+    SubscriptionExtension => "SUBSCRIPTION_EXTENSION",
 });
 
 /// Where a license stands at a moment. Not stored: the views keep the kind,

@@ -120,3 +120,192 @@ fn a_subscription_id_is_used_once() {
         "a second subscription took the id sub1: {again:?}"
     );
 }
+
+// --- Extending and adding channels -------------------------------------------
+
+/// Partner with 1000 credits and "sub1": 3 channels for 12 months from today
+/// (144 credits), ending 2026-03-09.
+fn with_sub1() -> Vec<LedgerEvent> {
+    let order = subscription("sub1", 3, 12);
+    and(partner_with(1000), [order.created(day(2026, 3, 9), 144)])
+}
+
+fn extend(months: i64, today: chrono::NaiveDate) -> aggregates::LedgerCommand {
+    aggregates::LedgerCommand::ExtendSubscription {
+        subscription_id: "sub1".into(),
+        months,
+        today,
+        idempotency: None,
+    }
+}
+
+fn extended(
+    months: u32,
+    period_starts_on: chrono::NaiveDate,
+    ends_on: chrono::NaiveDate,
+    credits: i64,
+) -> LedgerEvent {
+    LedgerEvent::SubscriptionExtended {
+        subscription_id: "sub1".into(),
+        months,
+        period_starts_on,
+        ends_on,
+        credits,
+        idempotency: None,
+    }
+}
+
+fn raise(channels: i64, today: chrono::NaiveDate) -> aggregates::LedgerCommand {
+    aggregates::LedgerCommand::UpgradeSubscription {
+        subscription_id: "sub1".into(),
+        channels,
+        today,
+        idempotency: None,
+    }
+}
+
+#[test]
+fn an_extension_follows_on_and_costs_channels_times_price_times_months() {
+    partner(with_sub1())
+        .when(extend(6, today()))
+        .then_expect_events(vec![extended(6, day(2026, 3, 10), day(2026, 9, 9), 72)]);
+}
+
+#[test]
+fn an_ended_subscription_is_extended_from_today() {
+    partner(with_sub1())
+        .when(extend(1, day(2026, 5, 1)))
+        .then_expect_events(vec![extended(1, day(2026, 5, 1), day(2026, 5, 31), 12)]);
+}
+
+#[test]
+fn extensions_one_after_another_end_where_one_long_one_would() {
+    // 12 + 1 + 1 months from 2025-03-10 end on 2026-05-09, where 14 months
+    // bought at once would: month ends never drift.
+    let given = and(
+        with_sub1(),
+        [extended(1, day(2026, 3, 10), day(2026, 4, 9), 12)],
+    );
+    partner(given)
+        .when(extend(1, today()))
+        .then_expect_events(vec![extended(1, day(2026, 4, 10), day(2026, 5, 9), 12)]);
+}
+
+#[test]
+fn an_extension_lasts_one_of_the_catalogs_lengths_and_needs_its_credits() {
+    partner(with_sub1())
+        .when(extend(2, today()))
+        .then_expect_error(bad(
+            "a subscription lasts one of 1, 3, 6, 12, 24, 36 months, not 2",
+        ));
+    // 1000 - 144 = 856 left; 36 months of 3 channels cost 432, 2 × that does not fit.
+    let given = and(
+        with_sub1(),
+        [extended(36, day(2026, 3, 10), day(2029, 3, 9), 432)],
+    );
+    partner(given)
+        .when(extend(36, today()))
+        .then_expect_error(insufficient(432, 424));
+}
+
+#[test]
+fn more_channels_cost_the_difference_for_the_days_left() {
+    // 2 more channels × 4 credits = 8 a month, for the whole year: 96.
+    partner(with_sub1())
+        .when(raise(5, today()))
+        .then_expect_events(vec![LedgerEvent::SubscriptionUpgraded {
+            subscription_id: "sub1".into(),
+            channels: 5,
+            credits: 96,
+            idempotency: None,
+        }]);
+}
+
+#[test]
+fn channels_are_only_raised_on_a_running_subscription() {
+    partner(with_sub1())
+        .when(raise(5, day(2026, 3, 10)))
+        .then_expect_error(bad(
+            "this subscription has ended; extend it before adding channels",
+        ));
+}
+
+#[test]
+fn channels_are_never_lowered_and_must_change() {
+    partner(with_sub1())
+        .when(raise(2, today()))
+        .then_expect_error(bad("an upgrade never lowers channels (3 now, 2 asked)"));
+    partner(with_sub1())
+        .when(raise(3, today()))
+        .then_expect_error(bad("nothing to upgrade: give more channels"));
+    partner(with_sub1())
+        .when(raise(1001, today()))
+        .then_expect_error(out_of_range("channels", 1, 1000, 1001));
+}
+
+#[test]
+fn more_channels_need_every_credit_they_cost() {
+    let given = vec![
+        partner_registered(),
+        granted(144),
+        key("k1"),
+        subscription("sub1", 3, 12).created(day(2026, 3, 9), 144),
+    ];
+    partner(given)
+        .when(raise(4, today()))
+        .then_expect_error(insufficient(48, 0));
+}
+
+#[test]
+fn an_unknown_subscription_is_not_extended_or_raised() {
+    for command in [
+        aggregates::LedgerCommand::ExtendSubscription {
+            subscription_id: "sub9".into(),
+            months: 1,
+            today: today(),
+            idempotency: None,
+        },
+        aggregates::LedgerCommand::UpgradeSubscription {
+            subscription_id: "sub9".into(),
+            channels: 5,
+            today: today(),
+            idempotency: None,
+        },
+    ] {
+        partner(with_sub1())
+            .when(command)
+            .then_expect_error(not_found("no such subscription"));
+    }
+}
+
+#[test]
+fn the_administrator_neither_extends_nor_raises() {
+    admin(vec![admin_registered()])
+        .when(extend(1, today()))
+        .then_expect_error(wrong_role(Role::Admin));
+    admin(vec![admin_registered()])
+        .when(raise(5, today()))
+        .then_expect_error(wrong_role(Role::Admin));
+}
+
+#[test]
+fn a_retried_extension_does_nothing_again() {
+    let command = aggregates::LedgerCommand::ExtendSubscription {
+        subscription_id: "sub1".into(),
+        months: 1,
+        today: today(),
+        idempotency: idem("ext-1", "f1"),
+    };
+    let given = and(
+        with_sub1(),
+        [LedgerEvent::SubscriptionExtended {
+            subscription_id: "sub1".into(),
+            months: 1,
+            period_starts_on: day(2026, 3, 10),
+            ends_on: day(2026, 4, 9),
+            credits: 12,
+            idempotency: idem("ext-1", "f1"),
+        }],
+    );
+    partner(given).when(command).then_expect_events(vec![]);
+}

@@ -6,7 +6,7 @@
 
 mod common;
 
-use aggregates::{DomainError, LedgerEvent, Role};
+use aggregates::{DomainError, LedgerCommand, LedgerEvent, Role};
 use common::*;
 
 /// A partner with 500 credits granted who bought support "s1": 5 DESKTOP users
@@ -412,4 +412,45 @@ fn extensions_cover_as_much_as_buying_the_months_at_once() {
     }
     let at_once = outcome_as(Role::Partner, partner_with(10), three.cmd()).unwrap();
     assert_eq!(end_of(&history), end_of(&at_once));
+}
+
+// --- Editing ----------------------------------------------------------------
+
+fn edit_support(id: &str, email: Option<&str>, comment: Option<&str>) -> LedgerCommand {
+    LedgerCommand::EditSupport {
+        support_id: id.into(),
+        email: email.map(str::to_string),
+        comment: comment.map(str::to_string),
+    }
+}
+
+#[test]
+fn a_support_keeps_an_email_and_a_comment() {
+    partner(with_s1())
+        .when(edit_support("s1", Some(" it@customer.example"), Some("HQ")))
+        .then_expect_events(vec![LedgerEvent::SupportEdited {
+            support_id: "s1".into(),
+            email: Some("it@customer.example".into()),
+            comment: Some("HQ".into()),
+        }]);
+    partner(with_s1())
+        .when(edit_support("s1", Some(" "), Some("")))
+        .then_expect_events(vec![LedgerEvent::SupportEdited {
+            support_id: "s1".into(),
+            email: None,
+            comment: None,
+        }]);
+}
+
+#[test]
+fn a_support_edit_refuses_a_malformed_email_or_an_unknown_support() {
+    partner(with_s1())
+        .when(edit_support("s1", Some("it@"), None))
+        .then_expect_error(bad("\"it@\" is not a valid email address"));
+    partner(with_s1())
+        .when(edit_support("s9", None, Some("x")))
+        .then_expect_error(not_found("no such support"));
+    admin(vec![admin_registered()])
+        .when(edit_support("s1", None, Some("x")))
+        .then_expect_error(wrong_role(Role::Admin));
 }

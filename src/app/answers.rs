@@ -47,6 +47,9 @@ impl App {
                     reason: m.reason.as_str().to_string(),
                     reference: Some(m.reference.to_string()),
                     actor_id: e.actor.clone(),
+                    // Words are the projector's to write; the answer of a
+                    // lagging view goes without them.
+                    detail: None,
                 });
             }
         }

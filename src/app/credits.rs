@@ -105,6 +105,71 @@ impl App {
         Ok(queries::balance_as_of(&self.db, &id, &at).await?)
     }
 
+    /// The grants the administrator made, newest first.
+    pub async fn grants_made(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> AppResult<Page<CreditEntryRow>> {
+        caller.ensure_admin()?;
+        Ok(queries::grants_by_actor(&self.db, &caller.id, page).await?)
+    }
+
+    /// What an entry was for, in words: "License · Remote Access Enterprise
+    /// · 10 users · key TAIL-SPIN-2026-0001 (Tailspin HQ)", "Given to
+    /// reseller Northwind". Entries written before their parts were kept
+    /// say only their reason.
+    pub fn credit_description(&self, e: &CreditEntryRow) -> String {
+        let what = reason_words(&e.reason);
+        let Some(d) = e.detail() else {
+            return what.to_string();
+        };
+        match e.reason.as_str() {
+            "TRANSFER_OUT" => {
+                return format!("Given to reseller {}", d.account.as_deref().unwrap_or("?"));
+            }
+            "TRANSFER_IN" => {
+                return format!(
+                    "Received from partner {}",
+                    d.account.as_deref().unwrap_or("?")
+                );
+            }
+            _ => {}
+        }
+        let mut parts = vec![what.to_string()];
+        let product = d.product.as_deref().and_then(|p| self.catalog.product(p));
+        let mut name = product
+            .map(|p| p.name.clone())
+            .or(d.product.clone())
+            .unwrap_or_default();
+        if let Some(code) = &d.edition {
+            let edition = product
+                .and_then(|p| p.edition(code))
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| code.clone());
+            name = format!("{name} {edition}");
+        }
+        if !name.is_empty() {
+            parts.push(name);
+        }
+        if let Some(n) = d.users {
+            parts.push(count(n, "user"));
+        }
+        if let Some(n) = d.channels {
+            parts.push(count(n, "channel"));
+        }
+        if let Some(n) = d.months {
+            parts.push(count(n, "month"));
+        }
+        if let Some(key) = &d.key {
+            parts.push(match &d.key_name {
+                Some(n) if !n.is_empty() => format!("key {key} ({n})"),
+                _ => format!("key {key}"),
+            });
+        }
+        parts.join(" · ")
+    }
+
     pub async fn credit_entry(&self, caller: &Caller, id: &str) -> AppResult<CreditEntryRow> {
         let entry = queries::credit_entry(&self.db, id)
             .await?
@@ -113,5 +178,33 @@ impl App {
             .await
             .map_err(|_| AppError::not_found("credit entry"))?;
         Ok(entry)
+    }
+}
+
+/// "1 user", "10 users".
+fn count(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("{n} {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// A credit reason in words; the portal's history and its CSV use it.
+pub fn reason_words(reason: &str) -> &'static str {
+    match reason {
+        "GRANT" => "Credits granted",
+        "LICENSE" => "License",
+        "LICENSE_UPGRADE" => "License upgrade",
+        "LICENSE_REFUND" => "License deleted (refund)",
+        "SUPPORT" => "Support",
+        "SUPPORT_UPGRADE" => "Support upgrade",
+        "SUPPORT_EXTENSION" => "Support extension",
+        "SUBSCRIPTION" => "Subscription",
+        "SUBSCRIPTION_UPGRADE" => "Subscription: more channels",
+        "SUBSCRIPTION_EXTENSION" => "Subscription extension",
+        "TRANSFER_OUT" => "Given to a reseller",
+        "TRANSFER_IN" => "Received from partner",
+        _ => "Other",
     }
 }

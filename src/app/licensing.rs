@@ -63,6 +63,14 @@ pub enum Operation {
         months: i64,
     },
     CreateSubscription(CreateSubscription),
+    ExtendSubscription {
+        id: String,
+        months: i64,
+    },
+    UpgradeSubscription {
+        id: String,
+        channels: i64,
+    },
 }
 
 /// An operation made ready: whose stream it runs on, the command, and the id
@@ -176,6 +184,34 @@ impl App {
             }
             Operation::CreateSubscription(s) => {
                 self.prepare_subscription(caller, s, idem_key).await
+            }
+            Operation::ExtendSubscription { id, months } => {
+                let subscription = self.subscription(caller, id).await?;
+                let parts = ["extendServiceSubscription", id, &months.to_string()];
+                let (owner, idem) = self
+                    .payer(caller, &subscription.owner_id, idem_key, &parts)
+                    .await?;
+                let command = LedgerCommand::ExtendSubscription {
+                    subscription_id: id.clone(),
+                    months: *months,
+                    today: Utc::now().date_naive(),
+                    idempotency: idem,
+                };
+                Ok(Prepared::on(owner, command, id))
+            }
+            Operation::UpgradeSubscription { id, channels } => {
+                let subscription = self.subscription(caller, id).await?;
+                let parts = ["upgradeServiceSubscription", id, &channels.to_string()];
+                let (owner, idem) = self
+                    .payer(caller, &subscription.owner_id, idem_key, &parts)
+                    .await?;
+                let command = LedgerCommand::UpgradeSubscription {
+                    subscription_id: id.clone(),
+                    channels: *channels,
+                    today: Utc::now().date_naive(),
+                    idempotency: idem,
+                };
+                Ok(Prepared::on(owner, command, id))
             }
         }
     }
@@ -426,6 +462,30 @@ impl App {
         self.run(role_of(&owner.role)?, &owner.id, command, &caller.actor())
             .await?;
         self.license(caller, id).await
+    }
+
+    /// The customer's email and comment on a support, as `edit_license`.
+    pub async fn edit_support(
+        &self,
+        caller: &Caller,
+        id: &str,
+        email: Option<String>,
+        comment: Option<String>,
+    ) -> AppResult<SupportRow> {
+        App::ensure_seller(caller)?;
+        let support = self.support(caller, id).await?;
+        // Fields left out keep their value.
+        let email = email.or(support.email.clone());
+        let comment = comment.or(support.comment.clone());
+        let owner = self.known_account(&support.owner_id).await?;
+        let command = LedgerCommand::EditSupport {
+            support_id: id.to_string(),
+            email,
+            comment,
+        };
+        self.run(role_of(&owner.role)?, &owner.id, command, &caller.actor())
+            .await?;
+        self.support(caller, id).await
     }
 
     /// Deletes a license not activated on a device and refunds what it cost.

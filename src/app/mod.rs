@@ -19,6 +19,7 @@ mod webhooks;
 
 pub use accounts::NewAccount;
 pub use audit::EventRow;
+pub use credits::reason_words;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Done, Operation, Quote};
 pub use tokens::{ApiTokenRow, TokenGrant, TokenScope};

@@ -103,6 +103,20 @@ pub struct QuoteInput {
     pub upgrade_support: Option<UpgradeSupportQuote>,
     pub extend_support: Option<ExtendSupportQuote>,
     pub create_service_subscription: Option<CreateServiceSubscriptionInput>,
+    pub extend_service_subscription: Option<ExtendServiceSubscriptionQuote>,
+    pub upgrade_service_subscription: Option<UpgradeServiceSubscriptionQuote>,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct ExtendServiceSubscriptionQuote {
+    pub id: ID,
+    pub months: i32,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct UpgradeServiceSubscriptionQuote {
+    pub id: ID,
+    pub channels: i32,
 }
 
 #[derive(InputObject, Clone, Debug)]

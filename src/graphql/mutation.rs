@@ -258,6 +258,51 @@ impl Mutation {
         ))
     }
 
+    /// More months for a subscription: from the day after endsOn, or today if it has ended.
+    async fn extend_service_subscription(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        months: i32,
+        idempotency_key: Option<String>,
+    ) -> Result<ServiceSubscription> {
+        let op = Operation::ExtendSubscription {
+            id: id.0,
+            months: months.into(),
+        };
+        subscription_operation(ctx, op, idempotency_key).await
+    }
+
+    /// More channels for a running subscription; the difference is charged for the days left.
+    async fn upgrade_service_subscription(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        channels: i32,
+        idempotency_key: Option<String>,
+    ) -> Result<ServiceSubscription> {
+        let op = Operation::UpgradeSubscription {
+            id: id.0,
+            channels: channels.into(),
+        };
+        subscription_operation(ctx, op, idempotency_key).await
+    }
+
+    /// The customer's email and comment on a support; a field left out keeps its value, an empty one clears it.
+    async fn edit_support(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        email: Option<String>,
+        comment: Option<String>,
+    ) -> Result<Support> {
+        let row = app(ctx)
+            .edit_support(caller(ctx)?, &id, email, comment)
+            .await
+            .map_err(gql)?;
+        Ok(Support(row))
+    }
+
     async fn create_reseller(
         &self,
         ctx: &Context<'_>,
@@ -384,4 +429,21 @@ impl From<crate::signing::SignedFile> for LicenseFile {
             public_key: f.public_key,
         }
     }
+}
+
+/// Runs a priced operation on a subscription and returns the subscription.
+async fn subscription_operation(
+    ctx: &Context<'_>,
+    op: Operation,
+    idempotency_key: Option<String>,
+) -> Result<ServiceSubscription> {
+    let c = caller(ctx)?;
+    let app = app(ctx);
+    let id = app
+        .execute_operation(c, &op, idempotency_key.as_deref())
+        .await
+        .map_err(gql)?;
+    Ok(ServiceSubscription(
+        app.subscription(c, &id).await.map_err(gql)?,
+    ))
 }

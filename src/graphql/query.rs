@@ -307,6 +307,18 @@ impl Query {
         if let Some(i) = input.create_service_subscription {
             ops.push(Operation::CreateSubscription(i.into()));
         }
+        if let Some(i) = input.extend_service_subscription {
+            ops.push(Operation::ExtendSubscription {
+                id: i.id.0,
+                months: i.months.into(),
+            });
+        }
+        if let Some(i) = input.upgrade_service_subscription {
+            ops.push(Operation::UpgradeSubscription {
+                id: i.id.0,
+                channels: i.channels.into(),
+            });
+        }
         let [op] = ops.as_slice() else {
             return Err(gql(AppError::bad(
                 "set exactly one field of the quote's input",

@@ -143,6 +143,8 @@ pub enum CreditReason {
     Subscription,
     TransferOut,
     TransferIn,
+    SubscriptionUpgrade,
+    SubscriptionExtension,
 }
 
 impl From<aggregates::CreditReason> for CreditReason {
@@ -157,6 +159,8 @@ impl From<aggregates::CreditReason> for CreditReason {
             R::SupportUpgrade => CreditReason::SupportUpgrade,
             R::SupportExtension => CreditReason::SupportExtension,
             R::Subscription => CreditReason::Subscription,
+            R::SubscriptionUpgrade => CreditReason::SubscriptionUpgrade,
+            R::SubscriptionExtension => CreditReason::SubscriptionExtension,
             R::TransferOut => CreditReason::TransferOut,
             R::TransferIn => CreditReason::TransferIn,
         }

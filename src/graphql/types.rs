@@ -372,6 +372,13 @@ impl Support {
     async fn credits_spent(&self) -> i32 {
         clamp(self.0.credits_spent)
     }
+    /// The customer's email, set with editSupport.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn comment(&self) -> Option<&str> {
+        self.0.comment.as_deref()
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         time(&self.0.created_at)
     }
@@ -461,6 +468,11 @@ impl CreditEntry {
     /// Who caused it.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         actor(ctx, self.0.actor_id.as_deref()).await
+    }
+    /// What it was for, in words: the product, edition, users or channels,
+    /// months and key (with its name), or the other account of a transfer.
+    async fn description(&self, ctx: &Context<'_>) -> String {
+        app(ctx).credit_description(&self.0)
     }
 }
 

@@ -6,7 +6,7 @@
 use super::WebState;
 use super::chart;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, empty_row, error_box, pager, reason_text, when};
+use super::layout::{self, empty_row, error_box, pager, when};
 use super::session::Session;
 use crate::error::{AppError, AppResult};
 use aggregates::Role;
@@ -124,6 +124,11 @@ async fn subject(st: &WebState, s: &Session, p: &FormData) -> AppResult<AccountR
 
 pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
     let account = p.opt("account");
+    // The administrator's own account moves no credits: its history is the
+    // grants it made.
+    if s.caller.role == Role::Admin && account.is_none_or(|a| a == s.caller.id) {
+        return grants(&st, &s, &p).await;
+    }
     let (from, to, error) = match range(&p) {
         Ok((f, t)) => (f, t, None),
         Err(e) => (None, None, Some(e)),
@@ -213,10 +218,10 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
                     @for (_, e) in &page.rows {
                         tr {
                             td.when { (when(&e.at)) }
-                            td { (reason_text(&e.reason)) }
-                            td.mono { (e.reference.as_deref().unwrap_or("")) }
+                            td.text { (st.app.credit_description(e)) }
+                            td { (shown_reference(e)) }
                             td { (actor_label(&actors, e)) }
-                            td.num class=(if e.amount < 0 { "out" } else { "in" }) {
+                            td class={ "num " (if e.amount < 0 { "out" } else { "in" }) } {
                                 @if e.amount > 0 { "+" } (e.amount)
                             }
                             td.num { (e.balance_after) }
@@ -228,6 +233,53 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
         (pager("/credits", &p, &page))
     };
     layout::page_with_status(&s, status, "Credit history", body)
+}
+
+/// The grants the administrator made, newest first, each with the partner
+/// it went to and a link to that partner's history.
+async fn grants(st: &WebState, s: &Session, p: &FormData) -> Response {
+    let page = match st.app.grants_made(&s.caller, &p.page()).await {
+        Ok(page) => page,
+        Err(e) => return layout::session_error(s, &e),
+    };
+    let mut partners: HashMap<String, String> = HashMap::new();
+    for (_, e) in &page.rows {
+        if !partners.contains_key(&e.account_id)
+            && let Ok(Some(a)) = st.app.account_of(&e.account_id).await
+        {
+            partners.insert(e.account_id.clone(), a.name);
+        }
+    }
+    let body = html! {
+        p.hint { "The credits you granted, newest first. A partner's name opens its credit history." }
+        div.table-wrap {
+            table #grants {
+                caption.visually-hidden { "Grants made" }
+                thead { tr {
+                    th scope="col" { "Date (UTC)" } th scope="col" { "Partner" } th scope="col" { "Reference" }
+                    th scope="col" class="num" { "Amount" } th scope="col" class="num" { "Partner's balance after" }
+                } }
+                tbody {
+                    @if page.rows.is_empty() { (empty_row(5, "You have not granted credits yet.")) }
+                    @for (_, e) in &page.rows {
+                        tr {
+                            td.when { (when(&e.at)) }
+                            td {
+                                a href={ "/credits?account=" (encode(&e.account_id)) } {
+                                    (partners.get(&e.account_id).map(String::as_str).unwrap_or(&e.account_id))
+                                }
+                            }
+                            td.text { (e.reference.as_deref().unwrap_or("")) }
+                            td.num.in { "+" (e.amount) }
+                            td.num { (e.balance_after) }
+                        }
+                    }
+                }
+            }
+        }
+        (pager("/credits", p, &page))
+    };
+    layout::page(s, "Grants made", body)
 }
 
 pub async fn csv(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
@@ -249,7 +301,7 @@ pub async fn csv(State(st): State<WebState>, s: Session, Params(p): Params) -> R
         out.push_str(&format!(
             "{},{},{},{},{},{},{}\r\n",
             e.at,
-            cell(reason_text(&e.reason)),
+            cell(&st.app.credit_description(e)),
             e.reason,
             cell(e.reference.as_deref().unwrap_or("")),
             e.amount,
@@ -269,6 +321,16 @@ pub async fn csv(State(st): State<WebState>, s: Session, Params(p): Params) -> R
         out,
     )
         .into_response()
+}
+
+/// The reference a person reads: a grant's own reference, or for an entry
+/// written before its parts were kept, the id it concerns. Otherwise the
+/// description already says what it was for (the CSV keeps the id).
+fn shown_reference(e: &CreditEntryRow) -> &str {
+    match (e.reason.as_str(), &e.detail) {
+        ("GRANT", _) | (_, None) => e.reference.as_deref().unwrap_or(""),
+        _ => "",
+    }
 }
 
 /// A CSV text cell: quoted, and never read as a formula by a spreadsheet.

@@ -10,7 +10,9 @@ use crate::error::AppError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
+use projections::queries::KeyRow;
+use std::collections::HashMap;
 
 pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
     let page = match st
@@ -120,5 +122,32 @@ pub async fn create(
             s.secure,
         ),
         Err(e) => key_form(&s, name, key, Some(&e)),
+    }
+}
+
+/// The activation keys of a page's rows, looked up once per distinct key.
+pub async fn keys_of<'a>(
+    st: &WebState,
+    s: &Session,
+    ids: impl Iterator<Item = &'a str>,
+) -> HashMap<String, KeyRow> {
+    let mut keys = HashMap::new();
+    for id in ids {
+        if !keys.contains_key(id)
+            // Only a label depends on this: a failed lookup leaves it blank.
+            && let Ok(k) = st.app.activation_key(&s.caller, id).await
+        {
+            keys.insert(id.to_string(), k);
+        }
+    }
+    keys
+}
+
+/// A row's key and, under it, the key's name: what tells two customers'
+/// "Remote Access Enterprise" apart.
+pub fn key_cell(keys: &HashMap<String, KeyRow>, id: &str) -> Markup {
+    match keys.get(id) {
+        Some(k) => html! { span.mono.nowrap { (k.key) } br; span.muted { (k.name) } },
+        None => html! {},
     }
 }

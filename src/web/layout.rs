@@ -337,6 +337,14 @@ const TRAIL_FIRST: &str = "f";
 pub fn pager<T>(base: &str, params: &FormData, page: &Page<T>) -> Markup {
     let shown = page.rows.len();
     let here = params.get("after");
+    // How many rows the earlier pages showed, carried in the address: keyset
+    // pages do not know their place otherwise.
+    let skip: usize = if here.is_empty() {
+        0
+    } else {
+        params.get(SKIP).parse().unwrap_or(0)
+    };
+    let page_size = usize::try_from(super::forms::PAGE_SIZE).unwrap_or(shown);
     let mut trail: Vec<&str> = params
         .get("back")
         .split('.')
@@ -349,20 +357,37 @@ pub fn pager<T>(base: &str, params: &FormData, page: &Page<T>) -> Markup {
         params.with(&[
             ("after", &cursor_text(c)),
             ("back", &back[from..].join(".")),
+            (SKIP, &(skip + shown).to_string()),
         ])
     });
     let (previous, first) = if here.is_empty() {
         (None, None)
     } else {
         let to = trail.pop().filter(|c| *c != TRAIL_FIRST);
-        let previous = params.with(&[("after", to.unwrap_or("")), ("back", &trail.join("."))]);
+        let before = if to.is_some() {
+            skip.saturating_sub(page_size).to_string()
+        } else {
+            String::new()
+        };
+        let previous = params.with(&[
+            ("after", to.unwrap_or("")),
+            ("back", &trail.join(".")),
+            (SKIP, &before),
+        ]);
         // Only when the previous page is not the first already.
-        let first = to.map(|_| params.with(&[("after", ""), ("back", "")]));
+        let first = to.map(|_| params.with(&[("after", ""), ("back", ""), (SKIP, "")]));
         (Some(previous), first)
     };
+    let total = usize::try_from(page.total).unwrap_or(0);
     html! {
         nav.pager aria-label="Pages" {
-            span { (shown) " shown of " (page.total) }
+            span.range {
+                @if shown == 0 {
+                    "0 of " (number(page.total))
+                } @else {
+                    (number_of(skip + 1)) "–" (number_of(skip + shown)) " of " (number_of(total.max(skip + shown)))
+                }
+            }
             @if let Some(q) = first {
                 a href={ (base) "?" (q) } { "« First page" }
             }
@@ -376,6 +401,13 @@ pub fn pager<T>(base: &str, params: &FormData, page: &Page<T>) -> Markup {
     }
 }
 
+/// The address field that carries how many rows came before this page.
+const SKIP: &str = "skip";
+
+fn number_of(n: usize) -> String {
+    number(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 /// "2026-11-28T10:48:01.123Z" → "2026-11-28 10:48".
 pub fn when(text: &str) -> String {
     let t = text.replace('T', " ");
@@ -385,23 +417,6 @@ pub fn when(text: &str) -> String {
 /// The date part of a stored time or date.
 pub fn day(text: &str) -> &str {
     text.get(..10).unwrap_or(text)
-}
-
-pub fn reason_text(reason: &str) -> &'static str {
-    use aggregates::CreditReason::*;
-    match reason.parse::<aggregates::CreditReason>() {
-        Ok(Grant) => "Credits granted",
-        Ok(License) => "License",
-        Ok(LicenseUpgrade) => "License upgrade",
-        Ok(LicenseRefund) => "License deleted (refund)",
-        Ok(Support) => "Support",
-        Ok(SupportUpgrade) => "Support upgrade",
-        Ok(SupportExtension) => "Support extension",
-        Ok(Subscription) => "Subscription",
-        Ok(TransferOut) => "Given to a reseller",
-        Ok(TransferIn) => "Received from partner",
-        Err(_) => "Other",
-    }
 }
 
 /// An orange call-to-action link.

@@ -86,7 +86,19 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
             "/support/{id}/extend",
             get(support::extend_page).post(support::extend),
         )
+        .route(
+            "/support/{id}/edit",
+            get(support::edit_page).post(support::edit),
+        )
         .route("/subscriptions", get(subscriptions::list))
+        .route(
+            "/subscriptions/{id}/extend",
+            get(subscriptions::extend_page).post(subscriptions::extend),
+        )
+        .route(
+            "/subscriptions/{id}/upgrade",
+            get(subscriptions::upgrade_page).post(subscriptions::upgrade),
+        )
         .route(
             "/subscriptions/new",
             get(subscriptions::new_page).post(subscriptions::create),

@@ -1,23 +1,29 @@
-//! Subscriptions (partner guide, section 5): the list, and "Generate a
-//! Subscription" for Remote Support, where channels are the sessions the
-//! customer may run at the same time.
+//! Subscriptions (partner guide, section 5): the list (key and its name, the
+//! period with ended ones marked), "Generate a Subscription" for Remote
+//! Support, where channels are the sessions the customer may run at the same
+//! time, and per subscription Extend (more months) and More channels, each
+//! priced before it is confirmed like a support's.
 
 use super::WebState;
-use super::forms::{FormData, Params};
+use super::forms::{FormData, Params, encode};
 use super::generate::{key_choice, key_picker};
+use super::keys::{key_cell, keys_of};
 use super::layout::{
     self, credits, cta, day, empty_row, error_box, pager, plural, quote_panel, when,
 };
-use super::owners::owner_names;
+use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{CreateSubscription, Operation, Quote};
 use crate::error::{AppError, AppResult};
 use aggregates::Role;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use maud::html;
+use chrono::Utc;
+use maud::{Markup, html};
+use projections::db::date_text;
+use projections::queries::SubscriptionRow;
 
 pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> Response {
     let page = match st.app.subscriptions(&s.caller, None, &p.page()).await {
@@ -25,6 +31,9 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
         Err(e) => return layout::session_error(&s, &e),
     };
     let owners = owner_names(&st, &s).await;
+    let keys = keys_of(&st, &s, page.rows.iter().map(|(_, x)| x.key_id.as_str())).await;
+    let today = date_text(Utc::now().date_naive());
+    let seller = s.caller.role != Role::Admin;
     let software = |code: &str| {
         st.app
             .catalog
@@ -43,20 +52,37 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             table #subscriptions {
                 caption.visually-hidden { "Subscriptions" }
                 thead { tr {
-                    th scope="col" { "Software" } th scope="col" { "Channels" } th scope="col" { "Period" }
-                    th scope="col" { "Email / comment" } th scope="col" { "Credits" } th scope="col" { "Owner" } th scope="col" { "Created" }
+                    th scope="col" { "Key" } th scope="col" { "Software" } th scope="col" { "Channels" } th scope="col" { "Starts" }
+                    th scope="col" { "Ends" } th scope="col" { "Email / comment" } th scope="col" { "Credits" } th scope="col" { "Owner" }
+                    th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } }
                 } }
                 tbody {
-                    @if page.rows.is_empty() { (empty_row(7, "No subscription yet.")) }
+                    @if page.rows.is_empty() { (empty_row(10, "No subscription yet.")) }
                     @for (_, x) in &page.rows {
+                        @let ended = x.ends_on.as_str() < today.as_str();
                         tr.reseller-row[!owners.is_own(&x.owner_id)] {
+                            td { (key_cell(&keys, &x.key_id)) }
                             td { (software(&x.software)) }
                             td.num { (x.channels) }
-                            td.when { (day(&x.starts_on)) " – " (day(&x.ends_on)) " (" (x.months) " months)" }
-                            td { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
+                            td.when { (day(&x.starts_on)) }
+                            td.when {
+                                (day(&x.ends_on))
+                                @if ended { " " span.badge.expired { "Expired" } }
+                            }
+                            td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
                             td.num { (x.credits_spent) }
                             td { (owners.label(&x.owner_id)) }
-                            td.when { (when(&x.created_at)) }
+                            td.when title=(when(&x.created_at)) { (day(&x.created_at)) }
+                            td.actions {
+                                // Only what would be accepted: channels are
+                                // added to a running subscription only.
+                                @if seller {
+                                    a href={ "/subscriptions/" (encode(&x.id)) "/extend" } { "Extend" }
+                                    @if !ended {
+                                        a href={ "/subscriptions/" (encode(&x.id)) "/upgrade" } { "More channels" }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -225,4 +251,242 @@ pub async fn create(
             render(&st, &s, &back, Some(e)).await
         }
     }
+}
+
+/// The subscription a page acts on, on which key, and whose it is when a
+/// partner acts on its reseller's.
+async fn describe(st: &WebState, s: &Session, x: &SubscriptionRow) -> Markup {
+    let reseller = reseller_owner(st, s, &x.owner_id).await;
+    let key = st.app.activation_key(&s.caller, &x.key_id).await.ok();
+    let name = st
+        .app
+        .catalog
+        .product(&x.software)
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| x.software.clone());
+    html! {
+        p.chosen {
+            strong { (name) } " · " (plural(x.channels, "channel")) " · ends " (day(&x.ends_on))
+            @if let Some(k) = &key { " · key " span.mono { (k.key) } " (" (k.name) ")" }
+        }
+        (on_behalf(reseller.as_deref()))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    Extend,
+    Upgrade,
+}
+
+impl Change {
+    fn path(self) -> &'static str {
+        match self {
+            Change::Extend => "extend",
+            Change::Upgrade => "upgrade",
+        }
+    }
+
+    /// What the review shows and its confirmation carries.
+    fn fields(self, p: &FormData) -> Vec<(&'static str, String)> {
+        match self {
+            Change::Extend => vec![("months", p.get("months").to_string())],
+            Change::Upgrade => vec![("channels", p.get("channels").to_string())],
+        }
+    }
+
+    fn operation(self, id: &str, p: &FormData) -> AppResult<Operation> {
+        Ok(match self {
+            Change::Extend => Operation::ExtendSubscription {
+                id: id.to_string(),
+                months: p.int("months", "The extension's length")?,
+            },
+            Change::Upgrade => Operation::UpgradeSubscription {
+                id: id.to_string(),
+                channels: p.int("channels", "Channels")?,
+            },
+        })
+    }
+}
+
+async fn change_render(
+    st: &WebState,
+    s: &Session,
+    change: Change,
+    id: &str,
+    p: &FormData,
+    error: Option<AppError>,
+) -> Response {
+    let x = match st.app.subscription(&s.caller, id).await {
+        Ok(x) => x,
+        Err(e) => return layout::session_error(s, &e),
+    };
+    let mut error = error;
+    let mut quote: Option<Quote> = None;
+    if error.is_none() && review::reviewing(p) {
+        match change.operation(id, p) {
+            Ok(op) => match st.app.quote(&s.caller, &op).await {
+                Ok(q) => quote = Some(q),
+                Err(e) => error = Some(e),
+            },
+            Err(e) => error = Some(e),
+        }
+    }
+    let status = error
+        .as_ref()
+        .map(layout::status_of)
+        .unwrap_or(StatusCode::OK);
+    let (title, button, smaller) = match change {
+        Change::Extend => ("Extend a subscription", "Extend", "a shorter extension"),
+        Change::Upgrade => (
+            "Add channels to a subscription",
+            "Add channels",
+            "fewer channels",
+        ),
+    };
+    let action = format!("/subscriptions/{}/{}", encode(id), change.path());
+    let price = st
+        .app
+        .catalog
+        .product(&x.software)
+        .map(|p| p.subscription_per_channel_month)
+        .unwrap_or(0);
+    let channels = p
+        .opt("channels")
+        .map(str::to_string)
+        .unwrap_or_else(|| (x.channels + 1).to_string());
+    let months = p.get("months").to_string();
+    let described = describe(st, s, &x).await;
+    let body = html! {
+        (described)
+        (error_box(error.as_ref()))
+        // The review is its own step: the button confirms what it shows.
+        @if let Some(q) = &quote {
+            section.summary aria-labelledby="summary-title" {
+                h2 #summary-title { "Summary" }
+                dl.figures {
+                    @match change {
+                        Change::Extend => {
+                            div { dt { "Extend by" } dd { (plural(months.parse().unwrap_or(0), "month")) } }
+                        }
+                        Change::Upgrade => {
+                            div { dt { "Channels" } dd #review-channels { (channels) } }
+                        }
+                    }
+                }
+            }
+            (quote_panel(s, q, &action, review::confirm_fields(s, &action, p, &change.fields(p)), button, smaller))
+            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+        } @else {
+            form.stack method="get" action=(action) {
+                input type="hidden" name="review" value="1";
+                @match change {
+                    Change::Extend => {
+                        label for="months" { "Extend by" }
+                        select #months name="months" aria-describedby="months-hint" autofocus {
+                            @for m in &st.app.catalog.subscription_months {
+                                option value=(m) selected[months == m.to_string()] { (plural(i64::from(*m), "month")) }
+                            }
+                        }
+                        p.hint #months-hint {
+                            "The new period starts the day after the current end, or today if it has already ended. "
+                            (credits(price)) " per channel per month."
+                        }
+                    }
+                    Change::Upgrade => {
+                        label for="channels" { "Channels" }
+                        input #channels type="number" name="channels" min=(x.channels + 1) max=(aggregates::values::MAX_CHANNELS)
+                            value=(channels) required aria-describedby="channels-hint" autofocus;
+                        p.hint #channels-hint {
+                            "The concurrent sessions the customer can run at the same time. The added channels are charged for the days left until the subscription ends, at "
+                            (credits(price)) " per channel per month."
+                        }
+                    }
+                }
+                button type="submit" { "Review" }
+            }
+        }
+        p { a href="/subscriptions" { "Back to the subscriptions" } }
+    };
+    layout::page_with_status(s, status, title, body)
+}
+
+async fn change_submit(
+    st: &WebState,
+    s: Session,
+    change: Change,
+    id: &str,
+    form: &FormData,
+) -> Response {
+    let action = format!("/subscriptions/{}/{}", encode(id), change.path());
+    let result = match change.operation(id, form) {
+        Ok(op) => match review::check(&s, &action, form, &change.fields(form)) {
+            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => {
+            let message = match (change, st.app.subscription(&s.caller, id).await) {
+                (Change::Extend, Ok(x)) => {
+                    format!("The subscription was extended to {}.", day(&x.ends_on))
+                }
+                (Change::Upgrade, Ok(x)) => {
+                    format!(
+                        "The subscription now has {}.",
+                        plural(x.channels, "channel")
+                    )
+                }
+                _ => "The subscription was changed.".to_string(),
+            };
+            redirect_with_flash("/subscriptions", &message, s.secure)
+        }
+        Err(e) => {
+            let mut back = form.clone();
+            back.0
+                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
+            change_render(st, &s, change, id, &back, Some(e)).await
+        }
+    }
+}
+
+pub async fn extend_page(
+    State(st): State<WebState>,
+    s: Session,
+    Path(id): Path<String>,
+    Params(p): Params,
+) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
+    change_render(&st, &s, Change::Extend, &id, &p, None).await
+}
+
+pub async fn upgrade_page(
+    State(st): State<WebState>,
+    s: Session,
+    Path(id): Path<String>,
+    Params(p): Params,
+) -> Response {
+    if let Some(r) = review::assign_id(&s, &p) {
+        return r;
+    }
+    change_render(&st, &s, Change::Upgrade, &id, &p, None).await
+}
+
+pub async fn extend(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session, form }: SignedForm,
+) -> Response {
+    change_submit(&st, session, Change::Extend, &id, &form).await
+}
+
+pub async fn upgrade(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session, form }: SignedForm,
+) -> Response {
+    change_submit(&st, session, Change::Upgrade, &id, &form).await
 }

@@ -1,11 +1,15 @@
 //! Support (partner guide, section 4): the table of support contracts, the
-//! caller's and (for a partner) its resellers' told apart, with the "End of
+//! caller's and (for a partner) its resellers' told apart, each with its key,
+//! the key's name and the customer's email and comment, with the "End of
 //! Support" date range and an expired toggle; Upgrade (edition, users) and
-//! Extend, each priced before it is confirmed.
+//! Extend, each priced before it is confirmed, and Edit (email, comment).
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, credits, cta, day, empty_row, error_box, pager, plural, quote_panel};
+use super::keys::{key_cell, keys_of};
+use super::layout::{
+    self, credits, csrf_field, cta, day, empty_row, error_box, pager, plural, quote_panel,
+};
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
@@ -94,6 +98,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
         .any(|n| p.opt(n).is_some())
         || (partner && !include_resellers);
     let owners = owner_names(&st, &s).await;
+    let keys = keys_of(&st, &s, page.rows.iter().map(|(_, x)| x.key_id.as_str())).await;
     let today = date_text(Utc::now().date_naive());
     let catalog = &st.app.catalog;
     let status = error
@@ -143,15 +148,17 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             table #supports {
                 caption.visually-hidden { "Support contracts" }
                 thead { tr {
-                    th scope="col" { "Product" } th scope="col" { "Users" } th scope="col" { "Starts" }
-                    th scope="col" { "End of Support" } th scope="col" { "Owner" } th scope="col" { span.visually-hidden { "Actions" } }
+                    th scope="col" { "Key" } th scope="col" { "Product" } th scope="col" { "Users" } th scope="col" { "Starts" }
+                    th scope="col" { "End of Support" } th scope="col" { "Email / comment" } th scope="col" { "Owner" }
+                    th scope="col" { span.visually-hidden { "Actions" } }
                 } }
                 tbody {
                     @if page.rows.is_empty() {
-                (empty_row(6, if error.is_some() { "Correct the filters to see supports." } else { "No support matches these filters." }))
-            }
+                        (empty_row(8, if error.is_some() { "Correct the filters to see supports." } else { "No support matches these filters." }))
+                    }
                     @for (_, x) in &page.rows {
                         tr.reseller-row[!owners.is_own(&x.owner_id)] {
+                            td { (key_cell(&keys, &x.key_id)) }
                             td { (product_label(&st, x)) }
                             td.num { (x.users) }
                             td.when { (day(&x.starts_on)) }
@@ -159,6 +166,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                                 (day(&x.end_of_support))
                                 @if x.end_of_support.as_str() < today.as_str() { " " span.badge.expired { "Expired" } }
                             }
+                            td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
                             td { (owners.label(&x.owner_id)) }
                             td.actions {
                                 // An expired support is extended, not upgraded.
@@ -167,6 +175,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                                         a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
                                     }
                                     a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
+                                    a href={ "/support/" (encode(&x.id)) "/edit" } { "Edit" }
                                 }
                             }
                         }
@@ -191,12 +200,14 @@ fn product_label(st: &WebState, x: &SupportRow) -> Markup {
     }
 }
 
-/// The support a page acts on, and whose it is when a partner acts on its
-/// reseller's.
-fn describe(st: &WebState, x: &SupportRow, reseller: Option<&str>) -> Markup {
+/// The support a page acts on, on which key, and whose it is when a partner
+/// acts on its reseller's.
+async fn describe(st: &WebState, s: &Session, x: &SupportRow, reseller: Option<&str>) -> Markup {
+    let key = st.app.activation_key(&s.caller, &x.key_id).await.ok();
     html! {
         p.chosen {
-            strong { (product_label(st, x)) } " · " (x.users) " users · ends " (day(&x.end_of_support))
+            strong { (product_label(st, x)) } " · " (plural(x.users, "user")) " · ends " (day(&x.end_of_support))
+            @if let Some(k) = &key { " · key " span.mono { (k.key) } " (" (k.name) ")" }
         }
         (on_behalf(reseller))
     }
@@ -270,8 +281,9 @@ async fn render(
         Change::Upgrade => "fewer users or a lower edition",
         Change::Extend => "a shorter extension",
     };
+    let described = describe(st, s, &support, reseller.as_deref()).await;
     let body = html! {
-        (describe(st, &support, reseller.as_deref()))
+        (described)
         (error_box(error.as_ref()))
         // The review is its own step: the button confirms what it shows.
         @if let Some(q) = &quote {
@@ -412,4 +424,68 @@ pub async fn extend(
     SignedForm { session, form }: SignedForm,
 ) -> Response {
     submit(&st, session, Change::Extend, &id, &form).await
+}
+
+pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
+    match st.app.support(&s.caller, &id).await {
+        Ok(x) => {
+            let (email, comment) = (
+                x.email.clone().unwrap_or_default(),
+                x.comment.clone().unwrap_or_default(),
+            );
+            edit_form(&st, &s, &x, &email, &comment, None).await
+        }
+        Err(e) => layout::session_error(&s, &e),
+    }
+}
+
+async fn edit_form(
+    st: &WebState,
+    s: &Session,
+    x: &SupportRow,
+    email: &str,
+    comment: &str,
+    error: Option<&AppError>,
+) -> Response {
+    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
+    let reseller = reseller_owner(st, s, &x.owner_id).await;
+    let described = describe(st, s, x, reseller.as_deref()).await;
+    let body = html! {
+        (described)
+        (error_box(error))
+        form.stack method="post" action={ "/support/" (encode(&x.id)) "/edit" } {
+            (csrf_field(s))
+            label for="email" { "Customer email" }
+            input #email type="email" name="email" value=(email) autofocus;
+            label for="comment" { "Comment" }
+            input #comment type="text" name="comment" value=(comment) maxlength="500";
+            button.primary type="submit" { "Save" }
+        }
+        p { a href="/support" { "Back to the support list" } }
+    };
+    layout::page_with_status(s, status, "Edit a support", body)
+}
+
+pub async fn edit(
+    State(st): State<WebState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, form }: SignedForm,
+) -> Response {
+    let (email, comment) = (form.get("email"), form.get("comment"));
+    match st
+        .app
+        .edit_support(
+            &s.caller,
+            &id,
+            Some(email.to_string()),
+            Some(comment.to_string()),
+        )
+        .await
+    {
+        Ok(_) => redirect_with_flash("/support", "The support was saved.", s.secure),
+        Err(e) => match st.app.support(&s.caller, &id).await {
+            Ok(x) => edit_form(&st, &s, &x, email, comment, Some(&e)).await,
+            Err(_) => layout::session_error(&s, &e),
+        },
+    }
 }

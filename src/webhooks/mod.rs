@@ -64,7 +64,11 @@ pub fn event_type(event: &LedgerEvent) -> Option<&'static str> {
         | PartnerRegistered { .. }
         | ResellerAdded { .. }
         | ResellerProfileEdited { .. }
-        | CreditsTransferredIn { .. } => return None,
+        | CreditsTransferredIn { .. }
+        // The contract has no webhook type for these yet.
+        | SupportEdited { .. }
+        | SubscriptionExtended { .. }
+        | SubscriptionUpgraded { .. } => return None,
     })
 }
 

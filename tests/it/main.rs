@@ -29,6 +29,7 @@ mod rules_security;
 mod schema;
 mod signin_security;
 mod snapshots;
+mod subscriptions;
 mod support;
 mod tokens;
 mod web;

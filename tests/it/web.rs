@@ -664,13 +664,19 @@ both_backends!(
         let mut r = Visitor::new(&app);
         r.sign_in("resa", "reseller-pass-1").await;
         let history = r.page("/credits").await;
-        let upgrade_row = format!("License upgrade</td><td class=\"mono\">{license}</td>");
+        // The row of the upgrade: what it was for in words, and who did it.
+        let upgrade_row = |page: &str| -> String {
+            let start = page.find("License upgrade · ").expect("the upgrade's row");
+            let end = start + page[start..].find("</tr>").expect("the row's end");
+            page[start..end].to_string()
+        };
+        let row = upgrade_row(&history);
         assert!(
-            history.contains(&format!("{upgrade_row}<td>Your partner</td>")),
-            "{history}"
+            row.contains("<td>Your partner</td>") && !row.contains(&license),
+            "{row}"
         );
         assert!(
-            history.contains("License</td>") && history.contains("<td>You</td>"),
+            history.contains("License · Remote Access") && history.contains("<td>You</td>"),
             "{history}"
         );
         let csv = r.get("/credits.csv").await;
@@ -682,10 +688,7 @@ both_backends!(
         );
         assert!(csv.body.contains(",\"Your partner\"\r\n"), "{}", csv.body);
         let seen = p.page(&format!("/credits?account={resa}")).await;
-        assert!(
-            seen.contains(&format!("{upgrade_row}<td>You</td>")),
-            "{seen}"
-        );
+        assert!(upgrade_row(&seen).contains("<td>You</td>"), "{seen}");
         assert!(seen.contains("<td>resa</td>"), "{seen}");
     }
 );
@@ -773,14 +776,18 @@ both_backends!(pages_go_forward_and_back, |app: TestApp| async move {
     let p1 = v.page("/keys").await;
     assert!(!p1.contains("rel=\"prev\""), "{p1}");
     assert_eq!(listed_keys(&p1).len(), 25);
+    assert!(p1.contains("1–25 of 60"), "{p1}");
     let p2 = v.page(&pager_link(&p1, "next")).await;
+    assert!(p2.contains("26–50 of 60"), "{p2}");
     let p3 = v.page(&pager_link(&p2, "next")).await;
     assert_eq!(listed_keys(&p3).len(), 10);
+    assert!(p3.contains("51–60 of 60"), "{p3}");
     assert!(!p3.contains("rel=\"next\""), "{p3}");
     assert!(p3.contains("« First page"), "{p3}");
     // Back one page at a time, to the same rows.
     let back2 = v.page(&pager_link(&p3, "prev")).await;
     assert_eq!(listed_keys(&back2), listed_keys(&p2));
+    assert!(back2.contains("26–50 of 60"), "{back2}");
     let back1 = v.page(&pager_link(&back2, "prev")).await;
     assert_eq!(listed_keys(&back1), listed_keys(&p1));
     assert!(!back1.contains("rel=\"prev\""), "{back1}");
@@ -1053,3 +1060,244 @@ both_backends!(random_keys_avoid_look_alikes, |app: TestApp| async move {
         assert!(!text.contains(['0', 'O', '1', 'I']), "{text}");
     }
 });
+
+/// Two "Remote Access Enterprise" supports on keys named "Tailspin HQ" and
+/// "Tailspin Lab", and a subscription on the first; the keys' codes and the
+/// support on the lab's key.
+async fn two_tailspin_supports(app: &TestApp, token: &str) -> (String, String, String) {
+    let mut codes = Vec::new();
+    let mut last = String::new();
+    for name in ["Tailspin HQ", "Tailspin Lab"] {
+        let key = app.key(token, name).await;
+        let d = app
+            .ok(
+                Some(token),
+                "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id } }",
+                json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 10, "months": 1 } }),
+            )
+            .await;
+        last = d["assignSupport"]["id"].as_str().expect("id").to_string();
+        if codes.is_empty() {
+            app.ok(
+                Some(token),
+                "mutation($i: CreateServiceSubscriptionInput!) { createServiceSubscription(input: $i) { id } }",
+                json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 2, "months": 1 } }),
+            )
+            .await;
+        }
+        codes.push(key["key"].as_str().expect("key").to_string());
+    }
+    (codes[0].clone(), codes[1].clone(), last)
+}
+
+both_backends!(
+    supports_and_subscriptions_are_told_apart_by_their_key,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (hq, lab, lab_support) = two_tailspin_supports(&app, &token).await;
+        let mut v = Visitor::new(&app);
+        v.sign_in("acme", "partner-pass-1").await;
+        let list = v.page("/support").await;
+        for text in [hq.as_str(), lab.as_str(), "Tailspin HQ", "Tailspin Lab"] {
+            assert!(list.contains(text), "{text} in {list}");
+        }
+        // The lab's support gets its customer's email through Edit.
+        let edit = v.page(&format!("/support/{lab_support}/edit")).await;
+        assert!(
+            edit.contains(&lab) && edit.contains("Tailspin Lab"),
+            "{edit}"
+        );
+        let saved = v
+            .post(
+                &format!("/support/{lab_support}/edit"),
+                &[
+                    ("_csrf", &csrf(&edit)),
+                    ("email", "it@lab.example"),
+                    ("comment", "2nd floor"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            saved.location.as_deref(),
+            Some("/support"),
+            "{}",
+            saved.body
+        );
+        let list = v.page("/support").await;
+        assert!(
+            list.contains("it@lab.example") && list.contains("2nd floor"),
+            "{list}"
+        );
+        // A malformed email is refused in words, and the form keeps it.
+        let edit = v.page(&format!("/support/{lab_support}/edit")).await;
+        let refused = v
+            .post(
+                &format!("/support/{lab_support}/edit"),
+                &[("_csrf", &csrf(&edit)), ("email", "it@"), ("comment", "")],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(
+            refused.body.contains("is not a valid email address"),
+            "{}",
+            refused.body
+        );
+
+        let subs = v.page("/subscriptions").await;
+        assert!(subs.contains(&hq) && subs.contains("Tailspin HQ"), "{subs}");
+        assert!(
+            subs.contains("More channels") && subs.contains(">Extend<"),
+            "{subs}"
+        );
+    }
+);
+
+both_backends!(
+    a_subscription_is_extended_and_given_channels_once_per_review,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 1000, "INV-1").await;
+        two_tailspin_supports(&app, &token).await;
+        let sub = app
+            .ok(
+                Some(&token),
+                "{ serviceSubscriptions(first: 1) { edges { node { id endsOn } } } }",
+                json!({}),
+            )
+            .await["serviceSubscriptions"]["edges"][0]["node"]
+            .clone();
+        let id = sub["id"].as_str().expect("id").to_string();
+        let before = app.balance(&token).await;
+        let mut v = Visitor::new(&app);
+        v.sign_in("acme", "partner-pass-1").await;
+        let action = format!("/subscriptions/{id}/extend");
+        let review = review_page(&mut v, &format!("{action}?review=1&months=3")).await;
+        assert!(review.contains("3 months"), "{review}");
+        // 2 channels × 4 credits × 3 months.
+        assert!(review.contains("24 credits"), "{review}");
+        let done = confirm(&mut v, &review, &action, &[]).await;
+        assert_eq!(
+            done.location.as_deref(),
+            Some("/subscriptions"),
+            "{}",
+            done.body
+        );
+        // Submitting the same review again charges nothing more.
+        confirm(&mut v, &review, &action, &[]).await;
+        assert_eq!(app.balance(&token).await, before - 24);
+        let list = v.page("/subscriptions").await;
+        assert!(list.contains("The subscription was extended to"), "{list}");
+
+        let action = format!("/subscriptions/{id}/upgrade");
+        let review = review_page(&mut v, &format!("{action}?review=1&channels=4")).await;
+        let done = confirm(&mut v, &review, &action, &[]).await;
+        assert_eq!(
+            done.location.as_deref(),
+            Some("/subscriptions"),
+            "{}",
+            done.body
+        );
+        let list = v.page("/subscriptions").await;
+        assert!(
+            list.contains("The subscription now has 4 channels."),
+            "{list}"
+        );
+        // Fewer channels are refused on the review, in words.
+        let first = v.get(&format!("{action}?review=1&channels=1")).await;
+        let refused = v.get(first.location.as_deref().expect("a review id")).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        let review = refused.body;
+        assert!(review.contains("never lowers channels"), "{review}");
+    }
+);
+
+both_backends!(
+    the_credit_history_says_what_each_entry_was_for,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 1000, "INV-2026-7").await;
+        let key = app.key(&token, "Tailspin HQ").await;
+        let code = key["key"].as_str().expect("key").to_string();
+        let license = app
+            .ok(
+                Some(&token),
+                "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
+                json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 10, "kind": "PERMANENT" } }),
+            )
+            .await["assignLicense"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        app.reseller(&token, "northwind", &["REMOTE_ACCESS"], 40)
+            .await;
+        let mut v = Visitor::new(&app);
+        v.sign_in("acme", "partner-pass-1").await;
+        let page = v.page("/credits").await;
+        let words =
+            format!("License · Remote Access Enterprise · 10 users · key {code} (Tailspin HQ)");
+        assert!(page.contains(&words), "{page}");
+        assert!(page.contains("Given to reseller northwind"), "{page}");
+        let table = &page[page.find("<table id=\"history\"").expect("the table")..];
+        assert!(
+            !table.contains(&license) && !table.contains("acc_"),
+            "{table}"
+        );
+        assert!(page.contains("INV-2026-7"), "{page}");
+        // The CSV says the same, with the ids in their own column.
+        let csv = v.page("/credits.csv").await;
+        assert!(
+            csv.contains(&format!("\"{words}\",LICENSE,\"{license}\"")),
+            "{csv}"
+        );
+        // All on one day: the chart's axis shows times, never one date twice.
+        let today = chrono::Utc::now().date_naive().to_string();
+        assert!(
+            page.matches(&format!(">{today}</text>")).count() <= 1,
+            "{page}"
+        );
+
+        // The administrator's history is the grants it made.
+        let mut a = Visitor::new(&app);
+        a.sign_in("admin", ADMIN_PASSWORD).await;
+        let grants = a.page("/credits").await;
+        assert!(
+            grants.contains("INV-2026-7") && grants.contains("acme"),
+            "{grants}"
+        );
+        assert!(
+            grants.contains(&format!("/credits?account={acme}")),
+            "{grants}"
+        );
+    }
+);
+
+both_backends!(
+    keys_are_found_without_dashes_and_licenses_by_key_name,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (acme, token) = app.partner(&admin, "acme").await;
+        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (code, _) = key_with_license(&app, &token, "Fabrikam Paris", "").await;
+        app.key(&token, "Someone else").await;
+        let mut v = Visitor::new(&app);
+        v.sign_in("acme", "partner-pass-1").await;
+        let bare = code.replace('-', "").to_lowercase();
+        let keys = v.page(&format!("/keys?q={bare}")).await;
+        assert!(
+            keys.contains(&code) && !keys.contains("Someone else"),
+            "{keys}"
+        );
+        let keys = v.page("/keys?q=fabrikam").await;
+        assert!(keys.contains(&code), "{keys}");
+        let licenses = v.page("/licenses?q=Fabrikam+Par").await;
+        assert!(licenses.contains(&code), "{licenses}");
+        let licenses = v.page(&format!("/licenses?q={bare}")).await;
+        assert!(licenses.contains(&code), "{licenses}");
+        let none = v.page("/licenses?q=Someone").await;
+        assert!(!none.contains(&code), "{none}");
+    }
+);

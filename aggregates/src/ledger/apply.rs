@@ -1,6 +1,6 @@
 //! How each event changes the state. Never refuses: an event is a fact.
 
-use super::{Ledger, LicenseState, SupportState};
+use super::{Ledger, LicenseState, SubscriptionState, SupportState};
 use crate::events::{Idempotency, LedgerEvent};
 use chrono::Days;
 
@@ -178,10 +178,56 @@ impl Ledger {
                     s.end_of_support = *end_of_support;
                 }
             }
+            SupportEdited { .. } => {}
             SubscriptionCreated {
-                subscription_id, ..
+                subscription_id,
+                key_id,
+                software,
+                channels,
+                months,
+                starts_on,
+                ends_on,
+                ..
             } => {
                 self.subscriptions.insert(subscription_id.clone());
+                self.subscription_terms.insert(
+                    subscription_id.clone(),
+                    SubscriptionState {
+                        key_id: key_id.clone(),
+                        software: software.clone(),
+                        channels: *channels,
+                        starts_on: *starts_on,
+                        ends_on: *ends_on,
+                        anchor: *starts_on,
+                        anchor_months: *months,
+                    },
+                );
+            }
+            SubscriptionExtended {
+                subscription_id,
+                months,
+                period_starts_on,
+                ends_on,
+                ..
+            } => {
+                if let Some(s) = self.subscription_terms.get_mut(subscription_id) {
+                    if s.ends_on.checked_add_days(Days::new(1)) == Some(*period_starts_on) {
+                        s.anchor_months += months;
+                    } else {
+                        s.anchor = *period_starts_on;
+                        s.anchor_months = *months;
+                    }
+                    s.ends_on = *ends_on;
+                }
+            }
+            SubscriptionUpgraded {
+                subscription_id,
+                channels,
+                ..
+            } => {
+                if let Some(s) = self.subscription_terms.get_mut(subscription_id) {
+                    s.channels = *channels;
+                }
             }
             KeyActivated {
                 key_id,

@@ -1,7 +1,7 @@
 //! The checks every area of the ledger shares: who may act, what the account
 //! owns, whether it can pay.
 
-use super::{Ledger, LicenseState, Role, SupportState};
+use super::{Ledger, LicenseState, Role, SubscriptionState, SupportState};
 use crate::catalog::{Catalog, Product};
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
@@ -56,6 +56,15 @@ impl Ledger {
         self.supports
             .get(support_id)
             .ok_or_else(|| DomainError::NotFound("no such support".into()))
+    }
+
+    pub(super) fn subscription(
+        &self,
+        subscription_id: &str,
+    ) -> Result<&SubscriptionState, DomainError> {
+        self.subscription_terms
+            .get(subscription_id)
+            .ok_or_else(|| DomainError::NotFound("no such subscription".into()))
     }
 
     /// A product of the catalog this account may sell.

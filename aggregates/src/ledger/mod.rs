@@ -21,7 +21,7 @@ mod support;
 
 pub use keys::LICENSE_FILE_DAYS;
 pub use pricing::period_end;
-pub use state::{LicenseState, SupportState};
+pub use state::{LicenseState, SubscriptionState, SupportState};
 
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
@@ -82,6 +82,11 @@ pub struct Ledger {
     pub licenses: HashMap<String, LicenseState>,
     pub supports: HashMap<String, SupportState>,
     pub subscriptions: HashSet<String>,
+    /// Subscription id → its terms. Snapshots older than this field are
+    /// dropped by a migration, so every stream that has subscriptions
+    /// refolds them from its events.
+    #[serde(default)]
+    pub subscription_terms: HashMap<String, SubscriptionState>,
     /// The owner's idempotency keys → fingerprint of the request that first
     /// used each.
     pub idempotency: HashMap<String, String>,
@@ -149,10 +154,13 @@ impl Ledger {
             | UpgradeLicense { .. }
             | EditLicense { .. }
             | DeleteLicense { .. } => self.decide_license(role, command, catalog),
-            AssignSupport { .. } | UpgradeSupport { .. } | ExtendSupport { .. } => {
-                self.decide_support(role, command, catalog)
+            AssignSupport { .. }
+            | UpgradeSupport { .. }
+            | ExtendSupport { .. }
+            | EditSupport { .. } => self.decide_support(role, command, catalog),
+            CreateSubscription { .. } | ExtendSubscription { .. } | UpgradeSubscription { .. } => {
+                self.decide_subscription(role, command, catalog)
             }
-            CreateSubscription { .. } => self.decide_subscription(role, command, catalog),
         }
     }
 

@@ -123,16 +123,35 @@ pub(super) fn extension_period(
     months: u32,
     today: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate), DomainError> {
-    let day_after = support
-        .end_of_support
-        .checked_add_days(Days::new(1))
-        .unwrap_or(support.end_of_support);
-    let period_starts_on = day_after.max(today);
-    let follows_on = period_starts_on == day_after;
-    let end_of_support = match support.anchor {
-        Some(anchor) if follows_on => period_end(anchor, support.anchor_months + months),
-        _ => period_end(period_starts_on, months),
+    let cover = Cover {
+        end: support.end_of_support,
+        anchor: support.anchor,
+        anchor_months: support.anchor_months,
+    };
+    cover
+        .extended(months, today)
+        .ok_or_else(|| DomainError::BadInput("the support would end too far in the future".into()))
+}
+
+/// A run of paid-for days (a support's or a subscription's) and where its
+/// unbroken part began.
+pub(super) struct Cover {
+    pub end: NaiveDate,
+    pub anchor: Option<NaiveDate>,
+    pub anchor_months: u32,
+}
+
+impl Cover {
+    /// The first day `months` more add and the new last day, or None when
+    /// that is past the calendar's end.
+    pub(super) fn extended(&self, months: u32, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+        let day_after = self.end.checked_add_days(Days::new(1)).unwrap_or(self.end);
+        let period_starts_on = day_after.max(today);
+        let follows_on = period_starts_on == day_after;
+        let end = match self.anchor {
+            Some(anchor) if follows_on => period_end(anchor, self.anchor_months + months),
+            _ => period_end(period_starts_on, months),
+        }?;
+        Some((period_starts_on, end))
     }
-    .ok_or_else(|| DomainError::BadInput("the support would end too far in the future".into()))?;
-    Ok((period_starts_on, end_of_support))
 }

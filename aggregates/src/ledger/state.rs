@@ -42,3 +42,16 @@ pub struct SupportState {
     #[serde(default)]
     pub anchor_months: u32,
 }
+
+/// What an extension or an added channel of a subscription is priced from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionState {
+    pub key_id: String,
+    pub software: String,
+    pub channels: i64,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    /// As for a support: the first day of the unbroken run and its months.
+    pub anchor: NaiveDate,
+    pub anchor_months: u32,
+}

@@ -132,6 +132,23 @@ impl Ledger {
                     idempotency: idempotency.clone(),
                 }
             }
+            EditSupport {
+                support_id,
+                email,
+                comment,
+            } => {
+                self.ensure_seller(role)?;
+                self.support(support_id)?;
+                LedgerEvent::SupportEdited {
+                    support_id: support_id.clone(),
+                    email: email
+                        .as_deref()
+                        .filter(|e| !e.trim().is_empty())
+                        .map(values::parse_email)
+                        .transpose()?,
+                    comment: values::parse_comment(comment.as_deref())?,
+                }
+            }
             other => unreachable!("decide sent {other:?} to the support rules"),
         };
         Ok(vec![event])

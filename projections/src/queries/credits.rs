@@ -1,7 +1,7 @@
 //! Credits: the ledger of each account's movements, its balance at a time,
 //! and the results of idempotent commands.
 
-use super::{Cursor, Page, PageRequest, page_of_total};
+use super::{Cursor, Page, PageRequest, page_of_total, position_after};
 use crate::db::{Db, SqlBuilder};
 use sqlx::FromRow;
 
@@ -16,9 +16,45 @@ pub struct CreditEntryRow {
     pub reason: String,
     pub reference: Option<String>,
     pub actor_id: Option<String>,
+    /// JSON of `CreditDetail`; None for entries written before it existed.
+    pub detail: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str = "SELECT c.id, c.account_id, c.position, c.at, c.amount, c.balance_after, c.reason, c.reference, c.actor_id";
+impl CreditEntryRow {
+    /// What the entry was for, if the projector recorded it.
+    pub fn detail(&self) -> Option<CreditDetail> {
+        self.detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+    }
+}
+
+/// What a credit entry was for, as the projector found it when it wrote the
+/// entry: the parts the portal puts into words. Codes, not names, for the
+/// catalog's products and editions (the catalog names them when shown).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CreditDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months: Option<i64>,
+    /// The activation key and its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// The other account of a transfer, or the account a grant went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+const ENTRY_COLUMNS: &str = "SELECT c.id, c.account_id, c.position, c.at, c.amount, c.balance_after, c.reason, c.reference, c.actor_id, c.detail";
 
 pub async fn credit_entry(db: &Db, id: &str) -> Result<Option<CreditEntryRow>, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -82,6 +118,29 @@ pub async fn credit_history(
         |r| {
             let row = CreditEntryRow::from_row(r)?;
             Ok((Cursor::Entry(row.id.clone()), row))
+        },
+    )
+    .await
+}
+
+/// The grants `actor_id` made, to any partner, newest first.
+pub async fn grants_by_actor(
+    db: &Db,
+    actor_id: &str,
+    page_req: &PageRequest,
+) -> Result<Page<CreditEntryRow>, sqlx::Error> {
+    let mut f = SqlBuilder::new("FROM credit_entries c WHERE c.actor_id = ");
+    f.bind_text(actor_id).push(" AND c.reason = 'GRANT'");
+    super::page(
+        db,
+        f,
+        ENTRY_COLUMNS,
+        "c.position DESC",
+        position_after("c", &page_req.after, true),
+        page_req.first,
+        |r| {
+            let row = CreditEntryRow::from_row(r)?;
+            Ok((Cursor::Position(row.position), row))
         },
     )
     .await

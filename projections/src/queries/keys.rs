@@ -40,7 +40,8 @@ pub async fn activation_key_by_code(db: &Db, key: &str) -> Result<Option<KeyRow>
     .await
 }
 
-/// Newest first; `search` matches the name or the key.
+/// Newest first; `search` matches the name or the key, the key also when
+/// typed without its dashes (as read out over the phone).
 pub async fn activation_keys(
     db: &Db,
     scope: &Scope,
@@ -60,7 +61,14 @@ pub async fn activation_keys(
             .push(" ESCAPE '\\'");
         f.push(" OR lower(k.key) LIKE ")
             .bind_text(pattern)
-            .push(" ESCAPE '\\')");
+            .push(" ESCAPE '\\'");
+        let bare = search.replace('-', "");
+        if !bare.is_empty() {
+            f.push(" OR replace(lower(k.key), '-', '') LIKE ")
+                .bind_text(like_pattern(&bare))
+                .push(" ESCAPE '\\'");
+        }
+        f.push(")");
     }
     page(
         db,

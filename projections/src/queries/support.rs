@@ -15,13 +15,15 @@ pub struct SupportRow {
     pub starts_on: String,
     pub end_of_support: String,
     pub credits_spent: i64,
+    pub email: Option<String>,
+    pub comment: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub position: i64,
 }
 
 const SUPPORT_COLUMNS: &str = "SELECT s.id, s.key_id, s.owner_id, s.product, s.edition, s.users, s.starts_on, \
-     s.end_of_support, s.credits_spent, s.created_at, s.updated_at, s.position";
+     s.end_of_support, s.credits_spent, s.email, s.comment, s.created_at, s.updated_at, s.position";
 
 #[derive(Debug, Clone, Default)]
 pub struct SupportFilter {

@@ -2,6 +2,7 @@
 
 use super::Tx;
 use crate::log::StoredEvent;
+use crate::queries::CreditDetail;
 use aggregates::LedgerEvent;
 use sha2::{Digest, Sha256};
 
@@ -38,9 +39,12 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
         .fetch_optional(&mut **tx)
         .await?
         .unwrap_or(movement.amount);
+        let detail = detail_of(tx, &e.event)
+            .await?
+            .and_then(|d| serde_json::to_string(&d).ok());
         sqlx::query(
-            "INSERT INTO credit_entries (id, account_id, position, at, amount, balance_after, reason, reference, actor_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO credit_entries (id, account_id, position, at, amount, balance_after, reason, reference, actor_id, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(credit_entry_id(owner, e.sequence))
         .bind(owner)
@@ -51,6 +55,7 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
         .bind(movement.reason.as_str())
         .bind(movement.reference)
         .bind(e.actor.as_deref())
+        .bind(detail)
         .execute(&mut **tx)
         .await?;
     }
@@ -64,6 +69,12 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
             | SupportUpgraded { support_id, .. }
             | SupportExtended { support_id, .. } => support_id.clone(),
             SubscriptionCreated {
+                subscription_id, ..
+            }
+            | SubscriptionExtended {
+                subscription_id, ..
+            }
+            | SubscriptionUpgraded {
                 subscription_id, ..
             } => subscription_id.clone(),
             // A deleted trial refunds nothing: its result is "no entry".
@@ -83,4 +94,177 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
     }
 
     Ok(())
+}
+
+/// What an event's credit entry was for. Runs before the event's own view is
+/// changed, so a row it reads is as it was before the event: the words then
+/// come from the event where it changes them (an upgrade's new users). The
+/// views hold the same at a replay's every step, so a replay writes the same.
+async fn detail_of(
+    tx: &mut Tx<'_>,
+    event: &LedgerEvent,
+) -> Result<Option<CreditDetail>, sqlx::Error> {
+    use LedgerEvent::*;
+    let detail = match event {
+        CreditsTransferredOut {
+            reseller_id: other, ..
+        }
+        | CreditsTransferredIn {
+            partner_id: other, ..
+        } => CreditDetail {
+            account: account_name(tx, other).await?,
+            ..CreditDetail::default()
+        },
+        LicenseAssigned {
+            key_id,
+            product,
+            edition,
+            users,
+            ..
+        } => on_key(tx, key_id, product, edition, *users).await?,
+        LicenseUpgraded {
+            license_id,
+            users,
+            edition,
+            ..
+        } => match held(tx, "licenses", license_id).await? {
+            Some((key_id, product, _, _)) => on_key(tx, &key_id, &product, edition, *users).await?,
+            None => return Ok(None),
+        },
+        LicenseDeleted { license_id, .. } => match held(tx, "licenses", license_id).await? {
+            Some((key_id, product, edition, users)) => {
+                on_key(tx, &key_id, &product, &edition, users).await?
+            }
+            None => return Ok(None),
+        },
+        SupportAssigned {
+            key_id,
+            product,
+            edition,
+            users,
+            months,
+            ..
+        } => CreditDetail {
+            months: Some(i64::from(*months)),
+            ..on_key(tx, key_id, product, edition, *users).await?
+        },
+        SupportUpgraded {
+            support_id,
+            users,
+            edition,
+            ..
+        } => match held(tx, "supports", support_id).await? {
+            Some((key_id, product, _, _)) => on_key(tx, &key_id, &product, edition, *users).await?,
+            None => return Ok(None),
+        },
+        SupportExtended {
+            support_id, months, ..
+        } => match held(tx, "supports", support_id).await? {
+            Some((key_id, product, edition, users)) => CreditDetail {
+                months: Some(i64::from(*months)),
+                ..on_key(tx, &key_id, &product, &edition, users).await?
+            },
+            None => return Ok(None),
+        },
+        SubscriptionCreated {
+            key_id,
+            software,
+            channels,
+            months,
+            ..
+        } => CreditDetail {
+            product: Some(software.clone()),
+            channels: Some(*channels),
+            months: Some(i64::from(*months)),
+            ..key_detail(tx, key_id).await?
+        },
+        SubscriptionExtended {
+            subscription_id,
+            months,
+            ..
+        } => match subscribed(tx, subscription_id).await? {
+            Some((key_id, software, channels)) => CreditDetail {
+                product: Some(software),
+                channels: Some(channels),
+                months: Some(i64::from(*months)),
+                ..key_detail(tx, &key_id).await?
+            },
+            None => return Ok(None),
+        },
+        SubscriptionUpgraded {
+            subscription_id,
+            channels,
+            ..
+        } => match subscribed(tx, subscription_id).await? {
+            Some((key_id, software, _)) => CreditDetail {
+                product: Some(software),
+                channels: Some(*channels),
+                ..key_detail(tx, &key_id).await?
+            },
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(detail))
+}
+
+async fn account_name(tx: &mut Tx<'_>, id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+async fn key_detail(tx: &mut Tx<'_>, key_id: &str) -> Result<CreditDetail, sqlx::Error> {
+    let key: Option<(String, String)> =
+        sqlx::query_as("SELECT key, name FROM activation_keys WHERE id = $1")
+            .bind(key_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (key, key_name) = key.unzip();
+    Ok(CreditDetail {
+        key,
+        key_name,
+        ..CreditDetail::default()
+    })
+}
+
+async fn on_key(
+    tx: &mut Tx<'_>,
+    key_id: &str,
+    product: &str,
+    edition: &str,
+    users: i64,
+) -> Result<CreditDetail, sqlx::Error> {
+    Ok(CreditDetail {
+        product: Some(product.to_string()),
+        edition: Some(edition.to_string()),
+        users: Some(users),
+        ..key_detail(tx, key_id).await?
+    })
+}
+
+/// Key id, product, edition and users of a license or support row.
+async fn held(
+    tx: &mut Tx<'_>,
+    table: &'static str,
+    id: &str,
+) -> Result<Option<(String, String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT key_id, product, edition, users FROM {table} WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Key id, software and channels of a subscription row.
+async fn subscribed(
+    tx: &mut Tx<'_>,
+    id: &str,
+) -> Result<Option<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT key_id, software, channels FROM subscriptions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
 }

@@ -161,22 +161,27 @@ struct Counted<'a> {
     kind: &'a str,
 }
 
-/// What a license search matches: its key, email and comment, lower case,
-/// one per line (a search never spans two of them: the box is one line).
+/// What a license search matches: its key, email, comment, the key's name
+/// and the key without its dashes, lower case, one per line (a search never
+/// spans two of them: the box is one line).
 async fn license_search_text(
     tx: &mut Tx<'_>,
     key_id: &str,
     email: Option<&str>,
     comment: Option<&str>,
 ) -> Result<String, sqlx::Error> {
-    let key: Option<String> = sqlx::query_scalar("SELECT key FROM activation_keys WHERE id = $1")
-        .bind(key_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let key: Option<(String, String)> =
+        sqlx::query_as("SELECT key, name FROM activation_keys WHERE id = $1")
+            .bind(key_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (key, name) = key.unwrap_or_default();
     Ok([
-        key.as_deref().unwrap_or_default(),
+        key.as_str(),
         email.unwrap_or_default(),
         comment.unwrap_or_default(),
+        name.as_str(),
+        &key.replace('-', ""),
     ]
     .join("\n")
     .to_lowercase())

@@ -102,10 +102,13 @@ pub async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Resul
         | LicenseUpgraded { .. }
         | LicenseEdited { .. }
         | LicenseDeleted { .. } => licenses::apply(tx, batch, e).await,
-        SupportAssigned { .. } | SupportUpgraded { .. } | SupportExtended { .. } => {
-            support::apply(tx, batch, e).await
+        SupportAssigned { .. }
+        | SupportUpgraded { .. }
+        | SupportExtended { .. }
+        | SupportEdited { .. } => support::apply(tx, batch, e).await,
+        SubscriptionCreated { .. } | SubscriptionExtended { .. } | SubscriptionUpgraded { .. } => {
+            subscriptions::apply(tx, batch, e).await
         }
-        SubscriptionCreated { .. } => subscriptions::apply(tx, batch, e).await,
         // Nothing to change beyond the credits they move: a reseller's own
         // registration already names its partner.
         ResellerAdded { .. }

@@ -83,6 +83,21 @@ pub(super) async fn apply(
             .execute(&mut **tx)
             .await?;
         }
+        SupportEdited {
+            support_id,
+            email,
+            comment,
+        } => {
+            sqlx::query(
+                "UPDATE supports SET email = $1, comment = $2, updated_at = $3 WHERE id = $4",
+            )
+            .bind(email.as_deref())
+            .bind(comment.as_deref())
+            .bind(at)
+            .bind(support_id)
+            .execute(&mut **tx)
+            .await?;
+        }
         _ => {}
     }
     Ok(())
