@@ -15,7 +15,7 @@ pub mod tokens;
 mod webhooks;
 
 pub use accounts::NewAccount;
-pub use audit::EventRow;
+pub use audit::{EventRow, LedgerHeadRow};
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Operation, Quote};
 pub use tokens::{ApiTokenRow, TokenGrant, TokenScope};

@@ -27,6 +27,7 @@ mod schema;
 mod signin_security;
 mod snapshots;
 mod support;
+mod tamper;
 mod tokens;
 mod web;
 mod webhooks;
