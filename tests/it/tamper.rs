@@ -125,7 +125,7 @@ both_backends!(
     }
 );
 
-both_backends!(an_empty_log_has_a_zero_head, |app: TestApp| async move {
+both_backends!(the_head_is_signed_from_the_first_event, |app: TestApp| async move {
     let admin = app.admin().await;
     let head = app.ok(Some(&admin), HEAD, json!({})).await["ledgerHead"].clone();
     // The bootstrap administrator is already an event.
