@@ -1,6 +1,7 @@
 //! Read models of license-portal: the tables, the projector that feeds them
 //! from the event log, and the typed queries the API calls.
 
+pub mod chain;
 pub mod db;
 pub mod log;
 pub mod projector;

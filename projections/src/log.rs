@@ -32,6 +32,18 @@ impl StoredEvent {
     }
 }
 
+/// An event as its row holds it, undecoded: what the hash chain covers, so
+/// that even an edit which breaks the JSON is caught.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    pub at_log: LogPosition,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub payload: String,
+    pub metadata: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error("database: {0}")]
@@ -74,7 +86,7 @@ struct Metadata {
 fn columns(backend: Backend) -> String {
     format!(
         "global_position, {} AS transaction_id, aggregate_type, aggregate_id, sequence, \
-         {} AS payload, {} AS metadata",
+         event_type, {} AS payload, {} AS metadata",
         backend.log_transaction_id(),
         backend.json_text("payload"),
         backend.json_text("metadata"),
@@ -88,6 +100,39 @@ pub async fn read_after(
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, LogError> {
+    let rows = fetch_after(db, after, limit).await?;
+    rows.iter().map(decode).collect()
+}
+
+/// As `read_after`, without decoding the payloads.
+pub async fn read_raw_after(
+    db: &Db,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<RawEvent>, LogError> {
+    let rows = fetch_after(db, after, limit).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RawEvent {
+                at_log: LogPosition {
+                    transaction_id: row.try_get("transaction_id")?,
+                    position: row.try_get("global_position")?,
+                },
+                aggregate_id: row.try_get("aggregate_id")?,
+                sequence: row.try_get("sequence")?,
+                event_type: row.try_get("event_type")?,
+                payload: row.try_get("payload")?,
+                metadata: row.try_get("metadata")?,
+            })
+        })
+        .collect()
+}
+
+async fn fetch_after(
+    db: &Db,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<sqlx::any::AnyRow>, LogError> {
     let mut q = SqlBuilder::new(&format!(
         "SELECT {} FROM events WHERE ",
         columns(db.backend)
@@ -97,8 +142,7 @@ pub async fn read_after(
         .push(db.backend.log_order())
         .push(" LIMIT ")
         .bind_int(limit);
-    let rows = q.query().fetch_all(&db.pool).await?;
-    rows.iter().map(decode).collect()
+    Ok(q.query().fetch_all(&db.pool).await?)
 }
 
 /// Every event of one aggregate, in stream order.

@@ -92,6 +92,9 @@ impl Projector {
         });
         let events = log::read_after(&self.db, from, BATCH).await?;
         let Some(last) = events.last().map(|e| e.at_log) else {
+            // Nothing new for the views, but the chain may still be behind
+            // (a database that held events before it existed).
+            chain(&self.db).await;
             return Ok(0);
         };
         let mut tx = self.db.begin_write().await?;
@@ -105,6 +108,9 @@ impl Projector {
         }
         batch.finish(&mut tx).await?;
         tx.commit().await?;
+        // Read after the views' batch, so every event a waiter is told about
+        // has its hash too.
+        chain(&self.db).await;
         self.progress.send_replace(last);
         Ok(events.len())
     }
@@ -251,6 +257,14 @@ impl Projector {
 struct HeldBack {
     since: Option<Instant>,
     logged: Option<Instant>,
+}
+
+/// A chain that cannot be extended must not stop the views: it is logged and
+/// retried at the next batch, and `verify` reports what is wrong.
+async fn chain(db: &Db) {
+    if let Err(e) = crate::chain::drain(db).await {
+        tracing::error!(error = %e, "hash chain failed; retrying");
+    }
 }
 
 async fn apply_logged(

@@ -17,6 +17,8 @@ pub struct EventRow {
     pub payload: serde_json::Value,
     pub at: String,
     pub actor: Option<String>,
+    /// Its link in the hash chain (hex); None until the chain reaches it.
+    pub hash: Option<String>,
 }
 
 impl App {
@@ -33,7 +35,10 @@ impl App {
         if let Some(id) = aggregate_id {
             self.visible_account(caller, id).await?;
         }
-        let mut f = SqlBuilder::new("FROM events e WHERE e.global_position IS NOT NULL");
+        let mut f = SqlBuilder::new(
+            "FROM events e LEFT JOIN event_hashes h ON h.position = e.global_position \
+             WHERE e.global_position IS NOT NULL",
+        );
         match caller.role {
             Role::Admin | Role::Auditor => {}
             Role::Partner => {
@@ -63,7 +68,7 @@ impl App {
         let total: i64 = count.query().fetch_one(&self.db.pool).await?.try_get(0)?;
 
         let mut q = SqlBuilder::new(&format!(
-            "SELECT e.global_position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, {} AS payload, {} AS metadata ",
+            "SELECT e.global_position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, {} AS payload, {} AS metadata, h.hash ",
             self.db.backend.json_text("e.payload"),
             self.db.backend.json_text("e.metadata"),
         ));
@@ -97,6 +102,7 @@ impl App {
                     .get("actor")
                     .and_then(|v| v.as_str())
                     .map(str::to_string),
+                hash: r.try_get("hash")?,
             };
             out.push((Cursor::Position(row.position), row));
         }
@@ -104,6 +110,45 @@ impl App {
             rows: out,
             has_next,
             total,
+        })
+    }
+}
+
+/// The newest chained event, signed by the service at `at`.
+#[derive(Debug, Clone)]
+pub struct LedgerHeadRow {
+    pub position: i64,
+    pub hash: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// "position\nhash\nat": the exact text signed.
+    pub signed_text: String,
+    pub signature: String,
+    pub public_key: String,
+}
+
+impl App {
+    /// ADMIN and AUDITOR: what an outside party keeps to check later that the
+    /// history up to here was not rewritten.
+    pub async fn ledger_head(&self, caller: &Caller) -> AppResult<LedgerHeadRow> {
+        if !matches!(caller.role, Role::Admin | Role::Auditor) {
+            return Err(crate::error::AppError::Forbidden(
+                "only an administrator or an auditor can read the ledger head".into(),
+            ));
+        }
+        let (position, hash) = projections::chain::head(&self.db).await?;
+        // The time as signed (microseconds), so `at` and the text agree.
+        let now = chrono::Utc::now();
+        let at_text = time_text(now);
+        let at = projections::db::parse_time(&at_text).unwrap_or(now);
+        let signed_text = format!("{position}\n{hash}\n{at_text}");
+        let signed = self.signer.sign(signed_text);
+        Ok(LedgerHeadRow {
+            position,
+            hash,
+            at,
+            signed_text: signed.payload,
+            signature: signed.signature,
+            public_key: signed.public_key,
         })
     }
 }

@@ -18,7 +18,7 @@ pub mod tokens;
 mod webhooks;
 
 pub use accounts::NewAccount;
-pub use audit::EventRow;
+pub use audit::{EventRow, LedgerHeadRow};
 pub use credits::reason_words;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
 pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Done, Operation, Quote};

@@ -5,7 +5,7 @@ use super::paging::{ApiTokenConnection, page_complexity};
 use super::scalars::time;
 use super::types::Account;
 use super::{app, caller, gql, page_request};
-use crate::app::{ApiTokenRow, NewAccount, TokenScope as AppScope};
+use crate::app::{ApiTokenRow, LedgerHeadRow, NewAccount, TokenScope as AppScope};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -100,6 +100,39 @@ impl IntegrationQuery {
         let had_cursor = page.after.is_some();
         let result = app(ctx).api_tokens(c, &page).await.map_err(gql)?;
         Ok(ApiTokenConnection::from_page(result, had_cursor, ApiToken))
+    }
+
+    /// ADMIN and AUDITOR: the newest event's position and hash, signed by the service.
+    async fn ledger_head(&self, ctx: &Context<'_>) -> Result<LedgerHead> {
+        let head = app(ctx).ledger_head(caller(ctx)?).await.map_err(gql)?;
+        Ok(LedgerHead(head))
+    }
+}
+
+pub struct LedgerHead(pub LedgerHeadRow);
+
+#[Object]
+impl LedgerHead {
+    /// Position of the newest event in the global log, decimal string; "0" when empty.
+    async fn position(&self) -> String {
+        self.0.position.to_string()
+    }
+    /// Hash of that event; 64 zeros when the log is empty.
+    async fn hash(&self) -> &str {
+        &self.0.hash
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// The exact text that was signed: position, hash and at, one per line.
+    async fn signed_text(&self) -> &str {
+        &self.0.signed_text
+    }
+    async fn signature(&self) -> &str {
+        &self.0.signature
+    }
+    async fn public_key(&self) -> &str {
+        &self.0.public_key
     }
 }
 

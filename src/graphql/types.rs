@@ -518,6 +518,18 @@ impl Event {
     async fn global_position(&self) -> String {
         self.0.position.to_string()
     }
+    /// Position in the global log, from 1, as a decimal string (it may pass 2^31).
+    async fn position(&self) -> String {
+        self.0.position.to_string()
+    }
+    /// SHA-256 over the previous event's hash and this event's canonical bytes.
+    async fn hash(&self) -> Result<&str> {
+        self.0.hash.as_deref().ok_or_else(|| {
+            crate::graphql::gql(crate::error::AppError::Conflict(
+                "this event is not in the hash chain yet; retry shortly".into(),
+            ))
+        })
+    }
 }
 
 #[derive(SimpleObject)]

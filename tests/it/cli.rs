@@ -5,7 +5,7 @@ use crate::common::{Backend, TestApp};
 use serde_json::json;
 use std::process::Command;
 
-fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
         .args(args)
         .env("DATABASE_URL", app.database_url())

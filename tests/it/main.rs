@@ -31,6 +31,7 @@ mod signin_security;
 mod snapshots;
 mod subscriptions;
 mod support;
+mod tamper;
 mod tokens;
 mod web;
 mod webhooks;
