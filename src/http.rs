@@ -47,6 +47,7 @@ pub fn router(app: Arc<App>, public_url: &str, limits: &RequestLimits) -> Router
     Router::new()
         .merge(api)
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::handler))
         .with_state(state)
         .merge(portal)
 }

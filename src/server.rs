@@ -57,6 +57,9 @@ pub async fn build_app(args: &ServeArgs) -> Result<Arc<App>, String> {
             &args.public_url,
         )?,
         token_limits: crate::app::tokens::TokenLimiter::new(args.integrations.api_token_rate_limit),
+        metrics: Arc::new(crate::metrics::Metrics::new(
+            args.integrations.metrics_token.as_deref(),
+        )),
         db,
     }))
 }

@@ -52,6 +52,7 @@ pub struct App {
     pub security: crate::config::SecurityArgs,
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     pub token_limits: tokens::TokenLimiter,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The signed-in account a request acts for.
