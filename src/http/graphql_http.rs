@@ -404,21 +404,14 @@ fn operation_name(
     name: Option<&str>,
 ) -> String {
     use async_graphql::parser::types::DocumentOperations;
+    // The parser keeps an anonymous operation as Single, named ones by name.
     match (&doc.operations, name) {
-        (DocumentOperations::Single(_), Some(n)) | (DocumentOperations::Multiple(_), Some(n))
-            if doc
-                .operations
-                .iter()
-                .any(|(op, _)| op.is_some_and(|o| o.as_str() == n)) =>
-        {
-            n.to_string()
-        }
-        (DocumentOperations::Single(_), None) => doc
-            .operations
-            .iter()
+        (DocumentOperations::Single(_), _) => "anonymous".to_string(),
+        (DocumentOperations::Multiple(ops), Some(n)) if ops.contains_key(n) => n.to_string(),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .keys()
             .next()
-            .and_then(|(op, _)| op.map(|o| o.to_string()))
-            .unwrap_or_else(|| "anonymous".to_string()),
+            .map_or_else(|| "unknown".to_string(), |n| n.to_string()),
         _ => "unknown".to_string(),
     }
 }
