@@ -244,12 +244,16 @@ pub struct IntegrationArgs {
     /// Requests one API token may make per minute.
     #[arg(long, env = "API_TOKEN_RATE_LIMIT", default_value_t = 600)]
     pub api_token_rate_limit: u32,
+    /// When set, `GET /metrics` answers only to `Authorization: Bearer <token>`.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for IntegrationArgs {
     fn default() -> Self {
         IntegrationArgs {
             api_token_rate_limit: 600,
+            metrics_token: None,
         }
     }
 }

@@ -48,6 +48,7 @@ pub fn router(app: Arc<App>, public_url: &str, limits: &RequestLimits) -> Router
         .merge(api)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::handler))
         .with_state(state)
         .merge(portal)
 }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ledgers;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod server;
 pub mod signing;
 pub mod storage;

@@ -94,6 +94,7 @@ impl App {
     /// The password was wrong: the attempt stays counted. Counters whose
     /// window has passed are deleted here, so the table holds only live ones.
     pub(super) async fn attempt_failed(&self, _attempt: Attempt) -> AppResult<()> {
+        self.metrics.record_login_failure();
         let since = time_text(Utc::now() - self.lockout_window());
         sqlx::query("DELETE FROM sign_in_failures WHERE window_start <= $1")
             .bind(&since)

@@ -58,6 +58,7 @@ pub struct App {
     pub token_limits: tokens::TokenLimiter,
     /// Crash points for tests; none is armed in service.
     pub faults: faults::Faults,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The signed-in account a request acts for.

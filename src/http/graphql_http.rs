@@ -69,8 +69,19 @@ fn respond(status: StatusCode, media: MediaType, body: &serde_json::Value) -> Re
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let code = body
+        .pointer("/errors/0/extensions/code")
+        .and_then(|c| c.as_str())
+        .unwrap_or("OK");
+    response
+        .extensions_mut()
+        .insert(ErrorCode(code.to_string()));
     response
 }
+
+/// The code of an answer's first error, kept on the response for the metrics.
+#[derive(Clone)]
+struct ErrorCode(String);
 
 pub async fn get_handler(
     State(state): State<HttpState>,
@@ -209,6 +220,7 @@ pub async fn post_handler(
     execute(&state, Method::POST, peer, &headers, media, body).await
 }
 
+/// Runs a request and counts it, by operation and outcome, for /metrics.
 async fn execute(
     state: &HttpState,
     method: Method,
@@ -216,6 +228,31 @@ async fn execute(
     headers: &HeaderMap,
     media: MediaType,
     body: serde_json::Value,
+) -> Response {
+    let started = std::time::Instant::now();
+    let mut operation = String::new();
+    let response = run(state, method, peer, headers, media, body, &mut operation).await;
+    let code = response
+        .extensions()
+        .get::<ErrorCode>()
+        .map_or("OK", |c| c.0.as_str());
+    state
+        .app
+        .metrics
+        .record_request(&operation, code, started.elapsed());
+    response
+}
+
+/// `operation` is set to the name of the operation the document runs once
+/// it has parsed ("anonymous" for one without a name).
+async fn run(
+    state: &HttpState,
+    method: Method,
+    peer: ConnectInfo<SocketAddr>,
+    headers: &HeaderMap,
+    media: MediaType,
+    body: serde_json::Value,
+    operation: &mut String,
 ) -> Response {
     let request: async_graphql::Request = match serde_json::from_value(body) {
         Ok(r) => r,
@@ -255,6 +292,7 @@ async fn execute(
             );
         }
     };
+    *operation = operation_name(&query, request.operation_name.as_deref());
     if method == Method::GET {
         let is_mutation = operation_is_mutation(&query, request.operation_name.as_deref());
         if is_mutation {
@@ -356,6 +394,25 @@ fn add_default_codes(json: &mut serde_json::Value, request_error: bool) {
             };
             ext.insert("code".into(), code.into());
         }
+    }
+}
+
+/// The name of the operation a request runs: only names the document holds,
+/// so what the metrics count stays within what the client actually sent.
+fn operation_name(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> String {
+    use async_graphql::parser::types::DocumentOperations;
+    // The parser keeps an anonymous operation as Single, named ones by name.
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(_), _) => "anonymous".to_string(),
+        (DocumentOperations::Multiple(ops), Some(n)) if ops.contains_key(n) => n.to_string(),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .keys()
+            .next()
+            .map_or_else(|| "unknown".to_string(), |n| n.to_string()),
+        _ => "unknown".to_string(),
     }
 }
 

@@ -21,6 +21,7 @@ mod http;
 mod keys;
 mod licenses;
 mod mail;
+mod metrics;
 mod migrations;
 mod projector;
 mod resellers;
