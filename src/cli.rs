@@ -24,6 +24,8 @@ struct DefaultServe {
     args: ServeArgs,
 }
 
+// Parsed once at start: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the service (the default).
