@@ -12,6 +12,18 @@ const LIST: &str =
 /// can only come from who is asking.
 pub const EVERY_MUTATION: &[(&str, &str)] = &[
     (
+        "editSupport",
+        r#"mutation { editSupport(id: "sup_x", comment: "c") { id } }"#,
+    ),
+    (
+        "extendServiceSubscription",
+        r#"mutation { extendServiceSubscription(id: "sub_x", months: 1) { id } }"#,
+    ),
+    (
+        "upgradeServiceSubscription",
+        r#"mutation { upgradeServiceSubscription(id: "sub_x", channels: 2) { id } }"#,
+    ),
+    (
         "createWebhook",
         r#"mutation { createWebhook(input: { url: "https://example.com/h", eventTypes: [LICENSE_ASSIGNED] }) { secret } }"#,
     ),
