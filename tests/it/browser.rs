@@ -453,7 +453,7 @@ async fn the_partner_guide_in_a_browser() {
     b.sees("Northwind Traders").await;
     b.shot("resellers").await;
     b.goto("/credits").await;
-    b.sees("Given to a reseller").await;
+    b.sees("Given to reseller Northwind Traders").await;
     b.sees("Credits granted").await;
     b.by_id("chart-title").await;
     b.shot("credit-history").await;
@@ -468,8 +468,8 @@ async fn the_partner_guide_in_a_browser() {
     b.sign_in("northwind", &mailed).await;
     b.sees("Choose your own password").await;
     b.fill("current", &mailed).await;
-    b.fill("new", "northwind-own-pass").await;
-    b.fill("confirm", "northwind-own-pass").await;
+    b.fill("new", "Quiet-Harbor-Lantern-42").await;
+    b.fill("confirm", "Quiet-Harbor-Lantern-42").await;
     b.press("Change password").await;
     b.sees("Your password was changed.").await;
     // It sees its credits and none of the partner's rows.
@@ -539,12 +539,13 @@ async fn the_partner_guide_in_a_browser() {
     b.follow("Generate a License").await;
     b.press("Continue").await;
     b.sees(&format!("Key {key} (Customer One)")).await;
-    b.tick("input[name=kind][value=TRIAL]").await;
+    // The key already holds a running trial of this product (one per key),
+    // so this one is permanent.
     b.press("Review").await;
     b.press("Generate").await;
     b.sees("License for Remote Access generated.").await;
     b.goto(&format!("/licenses?q={key}")).await;
-    b.sees("Trial").await;
+    b.sees("Permanent").await;
     b.shot("licenses-wide").await;
     // At 1280 px the table fits: no column is pushed out of sight.
     let overflow: bool = b
@@ -599,6 +600,7 @@ async fn the_partner_guide_in_a_browser() {
             json!({}),
         )
         .await;
-    assert_eq!(d["me"]["creditBalance"], 100 - 2 - 6 - 8 - 20 + 500);
+    // The last 10: the permanent license put on the oldest key through the picker.
+    assert_eq!(d["me"]["creditBalance"], 100 - 2 - 6 - 8 - 20 + 500 - 10);
     b.web.quit().await.expect("quit");
 }
