@@ -324,8 +324,11 @@ async fn live(db: &Db, out: &mut String) -> Result<(), String> {
     let checkpoint = projections::projector::load_checkpoint(db, "views")
         .await
         .map_err(|e| e.to_string())?;
+    let horizon = projections::log::horizon(db)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut q = SqlBuilder::new("SELECT count(*) AS n FROM events WHERE ");
-    db.backend.log_after(&mut q, checkpoint);
+    db.backend.log_after(&mut q, checkpoint, horizon);
     let behind: i64 = q
         .query()
         .fetch_one(&db.pool)

@@ -63,18 +63,20 @@ impl Backend {
     }
 
     /// Adds the condition on the events table that selects the events after
-    /// `after` which no transaction still running can precede. On PostgreSQL
-    /// a transaction commits in any order with others, so an event is read
-    /// only once every transaction older than it has ended; SQLite has one
+    /// `after` which no transaction still running can precede: on
+    /// PostgreSQL those below `horizon` (from [`crate::log::horizon`]), as
+    /// a transaction commits in any order with others; SQLite has one
     /// writer at a time and its positions are commit order.
-    pub fn log_after(self, q: &mut SqlBuilder, after: LogPosition) {
+    pub fn log_after(self, q: &mut SqlBuilder, after: LogPosition, horizon: i64) {
         match self {
             Backend::Postgres => {
                 q.push("(transaction_id, global_position) > (")
                     .bind_int(after.transaction_id)
                     .push("::bigint::text::xid8, ")
                     .bind_int(after.position)
-                    .push(") AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())");
+                    .push(") AND transaction_id < ")
+                    .bind_int(horizon)
+                    .push("::bigint::text::xid8");
             }
             Backend::Sqlite => {
                 q.push("global_position > ").bind_int(after.position);

@@ -137,12 +137,71 @@ async fn fetch_after(
         "SELECT {} FROM events WHERE ",
         columns(db.backend)
     ));
-    db.backend.log_after(&mut q, after);
+    let horizon = horizon(db).await?;
+    db.backend.log_after(&mut q, after, horizon);
     q.push(" ORDER BY ")
         .push(db.backend.log_order())
         .push(" LIMIT ")
         .bind_int(limit);
     Ok(q.query().fetch_all(&db.pool).await?)
+}
+
+/// PostgreSQL: the transaction id below which every transaction of this
+/// database has ended, so that no event below it can still appear; 0 on
+/// SQLite, which does not need one.
+///
+/// The server-wide `pg_snapshot_xmin` would do, but it counts transactions
+/// of every database on the server: one left open next door (a report, a
+/// migration, another service) would hold these views back. Events can only
+/// be written by transactions connected to this database, so the horizon is
+/// the oldest transaction the snapshot saw running that `pg_stat_activity`
+/// (or `pg_prepared_xacts`) places here, else the snapshot's `xmax`. The
+/// snapshot is taken when the statement starts and the activity read while
+/// it runs: a transaction the snapshot saw running and the activity no
+/// longer shows has ended, and the next statement, which reads the events,
+/// sees what it committed. Transactions that start later get ids at or
+/// above `xmax`.
+pub async fn horizon(db: &Db) -> Result<i64, sqlx::Error> {
+    if db.backend != Backend::Postgres {
+        return Ok(0);
+    }
+    let row = sqlx::query(
+        "SELECT pg_current_snapshot()::text AS snapshot,
+                (SELECT coalesce(string_agg(backend_xid::text, ','), '') FROM pg_stat_activity
+                  WHERE datname = current_database() AND backend_xid IS NOT NULL) AS running,
+                (SELECT coalesce(string_agg(transaction::text, ','), '') FROM pg_prepared_xacts
+                  WHERE database = current_database()) AS prepared",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let snapshot: String = row.try_get("snapshot")?;
+    let running: String = row.try_get("running")?;
+    let prepared: String = row.try_get("prepared")?;
+    let ours: Vec<u64> = running
+        .split(',')
+        .chain(prepared.split(','))
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    horizon_of(&snapshot, &ours).ok_or_else(|| {
+        sqlx::Error::Protocol(format!("unreadable snapshot from PostgreSQL: {snapshot}"))
+    })
+}
+
+/// The horizon of a snapshot's text (`xmin:xmax:xip,…`, 64-bit ids) given
+/// the 32-bit ids of this database's running transactions.
+fn horizon_of(snapshot: &str, ours: &[u64]) -> Option<i64> {
+    let mut parts = snapshot.split(':');
+    let (_xmin, xmax, xip) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+    let xmax: i64 = xmax.parse().ok()?;
+    let oldest_here = xip
+        .split(',')
+        .filter_map(|x| x.parse::<u64>().ok())
+        .filter(|x| ours.contains(&(x & 0xFFFF_FFFF)))
+        .min();
+    match oldest_here {
+        Some(x) => i64::try_from(x).ok(),
+        None => Some(xmax),
+    }
 }
 
 /// Every event of one aggregate, in stream order.
@@ -202,8 +261,8 @@ pub async fn pending(db: &Db, after: LogPosition) -> Result<(i64, Option<String>
     Ok((row.try_get("n")?, row.try_get("oldest")?))
 }
 
-/// PostgreSQL: the backend whose open transaction is the oldest one with a
-/// transaction id, which is what keeps newer events from being read: (pid,
+/// PostgreSQL: the backend of this database whose open transaction is the
+/// oldest one with a transaction id, which is what keeps newer events from being read: (pid,
 /// state, seconds since its transaction began).
 pub async fn oldest_writer(db: &Db) -> Result<Option<(i32, String, i64)>, sqlx::Error> {
     if db.backend != Backend::Postgres {
@@ -213,7 +272,7 @@ pub async fn oldest_writer(db: &Db) -> Result<Option<(i32, String, i64)>, sqlx::
         "SELECT pid, coalesce(state, '') AS state,
                 coalesce(extract(epoch FROM now() - xact_start), 0)::bigint AS seconds
            FROM pg_stat_activity
-          WHERE backend_xid IS NOT NULL
+          WHERE backend_xid IS NOT NULL AND datname = current_database()
           ORDER BY age(backend_xid) DESC LIMIT 1",
     )
     .fetch_optional(&db.pool)
@@ -260,4 +319,36 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<StoredEvent, LogError> {
             .at
             .ok_or_else(|| corrupt("no time in its metadata".into()))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::horizon_of;
+
+    #[test]
+    fn the_horizon_is_the_oldest_transaction_of_this_database() {
+        // 100 and 104 run here, 102 in another database.
+        let ours = [100, 104];
+        assert_eq!(horizon_of("100:110:100,102,104", &ours), Some(100));
+        assert_eq!(horizon_of("102:110:102,104", &ours), Some(104));
+    }
+
+    #[test]
+    fn with_none_of_ours_running_the_horizon_is_xmax() {
+        assert_eq!(horizon_of("102:110:102", &[7]), Some(110));
+        assert_eq!(horizon_of("110:110:", &[]), Some(110));
+    }
+
+    #[test]
+    fn ids_are_matched_on_their_low_32_bits() {
+        // Epoch 1: the 64-bit id is 2^32 + 5, pg_stat_activity shows 5.
+        let id = (1u64 << 32) + 5;
+        let snapshot = format!("{id}:{}:{id}", id + 3);
+        assert_eq!(horizon_of(&snapshot, &[5]), Some(id as i64));
+    }
+
+    #[test]
+    fn an_unreadable_snapshot_is_refused() {
+        assert_eq!(horizon_of("garbage", &[]), None);
+    }
 }

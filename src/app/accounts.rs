@@ -54,7 +54,7 @@ impl App {
             .await?;
         let valid = auth::verify_password(hash, password.to_string()).await;
         let account = match (valid, account_id) {
-            (true, Some(id)) => self.account_of(&id).await?,
+            (true, Some(id)) => self.signed_in_account(&id).await?,
             _ => None,
         };
         let Some(account) = account else {
@@ -378,6 +378,31 @@ impl App {
                 _ => Err(e),
             },
         }
+    }
+
+    /// The account a right password signs in to. An account created a moment
+    /// ago may not be in the views yet (they follow the log, and may be held
+    /// back): its sign-in waits for them, then answers from its registration
+    /// rather than refuse a right password. Credentials whose registration
+    /// is not in the log (a crash between the two) sign in to nothing until
+    /// the start's reconciliation completes them.
+    async fn signed_in_account(&self, id: &str) -> AppResult<Option<AccountRow>> {
+        if let Some(account) = self.account_of(id).await? {
+            return Ok(Some(account));
+        }
+        let row = sqlx::query("SELECT role, registration FROM credentials WHERE account_id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role = role_of(&row.try_get::<String, _>("role")?)?;
+        let Some(registration) = Registration::parse(row.try_get("registration")?) else {
+            return Ok(None);
+        };
+        if projections::log::stream_head(&self.db, id).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.created_account(role, id, &registration).await?))
     }
 
     /// The answer for an account just registered: from the views once they

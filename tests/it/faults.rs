@@ -296,6 +296,25 @@ async fn committed_mutations_answer_their_result_while_the_views_are_held_back_p
         json!({ "amount": -10, "balanceAfter": 600 - spent - 10, "reason": "TRANSFER_OUT" })
     );
 
+    // A partner created meanwhile signs in with its right password.
+    behind(
+        &app.gql(
+            Some(&admin),
+            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
+            json!({ "i": { "login": "late", "email": "late@example.com", "name": "Late", "password": "partner-pass-1" } }),
+        )
+        .await,
+    );
+    let signed_in = behind(
+        &app.gql(
+            None,
+            "mutation { login(login: \"late\", password: \"partner-pass-1\") { token } }",
+            json!({}),
+        )
+        .await,
+    );
+    assert!(signed_in["login"]["token"].is_string(), "{signed_in}");
+
     sqlx::Executor::execute(&mut blocker, "ROLLBACK")
         .await
         .expect("let the log go");
@@ -313,6 +332,46 @@ async fn committed_mutations_answer_their_result_while_the_views_are_held_back_p
         licenses["licenses"]["edges"][0]["node"],
         json!({ "id": assigned["assignLicense"]["id"], "users": 2 })
     );
+}
+
+/// Only this database's transactions can hold its views back: one left open
+/// in another database of the same PostgreSQL server (another service, a
+/// report) changes nothing here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_open_in_another_database_does_not_hold_the_views_back_postgres() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let admin = app.admin().await;
+    let server = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let other = testkit::database::ScratchDatabase::create(&server, "lp_other")
+        .await
+        .expect("another database");
+    let mut blocker = <sqlx::PgConnection as sqlx::Connection>::connect(&other.url)
+        .await
+        .expect("connect");
+    sqlx::Executor::execute(&mut blocker, "BEGIN; SELECT pg_current_xact_id();")
+        .await
+        .expect("open a transaction next door");
+
+    let (acme, partner) = app.partner(&admin, "acme").await;
+    let granted = app
+        .gql(
+            Some(&admin),
+            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100, reference: \"INV-1\") { balanceAfter } }",
+            json!({ "p": acme }),
+        )
+        .await;
+    assert!(granted.get("errors").is_none(), "{granted}");
+    assert!(
+        granted.get("extensions").is_none(),
+        "the views kept up: {granted}"
+    );
+    assert_eq!(app.balance(&partner).await, 100);
+
+    sqlx::Executor::execute(&mut blocker, "ROLLBACK")
+        .await
+        .expect("end it");
+    drop(blocker);
+    other.drop().await;
 }
 
 both_backends!(
