@@ -288,6 +288,10 @@ async fn verify_ledger(app: &crate::app::App) -> Result<ExitCode, String> {
                 "  logins reserved for no account yet (settled at start): {}",
                 s.logins_pending
             );
+            println!(
+                "  activation keys reserved for no key (taken over by a retry): {}",
+                s.keys_reserved_unused
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(violation) => {

@@ -3,7 +3,7 @@
 use aggregates::{CreditReason, LedgerEvent};
 use projections::Db;
 use projections::log::{self, LogPosition};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -22,6 +22,10 @@ pub struct Summary {
     /// Logins reserved (credentials) for an account the log does not have
     /// yet: the next start completes or releases them.
     pub logins_pending: usize,
+    /// Activation key texts reserved for a key the log does not have: a
+    /// creation under way, or one a crash stopped, which its retry (or,
+    /// later, anyone) takes over.
+    pub keys_reserved_unused: usize,
 }
 
 #[derive(Default)]
@@ -46,6 +50,7 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
     // Reseller → (its partner, where it registered); partner's records.
     let mut registered: HashMap<String, (String, LogPosition)> = HashMap::new();
     let mut recorded: HashMap<String, Vec<String>> = HashMap::new();
+    let mut keys: HashSet<String> = HashSet::new();
     let mut at = LogPosition::default();
     loop {
         let batch = log::read_after(db, at, 5_000)
@@ -55,6 +60,9 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
         at = last.at_log;
         for e in &batch {
             s.events += 1;
+            if let LedgerEvent::ActivationKeyCreated { key_id, .. } = &e.event {
+                keys.insert(key_id.clone());
+            }
             if matches!(
                 e.event,
                 LedgerEvent::AdminRegistered { .. }
@@ -161,6 +169,11 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
     .await
     .map_err(|e| e.to_string())?;
     s.logins_pending = usize::try_from(pending).unwrap_or_default();
+    let reserved: Vec<String> = sqlx::query_scalar("SELECT key_id FROM key_reservations")
+        .fetch_all(&db.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    s.keys_reserved_unused = reserved.iter().filter(|id| !keys.contains(*id)).count();
     s.balance = balances.values().sum();
     let expected = s.granted - s.spent + s.refunded - s.credits_in_flight;
     if s.balance != expected {

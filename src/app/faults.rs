@@ -12,6 +12,8 @@ pub enum FaultPoint {
     AfterResellerRegistered,
     /// The login and email are reserved; the registration event is not written.
     AfterCredentialsWritten,
+    /// The activation key's text is reserved; its creation event is not written.
+    AfterKeyReserved,
 }
 
 #[derive(Debug, Default)]

@@ -5,10 +5,16 @@ use crate::auth;
 use crate::error::{AppError, AppResult};
 use aggregates::LedgerCommand;
 use aggregates::values::ActivationKeyCode;
+use chrono::{Duration, Utc};
+use projections::db::{parse_time, time_text};
 use projections::queries::{
     self, AccountRow, KeyRow, LicenseRow, Page, PageRequest, SubscriptionRow, SupportRow,
 };
 use sqlx::Row;
+
+/// A reservation older than this whose key is not in the log was left by a
+/// creation that died between its two writes: another account may take it.
+const ORPHANED_AFTER_MINUTES: i64 = 10;
 
 impl App {
     pub async fn create_activation_key(
@@ -64,18 +70,25 @@ impl App {
         let reserved = match given {
             Some(text) => {
                 let code = ActivationKeyCode::parse(text)?;
-                reserve(code.clone()).await.map(|r| r.ok_or(code))
+                match reserve(code.clone()).await {
+                    Ok(Some(code)) => Ok(Ok((key_id, code))),
+                    Ok(None) => self
+                        .claim_orphan(&code, &key_id, &owner.id, idem.as_ref())
+                        .await
+                        .map(|claimed| claimed.map(|id| (id, code.clone())).ok_or(code)),
+                    Err(e) => Err(e),
+                }
             }
             None => loop {
                 match reserve(auth::random_activation_key()).await {
                     Ok(None) => continue,
-                    Ok(Some(code)) => break Ok(Ok(code)),
+                    Ok(Some(code)) => break Ok(Ok((key_id, code))),
                     Err(e) => break Err(e),
                 }
             },
         };
-        let code = match reserved {
-            Ok(Ok(code)) => code,
+        let (key_id, code) = match reserved {
+            Ok(Ok(reserved)) => reserved,
             Ok(Err(code)) => {
                 return Err(AppError::Conflict(format!(
                     "the key {} is already in use",
@@ -92,7 +105,72 @@ impl App {
                 return Err(e);
             }
         };
+        self.faults
+            .check(super::faults::FaultPoint::AfterKeyReserved)?;
         self.write_key(caller, &owner, &key_id, name, code).await
+    }
+
+    /// A key text already reserved: the key id to create it under when the
+    /// reservation holds no key, which a crash between the reservation and
+    /// the event leaves behind. The owner's own retry completes it at once
+    /// (under the reserved id, so a slow first attempt and its retry make
+    /// one key); another account takes it over once it is
+    /// [`ORPHANED_AFTER_MINUTES`] old, as a live creation takes
+    /// milliseconds. None when the key exists, or may still.
+    async fn claim_orphan(
+        &self,
+        code: &ActivationKeyCode,
+        key_id: &str,
+        owner: &str,
+        idem: Option<&aggregates::Idempotency>,
+    ) -> AppResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT key_id, owner_id, reserved_at FROM key_reservations WHERE key = $1",
+        )
+        .bind(code.as_str())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(row) = row else {
+            // Released since: free again.
+            let free = self.reserve_key(code, key_id, owner, idem).await?;
+            return Ok(free.then(|| key_id.to_string()));
+        };
+        let held_id: String = row.try_get("key_id")?;
+        let holder: String = row.try_get("owner_id")?;
+        if self.key_in_log(&holder, &held_id).await?.is_some() {
+            return Ok(None);
+        }
+        if holder == owner {
+            return Ok(Some(held_id));
+        }
+        let reserved_at = row
+            .try_get::<Option<String>, _>("reserved_at")?
+            .and_then(|t| parse_time(&t));
+        let orphaned = reserved_at
+            .is_none_or(|at| Utc::now() - at > Duration::minutes(ORPHANED_AFTER_MINUTES));
+        if !orphaned {
+            return Ok(None);
+        }
+        let taken = sqlx::query(
+            "UPDATE key_reservations
+                SET key_id = $1, owner_id = $2, reserved_at = $3,
+                    idempotency_key = $4, idempotency_fingerprint = $5
+              WHERE key = $6 AND key_id = $7",
+        )
+        .bind(key_id)
+        .bind(owner)
+        .bind(time_text(Utc::now()))
+        .bind(idem.map(|i| i.key.as_str()))
+        .bind(idem.map(|i| i.fingerprint.as_str()))
+        .bind(code.as_str())
+        .bind(&held_id)
+        .execute(&self.db.pool)
+        .await?;
+        if taken.rows_affected() == 1 {
+            tracing::info!(key_id = %held_id, "took over an activation key reserved by a creation that never finished");
+            return Ok(Some(key_id.to_string()));
+        }
+        Ok(None)
     }
 
     /// The key made with this idempotency key, finished if its event is
@@ -148,6 +226,11 @@ impl App {
             .run(role_of(&owner.role)?, &owner.id, command, &caller.actor())
             .await
         {
+            // Refused because a concurrent attempt under the same id made it:
+            // that is the key asked for, and its reservation stays.
+            if self.key_in_log(&owner.id, key_id).await?.is_some() {
+                return self.key_done(&owner.id, key_id).await;
+            }
             sqlx::query("DELETE FROM key_reservations WHERE key_id = $1")
                 .bind(key_id)
                 .execute(&self.db.pool)
@@ -180,14 +263,15 @@ impl App {
         idem: Option<&aggregates::Idempotency>,
     ) -> AppResult<bool> {
         let done = sqlx::query(
-            "INSERT INTO key_reservations (key, key_id, owner_id, idempotency_key, idempotency_fingerprint)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO key_reservations (key, key_id, owner_id, idempotency_key, idempotency_fingerprint, reserved_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
         )
         .bind(code.as_str())
         .bind(key_id)
         .bind(owner)
         .bind(idem.map(|i| i.key.as_str()))
         .bind(idem.map(|i| i.fingerprint.as_str()))
+        .bind(time_text(Utc::now()))
         .execute(&self.db.pool)
         .await?;
         Ok(done.rows_affected() == 1)

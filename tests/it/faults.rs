@@ -117,6 +117,108 @@ both_backends!(
     }
 );
 
+const KEY: &str =
+    "mutation($n: String!, $k: String) { createActivationKey(name: $n, key: $k) { id name key } }";
+
+both_backends!(
+    an_activation_key_stopped_after_its_reservation_is_made_once_by_its_retry,
+    |app: TestApp| async move {
+        let mut app = app;
+        let admin = app.admin().await;
+        let (acme, partner) = app.partner(&admin, "acme").await;
+        let (_, other) = app.partner(&admin, "globex").await;
+        let crashed = crashed_app(&mut app, FaultPoint::AfterKeyReserved).await;
+        let stopped = crashed
+            .create_activation_key(
+                &partner_caller(&acme),
+                "Server",
+                Some("ABCD-1234-EFGH-5678"),
+            )
+            .await;
+        assert!(stopped.is_err(), "the crash point stops the operation");
+        crashed.db.pool.close().await;
+        drop(crashed);
+        app.restart().await;
+        assert_eq!(verified(&app).await.keys_reserved_unused, 1);
+
+        // Another account cannot take the text while it may still be made.
+        let code = app
+            .error_code(
+                Some(&other),
+                KEY,
+                json!({ "n": "Theirs", "k": "ABCD-1234-EFGH-5678" }),
+            )
+            .await;
+        assert_eq!(code, "CONFLICT");
+        // The owner's retry makes it, once; a second retry is refused.
+        let made = app
+            .ok(
+                Some(&partner),
+                KEY,
+                json!({ "n": "Server", "k": "ABCD-1234-EFGH-5678" }),
+            )
+            .await;
+        assert_eq!(made["createActivationKey"]["key"], "ABCD-1234-EFGH-5678");
+        let again = app
+            .error_code(
+                Some(&partner),
+                KEY,
+                json!({ "n": "Server", "k": "ABCD-1234-EFGH-5678" }),
+            )
+            .await;
+        assert_eq!(again, "CONFLICT");
+        let keys = app
+            .ok(
+                Some(&partner),
+                "{ activationKeys(first: 10) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(keys["activationKeys"]["totalCount"], 1);
+        assert_eq!(verified(&app).await.keys_reserved_unused, 0);
+    }
+);
+
+both_backends!(
+    an_activation_key_text_left_reserved_long_ago_is_free_to_anyone,
+    |app: TestApp| async move {
+        let mut app = app;
+        let admin = app.admin().await;
+        let (acme, _) = app.partner(&admin, "acme").await;
+        let (_, other) = app.partner(&admin, "globex").await;
+        let crashed = crashed_app(&mut app, FaultPoint::AfterKeyReserved).await;
+        let stopped = crashed
+            .create_activation_key(
+                &partner_caller(&acme),
+                "Server",
+                Some("ABCD-1234-EFGH-5678"),
+            )
+            .await;
+        assert!(stopped.is_err(), "the crash point stops the operation");
+        // Eleven minutes ago.
+        let long_ago =
+            projections::db::time_text(chrono::Utc::now() - chrono::Duration::minutes(11));
+        sqlx::query("UPDATE key_reservations SET reserved_at = $1")
+            .bind(long_ago)
+            .execute(&crashed.db.pool)
+            .await
+            .expect("age the reservation");
+        crashed.db.pool.close().await;
+        drop(crashed);
+        app.restart().await;
+
+        let made = app
+            .ok(
+                Some(&other),
+                KEY,
+                json!({ "n": "Theirs", "k": "ABCD-1234-EFGH-5678" }),
+            )
+            .await;
+        assert_eq!(made["createActivationKey"]["name"], "Theirs");
+        assert_eq!(verified(&app).await.keys_reserved_unused, 0);
+    }
+);
+
 /// The first start stopped after reserving `admin` and before registering it.
 async fn first_start_stopped_before_the_admin_registered(backend: Backend) {
     let dir = tempfile::tempdir().expect("temp dir");
