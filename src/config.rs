@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// make per minute; each key is also held to 60 a minute.
     #[arg(long, env = "DEVICE_RATE_LIMIT", default_value_t = 600)]
     pub device_rate_limit: u32,
+    /// How long a mutation waits for the views to show its effect before it
+    /// answers from its own events (marked `viewsBehind`), in milliseconds.
+    #[arg(long, env = "VIEWS_WAIT_MS", default_value_t = 10_000)]
+    pub views_wait_ms: u64,
     /// Ed25519 signing key for license files; made on first start when absent.
     #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
     pub signing_key: PathBuf,

@@ -66,6 +66,7 @@ async fn build_app_with(args: &ServeArgs, signer: Signer25519) -> Result<Arc<App
         )?,
         token_limits: crate::app::tokens::TokenLimiter::new(args.integrations.api_token_rate_limit),
         faults: Default::default(),
+        views_wait: Duration::from_millis(args.views_wait_ms),
         metrics: Arc::new(crate::metrics::Metrics::new(
             args.integrations.metrics_token.as_deref(),
         )),

@@ -12,7 +12,7 @@ use super::App;
 use crate::error::{AppError, AppResult};
 use aggregates::{Idempotency, LedgerEvent};
 use projections::StoredEvent;
-use projections::queries::{CreditEntryRow, KeyRow, LicenseRow};
+use projections::queries::{CreditEntryRow, KeyRow, LicenseRow, SubscriptionRow, SupportRow};
 use projections::views::credit_entry_id;
 
 impl App {
@@ -189,6 +189,156 @@ impl App {
             l.activated = on || self.ledger_key_bound(owner, &key_id).await?;
         }
         Ok(license)
+    }
+
+    /// A support of `owner` as its events leave it.
+    pub(crate) async fn support_in_log(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> AppResult<Option<SupportRow>> {
+        use LedgerEvent::*;
+        let mut support: Option<SupportRow> = None;
+        for e in self.stream_of(owner).await? {
+            match &e.event {
+                SupportAssigned {
+                    support_id,
+                    key_id,
+                    product,
+                    edition,
+                    users,
+                    starts_on,
+                    end_of_support,
+                    credits,
+                    ..
+                } if support_id == id => {
+                    support = Some(SupportRow {
+                        id: support_id.clone(),
+                        key_id: key_id.clone(),
+                        owner_id: owner.to_string(),
+                        product: product.clone(),
+                        edition: edition.clone(),
+                        users: *users,
+                        starts_on: projections::db::date_text(*starts_on),
+                        end_of_support: projections::db::date_text(*end_of_support),
+                        credits_spent: *credits,
+                        email: None,
+                        comment: None,
+                        created_at: e.at.clone(),
+                        updated_at: e.at.clone(),
+                        position: e.position(),
+                    });
+                }
+                SupportUpgraded {
+                    support_id,
+                    users,
+                    edition,
+                    credits,
+                    ..
+                } if support_id == id => {
+                    if let Some(s) = &mut support {
+                        s.users = *users;
+                        s.edition = edition.clone();
+                        s.credits_spent += credits;
+                        s.updated_at = e.at.clone();
+                    }
+                }
+                SupportExtended {
+                    support_id,
+                    end_of_support,
+                    credits,
+                    ..
+                } if support_id == id => {
+                    if let Some(s) = &mut support {
+                        s.end_of_support = projections::db::date_text(*end_of_support);
+                        s.credits_spent += credits;
+                        s.updated_at = e.at.clone();
+                    }
+                }
+                SupportEdited {
+                    support_id,
+                    email,
+                    comment,
+                } if support_id == id => {
+                    if let Some(s) = &mut support {
+                        s.email = email.clone();
+                        s.comment = comment.clone();
+                        s.updated_at = e.at.clone();
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(support)
+    }
+
+    /// A Remote Support subscription of `owner` as its events leave it.
+    pub(crate) async fn subscription_in_log(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> AppResult<Option<SubscriptionRow>> {
+        use LedgerEvent::*;
+        let mut subscription: Option<SubscriptionRow> = None;
+        for e in self.stream_of(owner).await? {
+            match &e.event {
+                SubscriptionCreated {
+                    subscription_id,
+                    key_id,
+                    software,
+                    channels,
+                    months,
+                    starts_on,
+                    ends_on,
+                    email,
+                    comment,
+                    credits,
+                    ..
+                } if subscription_id == id => {
+                    subscription = Some(SubscriptionRow {
+                        id: subscription_id.clone(),
+                        key_id: key_id.clone(),
+                        owner_id: owner.to_string(),
+                        software: software.clone(),
+                        channels: *channels,
+                        months: i64::from(*months),
+                        starts_on: projections::db::date_text(*starts_on),
+                        ends_on: projections::db::date_text(*ends_on),
+                        email: email.clone(),
+                        comment: comment.clone(),
+                        credits_spent: *credits,
+                        created_at: e.at.clone(),
+                        position: e.position(),
+                    });
+                }
+                SubscriptionExtended {
+                    subscription_id,
+                    months,
+                    ends_on,
+                    credits,
+                    ..
+                } if subscription_id == id => {
+                    if let Some(u) = &mut subscription {
+                        u.months += i64::from(*months);
+                        u.ends_on = projections::db::date_text(*ends_on);
+                        u.credits_spent += credits;
+                    }
+                }
+                SubscriptionUpgraded {
+                    subscription_id,
+                    channels,
+                    credits,
+                    ..
+                } if subscription_id == id => {
+                    if let Some(u) = &mut subscription {
+                        u.channels = *channels;
+                        u.credits_spent += credits;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(subscription)
     }
 
     async fn ledger_key_bound(&self, owner: &str, key_id: &str) -> AppResult<bool> {

@@ -126,6 +126,24 @@ fn opt(v: &Option<impl ToString>) -> String {
     v.as_ref().map(|x| x.to_string()).unwrap_or_default()
 }
 
+/// What a seller sold that later operations act on.
+#[derive(Debug, Clone, Copy)]
+enum Sold {
+    License,
+    Support,
+    Subscription,
+}
+
+impl Sold {
+    fn noun(self) -> &'static str {
+        match self {
+            Sold::License => "license",
+            Sold::Support => "support",
+            Sold::Subscription => "subscription",
+        }
+    }
+}
+
 impl App {
     /// Finds what an operation acts on, who pays, and the command to run:
     /// the same for quoting it and for running it.
@@ -139,11 +157,9 @@ impl App {
         match op {
             Operation::AssignLicense(a) => self.prepare_assign_license(caller, a, idem_key).await,
             Operation::UpgradeLicense { id, users, edition } => {
-                let license = self.license(caller, id).await?;
+                let seller = self.seller_of(caller, Sold::License, id).await?;
                 let parts = ["upgradeLicense", id, &opt(users), &opt(edition)];
-                let (owner, idem) = self
-                    .payer(caller, &license.owner_id, idem_key, &parts)
-                    .await?;
+                let (owner, idem) = self.payer(caller, &seller, idem_key, &parts).await?;
                 let command = LedgerCommand::UpgradeLicense {
                     license_id: id.clone(),
                     users: *users,
@@ -154,11 +170,9 @@ impl App {
             }
             Operation::AssignSupport(a) => self.prepare_assign_support(caller, a, idem_key).await,
             Operation::UpgradeSupport { id, users, edition } => {
-                let support = self.support(caller, id).await?;
+                let seller = self.seller_of(caller, Sold::Support, id).await?;
                 let parts = ["upgradeSupport", id, &opt(users), &opt(edition)];
-                let (owner, idem) = self
-                    .payer(caller, &support.owner_id, idem_key, &parts)
-                    .await?;
+                let (owner, idem) = self.payer(caller, &seller, idem_key, &parts).await?;
                 let command = LedgerCommand::UpgradeSupport {
                     support_id: id.clone(),
                     users: *users,
@@ -169,11 +183,9 @@ impl App {
                 Ok(Prepared::on(owner, command, id))
             }
             Operation::ExtendSupport { id, months } => {
-                let support = self.support(caller, id).await?;
+                let seller = self.seller_of(caller, Sold::Support, id).await?;
                 let parts = ["extendSupport", id, &months.to_string()];
-                let (owner, idem) = self
-                    .payer(caller, &support.owner_id, idem_key, &parts)
-                    .await?;
+                let (owner, idem) = self.payer(caller, &seller, idem_key, &parts).await?;
                 let command = LedgerCommand::ExtendSupport {
                     support_id: id.clone(),
                     months: *months,
@@ -186,11 +198,9 @@ impl App {
                 self.prepare_subscription(caller, s, idem_key).await
             }
             Operation::ExtendSubscription { id, months } => {
-                let subscription = self.subscription(caller, id).await?;
+                let seller = self.seller_of(caller, Sold::Subscription, id).await?;
                 let parts = ["extendServiceSubscription", id, &months.to_string()];
-                let (owner, idem) = self
-                    .payer(caller, &subscription.owner_id, idem_key, &parts)
-                    .await?;
+                let (owner, idem) = self.payer(caller, &seller, idem_key, &parts).await?;
                 let command = LedgerCommand::ExtendSubscription {
                     subscription_id: id.clone(),
                     months: *months,
@@ -200,11 +210,9 @@ impl App {
                 Ok(Prepared::on(owner, command, id))
             }
             Operation::UpgradeSubscription { id, channels } => {
-                let subscription = self.subscription(caller, id).await?;
+                let seller = self.seller_of(caller, Sold::Subscription, id).await?;
                 let parts = ["upgradeServiceSubscription", id, &channels.to_string()];
-                let (owner, idem) = self
-                    .payer(caller, &subscription.owner_id, idem_key, &parts)
-                    .await?;
+                let (owner, idem) = self.payer(caller, &seller, idem_key, &parts).await?;
                 let command = LedgerCommand::UpgradeSubscription {
                     subscription_id: id.clone(),
                     channels: *channels,
@@ -214,6 +222,45 @@ impl App {
                 Ok(Prepared::on(owner, command, id))
             }
         }
+    }
+
+    /// The account whose stream holds the license, support or subscription
+    /// `id`, if the caller may act on it. The views say, unless they have not
+    /// caught up with a sale just made (its answer came from its events):
+    /// then the ledgers the caller may act on do, the caller's own and, for
+    /// a partner, its resellers'. Only what neither holds is NOT_FOUND.
+    async fn seller_of(&self, caller: &Caller, sold: Sold, id: &str) -> AppResult<String> {
+        let in_views = match sold {
+            Sold::License => queries::license(&self.db, &caller.scope(), id)
+                .await?
+                .map(|l| l.owner_id),
+            Sold::Support => queries::support(&self.db, &caller.scope(), id)
+                .await?
+                .map(|s| s.owner_id),
+            Sold::Subscription => queries::subscription(&self.db, &caller.scope(), id)
+                .await?
+                .map(|u| u.owner_id),
+        };
+        if let Some(owner) = in_views {
+            return Ok(owner);
+        }
+        let holds = |ledger: &aggregates::Ledger| match sold {
+            Sold::License => ledger.licenses.contains_key(id),
+            Sold::Support => ledger.supports.contains_key(id),
+            Sold::Subscription => ledger.subscriptions.contains(id),
+        };
+        let own = self.ledgers.load(caller.role, &caller.id).await?;
+        if holds(&own) {
+            return Ok(caller.id.clone());
+        }
+        if caller.role == Role::Partner {
+            for reseller in &own.resellers {
+                if holds(&self.ledgers.load(Role::Reseller, reseller).await?) {
+                    return Ok(reseller.clone());
+                }
+            }
+        }
+        Err(AppError::not_found(sold.noun()))
     }
 
     /// The account an operation runs on (and pays from) and the caller's
@@ -382,6 +429,37 @@ impl App {
         self.license_in_log(&done.owner_id, &done.id)
             .await?
             .ok_or_else(|| AppError::not_found("license"))
+    }
+
+    /// The support an operation just made or changed, as [`App::license_done`].
+    pub async fn support_done(&self, caller: &Caller, done: &Done) -> AppResult<SupportRow> {
+        if !super::freshness::behind()
+            && let Some(s) = queries::support(&self.db, &caller.scope(), &done.id).await?
+        {
+            return Ok(s);
+        }
+        super::freshness::report_behind();
+        self.support_in_log(&done.owner_id, &done.id)
+            .await?
+            .ok_or_else(|| AppError::not_found("support"))
+    }
+
+    /// The subscription an operation just made or changed, as
+    /// [`App::license_done`].
+    pub async fn subscription_done(
+        &self,
+        caller: &Caller,
+        done: &Done,
+    ) -> AppResult<SubscriptionRow> {
+        if !super::freshness::behind()
+            && let Some(u) = queries::subscription(&self.db, &caller.scope(), &done.id).await?
+        {
+            return Ok(u);
+        }
+        super::freshness::report_behind();
+        self.subscription_in_log(&done.owner_id, &done.id)
+            .await?
+            .ok_or_else(|| AppError::not_found("subscription"))
     }
 
     /// What an operation would cost the account it runs on, without running it.

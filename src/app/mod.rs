@@ -41,9 +41,6 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a mutation waits for its effect to reach the views.
-const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
-
 pub struct App {
     pub db: Db,
     pub ledgers: Arc<Ledgers>,
@@ -58,6 +55,9 @@ pub struct App {
     pub token_limits: tokens::TokenLimiter,
     /// Crash points for tests; none is armed in service.
     pub faults: faults::Faults,
+    /// How long a mutation waits for its effect to reach the views
+    /// (`VIEWS_WAIT_MS`) before answering from its events.
+    pub views_wait: Duration,
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
@@ -196,7 +196,7 @@ impl App {
     pub async fn caught_up(&self, aggregate_id: &str) -> bool {
         let fresh = match projections::log::stream_head(&self.db, aggregate_id).await {
             Ok(None) => true,
-            Ok(Some(head)) => self.projector.wait_for(head, READ_YOUR_WRITES).await,
+            Ok(Some(head)) => self.projector.wait_for(head, self.views_wait).await,
             Err(e) => {
                 tracing::error!(error = %e, aggregate_id, "could not read the stream's head");
                 false

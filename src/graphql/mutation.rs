@@ -140,11 +140,11 @@ impl Mutation {
             users: users.map(i64::from),
             edition: edition.map(|e| e.0),
         };
-        let id = app
-            .execute_operation(c, &op, idempotency_key.as_deref())
+        let done = app
+            .execute_operation_done(c, &op, idempotency_key.as_deref())
             .await
             .map_err(gql)?;
-        Ok(License(app.license(c, &id).await.map_err(gql)?))
+        Ok(License(app.license_done(c, &done).await.map_err(gql)?))
     }
 
     async fn edit_license(
@@ -183,15 +183,15 @@ impl Mutation {
     ) -> Result<Support> {
         let c = caller(ctx)?;
         let app = app(ctx);
-        let id = app
-            .execute_operation(
+        let done = app
+            .execute_operation_done(
                 c,
                 &Operation::AssignSupport(input.into()),
                 idempotency_key.as_deref(),
             )
             .await
             .map_err(gql)?;
-        Ok(Support(app.support(c, &id).await.map_err(gql)?))
+        Ok(Support(app.support_done(c, &done).await.map_err(gql)?))
     }
 
     async fn upgrade_support(
@@ -209,11 +209,11 @@ impl Mutation {
             users: users.map(i64::from),
             edition: edition.map(|e| e.0),
         };
-        let id = app
-            .execute_operation(c, &op, idempotency_key.as_deref())
+        let done = app
+            .execute_operation_done(c, &op, idempotency_key.as_deref())
             .await
             .map_err(gql)?;
-        Ok(Support(app.support(c, &id).await.map_err(gql)?))
+        Ok(Support(app.support_done(c, &done).await.map_err(gql)?))
     }
 
     /// Also for expired support: the new period starts the day after the old endOfSupport, or today if that is later.
@@ -230,11 +230,11 @@ impl Mutation {
             id: id.0,
             months: months.into(),
         };
-        let id = app
-            .execute_operation(c, &op, idempotency_key.as_deref())
+        let done = app
+            .execute_operation_done(c, &op, idempotency_key.as_deref())
             .await
             .map_err(gql)?;
-        Ok(Support(app.support(c, &id).await.map_err(gql)?))
+        Ok(Support(app.support_done(c, &done).await.map_err(gql)?))
     }
 
     async fn create_service_subscription(
@@ -245,8 +245,8 @@ impl Mutation {
     ) -> Result<ServiceSubscription> {
         let c = caller(ctx)?;
         let app = app(ctx);
-        let id = app
-            .execute_operation(
+        let done = app
+            .execute_operation_done(
                 c,
                 &Operation::CreateSubscription(input.into()),
                 idempotency_key.as_deref(),
@@ -254,7 +254,7 @@ impl Mutation {
             .await
             .map_err(gql)?;
         Ok(ServiceSubscription(
-            app.subscription(c, &id).await.map_err(gql)?,
+            app.subscription_done(c, &done).await.map_err(gql)?,
         ))
     }
 
@@ -439,11 +439,11 @@ async fn subscription_operation(
 ) -> Result<ServiceSubscription> {
     let c = caller(ctx)?;
     let app = app(ctx);
-    let id = app
-        .execute_operation(c, &op, idempotency_key.as_deref())
+    let done = app
+        .execute_operation_done(c, &op, idempotency_key.as_deref())
         .await
         .map_err(gql)?;
     Ok(ServiceSubscription(
-        app.subscription(c, &id).await.map_err(gql)?,
+        app.subscription_done(c, &done).await.map_err(gql)?,
     ))
 }

@@ -19,6 +19,7 @@ pub fn serve_args(database_url: String, dir: &Path, admin_password: &str) -> Ser
         admin_password: Some(admin_password.into()),
         signing_key: dir.join("signing-key"),
         device_rate_limit: 600,
+        views_wait_ms: 10_000,
         limits: Default::default(),
         security: Default::default(),
         webhooks: Default::default(),

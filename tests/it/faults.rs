@@ -326,7 +326,7 @@ both_backends!(
 /// the command's events and says `viewsBehind`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn committed_mutations_answer_their_result_while_the_views_are_held_back_postgres() {
-    let app = TestApp::spawn(Backend::Postgres).await;
+    let app = impatient_app().await;
     let admin = app.admin().await;
     let (acme, partner) = app.partner(&admin, "acme").await;
     app.grant(&admin, &acme, 500, "INV-1").await;
@@ -433,6 +433,154 @@ async fn committed_mutations_answer_their_result_while_the_views_are_held_back_p
     assert_eq!(
         licenses["licenses"]["edges"][0]["node"],
         json!({ "id": assigned["assignLicense"]["id"], "users": 2 })
+    );
+}
+
+/// A server that waits a second, not ten, for its views before answering
+/// from the events: the held-back tests wait that long on every mutation.
+async fn impatient_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = common::fresh_database(Backend::Postgres, dir.path()).await;
+    let mut args = common::serve_args(url, dir.path());
+    args.views_wait_ms = 1_000;
+    TestApp::spawn_with(args, dir).await
+}
+
+/// Holds the log back with an open transaction in the app's own database.
+async fn hold_the_log(app: &TestApp) -> sqlx::PgConnection {
+    let mut blocker = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url())
+        .await
+        .expect("connect");
+    sqlx::Executor::execute(&mut blocker, "BEGIN; SELECT pg_current_xact_id();")
+        .await
+        .expect("hold the log back");
+    blocker
+}
+
+/// The data of an answer that must succeed from the events, saying so.
+fn answered_behind(answer: &serde_json::Value) -> serde_json::Value {
+    assert!(
+        answer.get("errors").is_none(),
+        "unexpected errors: {answer}"
+    );
+    assert_eq!(answer["extensions"]["viewsBehind"], true, "{answer}");
+    answer["data"].clone()
+}
+
+/// Supports, subscriptions and upgrades answer what they did while the
+/// views stand still, as licenses and credits do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn supports_subscriptions_and_upgrades_answer_while_the_views_are_held_back_postgres() {
+    let app = impatient_app().await;
+    let admin = app.admin().await;
+    let (acme, partner) = app.partner(&admin, "acme").await;
+    app.grant(&admin, &acme, 5_000, "INV-1").await;
+    let key = app.key(&partner, "Server").await;
+    let license = app
+        .ok(
+            Some(&partner),
+            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
+            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "kind": "PERMANENT" } }),
+        )
+        .await["assignLicense"]["id"]
+        .clone();
+    let mut blocker = hold_the_log(&app).await;
+
+    let upgraded = answered_behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($id: ID!) { upgradeLicense(id: $id, users: 5) { id users } }",
+            json!({ "id": license }),
+        )
+        .await,
+    );
+    assert_eq!(
+        upgraded["upgradeLicense"],
+        json!({ "id": license, "users": 5 })
+    );
+    let support = answered_behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id users edition { code } endOfSupport creditsSpent } }",
+            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "months": 12 } }),
+        )
+        .await,
+    )["assignSupport"]
+        .clone();
+    assert_eq!(support["users"], 2);
+    let upgraded = answered_behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($id: ID!) { upgradeSupport(id: $id, users: 4) { id users } }",
+            json!({ "id": support["id"] }),
+        )
+        .await,
+    );
+    assert_eq!(upgraded["upgradeSupport"]["users"], 4);
+    let extended = answered_behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($id: ID!) { extendSupport(id: $id, months: 12) { id endOfSupport } }",
+            json!({ "id": support["id"] }),
+        )
+        .await,
+    );
+    assert_ne!(
+        extended["extendSupport"]["endOfSupport"],
+        support["endOfSupport"]
+    );
+    let subscription = answered_behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($i: CreateServiceSubscriptionInput!) { createServiceSubscription(input: $i) { id channels endsOn } }",
+            json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 1, "months": 12 } }),
+        )
+        .await,
+    )["createServiceSubscription"]
+        .clone();
+    assert_eq!(subscription["channels"], 1);
+    let more = answered_behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($id: ID!) { upgradeServiceSubscription(id: $id, channels: 3) { id channels } }",
+            json!({ "id": subscription["id"] }),
+        )
+        .await,
+    );
+    assert_eq!(more["upgradeServiceSubscription"]["channels"], 3);
+    let longer = answered_behind(
+        &app.gql(
+            Some(&partner),
+            "mutation($id: ID!) { extendServiceSubscription(id: $id, months: 12) { id endsOn } }",
+            json!({ "id": subscription["id"] }),
+        )
+        .await,
+    );
+    assert_ne!(
+        longer["extendServiceSubscription"]["endsOn"],
+        subscription["endsOn"]
+    );
+
+    sqlx::Executor::execute(&mut blocker, "ROLLBACK")
+        .await
+        .expect("let the log go");
+    verified(&app).await;
+    // Once the views follow, they show what the answers said.
+    let shown = app
+        .ok(
+            Some(&partner),
+            "query($s: ID!, $u: ID!) { node(id: $s) { ... on Support { users endOfSupport } } sub: node(id: $u) { ... on ServiceSubscription { channels endsOn } } }",
+            json!({ "s": support["id"], "u": subscription["id"] }),
+        )
+        .await;
+    assert_eq!(shown["node"]["users"], 4);
+    assert_eq!(
+        shown["node"]["endOfSupport"],
+        extended["extendSupport"]["endOfSupport"]
+    );
+    assert_eq!(
+        shown["sub"],
+        json!({ "channels": 3, "endsOn": longer["extendServiceSubscription"]["endsOn"] })
     );
 }
 
