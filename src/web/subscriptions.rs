@@ -52,27 +52,28 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             table #subscriptions {
                 caption.visually-hidden { "Subscriptions" }
                 thead { tr {
-                    th scope="col" { "Key" } th scope="col" { "Software" } th scope="col" { "Channels" } th scope="col" { "Starts" }
-                    th scope="col" { "Ends" } th scope="col" { "Email / comment" } th scope="col" { "Credits" } th scope="col" { "Owner" }
-                    th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } }
+                    // Ten columns pushed the actions out of sight at 1280 px:
+                    // the period is one column and the creation time its title.
+                    th scope="col" { "Key" } th scope="col" { "Software" } th scope="col" { "Channels" }
+                    th scope="col" { "Period" } th scope="col" { "Email / comment" } th scope="col" { "Credits" }
+                    th scope="col" { "Owner" } th scope="col" { span.visually-hidden { "Actions" } }
                 } }
                 tbody {
-                    @if page.rows.is_empty() { (empty_row(10, "No subscription yet.")) }
+                    @if page.rows.is_empty() { (empty_row(8, "No subscription yet.")) }
                     @for (_, x) in &page.rows {
                         @let ended = x.ends_on.as_str() < today.as_str();
                         tr.reseller-row[!owners.is_own(&x.owner_id)] {
                             td { (key_cell(&keys, &x.key_id)) }
                             td { (software(&x.software)) }
                             td.num { (x.channels) }
-                            td.when { (day(&x.starts_on)) }
-                            td.when {
-                                (day(&x.ends_on))
+                            td.when title={ "Created " (when(&x.created_at)) } {
+                                (day(&x.starts_on)) br;
+                                span.muted { "to " } (day(&x.ends_on))
                                 @if ended { " " span.badge.expired { "Expired" } }
                             }
                             td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
                             td.num { (x.credits_spent) }
                             td { (owners.label(&x.owner_id)) }
-                            td.when title=(when(&x.created_at)) { (day(&x.created_at)) }
                             td.actions {
                                 // Only what would be accepted: channels are
                                 // added to a running subscription only.

@@ -177,6 +177,35 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Whether the page's table is wider than its frame.
+    async fn table_scrolls_sideways(&self) -> bool {
+        self.web
+            .execute(
+                "var w = document.querySelector('.table-wrap'); return !!w && w.scrollWidth > w.clientWidth;",
+                vec![],
+            )
+            .await
+            .expect("script")
+            .convert()
+            .expect("a boolean")
+    }
+
+    /// The page's (visible width, full width).
+    async fn page_widths(&self) -> (i64, i64) {
+        let number = |v: ScriptRet| v.convert::<i64>().expect("a number");
+        let width = self
+            .web
+            .execute("return document.documentElement.clientWidth;", vec![])
+            .await
+            .expect("width");
+        let scroll = self
+            .web
+            .execute("return document.documentElement.scrollWidth;", vec![])
+            .await
+            .expect("scroll width");
+        (number(width), number(scroll))
+    }
+
     async fn shot(&self, name: &str) {
         self.web
             .screenshot(&self.shots.join(format!("{name}.png")))
@@ -548,17 +577,23 @@ async fn the_partner_guide_in_a_browser() {
     b.sees("Permanent").await;
     b.shot("licenses-wide").await;
     // At 1280 px the table fits: no column is pushed out of sight.
-    let overflow: bool = b
-        .web
-        .execute(
-            "var w = document.querySelector('.table-wrap'); return w.scrollWidth > w.clientWidth;",
-            vec![],
-        )
-        .await
-        .expect("script")
-        .convert()
-        .expect("a boolean");
-    assert!(!overflow, "the licenses table scrolls sideways at 1280 px");
+    assert!(
+        !b.table_scrolls_sideways().await,
+        "the licenses table scrolls sideways at 1280 px"
+    );
+    // The support and subscription tables carry the key and its name too;
+    // they fit as well.
+    for (path, name) in [
+        ("/support", "support-wide"),
+        ("/subscriptions", "subscriptions"),
+    ] {
+        b.goto(path).await;
+        b.shot(name).await;
+        assert!(
+            !b.table_scrolls_sideways().await,
+            "the table of {path} scrolls sideways at 1280 px"
+        );
+    }
 
     // The same pages on a phone-sized screen: rows become cards with their
     // actions first.
@@ -567,32 +602,21 @@ async fn the_partner_guide_in_a_browser() {
         ("/", "phone-home"),
         ("/licenses", "phone-licenses"),
         ("/support", "phone-support"),
+        ("/subscriptions", "phone-subscriptions"),
         ("/keys", "phone-keys"),
         ("/resellers", "phone-resellers"),
     ] {
         b.goto(path).await;
         b.shot(name).await;
     }
-    b.goto("/licenses").await;
-    let (width, scroll): (i64, i64) = (
-        b.web
-            .execute("return document.documentElement.clientWidth;", vec![])
-            .await
-            .expect("width")
-            .convert()
-            .expect("a number"),
-        b.web
-            .execute("return document.documentElement.scrollWidth;", vec![])
-            .await
-            .expect("scroll width")
-            .convert()
-            .expect("a number"),
-    );
-    assert!(
-        scroll <= width,
-        "the licenses page scrolls sideways: {scroll} > {width}"
-    );
-
+    for path in ["/licenses", "/support", "/subscriptions"] {
+        b.goto(path).await;
+        let (width, scroll) = b.page_widths().await;
+        assert!(
+            scroll <= width,
+            "{path} scrolls sideways on a phone: {scroll} > {width}"
+        );
+    }
     let d = app
         .ok(
             Some(&app.login("acme", "partner-pass-1").await),
