@@ -12,6 +12,7 @@ mod measure;
 mod portal;
 mod replay;
 mod supports;
+mod webhooks;
 
 use clap::Parser;
 use license_portal::config::ServeArgs;
@@ -47,6 +48,10 @@ pub struct BenchArgs {
     /// NORMAL (SQLite), then stop.
     #[arg(long)]
     pub durability_only: bool,
+    /// Only the webhook phase: deliveries/s to a local receiver, and the
+    /// API's latency beside a receiver that never answers.
+    #[arg(long)]
+    pub webhooks_only: bool,
 }
 
 /// The first administrator's password on the bench's server.
@@ -112,7 +117,9 @@ async fn run(args: BenchArgs) -> Result<(), String> {
 /// the large aggregate, then (server stopped) the replay, and on fresh
 /// servers over the same database the supports range and the portal's pages.
 async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
-    durability::synchronous(args, serve).await?;
+    if !(args.abuse_only || args.webhooks_only) {
+        durability::synchronous(args, serve).await?;
+    }
     if args.durability_only {
         return Ok(());
     }
@@ -125,12 +132,19 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
         running.stop().await;
         return result;
     }
+    if args.webhooks_only {
+        let admin = client.login("admin", ADMIN_PASSWORD).await?;
+        let result = webhooks::phase(args, &client, &admin).await;
+        running.stop().await;
+        return result;
+    }
     let api = api::Api::set_up(args, client.clone()).await?;
     api.grants(args).await?;
     api::inserts_baseline(args, &running.app.db).await?;
     api.assign_licenses(args).await?;
     api.activations(args).await?;
     abuse::phase(&client, &api.admin).await?;
+    webhooks::phase(args, &client, &api.admin).await?;
     durability::print_rss("after the API phases");
     durability::sign_ins(&client).await?;
     durability::print_rss("after 100 concurrent sign-ins");

@@ -9,6 +9,7 @@
 pub mod database;
 pub mod events;
 pub mod graphql;
+pub mod receiver;
 pub mod server;
 
 pub use database::{Backend, ScratchDatabase, fresh_database};

@@ -3,8 +3,6 @@
 //! says, retried, kept across a restart, and the daily support reminders.
 
 use crate::common::{Backend, TestApp, outbox_messages, serve_args};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Days, NaiveDate};
@@ -12,110 +10,35 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::receiver::Received;
 
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
-}
+/// A receiver for a test: it starts, and a wait that times out fails the test.
+struct Receiver(testkit::receiver::Receiver);
 
-impl Received {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+impl std::ops::Deref for Receiver {
+    type Target = testkit::receiver::Receiver;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
-}
-
-#[derive(Default)]
-struct Inbox {
-    received: Vec<Received>,
-    /// Requests to answer 500 before answering 200.
-    fail_first: usize,
-    delay: Duration,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    inbox: Arc<Mutex<Inbox>>,
 }
 
 impl Receiver {
     async fn start(fail_first: usize, delay: Duration) -> Receiver {
-        let inbox = Arc::new(Mutex::new(Inbox {
-            fail_first,
-            delay,
-            ..Inbox::default()
-        }));
-        let router = axum::Router::new()
-            .route("/hook", axum::routing::post(receive))
-            .with_state(inbox.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("receiver port");
-        let addr = listener.local_addr().expect("receiver address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Receiver {
-            url: format!("http://{addr}/hook"),
-            inbox,
-        }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.inbox.lock().expect("inbox").received.clone()
-    }
-
-    fn unique_ids(&self) -> HashSet<String> {
-        self.received().into_iter().map(|r| r.id).collect()
+        Receiver(
+            testkit::receiver::Receiver::start(fail_first, delay)
+                .await
+                .expect("the receiver starts"),
+        )
     }
 
     /// Waits (up to 30 s) until `done` holds for what was received.
     async fn wait(&self, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
-        for _ in 0..600 {
-            let got = self.received();
-            if done(&got) {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the receiver never got {what}: {:?}", self.received());
+        self.0
+            .wait_until(Duration::from_secs(30), done)
+            .await
+            .unwrap_or_else(|got| panic!("the receiver never got {what}: {got:?}"))
     }
-}
-
-async fn receive(
-    State(inbox): State<Arc<Mutex<Inbox>>>,
-    headers: HeaderMap,
-    body: String,
-) -> StatusCode {
-    let header = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let delay = {
-        let mut inbox = inbox.lock().expect("inbox");
-        inbox.received.push(Received {
-            id: header("webhook-id"),
-            timestamp: header("webhook-timestamp"),
-            signature: header("webhook-signature"),
-            body,
-        });
-        if inbox.fail_first > 0 {
-            inbox.fail_first -= 1;
-            return StatusCode::INTERNAL_SERVER_ERROR;
-        }
-        inbox.delay
-    };
-    tokio::time::sleep(delay).await;
-    StatusCode::OK
 }
 
 /// The Standard Webhooks check, written from the specification: HMAC-SHA256
@@ -442,6 +365,66 @@ both_fast!(
             .filter_map(|id| id.strip_prefix("msg_").and_then(|p| p.parse().ok()))
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
+    }
+);
+
+both_fast!(
+    an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "downp").await;
+        let rx = Receiver::start(usize::MAX, Duration::ZERO).await;
+        let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        const ENABLED: &str = "{ webhooks { edges { node { id enabled } } } }";
+        let enabled = |d: Value| d["webhooks"]["edges"][0]["node"]["enabled"].clone();
+        app.key(&partner, "first").await;
+        rx.wait("a failed attempt", |r| !r.is_empty()).await;
+        // Failing for a moment is not failing for three days.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            enabled(app.ok(Some(&partner), ENABLED, json!({})).await),
+            true
+        );
+
+        // It started failing 73 hours ago; the next failure disables it.
+        let db = &app.running.as_ref().expect("running").app.db;
+        let long_ago = projections::db::time_text(chrono::Utc::now() - chrono::Duration::hours(73));
+        sqlx::query("UPDATE webhooks SET failing_since = $1 WHERE id = $2")
+            .bind(long_ago)
+            .bind(&hook)
+            .execute(&db.pool)
+            .await
+            .expect("age the failure");
+        let seen = rx.received().len();
+        app.key(&partner, "second").await;
+        rx.wait("another failed attempt", |r| r.len() > seen).await;
+        let mut on = enabled(app.ok(Some(&partner), ENABLED, json!({})).await);
+        for _ in 0..100 {
+            if on == false {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            on = enabled(app.ok(Some(&partner), ENABLED, json!({})).await);
+        }
+        assert_eq!(on, false, "the endpoint is disabled");
+        let mut email = None;
+        for _ in 0..200 {
+            email = crate::common::outbox_messages(&app)
+                .into_iter()
+                .find(|m| m.contains("has been disabled"));
+            if email.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let email = email.expect("the owner is emailed");
+        assert!(email.contains("downp@example.com"), "{email}");
+        assert!(email.contains(&rx.url), "{email}");
+        // Nothing more is sent to it.
+        let after = rx.received().len();
+        app.key(&partner, "third").await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(rx.received().len(), after);
     }
 );
 
