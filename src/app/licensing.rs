@@ -420,28 +420,18 @@ impl App {
     /// The license an operation just made or changed: from the views when
     /// they show it, else as its committed events leave it.
     pub async fn license_done(&self, caller: &Caller, done: &Done) -> AppResult<LicenseRow> {
-        if !super::freshness::behind()
-            && let Some(l) = queries::license(&self.db, &caller.scope(), &done.id).await?
-        {
-            return Ok(l);
-        }
-        super::freshness::report_behind();
-        self.license_in_log(&done.owner_id, &done.id)
-            .await?
-            .ok_or_else(|| AppError::not_found("license"))
+        let scope = caller.scope();
+        let view = queries::license(&self.db, &scope, &done.id);
+        let log = self.license_in_log(&done.owner_id, &done.id);
+        views_or_log("license", view, log).await
     }
 
     /// The support an operation just made or changed, as [`App::license_done`].
     pub async fn support_done(&self, caller: &Caller, done: &Done) -> AppResult<SupportRow> {
-        if !super::freshness::behind()
-            && let Some(s) = queries::support(&self.db, &caller.scope(), &done.id).await?
-        {
-            return Ok(s);
-        }
-        super::freshness::report_behind();
-        self.support_in_log(&done.owner_id, &done.id)
-            .await?
-            .ok_or_else(|| AppError::not_found("support"))
+        let scope = caller.scope();
+        let view = queries::support(&self.db, &scope, &done.id);
+        let log = self.support_in_log(&done.owner_id, &done.id);
+        views_or_log("support", view, log).await
     }
 
     /// The subscription an operation just made or changed, as
@@ -451,15 +441,10 @@ impl App {
         caller: &Caller,
         done: &Done,
     ) -> AppResult<SubscriptionRow> {
-        if !super::freshness::behind()
-            && let Some(u) = queries::subscription(&self.db, &caller.scope(), &done.id).await?
-        {
-            return Ok(u);
-        }
-        super::freshness::report_behind();
-        self.subscription_in_log(&done.owner_id, &done.id)
-            .await?
-            .ok_or_else(|| AppError::not_found("subscription"))
+        let scope = caller.scope();
+        let view = queries::subscription(&self.db, &scope, &done.id);
+        let log = self.subscription_in_log(&done.owner_id, &done.id);
+        views_or_log("subscription", view, log).await
     }
 
     /// What an operation would cost the account it runs on, without running it.
@@ -658,4 +643,21 @@ impl App {
         self.check_owner_filter(caller, owner_id).await?;
         Ok(queries::subscriptions(&self.db, &caller.scope(), owner_id, page).await?)
     }
+}
+
+/// A row from the views unless this request found them behind its own
+/// writes, else as the log leaves it (the lag then reported). Neither future
+/// runs unless it is the one needed.
+async fn views_or_log<T>(
+    noun: &'static str,
+    view: impl std::future::Future<Output = Result<Option<T>, sqlx::Error>>,
+    log: impl std::future::Future<Output = AppResult<Option<T>>>,
+) -> AppResult<T> {
+    if !super::freshness::behind()
+        && let Some(row) = view.await?
+    {
+        return Ok(row);
+    }
+    super::freshness::report_behind();
+    log.await?.ok_or_else(|| AppError::not_found(noun))
 }

@@ -117,6 +117,34 @@ both_backends!(
     }
 );
 
+/// Two partners, acme and globex; acme's creation of the key
+/// ABCD-1234-EFGH-5678 stopped between its reservation and its event, then
+/// `meanwhile` run on the database and the server started again. Returns
+/// (acme's token, globex's token).
+async fn key_cut_after_its_reservation<F, Fut>(app: &mut TestApp, meanwhile: F) -> (String, String)
+where
+    F: FnOnce(projections::Db) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let admin = app.admin().await;
+    let (acme, partner) = app.partner(&admin, "acme").await;
+    let (_, other) = app.partner(&admin, "globex").await;
+    let crashed = crashed_app(app, FaultPoint::AfterKeyReserved).await;
+    let stopped = crashed
+        .create_activation_key(
+            &partner_caller(&acme),
+            "Server",
+            Some("ABCD-1234-EFGH-5678"),
+        )
+        .await;
+    assert!(stopped.is_err(), "the crash point stops the operation");
+    meanwhile(crashed.db.clone()).await;
+    crashed.db.pool.close().await;
+    drop(crashed);
+    app.restart().await;
+    (partner, other)
+}
+
 const KEY: &str =
     "mutation($n: String!, $k: String) { createActivationKey(name: $n, key: $k) { id name key } }";
 
@@ -124,21 +152,7 @@ both_backends!(
     an_activation_key_stopped_after_its_reservation_is_made_once_by_its_retry,
     |app: TestApp| async move {
         let mut app = app;
-        let admin = app.admin().await;
-        let (acme, partner) = app.partner(&admin, "acme").await;
-        let (_, other) = app.partner(&admin, "globex").await;
-        let crashed = crashed_app(&mut app, FaultPoint::AfterKeyReserved).await;
-        let stopped = crashed
-            .create_activation_key(
-                &partner_caller(&acme),
-                "Server",
-                Some("ABCD-1234-EFGH-5678"),
-            )
-            .await;
-        assert!(stopped.is_err(), "the crash point stops the operation");
-        crashed.db.pool.close().await;
-        drop(crashed);
-        app.restart().await;
+        let (partner, other) = key_cut_after_its_reservation(&mut app, |_| async {}).await;
         assert_eq!(verified(&app).await.keys_reserved_unused, 1);
 
         // Another account cannot take the text while it may still be made.
@@ -183,29 +197,17 @@ both_backends!(
     an_activation_key_text_left_reserved_long_ago_is_free_to_anyone,
     |app: TestApp| async move {
         let mut app = app;
-        let admin = app.admin().await;
-        let (acme, _) = app.partner(&admin, "acme").await;
-        let (_, other) = app.partner(&admin, "globex").await;
-        let crashed = crashed_app(&mut app, FaultPoint::AfterKeyReserved).await;
-        let stopped = crashed
-            .create_activation_key(
-                &partner_caller(&acme),
-                "Server",
-                Some("ABCD-1234-EFGH-5678"),
-            )
-            .await;
-        assert!(stopped.is_err(), "the crash point stops the operation");
         // Eleven minutes ago.
-        let long_ago =
-            projections::db::time_text(chrono::Utc::now() - chrono::Duration::minutes(11));
-        sqlx::query("UPDATE key_reservations SET reserved_at = $1")
-            .bind(long_ago)
-            .execute(&crashed.db.pool)
-            .await
-            .expect("age the reservation");
-        crashed.db.pool.close().await;
-        drop(crashed);
-        app.restart().await;
+        let (_, other) = key_cut_after_its_reservation(&mut app, |db| async move {
+            let long_ago =
+                projections::db::time_text(chrono::Utc::now() - chrono::Duration::minutes(11));
+            sqlx::query("UPDATE key_reservations SET reserved_at = $1")
+                .bind(long_ago)
+                .execute(&db.pool)
+                .await
+                .expect("age the reservation");
+        })
+        .await;
 
         let made = app
             .ok(
