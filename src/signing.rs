@@ -110,7 +110,10 @@ pub fn verify_text(text: &str, signature: &str, key_text: &str) -> Result<(), St
         .and_then(|b| b.try_into().ok())
         .ok_or("the signature is not 64 bytes of base64")?;
     key.verify(text.as_bytes(), &Signature::from_bytes(&sig_bytes))
-        .map_err(|_| "the signature does not match the payload: the file was altered or signed by another key".to_string())
+        .map_err(|_| {
+            "the signature does not match the signed text: it was altered or signed by another key"
+                .to_string()
+        })
 }
 
 #[cfg(test)]

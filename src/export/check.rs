@@ -43,6 +43,8 @@ struct Walk {
     /// Each stream's last sequence, to say what a break looks like. One
     /// entry per account, not per event.
     sequences: HashMap<String, i64>,
+    /// A copy of the whole log, where every stream starts at #1.
+    whole: bool,
 }
 
 pub fn verify(
@@ -116,6 +118,7 @@ fn begin(start: &Start) -> Result<Walk, String> {
         prev,
         position: start.after_position,
         sequences: HashMap::new(),
+        whole: start.after_position == 0,
     })
 }
 
@@ -173,6 +176,11 @@ fn hint(walk: &Walk, event: &RawEvent) -> String {
             "its stream goes back from #{last} to #{}, so lines were moved or repeated",
             event.sequence
         ),
+        None if walk.whole && event.sequence != 1 => format!(
+            "its stream starts here at #{}, and in a copy of the whole log every stream starts at #1, \
+             so an event before this line was removed or moved",
+            event.sequence
+        ),
         _ => "this event was altered, or one before it was removed, added or moved".into(),
     }
 }
@@ -188,7 +196,7 @@ fn check_head(walk: &Walk, head: &Head, trusted_key: &str) -> Result<(), String>
             )
         };
         return Err(format!(
-            "the signed head does not verify with the trusted key: {why}{named}"
+            "the head's signature does not verify with the trusted key: {why}{named}"
         ));
     }
     let signed = LedgerHeadRow::parse_signed_text(&head.signed_text)

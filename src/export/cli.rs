@@ -29,9 +29,12 @@ pub async fn export_events(
     let exported =
         super::write::export(&storage.db, &signer, from, &mut out, &mut progress).await?;
     progress.finish();
+    let from = match exported.after_position {
+        0 => "the start of the log".to_string(),
+        p => format!("after position {p}"),
+    };
     eprintln!(
-        "the copy chains from position {} to the head at position {}, signed by {}",
-        exported.after_position,
+        "the copy runs from {from} to the head at position {}, signed by {}",
         exported.head_position,
         signer.public_key()
     );
