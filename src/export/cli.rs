@@ -23,6 +23,15 @@ pub async fn export_events(
         )
     })?;
     let storage = crate::storage::open_with(&db).await?;
+    let started = std::time::Instant::now();
+    let chained = super::write::chain_pending(&storage.db).await?;
+    if chained > 0 {
+        // Apart from the export's own rate, which it would otherwise distort.
+        eprintln!(
+            "chained {chained} events the service had not reached yet in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let mut progress = Progress::new("exported", PROGRESS_EVERY);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

@@ -19,6 +19,8 @@
 
 pub mod check;
 pub mod cli;
+#[cfg(test)]
+mod tests;
 pub mod write;
 
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,12 @@ use projections::log::{self, LogPosition, RawEvent};
 use serde_json::value::RawValue;
 use std::io::Write;
 
-const BATCH: i64 = 1_000;
+/// Events a batch reads: a few MB at most. On PostgreSQL each read of the
+/// log costs about the same whatever its size (the planner scans and sorts
+/// rather than walk the (transaction_id, position) index: ~110 ms at 200,000
+/// events), so fewer, larger batches export faster: 200,000 events went at
+/// 8,500 events/s with 1,000 a batch, 25,000–31,000 with 5,000.
+const BATCH: i64 = 5_000;
 
 /// What an export wrote.
 #[derive(Debug)]
@@ -23,6 +28,13 @@ pub struct Exported {
     pub head_missing: bool,
 }
 
+/// Chains the events the service's projector has not reached yet (all that
+/// came since it stopped, when it is not running), as it would, so that an
+/// export reaches the newest event. Returns how many.
+pub async fn chain_pending(db: &Db) -> Result<usize, String> {
+    chain::drain(db).await.map_err(|e| e.to_string())
+}
+
 /// Writes the events after the start `from` names (every event when None)
 /// up to the chain's head, then the head signed by `signer`.
 pub async fn export(
@@ -32,9 +44,6 @@ pub async fn export(
     out: &mut impl Write,
     progress: &mut Progress,
 ) -> Result<Exported, String> {
-    // The service's projector chains new events as they come; when it is not
-    // running, this does its work, so the export reaches the newest event.
-    chain::drain(db).await.map_err(|e| e.to_string())?;
     // The head is fixed first: events appended while this runs belong to
     // the next export, and the copy ends at the hash that is signed.
     let (head_position, head_hash) = chain::head(db).await.map_err(|e| e.to_string())?;
@@ -53,13 +62,7 @@ pub async fn export(
         after_position,
         after_hash,
     };
-    write_line(
-        out,
-        &Line {
-            start: Some(start),
-            ..Line::default()
-        },
-    )?;
+    write_start(out, start)?;
     let mut head_missing = false;
     if after_position != head_position {
         let mut at = if after_position == 0 {
@@ -95,21 +98,7 @@ pub async fn export(
             }
         }
     }
-    let head = LedgerHeadRow::sign(signer, head_position, head_hash);
-    write_line(
-        out,
-        &Line {
-            head: Some(Head {
-                position: head.position,
-                hash: head.hash,
-                at: projections::db::time_text(head.at),
-                signed_text: head.signed_text,
-                signature: head.signature,
-                public_key: head.public_key,
-            }),
-            ..Line::default()
-        },
-    )?;
+    write_head(out, LedgerHeadRow::sign(signer, head_position, head_hash))?;
     out.flush()
         .map_err(|e| format!("writing the export: {e}"))?;
     Ok(Exported {
@@ -132,7 +121,38 @@ fn raw(text: &str) -> Option<Box<RawValue>> {
         .filter(|r| r.get() == text)
 }
 
-fn write_event(out: &mut impl Write, e: &RawEvent, hash: Option<String>) -> Result<(), String> {
+pub(super) fn write_start(out: &mut impl Write, start: Start) -> Result<(), String> {
+    write_line(
+        out,
+        &Line {
+            start: Some(start),
+            ..Line::default()
+        },
+    )
+}
+
+pub(super) fn write_head(out: &mut impl Write, head: LedgerHeadRow) -> Result<(), String> {
+    write_line(
+        out,
+        &Line {
+            head: Some(Head {
+                position: head.position,
+                hash: head.hash,
+                at: projections::db::time_text(head.at),
+                signed_text: head.signed_text,
+                signature: head.signature,
+                public_key: head.public_key,
+            }),
+            ..Line::default()
+        },
+    )
+}
+
+pub(super) fn write_event(
+    out: &mut impl Write,
+    e: &RawEvent,
+    hash: Option<String>,
+) -> Result<(), String> {
     let payload = raw(&e.payload);
     let metadata = raw(&e.metadata);
     let line = Line {
