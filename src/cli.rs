@@ -72,6 +72,34 @@ enum Command {
         #[arg(long)]
         views: bool,
     },
+    /// Write the event log as JSON Lines to stdout: a start line, one event a
+    /// line in the log's order with its stored hash, and the chain's head
+    /// signed by the service's key. Progress goes to stderr.
+    ExportEvents {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Start at the first event (in log order) whose position is POS or
+        /// more; the copy then chains from the hash of the event before it.
+        #[arg(long, value_name = "POS")]
+        from: Option<i64>,
+        #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
+        signing_key: PathBuf,
+    },
+    /// Check a copy made by export-events offline, without a database. Exits
+    /// 0 only when every stored hash follows from the lines before it and the
+    /// head is signed by the trusted key; 2 otherwise, naming the first line
+    /// that does not match, or when no trusted key is at hand.
+    VerifyExport {
+        /// The JSON Lines file export-events wrote.
+        file: PathBuf,
+        /// The vendor's public key (base64). Default: the public half of the
+        /// signing key at --signing-key. The key named inside the file is
+        /// never trusted.
+        #[arg(long)]
+        public_key: Option<String>,
+        #[arg(long, env = "SIGNING_KEY_PATH", default_value = "./data/signing-key")]
+        signing_key: PathBuf,
+    },
     /// Print the public key that signs license files (base64 of its 32
     /// bytes). It reads the key `serve` made; it never makes one.
     PublicKey {
@@ -168,6 +196,16 @@ async fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Replay { db } => replay(db).await,
         Command::Verify { db, views } => verify(db, views).await,
+        Command::ExportEvents {
+            db,
+            from,
+            signing_key,
+        } => crate::export::cli::export_events(db, from, &signing_key).await,
+        Command::VerifyExport {
+            file,
+            public_key,
+            signing_key,
+        } => crate::export::cli::verify_export(&file, public_key, &signing_key),
         Command::PublicKey { signing_key } => public_key(&signing_key),
         Command::CheckLicense {
             file,
@@ -327,21 +365,12 @@ fn check_license(
         .ok_or("no {payload, signature, publicKey} object in the file")?;
     let license: crate::signing::SignedFile =
         serde_json::from_value(object.clone()).map_err(|e| format!("not a license file: {e}"))?;
-    // The key named inside the file only proves the file is intact, not who
-    // signed it: anyone can sign a file with a key of their own. Only a key
-    // the operator trusts decides.
-    let trusted = match public_key {
-        Some(k) => k,
-        None => match crate::signing::Signer25519::load(signing_key)? {
-            Some(s) => s.public_key(),
-            None => {
-                println!(
-                    "license file NOT checked: no trusted key (give --public-key, or a signing key at {})",
-                    signing_key.display()
-                );
-                return Ok(ExitCode::from(2));
-            }
-        },
+    let Some(trusted) = trusted_key(public_key, signing_key)? else {
+        println!(
+            "license file NOT checked: no trusted key (give --public-key, or a signing key at {})",
+            signing_key.display()
+        );
+        return Ok(ExitCode::from(2));
     };
     let payload = match crate::signing::verify(&license, Some(&trusted)) {
         Ok(payload) => payload,
@@ -373,6 +402,21 @@ fn check_license(
             println!("license file is NOT valid: it names no expiresAt time");
             Ok(ExitCode::from(2))
         }
+    }
+}
+
+/// The key a signature must verify with: `--public-key`, else the public
+/// half of the signing key at `signing_key`; None when neither is at hand.
+/// The key named inside a signed file only proves it intact, not who signed
+/// it: anyone can sign with a key of their own. Only a key the operator
+/// trusts decides.
+pub(crate) fn trusted_key(
+    public_key: Option<String>,
+    signing_key: &Path,
+) -> Result<Option<String>, String> {
+    match public_key {
+        Some(k) => Ok(Some(k)),
+        None => Ok(crate::signing::Signer25519::load(signing_key)?.map(|s| s.public_key())),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod event_store;
+pub mod export;
 pub mod files;
 pub mod graphql;
 pub mod http;

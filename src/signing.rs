@@ -85,7 +85,18 @@ impl Signer25519 {
 /// Checks a file's signature with `public_key` (base64), or with the key the
 /// file names when none is given. Returns the payload's JSON.
 pub fn verify(file: &SignedFile, public_key: Option<&str>) -> Result<serde_json::Value, String> {
-    let key_text = public_key.unwrap_or(&file.public_key);
+    verify_text(
+        &file.payload,
+        &file.signature,
+        public_key.unwrap_or(&file.public_key),
+    )?;
+    serde_json::from_str(&file.payload).map_err(|e| format!("the payload is not JSON: {e}"))
+}
+
+/// Checks an Ed25519 signature (base64) over the exact bytes of `text` with
+/// `key_text` (base64 of the 32-byte public key): license files and signed
+/// ledger heads alike.
+pub fn verify_text(text: &str, signature: &str, key_text: &str) -> Result<(), String> {
     let key_bytes: [u8; 32] = STANDARD
         .decode(key_text.trim())
         .ok()
@@ -94,13 +105,15 @@ pub fn verify(file: &SignedFile, public_key: Option<&str>) -> Result<serde_json:
     let key = VerifyingKey::from_bytes(&key_bytes)
         .map_err(|_| "the public key is not a valid Ed25519 key")?;
     let sig_bytes: [u8; 64] = STANDARD
-        .decode(file.signature.trim())
+        .decode(signature.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or("the signature is not 64 bytes of base64")?;
-    key.verify(file.payload.as_bytes(), &Signature::from_bytes(&sig_bytes))
-        .map_err(|_| "the signature does not match the payload: the file was altered or signed by another key")?;
-    serde_json::from_str(&file.payload).map_err(|e| format!("the payload is not JSON: {e}"))
+    key.verify(text.as_bytes(), &Signature::from_bytes(&sig_bytes))
+        .map_err(|_| {
+            "the signature does not match the signed text: it was altered or signed by another key"
+                .to_string()
+        })
 }
 
 #[cfg(test)]

@@ -66,6 +66,47 @@ pub async fn stored(db: &Db) -> Result<HashMap<i64, String>, sqlx::Error> {
     Ok(rows.into_iter().collect())
 }
 
+/// Where a segment of the chain starting at `from` begins: the chained event
+/// just before the first one (in chain order) whose position is `from` or
+/// more, as (position, hex hash); (0, 64 zeros) when that is the first
+/// event. None when no chained event is at or after `from`.
+///
+/// In chain order, because on PostgreSQL a later position can commit
+/// earlier: the segment is every event after the returned one, so an event
+/// of a lower position that committed later is in it, never skipped.
+pub async fn before(db: &Db, from: i64) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let first: Option<i64> =
+        sqlx::query_scalar("SELECT min(ordinal) FROM event_hashes WHERE position >= $1")
+            .bind(from)
+            .fetch_one(&db.pool)
+            .await?;
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT position, hash FROM event_hashes WHERE ordinal = $1")
+            .bind(first - 1)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(Some(row.unwrap_or_else(|| (0, to_hex(&GENESIS)))))
+}
+
+/// The stored hashes of the positions from `low` to `high`, for one batch
+/// of an export.
+pub async fn stored_between(
+    db: &Db,
+    low: i64,
+    high: i64,
+) -> Result<HashMap<i64, String>, sqlx::Error> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT position, hash FROM event_hashes WHERE position BETWEEN $1 AND $2")
+            .bind(low)
+            .bind(high)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Chains the next batch of events; returns how many.
 pub async fn run_once(db: &Db) -> Result<usize, LogError> {
     let from = load_checkpoint(db, CONSUMER).await?;

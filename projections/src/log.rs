@@ -236,6 +236,28 @@ pub async fn stream_head(db: &Db, aggregate_id: &str) -> Result<Option<LogPositi
     .transpose()
 }
 
+/// The log position of the event stored at `global_position`: where a
+/// reader resumes after it. None when no event is there.
+pub async fn position_of(
+    db: &Db,
+    global_position: i64,
+) -> Result<Option<LogPosition>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {} AS transaction_id FROM events WHERE global_position = $1",
+        db.backend.log_transaction_id()
+    ))
+    .bind(global_position)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| {
+        Ok(LogPosition {
+            transaction_id: r.try_get("transaction_id")?,
+            position: global_position,
+        })
+    })
+    .transpose()
+}
+
 /// The events after `after` the projector has not applied yet, visible or
 /// not (an event of a transaction still running on PostgreSQL counts), and
 /// the time the oldest of them was recorded (RFC 3339).

@@ -126,6 +126,40 @@ pub struct LedgerHeadRow {
     pub public_key: String,
 }
 
+impl LedgerHeadRow {
+    /// Signs `position` and `hash` as of now. `ledgerHead` and the export's
+    /// last line both come from here, so one check fits both.
+    pub fn sign(signer: &crate::signing::Signer25519, position: i64, hash: String) -> Self {
+        // The time as signed (microseconds), so `at` and the text agree.
+        let now = chrono::Utc::now();
+        let at_text = time_text(now);
+        let at = projections::db::parse_time(&at_text).unwrap_or(now);
+        let signed_text = format!("{position}\n{hash}\n{at_text}");
+        let signed = signer.sign(signed_text);
+        LedgerHeadRow {
+            position,
+            hash,
+            at,
+            signed_text: signed.payload,
+            signature: signed.signature,
+            public_key: signed.public_key,
+        }
+    }
+
+    /// The position, hash and time a signed text names; None when it is not
+    /// three lines of that shape.
+    pub fn parse_signed_text(text: &str) -> Option<(i64, String, String)> {
+        let mut lines = text.split('\n');
+        let position = lines.next()?.parse().ok()?;
+        let hash = lines.next()?.to_string();
+        let at = lines.next()?.to_string();
+        if lines.next().is_some() {
+            return None;
+        }
+        Some((position, hash, at))
+    }
+}
+
 impl App {
     /// ADMIN and AUDITOR: what an outside party keeps to check later that the
     /// history up to here was not rewritten.
@@ -136,19 +170,6 @@ impl App {
             ));
         }
         let (position, hash) = projections::chain::head(&self.db).await?;
-        // The time as signed (microseconds), so `at` and the text agree.
-        let now = chrono::Utc::now();
-        let at_text = time_text(now);
-        let at = projections::db::parse_time(&at_text).unwrap_or(now);
-        let signed_text = format!("{position}\n{hash}\n{at_text}");
-        let signed = self.signer.sign(signed_text);
-        Ok(LedgerHeadRow {
-            position,
-            hash,
-            at,
-            signed_text: signed.payload,
-            signature: signed.signature,
-            public_key: signed.public_key,
-        })
+        Ok(LedgerHeadRow::sign(&self.signer, position, hash))
     }
 }

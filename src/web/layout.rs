@@ -28,10 +28,18 @@ fn head(title: &str) -> Markup {
 
 fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::Admin | Role::Auditor => &[
+        // An auditor cannot create tokens (every change is refused), so it
+        // has no use for the page.
+        Role::Auditor => &[
             ("/admin/partners", "Partners"),
             ("/credits", "Credit history"),
             ("/webhooks", "Webhooks"),
+        ],
+        Role::Admin => &[
+            ("/admin/partners", "Partners"),
+            ("/credits", "Credit history"),
+            ("/webhooks", "Webhooks"),
+            ("/tokens", "API tokens"),
         ],
         Role::Partner => &[
             ("/", "Home"),
@@ -42,6 +50,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/resellers", "Resellers"),
             ("/credits", "Credit history"),
             ("/webhooks", "Webhooks"),
+            ("/tokens", "API tokens"),
         ],
         Role::Reseller => &[
             ("/", "Home"),
@@ -50,6 +59,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/support", "Support"),
             ("/subscriptions", "Subscriptions"),
             ("/credits", "Credit history"),
+            ("/tokens", "API tokens"),
         ],
     }
 }
@@ -202,6 +212,7 @@ const FIELD_WORDS: &[(&str, &str)] = &[
     ("startsOn", "the start date"),
     ("deviceFingerprint", "the device's fingerprint"),
     ("deviceName", "the device's name"),
+    ("expiresAt", "the expiry date"),
 ];
 
 /// The message in plain words, with a capital letter; the contract's code

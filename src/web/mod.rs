@@ -20,6 +20,7 @@ mod session;
 mod signin;
 mod subscriptions;
 mod support;
+mod tokens;
 mod webhooks;
 
 use crate::app::App;
@@ -143,6 +144,9 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
             "/webhooks/deliveries/{id}/redeliver",
             axum::routing::post(webhooks::redeliver),
         )
+        .route("/tokens", get(tokens::list))
+        .route("/tokens/new", axum::routing::post(tokens::create))
+        .route("/tokens/{id}/revoke", axum::routing::post(tokens::revoke))
         .route("/static/portal.css", get(stylesheet))
         .route("/static/portal.js", get(script))
         .route("/static/favicon.svg", get(favicon))

@@ -135,3 +135,5 @@ both_backends!(
         check_signature(&head);
     }
 );
+
+mod export;

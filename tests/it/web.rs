@@ -1301,3 +1301,5 @@ both_backends!(
         assert!(!none.contains(&code), "{none}");
     }
 );
+
+mod tokens;
