@@ -177,8 +177,8 @@ impl Backend {
                 // `->>` needs SQLite 3.38. Turning each object back into
                 // text for `value` and parsing it again is a quarter of the
                 // SQLite thread's time in a replay (perf); jsonb_each would
-                // skip that from SQLite 3.45 on, but the SQLite linked here
-                // (3.40) lacks it.
+                // skip that, but the SQLite linked here refused it ("no
+                // such table: jsonb_each").
                 format!("SELECT {} FROM json_each({placeholder})", values.join(", "))
             }
         }

@@ -146,20 +146,19 @@ async fn deleted(
     license_id: &str,
     refund: i64,
 ) -> Result<(), sqlx::Error> {
-    let row: Option<(String, String, String, String)> = if let Some(l) =
-        batch.licenses.get_mut(license_id)
-    {
-        l.deleted = 1;
-        l.credits_spent -= refund;
-        l.updated_at = at.to_string();
-        Some((
-            l.owner_id.clone(),
-            l.scope_id.clone(),
-            l.product.clone(),
-            l.kind.clone(),
-        ))
-    } else {
-        sqlx::query(
+    let row: Option<(String, String, String, String)> =
+        if let Some(l) = batch.licenses.get_mut(license_id) {
+            l.deleted = 1;
+            l.credits_spent -= refund;
+            l.updated_at = at.to_string();
+            Some((
+                l.owner_id.clone(),
+                l.scope_id.clone(),
+                l.product.clone(),
+                l.kind.clone(),
+            ))
+        } else {
+            sqlx::query(
             "UPDATE licenses SET deleted = 1, credits_spent = credits_spent - $1, updated_at = $2
                   WHERE id = $3",
         )
@@ -168,11 +167,11 @@ async fn deleted(
         .bind(license_id)
         .execute(&mut **tx)
         .await?;
-        sqlx::query_as("SELECT owner_id, scope_id, product, kind FROM licenses WHERE id = $1")
-            .bind(license_id)
-            .fetch_optional(&mut **tx)
-            .await?
-    };
+            sqlx::query_as("SELECT owner_id, scope_id, product, kind FROM licenses WHERE id = $1")
+                .bind(license_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        };
     if let Some((owner, scope, product, kind)) = &row {
         let counted = Counted {
             owner,
