@@ -362,7 +362,7 @@ pub enum ReplayProgress {
 /// rebuilt anyway. A crash in between leaves the definitions saved, and
 /// `build_deferred_indexes` (run at every start) builds them; building them
 /// early, while a replay still runs, is correct too, only slower.
-async fn reset_views_for_replay(db: &Db) -> Result<(), sqlx::Error> {
+pub async fn reset_views_for_replay(db: &Db) -> Result<(), sqlx::Error> {
     use sqlx::Row;
     let mut tx = db.begin_write().await?;
     let mut deferred: Vec<(String, String)> = Vec::new();
