@@ -254,28 +254,30 @@ async fn create_admin(
 }
 
 async fn replay(db: DbArgs) -> Result<ExitCode, String> {
+    use projections::projector::ReplayProgress;
     let app = crate::server::build_app(&offline(db)).await?;
     let total = projections::log::count(&app.db)
         .await
         .map_err(|e| e.to_string())?;
     println!("rebuilding the views from {total} events…");
     let started = Instant::now();
-    projections::projector::reset_views(&app.db)
+    let mut last_report = Instant::now();
+    let done = app
+        .projector
+        .replay(|progress| match progress {
+            ReplayProgress::Applied(done) if last_report.elapsed().as_secs() >= 2 => {
+                let secs = started.elapsed().as_secs_f64();
+                println!(
+                    "  {done}/{total} events, {:.0} events/s",
+                    done as f64 / secs.max(1e-9)
+                );
+                last_report = Instant::now();
+            }
+            ReplayProgress::Applied(_) => {}
+            ReplayProgress::BuildingIndexes => println!("  building the indexes…"),
+        })
         .await
         .map_err(|e| e.to_string())?;
-    let mut done = 0usize;
-    let mut last_report = Instant::now();
-    loop {
-        let n = app.projector.run_once().await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        done += n;
-        if last_report.elapsed().as_secs() >= 2 {
-            println!("  {done}/{total} events");
-            last_report = Instant::now();
-        }
-    }
     let secs = started.elapsed().as_secs_f64();
     println!(
         "replayed {done} events in {secs:.2} s: {:.0} events/s",

@@ -21,11 +21,11 @@ pub async fn phase(client: &Graphql, admin: &str) -> Result<(), String> {
         .data(
             Some(admin),
             "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-            json!({ "i": { "login": "abuser", "email": "abuser@example.com", "name": "Abuser", "password": "abuser-password" } }),
+            json!({ "i": { "login": "abuser", "email": "abuser@example.com", "name": "Abuser", "password": "guessed-at-pass-1" } }),
         )
         .await?;
     string_at(&d, &["createPartner", "id"])?;
-    let partner = client.login("abuser", "abuser-password").await?;
+    let partner = client.login("abuser", "guessed-at-pass-1").await?;
     let d = client
         .data(
             Some(&partner),

@@ -52,6 +52,11 @@ pub struct BenchArgs {
     /// API's latency beside a receiver that never answers.
     #[arg(long)]
     pub webhooks_only: bool,
+    /// Only what the replay needs: the API phases write a log (with
+    /// `--heavy-licenses` licenses appended), the server stops, every view
+    /// is rebuilt and the replay's figure printed, then stop.
+    #[arg(long)]
+    pub replay_only: bool,
 }
 
 /// The first administrator's password on the bench's server.
@@ -117,6 +122,9 @@ async fn run(args: BenchArgs) -> Result<(), String> {
 /// the large aggregate, then (server stopped) the replay, and on fresh
 /// servers over the same database the supports range and the portal's pages.
 async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
+    if args.replay_only {
+        return replay_only(args, serve).await;
+    }
     if !(args.abuse_only || args.webhooks_only) {
         durability::synchronous(args, serve).await?;
     }
@@ -160,4 +168,19 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
         Some(heavy) => portal::pages(&app, serve, &heavy).await,
         None => Ok(()),
     }
+}
+
+/// `--replay-only`: a log from the API phases and the large partner, then
+/// the replay of every view.
+async fn replay_only(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
+    let running = testkit::server::start(serve).await?;
+    let client = Graphql::new(running.addr);
+    let api = api::Api::set_up(args, client.clone()).await?;
+    api.grants(args).await?;
+    api.assign_licenses(args).await?;
+    api.activations(args).await?;
+    heavy::partner(args, &client, &api.admin, &api.partners[0].1, &running.app).await?;
+    running.stop().await;
+    replay::all_views(serve).await?;
+    Ok(())
 }

@@ -14,10 +14,11 @@ pub async fn all_views(serve: &ServeArgs) -> Result<Arc<App>, String> {
         .await
         .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    projections::projector::reset_views(&app.db)
+    let replayed = app
+        .projector
+        .replay(|_| {})
         .await
         .map_err(|e| e.to_string())?;
-    let replayed = app.projector.drain().await.map_err(|e| e.to_string())?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "replay: {replayed} of {events} events in {secs:.2} s: {:>10.0} events/s",

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
 const CONSUMER: &str = "views";
+/// Events per batch of the running projector: small, so that a mutation
+/// waiting for its own event is not held behind a long batch.
 const BATCH: i64 = 500;
+/// Events per batch of a full replay, where only the total time counts.
+const REPLAY_BATCH: i64 = 5_000;
 /// How often the log is polled when nobody signals a new event (another
 /// process may be writing to the same database).
 const POLL: Duration = Duration::from_millis(200);
@@ -82,6 +86,11 @@ impl Projector {
 
     /// Applies the next batch of events; returns how many it applied.
     pub async fn run_once(&self) -> Result<usize, LogError> {
+        self.run_batch(BATCH).await
+    }
+
+    /// Applies up to `limit` events in one transaction.
+    async fn run_batch(&self, limit: i64) -> Result<usize, LogError> {
         let from = load_checkpoint(&self.db, CONSUMER).await?;
         self.progress.send_if_modified(|p| {
             let newer = *p < from;
@@ -90,7 +99,7 @@ impl Projector {
             }
             newer
         });
-        let events = log::read_after(&self.db, from, BATCH).await?;
+        let events = log::read_after(&self.db, from, limit).await?;
         let Some(last) = events.last().map(|e| e.at_log) else {
             // Nothing new for the views, but the chain may still be behind
             // (a database that held events before it existed).
@@ -102,11 +111,11 @@ impl Projector {
             tx.rollback().await?;
             return Ok(0);
         }
-        let mut batch = views::Batch::default();
+        let mut batch = views::Batch::new(self.db.backend);
         for event in &events {
             apply_logged(&mut tx, &mut batch, event).await?;
         }
-        batch.finish(&mut tx).await?;
+        finish(&mut tx, batch, &events).await?;
         tx.commit().await?;
         // Read after the views' batch, so every event a waiter is told about
         // has its hash too.
@@ -158,6 +167,30 @@ impl Projector {
             }
             total += n;
         }
+    }
+
+    /// Empties every view and rebuilds it from the whole log, in batches
+    /// of `REPLAY_BATCH`, each committed with its checkpoint (a replay cut
+    /// short resumes where it stopped, at the projector's next run), the
+    /// views' secondary indexes built once at the end (see
+    /// `reset_views_for_replay`). Returns the events applied.
+    pub async fn replay(
+        &self,
+        mut progress: impl FnMut(ReplayProgress),
+    ) -> Result<usize, LogError> {
+        reset_views_for_replay(&self.db).await?;
+        let mut total = 0;
+        loop {
+            let n = self.run_batch(REPLAY_BATCH).await?;
+            if n == 0 {
+                break;
+            }
+            total += n;
+            progress(ReplayProgress::Applied(total));
+        }
+        progress(ReplayProgress::BuildingIndexes);
+        build_deferred_indexes(&self.db).await?;
+        Ok(total)
     }
 
     /// How far the views are behind the log now.
@@ -267,6 +300,19 @@ async fn chain(db: &Db) {
     }
 }
 
+/// Writes what a batch gathered. A row refused here belongs to one of the
+/// batch's events; the first is named.
+async fn finish(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    batch: views::Batch,
+    events: &[StoredEvent],
+) -> Result<(), LogError> {
+    batch.finish(tx).await.map_err(|error| LogError::Apply {
+        position: events.first().map_or(0, StoredEvent::position),
+        error,
+    })
+}
+
 async fn apply_logged(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     batch: &mut views::Batch,
@@ -294,6 +340,125 @@ pub async fn reset_views(db: &Db) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await
+}
+
+/// What a full replay reports as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayProgress {
+    /// The events applied so far.
+    Applied(usize),
+    /// Every event is applied; the indexes dropped for the replay are being
+    /// built again.
+    BuildingIndexes,
+}
+
+/// Empties every view for a full replay and drops their secondary indexes
+/// and triggers, saving each definition in `deferred_indexes`, all in one
+/// transaction with the checkpoint's move back to the start. Writing rows
+/// into bare tables and building each index once at the end is what
+/// pg_restore does. SQLite's search index is emptied (made again) and,
+/// without the trigger that fed it, filled from the licenses at the end: a
+/// search meanwhile finds nothing, as the views it searches are being
+/// rebuilt anyway. A crash in between leaves the definitions saved, and
+/// `build_deferred_indexes` (run at every start) builds them; building them
+/// early, while a replay still runs, is correct too, only slower.
+pub async fn reset_views_for_replay(db: &Db) -> Result<(), sqlx::Error> {
+    use sqlx::Row;
+    let mut tx = db.begin_write().await?;
+    let mut deferred: Vec<(String, String)> = Vec::new();
+    let mut drops: Vec<String> = Vec::new();
+    if let Some((table, fill)) = db.backend.search_table() {
+        let sql: Option<String> =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                .bind(table)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(sql) = sql {
+            // Dropping an FTS5 table and making it again is how it is
+            // emptied at once; a DELETE takes every row's trigrams out.
+            drops.push(format!("DROP TABLE {table}"));
+            drops.push(sql);
+            deferred.push((format!("{table}: filled"), fill.to_string()));
+        }
+    }
+    let rows = sqlx::query(&db.backend.deferrable_indexes(views::VIEW_TABLES))
+        .fetch_all(&mut *tx)
+        .await?;
+    for row in &rows {
+        let name: String = row.try_get("name")?;
+        let kind: String = row.try_get("kind")?;
+        let sql: String = row.try_get("sql")?;
+        drops.push(format!("DROP {} {name}", kind.to_uppercase()));
+        deferred.push((name, sql));
+    }
+    let saved: i64 = sqlx::query_scalar("SELECT count(*) FROM deferred_indexes")
+        .fetch_one(&mut *tx)
+        .await?;
+    for (ord, (name, sql)) in deferred.iter().enumerate() {
+        // After what an earlier replay cut short left saved.
+        let ord = saved + i64::try_from(ord).unwrap_or(i64::MAX - saved);
+        // A definition already saved (a replay cut short) stays as it was.
+        sqlx::query(
+            "INSERT INTO deferred_indexes (name, ord, sql) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(ord)
+        .bind(sql)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for statement in &drops {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    for empty in db.backend.empty_tables(views::VIEW_TABLES) {
+        sqlx::query(&empty).execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE log_checkpoints SET transaction_id = 0, position = 0 WHERE consumer = $1")
+        .bind(CONSUMER)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Builds the indexes a full replay dropped (see `reset_views_for_replay`),
+/// in one transaction; nothing to do unless a replay is under way or was
+/// cut short. Returns how many statements it ran.
+pub async fn build_deferred_indexes(db: &Db) -> Result<usize, sqlx::Error> {
+    // Read first: at a start there is nearly always nothing, and SQLite's
+    // write transaction would wait for any writer.
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM deferred_indexes")
+        .fetch_one(&db.pool)
+        .await?;
+    if waiting == 0 {
+        return Ok(0);
+    }
+    let mut tx = db.begin_write().await?;
+    let saved: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, sql FROM deferred_indexes ORDER BY ord")
+            .fetch_all(&mut *tx)
+            .await?;
+    if saved.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    if let Some(settings) = db.backend.index_build_settings() {
+        sqlx::query(settings).execute(&mut *tx).await?;
+    }
+    for (name, sql) in &saved {
+        tracing::debug!(index = %name, "building an index a replay deferred");
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM deferred_indexes")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    // The views only: the whole database's ANALYZE took twice as long,
+    // most of it on the events.
+    for table in views::VIEW_TABLES {
+        db.analyze(Some(table)).await?;
+    }
+    Ok(saved.len())
 }
 
 /// One view table as it is and as a replay of the log makes it.
@@ -343,20 +508,20 @@ pub async fn compare_with_replay(db: &Db) -> Result<Vec<TableComparison>, LogErr
     }
     let mut at = LogPosition::default();
     'log: loop {
-        let events = log::read_after(db, at, BATCH).await?;
+        let events = log::read_after(db, at, REPLAY_BATCH).await?;
         if events.is_empty() {
             break;
         }
-        let mut batch = views::Batch::default();
+        let mut batch = views::Batch::new(db.backend);
         for event in &events {
             if event.at_log > checkpoint {
-                batch.finish(&mut tx).await?;
+                finish(&mut tx, batch, &events).await?;
                 break 'log;
             }
             apply_logged(&mut tx, &mut batch, event).await?;
             at = event.at_log;
         }
-        batch.finish(&mut tx).await?;
+        finish(&mut tx, batch, &events).await?;
     }
     let mut report = Vec::new();
     for (table, live) in views::VIEW_TABLES.iter().zip(live) {

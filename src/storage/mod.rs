@@ -48,6 +48,7 @@ pub async fn open_with(settings: &DbArgs) -> Result<Storage, String> {
             )
             .await
             .context("opening the SQLite database")?;
+            build_deferred_indexes(&db).await?;
             Ok(Storage {
                 db,
                 events: EventPool::Sqlite(pool),
@@ -67,12 +68,28 @@ pub async fn open_with(settings: &DbArgs) -> Result<Storage, String> {
             )
             .await
             .context("connecting to PostgreSQL")?;
+            build_deferred_indexes(&db).await?;
             Ok(Storage {
                 db,
                 events: EventPool::Postgres(pool),
             })
         }
     }
+}
+
+/// Builds the views' indexes a replay cut short left dropped (nothing to
+/// do, one query, otherwise).
+async fn build_deferred_indexes(db: &Db) -> Result<(), String> {
+    let built = projections::projector::build_deferred_indexes(db)
+        .await
+        .context("building the indexes a replay deferred")?;
+    if built > 0 {
+        tracing::warn!(
+            built,
+            "built the views' indexes an unfinished replay had deferred"
+        );
+    }
+    Ok(())
 }
 
 /// Whether a database error's text says the disk is full: SQLite's

@@ -108,3 +108,91 @@ async fn sqlite_events_appended_while_stopped_are_projected_once() {
 async fn postgres_events_appended_while_stopped_are_projected_once() {
     appended_while_stopped(Backend::Postgres).await;
 }
+
+/// The views' indexes as each backend lists them (SQLite: the triggers
+/// feeding the search index too).
+async fn view_indexes(db: &projections::Db) -> i64 {
+    let sql = match db.backend {
+        projections::Backend::Sqlite => {
+            "SELECT count(*) FROM sqlite_master WHERE type IN ('index', 'trigger')
+              AND tbl_name IN ('accounts', 'credit_entries', 'licenses')"
+        }
+        projections::Backend::Postgres => {
+            "SELECT count(*) FROM pg_indexes
+              WHERE tablename IN ('accounts', 'credit_entries', 'licenses')"
+        }
+    };
+    count(db, sql).await
+}
+
+/// A replay cut short after it dropped the views' indexes (a kill, a
+/// crash) leaves their definitions saved: the next start builds them, and
+/// the projector finishes the views from its checkpoint.
+async fn replay_cut_short(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database(backend, dir.path()).await;
+    let app = license_portal::server::build_app(&serve_args(url.clone(), dir.path()))
+        .await
+        .expect("app");
+    let actor = Actor::System("test");
+    let register = LedgerCommand::RegisterPartner {
+        login: "acme".into(),
+        email: "a@acme.example".into(),
+        name: "Acme".into(),
+    };
+    app.ledgers
+        .execute(Role::Partner, "acc_acme", register, &actor)
+        .await
+        .expect("register");
+    for i in 1..=5 {
+        let grant = LedgerCommand::GrantCredits {
+            amount: i,
+            reference: format!("R{i}"),
+            idempotency: None,
+        };
+        app.ledgers
+            .execute(Role::Partner, "acc_acme", grant, &actor)
+            .await
+            .expect("grant");
+    }
+    let db = &app.db;
+    let projector = Projector::new(db.clone());
+    let applied = projector.drain().await.expect("drain");
+    assert_eq!(drained(&projector, applied, 6).await, 6);
+    let indexes = view_indexes(db).await;
+
+    projections::projector::reset_views_for_replay(db)
+        .await
+        .expect("reset");
+    assert!(view_indexes(db).await < indexes, "the indexes were dropped");
+    assert!(count(db, "SELECT count(*) FROM deferred_indexes").await > 0);
+
+    // The process dies here; the next start builds what was deferred.
+    let storage = license_portal::storage::open(&url).await.expect("open");
+    assert_eq!(view_indexes(&storage.db).await, indexes);
+    assert_eq!(
+        count(&storage.db, "SELECT count(*) FROM deferred_indexes").await,
+        0
+    );
+    let projector = Projector::new(storage.db.clone());
+    let applied = projector.drain().await.expect("drain again");
+    assert_eq!(drained(&projector, applied, 6).await, 6);
+    assert_eq!(
+        count(
+            &storage.db,
+            "SELECT balance FROM accounts WHERE id = 'acc_acme'"
+        )
+        .await,
+        15
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_a_replay_cut_short_has_its_indexes_built_at_the_next_start() {
+    replay_cut_short(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_replay_cut_short_has_its_indexes_built_at_the_next_start() {
+    replay_cut_short(Backend::Postgres).await;
+}

@@ -2,24 +2,38 @@
 //! and the welcome email each new partner or reseller is sent.
 
 use super::Tx;
+use super::batch::{AccountRow, Balance, Batch, OutboxRow};
 use crate::log::StoredEvent;
 use aggregates::{LedgerEvent, Role};
 
 /// Applies this area's events; `views::apply` routes the others elsewhere.
-pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
+pub(super) async fn apply(
+    tx: &mut Tx<'_>,
+    batch: &mut Batch,
+    e: &StoredEvent,
+) -> Result<(), sqlx::Error> {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     match &e.event {
         AdminRegistered { login, email, name } => {
-            insert_account(tx, e, Role::Admin.as_str(), login, email, name, None, None).await?;
+            insert_account(
+                batch,
+                e,
+                Role::Admin.as_str(),
+                login,
+                email,
+                name,
+                None,
+                None,
+            );
         }
         AuditorRegistered { login, email, name } => {
-            insert_account(tx, e, "AUDITOR", login, email, name, None, None).await?;
-            welcome(tx, e).await?;
+            insert_account(batch, e, "AUDITOR", login, email, name, None, None);
+            welcome(batch, e);
         }
         PartnerRegistered { login, email, name } => {
             insert_account(
-                tx,
+                batch,
                 e,
                 Role::Partner.as_str(),
                 login,
@@ -27,9 +41,8 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
                 name,
                 None,
                 None,
-            )
-            .await?;
-            welcome(tx, e).await?;
+            );
+            welcome(batch, e);
         }
         ResellerRegistered {
             partner_id,
@@ -40,17 +53,16 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
         } => {
             let products = serde_json::to_string(products).unwrap_or_else(|_| "[]".into());
             insert_account(
-                tx,
+                batch,
                 e,
                 Role::Reseller.as_str(),
                 login,
                 email,
                 name,
                 Some(partner_id),
-                Some(&products),
-            )
-            .await?;
-            welcome(tx, e).await?;
+                Some(products),
+            );
+            welcome(batch, e);
         }
         ResellerProfileEdited {
             email,
@@ -60,6 +72,18 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
             let products = products
                 .as_ref()
                 .map(|p| serde_json::to_string(p).unwrap_or_else(|_| "[]".into()));
+            if let Some(account) = batch.accounts.get_mut(owner) {
+                if let Some(email) = email {
+                    account.email = email.clone();
+                }
+                if let Some(name) = name {
+                    account.name = name.clone();
+                }
+                if products.is_some() {
+                    account.products = products;
+                }
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE accounts SET email = coalesce($1, email), name = coalesce($2, name),
                         products = coalesce($3, products) WHERE id = $4",
@@ -77,45 +101,47 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_account(
-    tx: &mut Tx<'_>,
+fn insert_account(
+    batch: &mut Batch,
     e: &StoredEvent,
     role: &str,
     login: &str,
     email: &str,
     name: &str,
     parent: Option<&str>,
-    products: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO accounts (id, role, login, email, name, parent_id, products, created_at, position)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&e.aggregate_id)
-    .bind(role)
-    .bind(login)
-    .bind(email)
-    .bind(name)
-    .bind(parent)
-    .bind(products)
-    .bind(&e.at)
-    .bind(e.position())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    products: Option<String>,
+) {
+    // Movements before the registration found no row; from here on the
+    // balance is this row's.
+    if matches!(batch.balances.get(&e.aggregate_id), Some(Balance::Absent)) {
+        batch.balances.remove(&e.aggregate_id);
+    }
+    batch.accounts.insert(
+        &e.aggregate_id,
+        AccountRow {
+            id: e.aggregate_id.clone(),
+            role: role.to_string(),
+            login: login.to_string(),
+            email: email.to_string(),
+            name: name.to_string(),
+            parent_id: parent.map(str::to_string),
+            products,
+            created_at: e.at.clone(),
+            position: e.position(),
+            balance: 0,
+            entries: 0,
+        },
+    );
 }
 
 /// The welcome email goes out once per account, even if the views are
 /// rebuilt: the outbox is not a view and its id is the account's.
-async fn welcome(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO outbox (id, kind, account_id, created_at, next_attempt_at)
-         VALUES ($1, 'welcome', $2, $3, $3) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(format!("welcome:{}", e.aggregate_id))
-    .bind(&e.aggregate_id)
-    .bind(&e.at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+fn welcome(batch: &mut Batch, e: &StoredEvent) {
+    batch.outbox.push(OutboxRow {
+        id: format!("welcome:{}", e.aggregate_id),
+        kind: "welcome".to_string(),
+        account_id: e.aggregate_id.clone(),
+        created_at: e.at.clone(),
+        next_attempt_at: e.at.clone(),
+    });
 }

@@ -1,6 +1,7 @@
 //! Credit entries and idempotency results, which any event may add.
 
 use super::Tx;
+use super::batch::{Batch, CreditEntryRow, IdempotencyRow};
 use crate::log::StoredEvent;
 use crate::queries::CreditDetail;
 use aggregates::LedgerEvent;
@@ -23,41 +24,31 @@ pub fn credit_entry_id(stream: &str, sequence: i64) -> String {
 
 /// Records the credits an event moves and the result of the idempotent
 /// command that caused it, whatever its area.
-pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
+pub(super) async fn apply(
+    tx: &mut Tx<'_>,
+    batch: &mut Batch,
+    e: &StoredEvent,
+) -> Result<(), sqlx::Error> {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
-    let at = e.at.as_str();
-    let pos = e.position();
 
     if let Some(movement) = e.event.credit_movement() {
-        let after: i64 = sqlx::query_scalar(
-            "UPDATE accounts SET balance = balance + $1, entries = entries + 1 WHERE id = $2
-              RETURNING balance",
-        )
-        .bind(movement.amount)
-        .bind(owner)
-        .fetch_optional(&mut **tx)
-        .await?
-        .unwrap_or(movement.amount);
-        let detail = detail_of(tx, &e.event)
+        let after = batch.move_balance(tx, owner, movement.amount).await?;
+        let detail = detail_of(tx, batch, &e.event)
             .await?
             .and_then(|d| serde_json::to_string(&d).ok());
-        sqlx::query(
-            "INSERT INTO credit_entries (id, account_id, position, at, amount, balance_after, reason, reference, actor_id, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(credit_entry_id(owner, e.sequence))
-        .bind(owner)
-        .bind(pos)
-        .bind(at)
-        .bind(movement.amount)
-        .bind(after)
-        .bind(movement.reason.as_str())
-        .bind(movement.reference)
-        .bind(e.actor.as_deref())
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
+        batch.credit_entries.push(CreditEntryRow {
+            id: credit_entry_id(owner, e.sequence),
+            account_id: owner.to_string(),
+            position: e.position(),
+            at: e.at.clone(),
+            amount: movement.amount,
+            balance_after: after,
+            reason: movement.reason.as_str().to_string(),
+            reference: Some(movement.reference.to_string()),
+            actor_id: e.actor.clone(),
+            detail,
+        });
     }
 
     if let Some(idem) = e.event.idempotency() {
@@ -81,16 +72,13 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
             LicenseDeleted { refund: 0, .. } => String::new(),
             _ => credit_entry_id(owner, e.sequence),
         };
-        sqlx::query(
-            "INSERT INTO idempotency_results (account_id, sender, key, entity_id) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(owner)
-        // '': the stream's owner.
-        .bind(idem.sender.as_deref().unwrap_or(""))
-        .bind(&idem.key)
-        .bind(entity)
-        .execute(&mut **tx)
-        .await?;
+        batch.idempotency.push(IdempotencyRow {
+            account_id: owner.to_string(),
+            // '': the stream's owner.
+            sender: idem.sender.clone().unwrap_or_default(),
+            key: idem.key.clone(),
+            entity_id: entity,
+        });
     }
 
     Ok(())
@@ -102,6 +90,7 @@ pub(super) async fn apply(tx: &mut Tx<'_>, e: &StoredEvent) -> Result<(), sqlx::
 /// views hold the same at a replay's every step, so a replay writes the same.
 async fn detail_of(
     tx: &mut Tx<'_>,
+    batch: &mut Batch,
     event: &LedgerEvent,
 ) -> Result<Option<CreditDetail>, sqlx::Error> {
     use LedgerEvent::*;
@@ -112,7 +101,7 @@ async fn detail_of(
         | CreditsTransferredIn {
             partner_id: other, ..
         } => CreditDetail {
-            account: account_name(tx, other).await?,
+            account: account_name(tx, batch, other).await?,
             ..CreditDetail::default()
         },
         LicenseAssigned {
@@ -121,19 +110,21 @@ async fn detail_of(
             edition,
             users,
             ..
-        } => on_key(tx, key_id, product, edition, *users).await?,
+        } => on_key(tx, batch, key_id, product, edition, *users).await?,
         LicenseUpgraded {
             license_id,
             users,
             edition,
             ..
-        } => match held(tx, "licenses", license_id).await? {
-            Some((key_id, product, _, _)) => on_key(tx, &key_id, &product, edition, *users).await?,
+        } => match held(tx, batch, "licenses", license_id).await? {
+            Some((key_id, product, _, _)) => {
+                on_key(tx, batch, &key_id, &product, edition, *users).await?
+            }
             None => return Ok(None),
         },
-        LicenseDeleted { license_id, .. } => match held(tx, "licenses", license_id).await? {
+        LicenseDeleted { license_id, .. } => match held(tx, batch, "licenses", license_id).await? {
             Some((key_id, product, edition, users)) => {
-                on_key(tx, &key_id, &product, &edition, users).await?
+                on_key(tx, batch, &key_id, &product, &edition, users).await?
             }
             None => return Ok(None),
         },
@@ -146,23 +137,25 @@ async fn detail_of(
             ..
         } => CreditDetail {
             months: Some(i64::from(*months)),
-            ..on_key(tx, key_id, product, edition, *users).await?
+            ..on_key(tx, batch, key_id, product, edition, *users).await?
         },
         SupportUpgraded {
             support_id,
             users,
             edition,
             ..
-        } => match held(tx, "supports", support_id).await? {
-            Some((key_id, product, _, _)) => on_key(tx, &key_id, &product, edition, *users).await?,
+        } => match held(tx, batch, "supports", support_id).await? {
+            Some((key_id, product, _, _)) => {
+                on_key(tx, batch, &key_id, &product, edition, *users).await?
+            }
             None => return Ok(None),
         },
         SupportExtended {
             support_id, months, ..
-        } => match held(tx, "supports", support_id).await? {
+        } => match held(tx, batch, "supports", support_id).await? {
             Some((key_id, product, edition, users)) => CreditDetail {
                 months: Some(i64::from(*months)),
-                ..on_key(tx, &key_id, &product, &edition, users).await?
+                ..on_key(tx, batch, &key_id, &product, &edition, users).await?
             },
             None => return Ok(None),
         },
@@ -176,18 +169,18 @@ async fn detail_of(
             product: Some(software.clone()),
             channels: Some(*channels),
             months: Some(i64::from(*months)),
-            ..key_detail(tx, key_id).await?
+            ..key_detail(tx, batch, key_id).await?
         },
         SubscriptionExtended {
             subscription_id,
             months,
             ..
-        } => match subscribed(tx, subscription_id).await? {
+        } => match subscribed(tx, batch, subscription_id).await? {
             Some((key_id, software, channels)) => CreditDetail {
                 product: Some(software),
                 channels: Some(channels),
                 months: Some(i64::from(*months)),
-                ..key_detail(tx, &key_id).await?
+                ..key_detail(tx, batch, &key_id).await?
             },
             None => return Ok(None),
         },
@@ -195,11 +188,11 @@ async fn detail_of(
             subscription_id,
             channels,
             ..
-        } => match subscribed(tx, subscription_id).await? {
+        } => match subscribed(tx, batch, subscription_id).await? {
             Some((key_id, software, _)) => CreditDetail {
                 product: Some(software),
                 channels: Some(*channels),
-                ..key_detail(tx, &key_id).await?
+                ..key_detail(tx, batch, &key_id).await?
             },
             None => return Ok(None),
         },
@@ -208,20 +201,26 @@ async fn detail_of(
     Ok(Some(detail))
 }
 
-async fn account_name(tx: &mut Tx<'_>, id: &str) -> Result<Option<String>, sqlx::Error> {
+async fn account_name(
+    tx: &mut Tx<'_>,
+    batch: &Batch,
+    id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    if let Some(account) = batch.accounts.get(id) {
+        return Ok(Some(account.name.clone()));
+    }
     sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
         .await
 }
 
-async fn key_detail(tx: &mut Tx<'_>, key_id: &str) -> Result<CreditDetail, sqlx::Error> {
-    let key: Option<(String, String)> =
-        sqlx::query_as("SELECT key, name FROM activation_keys WHERE id = $1")
-            .bind(key_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (key, key_name) = key.unzip();
+async fn key_detail(
+    tx: &mut Tx<'_>,
+    batch: &mut Batch,
+    key_id: &str,
+) -> Result<CreditDetail, sqlx::Error> {
+    let (key, key_name) = batch.key_text(tx, key_id).await?.unzip();
     Ok(CreditDetail {
         key,
         key_name,
@@ -231,6 +230,7 @@ async fn key_detail(tx: &mut Tx<'_>, key_id: &str) -> Result<CreditDetail, sqlx:
 
 async fn on_key(
     tx: &mut Tx<'_>,
+    batch: &mut Batch,
     key_id: &str,
     product: &str,
     edition: &str,
@@ -240,16 +240,38 @@ async fn on_key(
         product: Some(product.to_string()),
         edition: Some(edition.to_string()),
         users: Some(users),
-        ..key_detail(tx, key_id).await?
+        ..key_detail(tx, batch, key_id).await?
     })
 }
 
 /// Key id, product, edition and users of a license or support row.
 async fn held(
     tx: &mut Tx<'_>,
+    batch: &Batch,
     table: &'static str,
     id: &str,
 ) -> Result<Option<(String, String, String, i64)>, sqlx::Error> {
+    let pending = match table {
+        "licenses" => batch.licenses.get(id).map(|l| {
+            (
+                l.key_id.clone(),
+                l.product.clone(),
+                l.edition.clone(),
+                l.users,
+            )
+        }),
+        _ => batch.supports.get(id).map(|s| {
+            (
+                s.key_id.clone(),
+                s.product.clone(),
+                s.edition.clone(),
+                s.users,
+            )
+        }),
+    };
+    if pending.is_some() {
+        return Ok(pending);
+    }
     sqlx::query_as(&format!(
         "SELECT key_id, product, edition, users FROM {table} WHERE id = $1"
     ))
@@ -261,8 +283,12 @@ async fn held(
 /// Key id, software and channels of a subscription row.
 async fn subscribed(
     tx: &mut Tx<'_>,
+    batch: &Batch,
     id: &str,
 ) -> Result<Option<(String, String, i64)>, sqlx::Error> {
+    if let Some(s) = batch.subscriptions.get(id) {
+        return Ok(Some((s.key_id.clone(), s.software.clone(), s.channels)));
+    }
     sqlx::query_as("SELECT key_id, software, channels FROM subscriptions WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)

@@ -1,6 +1,7 @@
 //! The licenses view, its search text and its maintained totals.
 
-use super::{Batch, Tx};
+use super::Tx;
+use super::batch::{Batch, LicenseRow};
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
 
@@ -30,30 +31,8 @@ pub(super) async fn apply(
         } => {
             let scope = batch.scope_of(tx, owner).await?;
             let search =
-                license_search_text(tx, key_id, email.as_deref(), comment.as_deref()).await?;
-            sqlx::query(
-                "INSERT INTO licenses (id, key_id, owner_id, scope_id, product, edition, users, kind,
-                        trial_ends_at, email, comment, credits_spent, created_at, updated_at, position,
-                        search_text)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
-            )
-            .bind(license_id)
-            .bind(key_id)
-            .bind(owner)
-            .bind(&scope)
-            .bind(product)
-            .bind(edition)
-            .bind(*users)
-            .bind(kind.as_str())
-            .bind(trial_ends_at.map(crate::db::time_text))
-            .bind(email.as_deref())
-            .bind(comment.as_deref())
-            .bind(*credits)
-            .bind(at)
-            .bind(pos)
-            .bind(search)
-            .execute(&mut **tx)
-            .await?;
+                license_search_text(tx, batch, key_id, email.as_deref(), comment.as_deref())
+                    .await?;
             let counted = Counted {
                 owner,
                 scope: &scope,
@@ -61,6 +40,28 @@ pub(super) async fn apply(
                 kind: kind.as_str(),
             };
             batch.count_license(&counted, false, 1);
+            batch.licenses.insert(
+                license_id,
+                LicenseRow {
+                    id: license_id.clone(),
+                    key_id: key_id.clone(),
+                    owner_id: owner.to_string(),
+                    scope_id: scope,
+                    product: product.clone(),
+                    edition: edition.clone(),
+                    users: *users,
+                    kind: kind.as_str().to_string(),
+                    trial_ends_at: trial_ends_at.map(crate::db::time_text),
+                    email: email.clone(),
+                    comment: comment.clone(),
+                    credits_spent: *credits,
+                    deleted: 0,
+                    created_at: at.to_string(),
+                    updated_at: at.to_string(),
+                    position: pos,
+                    search_text: search,
+                },
+            );
         }
         LicenseUpgraded {
             license_id,
@@ -69,6 +70,13 @@ pub(super) async fn apply(
             credits,
             ..
         } => {
+            if let Some(l) = batch.licenses.get_mut(license_id) {
+                l.users = *users;
+                l.edition = edition.clone();
+                l.credits_spent += *credits;
+                l.updated_at = at.to_string();
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE licenses SET users = $1, edition = $2, credits_spent = credits_spent + $3,
                         updated_at = $4 WHERE id = $5",
@@ -86,18 +94,30 @@ pub(super) async fn apply(
             email,
             comment,
         } => {
-            let key_id: Option<String> =
-                sqlx::query_scalar("SELECT key_id FROM licenses WHERE id = $1")
-                    .bind(license_id)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+            let key_id: Option<String> = match batch.licenses.get(license_id) {
+                Some(l) => Some(l.key_id.clone()),
+                None => {
+                    sqlx::query_scalar("SELECT key_id FROM licenses WHERE id = $1")
+                        .bind(license_id)
+                        .fetch_optional(&mut **tx)
+                        .await?
+                }
+            };
             let search = license_search_text(
                 tx,
+                batch,
                 key_id.as_deref().unwrap_or_default(),
                 email.as_deref(),
                 comment.as_deref(),
             )
             .await?;
+            if let Some(l) = batch.licenses.get_mut(license_id) {
+                l.email = email.clone();
+                l.comment = comment.clone();
+                l.updated_at = at.to_string();
+                l.search_text = search;
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE licenses SET email = $1, comment = $2, updated_at = $3, search_text = $4
                   WHERE id = $5",
@@ -126,20 +146,32 @@ async fn deleted(
     license_id: &str,
     refund: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE licenses SET deleted = 1, credits_spent = credits_spent - $1, updated_at = $2
-          WHERE id = $3",
-    )
-    .bind(refund)
-    .bind(at)
-    .bind(license_id)
-    .execute(&mut **tx)
-    .await?;
     let row: Option<(String, String, String, String)> =
-        sqlx::query_as("SELECT owner_id, scope_id, product, kind FROM licenses WHERE id = $1")
-            .bind(license_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        if let Some(l) = batch.licenses.get_mut(license_id) {
+            l.deleted = 1;
+            l.credits_spent -= refund;
+            l.updated_at = at.to_string();
+            Some((
+                l.owner_id.clone(),
+                l.scope_id.clone(),
+                l.product.clone(),
+                l.kind.clone(),
+            ))
+        } else {
+            sqlx::query(
+            "UPDATE licenses SET deleted = 1, credits_spent = credits_spent - $1, updated_at = $2
+                  WHERE id = $3",
+        )
+        .bind(refund)
+        .bind(at)
+        .bind(license_id)
+        .execute(&mut **tx)
+        .await?;
+            sqlx::query_as("SELECT owner_id, scope_id, product, kind FROM licenses WHERE id = $1")
+                .bind(license_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        };
     if let Some((owner, scope, product, kind)) = &row {
         let counted = Counted {
             owner,
@@ -166,16 +198,12 @@ struct Counted<'a> {
 /// spans two of them: the box is one line).
 async fn license_search_text(
     tx: &mut Tx<'_>,
+    batch: &mut Batch,
     key_id: &str,
     email: Option<&str>,
     comment: Option<&str>,
 ) -> Result<String, sqlx::Error> {
-    let key: Option<(String, String)> =
-        sqlx::query_as("SELECT key, name FROM activation_keys WHERE id = $1")
-            .bind(key_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (key, name) = key.unwrap_or_default();
+    let (key, name) = batch.key_text(tx, key_id).await?.unwrap_or_default();
     Ok([
         key.as_str(),
         email.unwrap_or_default(),

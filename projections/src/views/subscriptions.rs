@@ -1,6 +1,7 @@
 //! The subscriptions view.
 
-use super::{Batch, Tx};
+use super::Tx;
+use super::batch::{Batch, SubscriptionRow};
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
 
@@ -13,7 +14,6 @@ pub(super) async fn apply(
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     let at = e.at.as_str();
-    let pos = e.position();
     match &e.event {
         SubscriptionCreated {
             subscription_id,
@@ -29,27 +29,25 @@ pub(super) async fn apply(
             ..
         } => {
             let scope = batch.scope_of(tx, owner).await?;
-            sqlx::query(
-                "INSERT INTO subscriptions (id, key_id, owner_id, scope_id, software, channels, months,
-                        starts_on, ends_on, email, comment, credits_spent, created_at, position)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(subscription_id)
-            .bind(key_id)
-            .bind(owner)
-            .bind(scope)
-            .bind(software)
-            .bind(*channels)
-            .bind(i64::from(*months))
-            .bind(crate::db::date_text(*starts_on))
-            .bind(crate::db::date_text(*ends_on))
-            .bind(email.as_deref())
-            .bind(comment.as_deref())
-            .bind(*credits)
-            .bind(at)
-            .bind(pos)
-            .execute(&mut **tx)
-            .await?;
+            batch.subscriptions.insert(
+                subscription_id,
+                SubscriptionRow {
+                    id: subscription_id.clone(),
+                    key_id: key_id.clone(),
+                    owner_id: owner.to_string(),
+                    scope_id: scope,
+                    software: software.clone(),
+                    channels: *channels,
+                    months: i64::from(*months),
+                    starts_on: crate::db::date_text(*starts_on),
+                    ends_on: crate::db::date_text(*ends_on),
+                    email: email.clone(),
+                    comment: comment.clone(),
+                    credits_spent: *credits,
+                    created_at: at.to_string(),
+                    position: e.position(),
+                },
+            );
         }
         // `months` counts every month bought, extensions included.
         SubscriptionExtended {
@@ -59,6 +57,12 @@ pub(super) async fn apply(
             credits,
             ..
         } => {
+            if let Some(s) = batch.subscriptions.get_mut(subscription_id) {
+                s.ends_on = crate::db::date_text(*ends_on);
+                s.months += i64::from(*months);
+                s.credits_spent += *credits;
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE subscriptions SET ends_on = $1, months = months + $2,
                         credits_spent = credits_spent + $3 WHERE id = $4",
@@ -76,6 +80,11 @@ pub(super) async fn apply(
             credits,
             ..
         } => {
+            if let Some(s) = batch.subscriptions.get_mut(subscription_id) {
+                s.channels = *channels;
+                s.credits_spent += *credits;
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE subscriptions SET channels = $1, credits_spent = credits_spent + $2
                   WHERE id = $3",

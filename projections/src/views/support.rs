@@ -1,6 +1,7 @@
 //! The supports view.
 
-use super::{Batch, Tx};
+use super::Tx;
+use super::batch::{Batch, SupportRow};
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
 
@@ -13,7 +14,6 @@ pub(super) async fn apply(
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     let at = e.at.as_str();
-    let pos = e.position();
     match &e.event {
         SupportAssigned {
             support_id,
@@ -27,25 +27,26 @@ pub(super) async fn apply(
             ..
         } => {
             let scope = batch.scope_of(tx, owner).await?;
-            sqlx::query(
-                "INSERT INTO supports (id, key_id, owner_id, scope_id, product, edition, users, starts_on,
-                        end_of_support, credits_spent, created_at, updated_at, position)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
-            )
-            .bind(support_id)
-            .bind(key_id)
-            .bind(owner)
-            .bind(scope)
-            .bind(product)
-            .bind(edition)
-            .bind(*users)
-            .bind(crate::db::date_text(*starts_on))
-            .bind(crate::db::date_text(*end_of_support))
-            .bind(*credits)
-            .bind(at)
-            .bind(pos)
-            .execute(&mut **tx)
-            .await?;
+            batch.supports.insert(
+                support_id,
+                SupportRow {
+                    id: support_id.clone(),
+                    key_id: key_id.clone(),
+                    owner_id: owner.to_string(),
+                    scope_id: scope,
+                    product: product.clone(),
+                    edition: edition.clone(),
+                    users: *users,
+                    starts_on: crate::db::date_text(*starts_on),
+                    end_of_support: crate::db::date_text(*end_of_support),
+                    credits_spent: *credits,
+                    created_at: at.to_string(),
+                    updated_at: at.to_string(),
+                    position: e.position(),
+                    email: None,
+                    comment: None,
+                },
+            );
         }
         SupportUpgraded {
             support_id,
@@ -54,6 +55,13 @@ pub(super) async fn apply(
             credits,
             ..
         } => {
+            if let Some(s) = batch.supports.get_mut(support_id) {
+                s.users = *users;
+                s.edition = edition.clone();
+                s.credits_spent += *credits;
+                s.updated_at = at.to_string();
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE supports SET users = $1, edition = $2, credits_spent = credits_spent + $3,
                         updated_at = $4 WHERE id = $5",
@@ -72,6 +80,12 @@ pub(super) async fn apply(
             credits,
             ..
         } => {
+            if let Some(s) = batch.supports.get_mut(support_id) {
+                s.end_of_support = crate::db::date_text(*end_of_support);
+                s.credits_spent += *credits;
+                s.updated_at = at.to_string();
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE supports SET end_of_support = $1, credits_spent = credits_spent + $2,
                         updated_at = $3 WHERE id = $4",
@@ -88,6 +102,12 @@ pub(super) async fn apply(
             email,
             comment,
         } => {
+            if let Some(s) = batch.supports.get_mut(support_id) {
+                s.email = email.clone();
+                s.comment = comment.clone();
+                s.updated_at = at.to_string();
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE supports SET email = $1, comment = $2, updated_at = $3 WHERE id = $4",
             )
