@@ -335,21 +335,8 @@ async fn committed_mutations_answer_their_result_while_the_views_are_held_back_p
     let (shop, _) = app.reseller(&partner, "shop", &["REMOTE_ACCESS"], 0).await;
     let key = app.key(&partner, "Server").await;
 
-    let mut blocker = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url())
-        .await
-        .expect("connect");
-    sqlx::Executor::execute(&mut blocker, "BEGIN; SELECT pg_current_xact_id();")
-        .await
-        .expect("hold the log back");
-
-    let behind = |answer: &serde_json::Value| {
-        assert!(
-            answer.get("errors").is_none(),
-            "unexpected errors: {answer}"
-        );
-        assert_eq!(answer["extensions"]["viewsBehind"], true, "{answer}");
-        answer["data"].clone()
-    };
+    let mut blocker = hold_the_log(&app).await;
+    let behind = answered_behind;
     let granted = behind(
         &app.gql(
             Some(&admin),
