@@ -14,7 +14,8 @@ const NESTED: &str = "query($k: ID!) { licenses(first: 50, filter: { activationK
 const ASSIGN: &str = "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }";
 const PROBE: &str = "{ me { id } }";
 
-/// A partner of its own with one key holding 100 free trials; then each
+/// A partner of its own with one key holding 100 licenses (a key gets one
+/// running trial per product, so they are permanent ones); then each
 /// abusive document while a probe runs beside it.
 pub async fn phase(client: &Graphql, admin: &str) -> Result<(), String> {
     let d = client
@@ -24,7 +25,14 @@ pub async fn phase(client: &Graphql, admin: &str) -> Result<(), String> {
             json!({ "i": { "login": "abuser", "email": "abuser@example.com", "name": "Abuser", "password": "guessed-at-pass-1" } }),
         )
         .await?;
-    string_at(&d, &["createPartner", "id"])?;
+    let id = string_at(&d, &["createPartner", "id"])?;
+    client
+        .data(
+            Some(admin),
+            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100000, reference: \"abuse\") { id } }",
+            json!({ "p": id }),
+        )
+        .await?;
     let partner = client.login("abuser", "guessed-at-pass-1").await?;
     let d = client
         .data(
@@ -39,7 +47,7 @@ pub async fn phase(client: &Graphql, admin: &str) -> Result<(), String> {
             .data(
                 Some(&partner),
                 ASSIGN,
-                json!({ "i": { "activationKeyId": key, "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "TRIAL", "trialDays": 30 } }),
+                json!({ "i": { "activationKeyId": key, "product": "TWO_FACTOR", "edition": "STANDARD", "users": 1, "kind": "PERMANENT" } }),
             )
             .await?;
     }

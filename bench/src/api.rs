@@ -2,7 +2,7 @@
 //! its baseline: plain single-row INSERTs on the same database.
 
 use crate::BenchArgs;
-use crate::measure::throughput;
+use crate::measure::{Rate, throughput};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,6 +10,8 @@ use testkit::Graphql;
 use testkit::graphql::string_at;
 
 const GRANT: &str = "mutation($p: ID!, $r: String!) { grantCredits(partnerId: $p, amount: 10000, reference: $r) { id } }";
+/// The bench's partners' password.
+pub const PARTNER_PASSWORD: &str = "load-test-pass-1";
 const ACTIVATE: &str = "mutation($k: String!, $f: String!) { activateKey(key: $k, deviceFingerprint: $f) { signature } }";
 
 /// The administrator and one partner per client, each signed in.
@@ -29,13 +31,11 @@ impl Api {
                 .data(
                     Some(&admin),
                     "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-                    json!({ "i": { "login": format!("bench{i}"), "email": format!("bench{i}@example.com"), "name": format!("Bench {i}"), "password": "load-test-pass-1" } }),
+                    json!({ "i": { "login": format!("bench{i}"), "email": format!("bench{i}@example.com"), "name": format!("Bench {i}"), "password": PARTNER_PASSWORD } }),
                 )
                 .await?;
             let id = string_at(&d, &["createPartner", "id"])?;
-            let token = client
-                .login(&format!("bench{i}"), "load-test-pass-1")
-                .await?;
+            let token = client.login(&format!("bench{i}"), PARTNER_PASSWORD).await?;
             partners.push((id, token));
         }
         Ok(Api {
@@ -46,7 +46,7 @@ impl Api {
     }
 
     /// grantCredits, each client granting to its own partner.
-    pub async fn grants(&self, args: &BenchArgs) -> Result<(), String> {
+    pub async fn grants(&self, args: &BenchArgs) -> Result<Rate, String> {
         let (c, p, a) = (
             self.client.clone(),
             self.partners.clone(),
@@ -65,12 +65,12 @@ impl Api {
             }
         })
         .await?;
-        println!("grantCredits through GraphQL:          {grants:>10.0} /s");
-        Ok(())
+        println!("grantCredits through GraphQL:          {grants}");
+        Ok(grants)
     }
 
     /// assignLicense, each client on its own partner's key.
-    pub async fn assign_licenses(&self, args: &BenchArgs) -> Result<(), String> {
+    pub async fn assign_licenses(&self, args: &BenchArgs) -> Result<Rate, String> {
         let mut keys = Vec::new();
         for (_, token) in self.partners.iter() {
             let d = self
@@ -98,8 +98,8 @@ impl Api {
             }
         })
         .await?;
-        println!("assignLicense through GraphQL:         {licenses:>10.0} /s");
-        Ok(())
+        println!("assignLicense through GraphQL:         {licenses}");
+        Ok(licenses)
     }
 
     /// activateKey: the first activation of a key (an event), then the same
@@ -146,7 +146,7 @@ impl Api {
             }
         })
         .await?;
-        println!("activateKey, same device again:        {again:>10.0} /s");
+        println!("activateKey, same device again:        {again}");
         Ok(())
     }
 
@@ -173,8 +173,13 @@ impl Api {
 }
 
 /// The baseline: single-row INSERTs into a scratch table of the same
-/// database, as many clients at once.
-pub async fn inserts_baseline(args: &BenchArgs, db: &projections::Db) -> Result<(), String> {
+/// database, as many clients at once; each command's rate is printed as a
+/// share of it (a share is what compares across machines).
+pub async fn inserts_baseline(
+    args: &BenchArgs,
+    db: &projections::Db,
+    commands: &[(&str, &Rate)],
+) -> Result<(), String> {
     sqlx::query("CREATE TABLE bench_inserts (id TEXT PRIMARY KEY, amount BIGINT NOT NULL)")
         .execute(&db.pool)
         .await
@@ -197,6 +202,12 @@ pub async fn inserts_baseline(args: &BenchArgs, db: &projections::Db) -> Result<
         .execute(&db.pool)
         .await
         .map_err(|e| e.to_string())?;
-    println!("baseline: single-row INSERT:           {inserts:>10.0} /s");
+    println!("baseline: single-row INSERT:           {inserts}");
+    for (name, rate) in commands {
+        println!(
+            "  {name}: {:.1} % of the INSERT rate",
+            100.0 * rate.per_second / inserts.per_second
+        );
+    }
     Ok(())
 }

@@ -55,7 +55,10 @@ pub async fn sign_ins(client: &Graphql) -> Result<(), String> {
     for _ in 0..100 {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            client.login("bench0", "bench-password").await.map(|_| ())
+            client
+                .login("bench0", crate::api::PARTNER_PASSWORD)
+                .await
+                .map(|_| ())
         }));
     }
     for t in tasks {

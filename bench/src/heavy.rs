@@ -23,13 +23,15 @@ pub struct Heavy {
 const BATCH: i64 = 5_000;
 
 /// Runs the phase, unless `--heavy-licenses` is 0; `light_token` signs in
-/// the partner of the short stream.
+/// the partner of the short stream; `cache_limit` is the server's bound of
+/// its state cache, in bytes.
 pub async fn partner(
     args: &BenchArgs,
     client: &Graphql,
     admin: &str,
     light_token: &str,
     app: &App,
+    cache_limit: usize,
 ) -> Result<Option<Heavy>, String> {
     let n = args.heavy_licenses;
     if n <= 0 {
@@ -67,7 +69,60 @@ pub async fn partner(
         percentile(&light_took, 0.5),
         percentile(&light_took, 0.99),
     );
+    state_sizes(app, &heavy.id).await?;
+    let cold = from_snapshot(client, admin, &heavy.id, cache_limit).await?;
+    println!(
+        "  grantCredits from its snapshot (a cold cache), p50/p99: {:.1}/{:.1} ms",
+        percentile(&cold, 0.5),
+        percentile(&cold, 0.99),
+    );
     Ok(Some(heavy))
+}
+
+/// What the heavy partner's state takes: its snapshot's bytes in the
+/// database, and the in-memory cache's estimate of it, per event.
+async fn state_sizes(app: &App, partner: &str) -> Result<(), String> {
+    let snapshot: Option<i64> = sqlx::query_scalar(
+        "SELECT length(payload) FROM snapshots \
+         WHERE aggregate_type = 'Partner' AND aggregate_id = $1 \
+         ORDER BY last_sequence DESC LIMIT 1",
+    )
+    .bind(partner)
+    .fetch_optional(&app.db.pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let events = stream_length(&app.db, partner).await?.max(1) as f64;
+    let snapshot = snapshot.unwrap_or(0) as f64;
+    // The other partners' states are a few KB: the cache is this one's.
+    let cached = license_portal::event_store::cache_bytes() as f64;
+    println!(
+        "  its snapshot {:.1} MB ({:.0} bytes per event); in the state cache ~{:.1} MB ({:.0} bytes per event)",
+        snapshot / 1e6,
+        snapshot / events,
+        cached / 1e6,
+        cached / events,
+    );
+    Ok(())
+}
+
+/// Latency in ms of grants to `partner` with nothing cached, so each one
+/// reads the snapshot and the events after it (a restarted process); the
+/// cache's bound is put back to `cache_limit` bytes after.
+async fn from_snapshot(
+    client: &Graphql,
+    admin: &str,
+    partner: &str,
+    cache_limit: usize,
+) -> Result<Vec<f64>, String> {
+    license_portal::event_store::set_cache_limit(0);
+    // This first one still starts from the cached state, and drops it.
+    let took = grant_latencies(client, admin, partner, "uncached-first", 1).await;
+    let took = match took {
+        Ok(_) => grant_latencies(client, admin, partner, "uncached", 20).await,
+        Err(e) => Err(e),
+    };
+    license_portal::event_store::set_cache_limit(cache_limit);
+    took
 }
 
 /// The partner "heavy" with credits to spare, signed in, and its one key.
@@ -75,8 +130,8 @@ async fn create(client: &Graphql, admin: &str) -> Result<Heavy, String> {
     let d = client
         .data(
             Some(admin),
-            "mutation { createPartner(input: { login: \"heavy\", email: \"heavy@example.com\", name: \"Heavy\", password: \"load-test-pass-1\" }) { id } }",
-            json!({}),
+            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
+            json!({ "i": { "login": "heavy", "email": "heavy@example.com", "name": "Heavy", "password": crate::api::PARTNER_PASSWORD } }),
         )
         .await?;
     let id = string_at(&d, &["createPartner", "id"])?;
@@ -87,7 +142,7 @@ async fn create(client: &Graphql, admin: &str) -> Result<Heavy, String> {
             json!({ "p": id }),
         )
         .await?;
-    let token = client.login("heavy", "load-test-pass-1").await?;
+    let token = client.login("heavy", crate::api::PARTNER_PASSWORD).await?;
     let d = client
         .data(
             Some(&token),

@@ -3,37 +3,61 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Runs `op(client index, iteration)` from every client for `seconds`;
-/// returns operations per second.
-pub async fn throughput<F, Fut>(clients: usize, seconds: u64, op: F) -> Result<f64, String>
+/// What a throughput phase measured: operations per second, and the
+/// latency of each operation as its client saw it.
+pub struct Rate {
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>10.0} /s, p50/p99 {:.1}/{:.1} ms",
+            self.per_second, self.p50_ms, self.p99_ms
+        )
+    }
+}
+
+/// Runs `op(client index, iteration)` from every client for `seconds`.
+pub async fn throughput<F, Fut>(clients: usize, seconds: u64, op: F) -> Result<Rate, String>
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
     let op = Arc::new(op);
-    let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (op, done) = (op.clone(), done.clone());
+        let op = op.clone();
         tasks.push(tokio::spawn(async move {
+            let mut took = Vec::new();
             let mut i = 0;
             while Instant::now() < deadline {
+                let one = Instant::now();
                 op(c, i).await?;
+                took.push(ms_since(one));
                 i += 1;
-                done.fetch_add(1, Ordering::Relaxed);
             }
-            Ok::<(), String>(())
+            Ok::<Vec<f64>, String>(took)
         }));
     }
+    let mut took = Vec::new();
     for t in tasks {
-        t.await.map_err(|e| e.to_string())??;
+        took.extend(t.await.map_err(|e| e.to_string())??);
     }
-    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    let per_second = took.len() as f64 / started.elapsed().as_secs_f64();
+    took.sort_by(f64::total_cmp);
+    Ok(Rate {
+        per_second,
+        p50_ms: percentile(&took, 0.5),
+        p99_ms: percentile(&took, 0.99),
+    })
 }
 
 /// The `p` percentile (0 to 1) of sorted figures; 0 when there are none.

@@ -24,5 +24,67 @@ pub async fn all_views(serve: &ServeArgs) -> Result<Arc<App>, String> {
         "replay: {replayed} of {events} events in {secs:.2} s: {:>10.0} events/s",
         replayed as f64 / secs
     );
+    bulk_insert_baseline(&app.db, events).await?;
     Ok(app)
+}
+
+/// Rows of the baseline's multi-row INSERT: 2 parameters each, well under
+/// either database's limit of parameters in one statement.
+const BULK_ROWS: i64 = 1_000;
+
+/// The replay's baseline: as many rows as the log has events, written into
+/// a scratch table by multi-row INSERT … VALUES statements in one
+/// transaction (the database's own bulk path short of COPY), each row an
+/// id and a payload the size of the log's average event.
+async fn bulk_insert_baseline(db: &projections::Db, rows: i64) -> Result<(), String> {
+    let e = |e: sqlx::Error| e.to_string();
+    let average: f64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(avg(length(payload)), 0) AS DOUBLE PRECISION) FROM events",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .map_err(e)?;
+    let payload = "x".repeat(average.max(1.0) as usize);
+    sqlx::query("CREATE TABLE bench_bulk (id TEXT PRIMARY KEY, payload TEXT NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .map_err(e)?;
+    let statement = |n: i64| {
+        let values: Vec<String> = (0..n)
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        format!(
+            "INSERT INTO bench_bulk (id, payload) VALUES {}",
+            values.join(", ")
+        )
+    };
+    let full = statement(BULK_ROWS);
+    let started = Instant::now();
+    let mut tx = db.begin_write().await.map_err(e)?;
+    let mut written = 0;
+    while written < rows {
+        let n = BULK_ROWS.min(rows - written);
+        let sql = if n == BULK_ROWS {
+            full.clone()
+        } else {
+            statement(n)
+        };
+        let mut query = sqlx::query(&sql);
+        for i in written..written + n {
+            query = query.bind(format!("row-{i}")).bind(payload.as_str());
+        }
+        query.execute(&mut *tx).await.map_err(e)?;
+        written += n;
+    }
+    tx.commit().await.map_err(e)?;
+    let secs = started.elapsed().as_secs_f64();
+    sqlx::query("DROP TABLE bench_bulk")
+        .execute(&db.pool)
+        .await
+        .map_err(e)?;
+    println!(
+        "baseline: multi-row INSERT of {rows} rows of {average:.0} bytes: {:>10.0} rows/s",
+        rows as f64 / secs
+    );
+    Ok(())
 }

@@ -24,10 +24,10 @@ pub async fn phase(args: &BenchArgs, client: &Graphql, admin: &str) -> Result<()
         .data(
             Some(admin),
             "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-            json!({ "i": { "login": "hooks", "email": "hooks@example.com", "name": "Hooks", "password": "load-test-pass-1" } }),
+            json!({ "i": { "login": "hooks", "email": "hooks@example.com", "name": "Hooks", "password": crate::api::PARTNER_PASSWORD } }),
         )
         .await?;
-    let partner = client.login("hooks", "load-test-pass-1").await?;
+    let partner = client.login("hooks", crate::api::PARTNER_PASSWORD).await?;
 
     let fast = Receiver::start(0, Duration::ZERO).await?;
     let hook = create(client, &partner, &fast.url).await?;
@@ -54,8 +54,9 @@ pub async fn phase(args: &BenchArgs, client: &Graphql, admin: &str) -> Result<()
     let last = ms_since(started);
     match arrived {
         Ok(_) => println!(
-            "webhook deliveries to a local receiver:  {:>10.0} events/s (keys created at {rate:.0} /s; the last arrived {:.0} ms after the last write)",
+            "webhook deliveries to a local receiver:  {:>10.0} events/s (keys created at {:.0} /s; the last arrived {:.0} ms after the last write)",
             (expected - before) as f64 / (last / 1000.0),
+            rate.per_second,
             last - wrote
         ),
         Err(got) => println!(
