@@ -168,15 +168,7 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
     durability::print_rss("after 100 concurrent sign-ins");
     durability::pause().await;
     durability::print_rss("after 10 s idle");
-    let heavy = heavy::partner(
-        args,
-        &client,
-        &api.admin,
-        &api.partners[0].1,
-        &running.app,
-        cache_limit(serve),
-    )
-    .await?;
+    let heavy = heavy_partner(args, serve, &client, &api, &running.app).await?;
     durability::print_rss("after the large-account phase");
     running.stop().await;
 
@@ -188,9 +180,25 @@ async fn phases(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> {
     }
 }
 
-/// The server's bound of its state cache, in bytes.
-fn cache_limit(serve: &ServeArgs) -> usize {
-    serve.db.aggregate_cache_mb.saturating_mul(1024 * 1024)
+/// The large-account phase on the first client's partner, with the
+/// server's bound of its state cache in bytes.
+async fn heavy_partner(
+    args: &BenchArgs,
+    serve: &ServeArgs,
+    client: &Graphql,
+    api: &api::Api,
+    app: &license_portal::app::App,
+) -> Result<Option<heavy::Heavy>, String> {
+    let cache_limit = serve.db.aggregate_cache_mb.saturating_mul(1024 * 1024);
+    heavy::partner(
+        args,
+        client,
+        &api.admin,
+        &api.partners[0].1,
+        app,
+        cache_limit,
+    )
+    .await
 }
 
 /// `--replay-only`: a log from the API phases and the large partner, then
@@ -202,15 +210,7 @@ async fn replay_only(args: &BenchArgs, serve: &ServeArgs) -> Result<(), String> 
     api.grants(args).await?;
     api.assign_licenses(args).await?;
     api.activations(args).await?;
-    heavy::partner(
-        args,
-        &client,
-        &api.admin,
-        &api.partners[0].1,
-        &running.app,
-        cache_limit(serve),
-    )
-    .await?;
+    heavy_partner(args, serve, &client, &api, &running.app).await?;
     running.stop().await;
     replay::all_views(serve).await?;
     Ok(())
