@@ -16,6 +16,15 @@ pub(super) fn wrong_role(role: Role) -> DomainError {
     DomainError::Forbidden(format!("{who} cannot do this"))
 }
 
+/// What a new sale puts on a key: a subscription-only product is sold only
+/// as a subscription, every other product only as a license or a support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sale {
+    License,
+    Support,
+    Subscription,
+}
+
 impl Ledger {
     pub(super) fn ensure_seller(&self, role: Role) -> Result<(), DomainError> {
         match role {
@@ -85,6 +94,30 @@ impl Ledger {
             )));
         }
         Ok(product)
+    }
+
+    /// The product of a new sale on the key `key_id`: the key is this
+    /// account's, the product one it may sell, and sold as `sale`.
+    pub(super) fn product_for_sale<'c>(
+        &self,
+        catalog: &'c Catalog,
+        key_id: &str,
+        code: &str,
+        sale: Sale,
+    ) -> Result<&'c Product, DomainError> {
+        self.ensure_key(key_id)?;
+        let product = self.sellable(catalog, code)?;
+        let refusal = match sale {
+            Sale::License if product.subscription_only => {
+                "is sold as a subscription, not as a license"
+            }
+            Sale::Support if product.subscription_only => {
+                "is sold as a subscription; support contracts are for licensed products"
+            }
+            Sale::Subscription if !product.subscription_only => "is not sold as a subscription",
+            _ => return Ok(product),
+        };
+        Err(DomainError::BadInput(format!("{} {refusal}", product.name)))
     }
 
     pub(super) fn ensure_new_id(&self, command: &LedgerCommand) -> Result<(), DomainError> {

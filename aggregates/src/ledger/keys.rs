@@ -1,6 +1,6 @@
 //! Activation keys: created by a seller, bound to one device at a time.
 
-use super::{Decision, Ledger, Role};
+use super::{Decision, Ledger};
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
 use crate::events::LedgerEvent;
@@ -13,11 +13,10 @@ use chrono::Duration;
 pub const LICENSE_FILE_DAYS: i64 = 30;
 
 impl Ledger {
-    pub(super) fn decide_key(&self, role: Role, command: &LedgerCommand) -> Decision {
+    pub(super) fn decide_key(&self, command: &LedgerCommand) -> Decision {
         use LedgerCommand::*;
         let event = match command {
             CreateActivationKey { key_id, name, key } => {
-                self.ensure_seller(role)?;
                 if self.keys.contains_key(key_id) {
                     return Err(DomainError::Conflict(
                         "this activation key already exists".into(),
@@ -33,42 +32,35 @@ impl Ledger {
                 key_id,
                 fingerprint,
                 device_name,
-            } => {
-                self.ensure_seller(role)?;
-                match self.ensure_key(key_id)? {
-                    Some(bound) if bound == fingerprint => return Ok(vec![]),
-                    Some(_) => {
-                        return Err(DomainError::Conflict(
-                            "this key is activated on another device; deactivate it there first"
-                                .into(),
-                        ));
-                    }
-                    None => LedgerEvent::KeyActivated {
-                        key_id: key_id.clone(),
-                        fingerprint: fingerprint.clone(),
-                        device_name: device_name.clone(),
-                    },
+            } => match self.ensure_key(key_id)? {
+                Some(bound) if bound == fingerprint => return Ok(vec![]),
+                Some(_) => {
+                    return Err(DomainError::Conflict(
+                        "this key is activated on another device; deactivate it there first".into(),
+                    ));
                 }
-            }
+                None => LedgerEvent::KeyActivated {
+                    key_id: key_id.clone(),
+                    fingerprint: fingerprint.clone(),
+                    device_name: device_name.clone(),
+                },
+            },
             DeactivateKey {
                 key_id,
                 fingerprint,
                 now,
-            } => {
-                self.ensure_seller(role)?;
-                match self.ensure_key(key_id)? {
-                    Some(bound) if bound == fingerprint => LedgerEvent::KeyDeactivated {
-                        key_id: key_id.clone(),
-                        fingerprint: fingerprint.clone(),
-                        files_valid_until: Some(*now + Duration::days(LICENSE_FILE_DAYS)),
-                    },
-                    _ => {
-                        return Err(DomainError::Conflict(
-                            "this key is not activated on this device".into(),
-                        ));
-                    }
+            } => match self.ensure_key(key_id)? {
+                Some(bound) if bound == fingerprint => LedgerEvent::KeyDeactivated {
+                    key_id: key_id.clone(),
+                    fingerprint: fingerprint.clone(),
+                    files_valid_until: Some(*now + Duration::days(LICENSE_FILE_DAYS)),
+                },
+                _ => {
+                    return Err(DomainError::Conflict(
+                        "this key is not activated on this device".into(),
+                    ));
                 }
-            }
+            },
             other => unreachable!("decide sent {other:?} to the activation key rules"),
         };
         Ok(vec![event])

@@ -1,8 +1,9 @@
 //! Licenses: assigned to an activation key, permanent or trial; upgraded,
 //! edited, deleted with a refund.
 
+use super::guards::Sale;
 use super::pricing::{edition_of, license_terms, upgrade_prices};
-use super::{Decision, Ledger, LicenseState, Role};
+use super::{Decision, Ledger, LicenseState};
 use crate::catalog::{Catalog, Product};
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
@@ -11,12 +12,7 @@ use crate::values::{self, MAX_USERS};
 use chrono::{DateTime, Utc};
 
 impl Ledger {
-    pub(super) fn decide_license(
-        &self,
-        role: Role,
-        command: &LedgerCommand,
-        catalog: &Catalog,
-    ) -> Decision {
+    pub(super) fn decide_license(&self, command: &LedgerCommand, catalog: &Catalog) -> Decision {
         use LedgerCommand::*;
         let event = match command {
             AssignLicense {
@@ -32,15 +28,7 @@ impl Ledger {
                 now,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
-                self.ensure_key(key_id)?;
-                let product = self.sellable(catalog, product)?;
-                if product.subscription_only {
-                    return Err(DomainError::BadInput(format!(
-                        "{} is sold as a subscription, not as a license",
-                        product.name
-                    )));
-                }
+                let product = self.product_for_sale(catalog, key_id, product, Sale::License)?;
                 let price = edition_of(product, edition)?.license_per_user;
                 values::check_range(*users, 1, MAX_USERS, "users")?;
                 let (trial_ends_at, credits) =
@@ -69,7 +57,6 @@ impl Ledger {
                 edition,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
                 let license = self.live_license(license_id)?;
                 if license.kind == LicenseKind::Trial {
                     return Err(DomainError::BadInput(
@@ -103,7 +90,6 @@ impl Ledger {
                 email,
                 comment,
             } => {
-                self.ensure_seller(role)?;
                 self.live_license(license_id)?;
                 LedgerEvent::LicenseEdited {
                     license_id: license_id.clone(),
@@ -120,7 +106,6 @@ impl Ledger {
                 now,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
                 let license = self.live_license(license_id)?;
                 if matches!(self.keys.get(&license.key_id), Some(Some(_))) {
                     return Err(DomainError::Conflict(

@@ -147,19 +147,28 @@ impl Ledger {
             GrantCredits { .. } | TransferOut { .. } | ReceiveTransfer { .. } => {
                 self.decide_credits(role, command)
             }
+            // Only sellers hold keys and sell: that is checked before anything else.
             CreateActivationKey { .. } | ActivateKey { .. } | DeactivateKey { .. } => {
-                self.decide_key(role, command)
+                self.ensure_seller(role)?;
+                self.decide_key(command)
             }
             AssignLicense { .. }
             | UpgradeLicense { .. }
             | EditLicense { .. }
-            | DeleteLicense { .. } => self.decide_license(role, command, catalog),
+            | DeleteLicense { .. } => {
+                self.ensure_seller(role)?;
+                self.decide_license(command, catalog)
+            }
             AssignSupport { .. }
             | UpgradeSupport { .. }
             | ExtendSupport { .. }
-            | EditSupport { .. } => self.decide_support(role, command, catalog),
+            | EditSupport { .. } => {
+                self.ensure_seller(role)?;
+                self.decide_support(command, catalog)
+            }
             CreateSubscription { .. } | ExtendSubscription { .. } | UpgradeSubscription { .. } => {
-                self.decide_subscription(role, command, catalog)
+                self.ensure_seller(role)?;
+                self.decide_subscription(command, catalog)
             }
         }
     }

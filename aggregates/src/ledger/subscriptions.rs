@@ -1,8 +1,9 @@
 //! Subscriptions: a subscription-only product bought per channel and month,
 //! extended by more months and raised by more channels like a support.
 
+use super::guards::Sale;
 use super::pricing::{Cover, allowed_months, period_end, prorated_upgrade};
-use super::{Decision, Ledger, Role};
+use super::{Decision, Ledger};
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
@@ -12,7 +13,6 @@ use crate::values::{self, MAX_CHANNELS};
 impl Ledger {
     pub(super) fn decide_subscription(
         &self,
-        role: Role,
         command: &LedgerCommand,
         catalog: &Catalog,
     ) -> Decision {
@@ -29,15 +29,8 @@ impl Ledger {
                 today,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
-                self.ensure_key(key_id)?;
-                let product = self.sellable(catalog, software)?;
-                if !product.subscription_only {
-                    return Err(DomainError::BadInput(format!(
-                        "{} is not sold as a subscription",
-                        product.name
-                    )));
-                }
+                let product =
+                    self.product_for_sale(catalog, key_id, software, Sale::Subscription)?;
                 values::check_range(*channels, 1, MAX_CHANNELS, "channels")?;
                 let months = allowed_months(*months, &catalog.subscription_months, "subscription")?;
                 let ends_on = period_end(*today, months).ok_or_else(|| {
@@ -65,7 +58,6 @@ impl Ledger {
                 today,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
                 let subscription = self.subscription(subscription_id)?;
                 let product = self.sellable(catalog, &subscription.software)?;
                 let months = allowed_months(*months, &catalog.subscription_months, "subscription")?;
@@ -99,7 +91,6 @@ impl Ledger {
                 today,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
                 let subscription = self.subscription(subscription_id)?;
                 if subscription.ends_on < *today {
                     return Err(DomainError::BadInput(

@@ -1,10 +1,11 @@
 //! Support contracts: bought for months on a licensed product, upgraded for
 //! the days left, extended.
 
+use super::guards::Sale;
 use super::pricing::{
     allowed_months, edition_of, extension_period, period_end, prorated_upgrade, upgrade_prices,
 };
-use super::{Decision, Ledger, Role};
+use super::{Decision, Ledger};
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
@@ -12,12 +13,7 @@ use crate::events::LedgerEvent;
 use crate::values::{self, MAX_USERS};
 
 impl Ledger {
-    pub(super) fn decide_support(
-        &self,
-        role: Role,
-        command: &LedgerCommand,
-        catalog: &Catalog,
-    ) -> Decision {
+    pub(super) fn decide_support(&self, command: &LedgerCommand, catalog: &Catalog) -> Decision {
         use LedgerCommand::*;
         let event = match command {
             AssignSupport {
@@ -31,15 +27,7 @@ impl Ledger {
                 today,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
-                self.ensure_key(key_id)?;
-                let product = self.sellable(catalog, product)?;
-                if product.subscription_only {
-                    return Err(DomainError::BadInput(format!(
-                        "{} is sold as a subscription; support contracts are for licensed products",
-                        product.name
-                    )));
-                }
+                let product = self.product_for_sale(catalog, key_id, product, Sale::Support)?;
                 let price = edition_of(product, edition)?.support_per_user_month;
                 values::check_range(*users, 1, MAX_USERS, "users")?;
                 let months = allowed_months(*months, &catalog.support_months, "support")?;
@@ -74,7 +62,6 @@ impl Ledger {
                 today,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
                 let support = self.support(support_id)?;
                 if support.end_of_support < *today {
                     return Err(DomainError::BadInput(
@@ -115,7 +102,6 @@ impl Ledger {
                 today,
                 idempotency,
             } => {
-                self.ensure_seller(role)?;
                 let support = self.support(support_id)?;
                 let product = self.sellable(catalog, &support.product)?;
                 let price = edition_of(product, &support.edition)?.support_per_user_month;
@@ -137,7 +123,6 @@ impl Ledger {
                 email,
                 comment,
             } => {
-                self.ensure_seller(role)?;
                 self.support(support_id)?;
                 LedgerEvent::SupportEdited {
                     support_id: support_id.clone(),
