@@ -9,7 +9,6 @@ use crate::app::NewAccount;
 use crate::error::AppError;
 use aggregates::Role;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 use projections::queries::AccountRow;
@@ -80,7 +79,6 @@ pub async fn new_page(s: Session) -> Response {
 }
 
 fn new_form(s: &Session, p: &FormData, error: Option<&AppError>) -> Response {
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         (error_box(error))
         form.stack method="post" action="/admin/partners/new" {
@@ -100,7 +98,7 @@ fn new_form(s: &Session, p: &FormData, error: Option<&AppError>) -> Response {
             button.primary type="submit" { "Create the partner" }
         }
     };
-    layout::page_with_status(s, status, "Create a partner", body)
+    layout::page_for(s, error, "Create a partner", body)
 }
 
 pub async fn create(
@@ -155,7 +153,6 @@ pub async fn grant_page(
 }
 
 fn grant_form(s: &Session, a: &AccountRow, p: &FormData, error: Option<&AppError>) -> Response {
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         p.chosen { strong { (a.name) } " (" (a.login) ") has " strong #partner-balance { (a.balance) } " credits." }
         (error_box(error))
@@ -171,7 +168,7 @@ fn grant_form(s: &Session, a: &AccountRow, p: &FormData, error: Option<&AppError
         }
         p { a href="/admin/partners" { "Back to the partners" } }
     };
-    layout::page_with_status(s, status, "Grant credits", body)
+    layout::page_for(s, error, "Grant credits", body)
 }
 
 pub async fn grant(

@@ -11,7 +11,7 @@ use super::session::Session;
 use crate::error::{AppError, AppResult};
 use aggregates::Role;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Days, Utc};
 use maud::html;
@@ -168,10 +168,6 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
         _ => vec![],
     };
     let csv_link = format!("/credits.csv?{}", p.with(&[("after", ""), ("back", "")]));
-    let status = error
-        .as_ref()
-        .map(layout::status_of)
-        .unwrap_or(StatusCode::OK);
     let own = subject.id == s.caller.id;
     let actors = actor_labels(&st, &s, &subject, page.rows.iter().map(|(_, e)| e)).await;
     let body = html! {
@@ -232,7 +228,7 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
         }
         (pager("/credits", &p, &page))
     };
-    layout::page_with_status(&s, status, "Credit history", body)
+    layout::page_for(&s, error.as_ref(), "Credit history", body)
 }
 
 /// The grants the administrator made, newest first, each with the partner

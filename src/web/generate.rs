@@ -7,15 +7,14 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, hidden};
-use super::layout::{self, error_box, plural, quote_panel};
+use super::layout::{self, error_box, plural};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
-use crate::app::{AssignLicense, AssignSupport, Operation, Quote};
+use crate::app::{AssignLicense, AssignSupport, Operation};
 use crate::error::{AppError, AppResult};
 use aggregates::catalog::Product;
 use aggregates::{LicenseKind, Role};
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use projections::queries::{KeyRow, PageRequest};
@@ -141,13 +140,8 @@ pub async fn submit(
     State(st): State<WebState>,
     SignedForm { session: s, form }: SignedForm,
 ) -> Response {
-    let result = match operation(&form) {
-        Ok(op) => match review::check(&s, "/licenses/new", &form, &reviewed(&form)) {
-            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let op = operation(&form);
+    let result = review::confirmed(&st, &s, "/licenses/new", &form, &reviewed(&form), op).await;
     match result {
         Ok(_) => {
             let support = form.get("what") == "support";
@@ -164,12 +158,7 @@ pub async fn submit(
             };
             redirect_with_flash(to, &format!("{what} for {product} generated."), s.secure)
         }
-        Err(e) => {
-            let mut back = form.clone();
-            back.0
-                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
-            render(&st, &s, &back, Some(e)).await
-        }
+        Err(e) => render(&st, &s, &review::unreviewed(&form), Some(e)).await,
     }
 }
 
@@ -238,37 +227,25 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
         "license"
     };
     let error = error.or(choice.refused.clone());
-    let status = error
-        .as_ref()
-        .map(layout::status_of)
-        .unwrap_or(StatusCode::OK);
 
     let (Some(key), Some(product), false) = (choice.chosen.as_ref(), product, p.has("find")) else {
         let body = html! {
             (error_box(error.as_ref()))
             (step_one(&choice, &products, p, what))
         };
-        return layout::page_with_status(s, status, title, body);
+        return layout::page_for(s, error.as_ref(), title, body);
     };
-    let mut error = error;
-    let mut quote: Option<Quote> = None;
-    if error.is_none() && review::reviewing(p) {
-        match operation(p) {
-            Ok(op) => match st.app.quote(&s.caller, &op).await {
-                Ok(q) => quote = Some(q),
-                Err(e) => error = Some(e),
-            },
-            Err(e) => error = Some(e),
-        }
-    }
-    let status = error
-        .as_ref()
-        .map(layout::status_of)
-        .unwrap_or(StatusCode::OK);
+    let (quote, error) = review::priced(st, s, p, error, operation(p)).await;
     let smaller = if what == "support" {
         "fewer users, a lower edition or a shorter period"
     } else {
         "fewer users or a lower edition"
+    };
+    let confirm = review::Confirm {
+        action: "/licenses/new",
+        fields: &reviewed(p),
+        button: "Generate",
+        smaller,
     };
     let body = html! {
         (error_box(error.as_ref()))
@@ -278,17 +255,13 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
             strong { @if what == "support" { "Support" } @else { "License" } } " · "
             a href={ "/licenses/new?" (p.with(&[("product", ""), ("review", ""), (review::REVIEW_ID, "")])) } { "Change" }
         }
-        // The review is a step of its own: what is confirmed is exactly
-        // what is shown, and changing it means reviewing again.
         @if let Some(q) = &quote {
-            (summary(product, p, what))
-            (quote_panel(s, q, "/licenses/new", review::confirm_fields(s, "/licenses/new", p, &reviewed(p)), "Generate", smaller))
-            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+            (review::review_step(s, p, q, summary(product, p, what), &confirm))
         } @else {
             (step_two(st, product, p, what, key))
         }
     };
-    layout::page_with_status(s, status, title, body)
+    layout::page_for(s, error.as_ref(), title, body)
 }
 
 fn step_one(choice: &KeyChoice, products: &[&Product], p: &FormData, what: &str) -> Markup {
@@ -387,22 +360,20 @@ fn summary(product: &Product, p: &FormData, what: &str) -> Markup {
         .edition(p.get("edition"))
         .map(|e| e.name.clone())
         .unwrap_or_default();
-    html! {
-        section.summary aria-labelledby="summary-title" {
-            h2 #summary-title { "Summary" }
-            dl.figures {
-                div { dt { "Product" } dd { (product.name) " " (edition) } }
-                div { dt { "Users" } dd { (p.get("users")) } }
-                @if what == "support" {
-                    div { dt { "Length" } dd { (plural(p.get("months").parse().unwrap_or(0), "month")) } }
-                } @else if chosen_kind(p) == LicenseKind::Trial {
-                    div { dt { "Kind" } dd { "Trial, " (plural(p.get("trial_days").parse().unwrap_or(0), "day")) } }
-                } @else {
-                    div { dt { "Kind" } dd { "Permanent" } }
-                }
+    review::summary(
+        "Summary",
+        html! {
+            div { dt { "Product" } dd { (product.name) " " (edition) } }
+            div { dt { "Users" } dd { (p.get("users")) } }
+            @if what == "support" {
+                div { dt { "Length" } dd { (plural(p.get("months").parse().unwrap_or(0), "month")) } }
+            } @else if chosen_kind(p) == LicenseKind::Trial {
+                div { dt { "Kind" } dd { "Trial, " (plural(p.get("trial_days").parse().unwrap_or(0), "day")) } }
+            } @else {
+                div { dt { "Kind" } dd { "Permanent" } }
             }
-        }
-    }
+        },
+    )
 }
 
 /// The values a review shows and its confirmation must carry unchanged.

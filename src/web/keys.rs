@@ -8,7 +8,6 @@ use super::owners::owner_names;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::error::AppError;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use projections::queries::KeyRow;
@@ -79,7 +78,6 @@ pub async fn new_page(s: Session) -> Response {
 }
 
 fn key_form(s: &Session, name: &str, key: &str, error: Option<&AppError>) -> Response {
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         (error_box(error))
         form.stack method="post" action="/keys/new" {
@@ -100,7 +98,7 @@ fn key_form(s: &Session, name: &str, key: &str, error: Option<&AppError>) -> Res
             button.primary type="submit" { "Add" }
         }
     };
-    layout::page_with_status(s, status, "Generate an Activation Key", body)
+    layout::page_for(s, error, "Generate an Activation Key", body)
 }
 
 pub async fn create(

@@ -90,6 +90,12 @@ pub fn page(s: &Session, title: &str, body: Markup) -> Response {
     page_with_status(s, StatusCode::OK, title, body)
 }
 
+/// A page that answers a form: with the status of `error` when there is
+/// one (the form shown again with its message), else 200.
+pub fn page_for(s: &Session, error: Option<&AppError>, title: &str, body: Markup) -> Response {
+    page_with_status(s, error.map_or(StatusCode::OK, status_of), title, body)
+}
+
 pub fn page_with_status(s: &Session, status: StatusCode, title: &str, body: Markup) -> Response {
     let markup = html! {
         (DOCTYPE)

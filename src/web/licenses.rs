@@ -4,17 +4,14 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{
-    self, credits, csrf_field, cta, day, empty_row, error_box, pager, quote_panel, when,
-};
+use super::layout::{self, credits, csrf_field, cta, day, empty_row, error_box, pager, when};
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
-use crate::app::{Operation, Quote};
-use crate::error::AppError;
+use crate::app::Operation;
+use crate::error::{AppError, AppResult};
 use aggregates::{LicenseKind, LicenseStatus, Role};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
@@ -195,133 +192,94 @@ fn describe(st: &WebState, l: &LicenseRow, reseller: Option<&str>) -> Markup {
     }
 }
 
-pub async fn upgrade_page(
-    State(st): State<WebState>,
-    s: Session,
-    Path(id): Path<String>,
-    Params(p): Params,
-) -> Response {
-    if let Some(r) = review::assign_id(&s, &p) {
-        return r;
-    }
-    upgrade_render(&st, &s, &id, &p, None).await
-}
+/// Raising a license's users or edition.
+#[derive(Clone, Copy)]
+pub struct Upgrade;
 
-fn upgrade_op(id: &str, p: &FormData) -> Result<Operation, AppError> {
-    Ok(Operation::UpgradeLicense {
-        id: id.to_string(),
-        users: p.opt_int("users", "Users")?,
-        edition: p.opt("edition").map(str::to_string),
-    })
-}
-
-async fn upgrade_render(
-    st: &WebState,
-    s: &Session,
-    id: &str,
-    p: &FormData,
-    error: Option<AppError>,
-) -> Response {
-    let license = match st.app.license(&s.caller, id).await {
-        Ok(l) => l,
-        Err(e) => return layout::session_error(s, &e),
-    };
-    let reseller = reseller_owner(st, s, &license.owner_id).await;
-    let mut error = error;
-    let mut quote: Option<Quote> = None;
-    if error.is_none() && review::reviewing(p) {
-        match upgrade_op(id, p) {
-            Ok(op) => match st.app.quote(&s.caller, &op).await {
-                Ok(q) => quote = Some(q),
-                Err(e) => error = Some(e),
-            },
-            Err(e) => error = Some(e),
-        }
+impl review::Change for Upgrade {
+    fn action(self, id: &str) -> String {
+        format!("/licenses/{}/upgrade", encode(id))
     }
-    let status = error
-        .as_ref()
-        .map(layout::status_of)
-        .unwrap_or(StatusCode::OK);
-    let product = st.app.catalog.product(&license.product);
-    let action = format!("/licenses/{}/upgrade", encode(id));
-    let users = p
-        .opt("users")
-        .map(str::to_string)
-        .unwrap_or(license.users.to_string());
-    let edition = p.opt("edition").unwrap_or(&license.edition).to_string();
-    let edition_name = product
-        .and_then(|x| x.edition(&edition))
-        .map(|e| e.name.clone())
-        .unwrap_or_else(|| edition.clone());
-    let body = html! {
-        (describe(st, &license, reseller.as_deref()))
-        (error_box(error.as_ref()))
-        // The review is its own step: the button confirms what it shows.
-        @if let Some(q) = &quote {
-            section.summary aria-labelledby="summary-title" {
-                h2 #summary-title { "After the upgrade" }
-                dl.figures {
+
+    fn operation(self, id: &str, p: &FormData) -> AppResult<Operation> {
+        Ok(Operation::UpgradeLicense {
+            id: id.to_string(),
+            users: p.opt_int("users", "Users")?,
+            edition: p.opt("edition").map(str::to_string),
+        })
+    }
+
+    fn fields(self, p: &FormData) -> Vec<(&'static str, String)> {
+        ["users", "edition"]
+            .map(|n| (n, p.get(n).to_string()))
+            .to_vec()
+    }
+
+    async fn render(
+        self,
+        st: &WebState,
+        s: &Session,
+        id: &str,
+        p: &FormData,
+        error: Option<AppError>,
+    ) -> Response {
+        let license = match st.app.license(&s.caller, id).await {
+            Ok(l) => l,
+            Err(e) => return layout::session_error(s, &e),
+        };
+        let reseller = reseller_owner(st, s, &license.owner_id).await;
+        let (quote, error) = review::priced(st, s, p, error, self.operation(id, p)).await;
+        let product = st.app.catalog.product(&license.product);
+        let action = self.action(id);
+        let users = p
+            .opt("users")
+            .map(str::to_string)
+            .unwrap_or(license.users.to_string());
+        let edition = p.opt("edition").unwrap_or(&license.edition).to_string();
+        let edition_name = product
+            .and_then(|x| x.edition(&edition))
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| edition.clone());
+        let confirm = review::Confirm {
+            action: &action,
+            fields: &self.fields(p),
+            button: "Upgrade",
+            smaller: "fewer users or a lower edition",
+        };
+        let body = html! {
+            (describe(st, &license, reseller.as_deref()))
+            (error_box(error.as_ref()))
+            @if let Some(q) = &quote {
+                (review::review_step(s, p, q, review::summary("After the upgrade", html! {
                     div { dt { "Edition" } dd { (edition_name) } }
                     div { dt { "Users" } dd #review-users { (users) } }
-                }
-            }
-            (quote_panel(s, q, &action, review::confirm_fields(s, &action, p, &upgrade_fields(p)), "Upgrade", "fewer users or a lower edition"))
-            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
-        } @else {
-            form.stack method="get" action=(action) {
-                input type="hidden" name="review" value="1";
-                label for="edition" { "Edition" }
-                select #edition name="edition" autofocus {
-                    @if let Some(product) = product {
-                        @let current = product.rank(&license.edition).unwrap_or(0);
-                        @for (i, e) in product.editions.iter().enumerate() {
-                            @if i >= current {
-                                option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.license_per_user)) " per user" }
+                }), &confirm))
+            } @else {
+                (review::choices_form(&action, html! {
+                    label for="edition" { "Edition" }
+                    select #edition name="edition" autofocus {
+                        @if let Some(product) = product {
+                            @let current = product.rank(&license.edition).unwrap_or(0);
+                            @for (i, e) in product.editions.iter().enumerate() {
+                                @if i >= current {
+                                    option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.license_per_user)) " per user" }
+                                }
                             }
                         }
                     }
-                }
-                label for="users" { "Users" }
-                input #users type="number" name="users" min=(license.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
-                p.hint #users-hint { "An upgrade never lowers the users or the edition; it costs the difference." }
-                button type="submit" { "Review" }
+                    label for="users" { "Users" }
+                    input #users type="number" name="users" min=(license.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+                    p.hint #users-hint { "An upgrade never lowers the users or the edition; it costs the difference." }
+                }))
             }
-        }
-        p { a href="/licenses" { "Back to the licenses" } }
-    };
-    layout::page_with_status(s, status, "Upgrade a license", body)
-}
-
-pub async fn upgrade(
-    State(st): State<WebState>,
-    Path(id): Path<String>,
-    SignedForm { session: s, form }: SignedForm,
-) -> Response {
-    let action = format!("/licenses/{}/upgrade", encode(&id));
-    let result = match upgrade_op(&id, &form) {
-        Ok(op) => match review::check(&s, &action, &form, &upgrade_fields(&form)) {
-            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => redirect_with_flash("/licenses", "The license was upgraded.", s.secure),
-        Err(e) => {
-            let mut back = form.clone();
-            back.0
-                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
-            upgrade_render(&st, &s, &id, &back, Some(e)).await
-        }
+            p { a href="/licenses" { "Back to the licenses" } }
+        };
+        layout::page_for(s, error.as_ref(), "Upgrade a license", body)
     }
-}
 
-/// What an upgrade's review shows and its confirmation carries.
-fn upgrade_fields(p: &FormData) -> Vec<(&'static str, String)> {
-    vec![
-        ("users", p.get("users").to_string()),
-        ("edition", p.get("edition").to_string()),
-    ]
+    async fn done(self, _: &WebState, _: &Session, _: &str) -> (&'static str, String) {
+        ("/licenses", "The license was upgraded.".to_string())
+    }
 }
 
 pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
@@ -347,7 +305,6 @@ fn edit_form(
     comment: &str,
     error: Option<&AppError>,
 ) -> Response {
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         (describe(st, l, reseller))
         (error_box(error))
@@ -361,7 +318,7 @@ fn edit_form(
         }
         p { a href="/licenses" { "Back to the licenses" } }
     };
-    layout::page_with_status(s, status, "Edit a license", body)
+    layout::page_for(s, error, "Edit a license", body)
 }
 
 pub async fn edit(
@@ -411,7 +368,6 @@ async fn delete_render(
 ) -> Response {
     let reseller = reseller_owner(st, s, &l.owner_id).await;
     let key = st.app.activation_key(&s.caller, &l.key_id).await.ok();
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         (describe(st, l, reseller.as_deref()))
         (error_box(error))
@@ -456,7 +412,7 @@ async fn delete_render(
             }
         }
     };
-    layout::page_with_status(s, status, "Delete a license", body)
+    layout::page_for(s, error, "Delete a license", body)
 }
 
 /// Deactivates the device the license's key is active on, through the same

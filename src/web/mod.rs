@@ -64,7 +64,7 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         .route("/licenses/new", get(generate::page).post(generate::submit))
         .route(
             "/licenses/{id}/upgrade",
-            get(licenses::upgrade_page).post(licenses::upgrade),
+            review::change_routes(licenses::Upgrade),
         )
         .route(
             "/licenses/{id}/edit",
@@ -81,11 +81,11 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         .route("/support", get(support::list))
         .route(
             "/support/{id}/upgrade",
-            get(support::upgrade_page).post(support::upgrade),
+            review::change_routes(support::Change::Upgrade),
         )
         .route(
             "/support/{id}/extend",
-            get(support::extend_page).post(support::extend),
+            review::change_routes(support::Change::Extend),
         )
         .route(
             "/support/{id}/edit",
@@ -94,11 +94,11 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         .route("/subscriptions", get(subscriptions::list))
         .route(
             "/subscriptions/{id}/extend",
-            get(subscriptions::extend_page).post(subscriptions::extend),
+            review::change_routes(subscriptions::Change::Extend),
         )
         .route(
             "/subscriptions/{id}/upgrade",
-            get(subscriptions::upgrade_page).post(subscriptions::upgrade),
+            review::change_routes(subscriptions::Change::Upgrade),
         )
         .route(
             "/subscriptions/new",

@@ -11,7 +11,6 @@ use crate::app::NewAccount;
 use crate::error::AppError;
 use aggregates::Role;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use projections::queries::AccountRow;
@@ -126,7 +125,6 @@ fn new_form(
     products: &[String],
     error: Option<&AppError>,
 ) -> Response {
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         (error_box(error))
         form.stack method="post" action="/resellers/new" {
@@ -151,7 +149,7 @@ fn new_form(
             button.primary type="submit" { "Add" }
         }
     };
-    layout::page_with_status(s, status, "Add a new reseller", body)
+    layout::page_for(s, error, "Add a new reseller", body)
 }
 
 pub async fn create(
@@ -250,7 +248,6 @@ fn give_form(
     before: Option<Markup>,
     error: Option<&AppError>,
 ) -> Response {
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         @if let Some(before) = before { (before) }
         p.chosen { strong { (r.name) } " (" (r.login) ") has " strong #reseller-balance { (r.balance) } " credits." }
@@ -265,7 +262,7 @@ fn give_form(
         }
         p { a href="/resellers" { "Back to the resellers" } }
     };
-    layout::page_with_status(s, status, "Give credits to a reseller", body)
+    layout::page_for(s, error, "Give credits to a reseller", body)
 }
 
 pub async fn give(
@@ -343,7 +340,6 @@ fn edit_form(
     products: &[String],
     error: Option<&AppError>,
 ) -> Response {
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         p.chosen { "Login " strong { (r.login) } }
         (error_box(error))
@@ -358,7 +354,7 @@ fn edit_form(
         }
         p { a href="/resellers" { "Back to the resellers" } }
     };
-    layout::page_with_status(s, status, "Edit a reseller", body)
+    layout::page_for(s, error, "Edit a reseller", body)
 }
 
 pub async fn edit(

@@ -7,13 +7,19 @@
 //! result. The form also carries an HMAC of the reviewed values (keyed by the
 //! session's secret), so the server only ever confirms what was shown.
 
-use super::forms::{FormData, hidden};
-use super::session::Session;
+use super::WebState;
+use super::forms::{FormData, Params, hidden};
+use super::layout::quote_panel;
+use super::session::{Session, SignedForm, redirect_with_flash, unhex};
+use crate::app::{Operation, Quote};
 use crate::error::{AppError, AppResult};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get};
 use hmac::{Hmac, Mac};
 use maud::{Markup, html};
 use sha2::Sha256;
+use std::future::Future;
 
 /// The query field that names one review.
 pub const REVIEW_ID: &str = "rid";
@@ -97,12 +103,146 @@ pub fn check<'a>(
         .ok_or_else(|| AppError::bad("this confirmation is incomplete: review it again"))
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.is_empty() || !text.len().is_multiple_of(2) {
-        return None;
+/// The price of `operation` when the page shows a review and nothing went
+/// wrong before; a failure to build or to price it becomes the page's error.
+pub async fn priced(
+    st: &WebState,
+    s: &Session,
+    p: &FormData,
+    error: Option<AppError>,
+    operation: AppResult<Operation>,
+) -> (Option<Quote>, Option<AppError>) {
+    if error.is_some() || !reviewing(p) {
+        return (None, error);
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    match operation {
+        Ok(op) => match st.app.quote(&s.caller, &op).await {
+            Ok(q) => (Some(q), None),
+            Err(e) => (None, Some(e)),
+        },
+        Err(e) => (None, Some(e)),
+    }
+}
+
+/// Runs a confirmed operation, only when its form carries exactly the
+/// reviewed `fields`, under the review's idempotency key.
+pub async fn confirmed(
+    st: &WebState,
+    s: &Session,
+    action: &str,
+    form: &FormData,
+    fields: &[(&str, String)],
+    operation: AppResult<Operation>,
+) -> AppResult<String> {
+    let op = operation?;
+    let idem = check(s, action, form, fields)?;
+    st.app.execute_operation(&s.caller, &op, Some(idem)).await
+}
+
+/// A refused confirmation's form as its page shows it again: the choices,
+/// not the review.
+pub fn unreviewed(form: &FormData) -> FormData {
+    let mut back = form.clone();
+    back.0.retain(|(k, _)| k != "review" && k != REVIEW_ID);
+    back
+}
+
+/// The box that sums up what a review will do.
+pub fn summary(title: &str, figures: Markup) -> Markup {
+    html! {
+        section.summary aria-labelledby="summary-title" {
+            h2 #summary-title { (title) }
+            dl.figures { (figures) }
+        }
+    }
+}
+
+/// What a review's confirm form posts and how its button reads.
+pub struct Confirm<'a> {
+    pub action: &'a str,
+    /// The reviewed values (see `check`).
+    pub fields: &'a [(&'static str, String)],
+    pub button: &'a str,
+    /// What a cheaper choice would be, for a balance that is too low.
+    pub smaller: &'a str,
+}
+
+/// The review step: the summary, the cost with the confirm button, and the
+/// way back to the choices. The button confirms exactly what it shows.
+pub fn review_step(
+    s: &Session,
+    p: &FormData,
+    quote: &Quote,
+    summary: Markup,
+    c: &Confirm<'_>,
+) -> Markup {
+    let fields = confirm_fields(s, c.action, p, c.fields);
+    html! {
+        (summary)
+        (quote_panel(s, quote, c.action, fields, c.button, c.smaller))
+        p { a #change href=(change_link(s, p)) { "Change the choices" } }
+    }
+}
+
+/// The choices of a reviewed operation: a GET form whose button asks for the
+/// review, so Back and reload are safe.
+pub fn choices_form(action: &str, fields: Markup) -> Markup {
+    html! {
+        form.stack method="get" action=(action) {
+            input type="hidden" name="review" value="1";
+            (fields)
+            button type="submit" { "Review" }
+        }
+    }
+}
+
+/// A priced change to one license, support or subscription: its page shows
+/// the choices or their review, and its confirmation runs the operation.
+pub trait Change: Copy + Send + Sync + 'static {
+    /// The address of the page and of its confirmation.
+    fn action(self, id: &str) -> String;
+    fn operation(self, id: &str, p: &FormData) -> AppResult<Operation>;
+    /// What the review shows and its confirmation carries.
+    fn fields(self, p: &FormData) -> Vec<(&'static str, String)>;
+    fn render(
+        self,
+        st: &WebState,
+        s: &Session,
+        id: &str,
+        p: &FormData,
+        error: Option<AppError>,
+    ) -> impl Future<Output = Response> + Send;
+    /// Where a confirmed change leads, and the message it leaves there.
+    fn done(
+        self,
+        st: &WebState,
+        s: &Session,
+        id: &str,
+    ) -> impl Future<Output = (&'static str, String)> + Send;
+}
+
+/// The page (GET) and the confirmation (POST) of a change, at `{id}` in the
+/// route's address.
+pub fn change_routes<C: Change>(change: C) -> MethodRouter<WebState> {
+    get(
+        move |State(st): State<WebState>, s: Session, Path(id): Path<String>, Params(p): Params| async move {
+            match assign_id(&s, &p) {
+                Some(r) => r,
+                None => change.render(&st, &s, &id, &p, None).await,
+            }
+        },
+    )
+    .post(
+        move |State(st): State<WebState>, Path(id): Path<String>, SignedForm { session: s, form }: SignedForm| async move {
+            let action = change.action(&id);
+            let op = change.operation(&id, &form);
+            match confirmed(&st, &s, &action, &form, &change.fields(&form), op).await {
+                Ok(_) => {
+                    let (to, message) = change.done(&st, &s, &id).await;
+                    redirect_with_flash(to, &message, s.secure)
+                }
+                Err(e) => change.render(&st, &s, &id, &unreviewed(&form), Some(e)).await,
+            }
+        },
+    )
 }

@@ -54,7 +54,8 @@ pub fn csrf_ok(secret: &str, given: &str) -> bool {
     csrf_mac(secret).is_some_and(|m| m.verify_slice(&bytes).is_ok())
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+/// Hex text as bytes; None for anything else (an empty text too).
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.is_empty() || !text.len().is_multiple_of(2) {
         return None;
     }

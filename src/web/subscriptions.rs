@@ -8,16 +8,14 @@ use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::generate::{key_choice, key_picker};
 use super::keys::{key_cell, keys_of};
-use super::layout::{
-    self, credits, cta, day, empty_row, error_box, pager, plural, quote_panel, when,
-};
+use super::layout::{self, credits, cta, day, empty_row, error_box, pager, plural, when};
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
-use crate::app::{CreateSubscription, Operation, Quote};
+use crate::app::{CreateSubscription, Operation};
 use crate::error::{AppError, AppResult};
 use aggregates::Role;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
@@ -160,39 +158,25 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
         return layout::page(s, title, body);
     }
     let product = st.app.catalog.subscription_product();
-    let mut error = error.or(choice.refused.clone());
-    let mut quote: Option<Quote> = None;
-    if error.is_none() && review::reviewing(p) {
-        match operation(st, p) {
-            Ok(op) => match st.app.quote(&s.caller, &op).await {
-                Ok(q) => quote = Some(q),
-                Err(e) => error = Some(e),
-            },
-            Err(e) => error = Some(e),
-        }
-    }
-    let status = error
-        .as_ref()
-        .map(layout::status_of)
-        .unwrap_or(StatusCode::OK);
+    let error = error.or(choice.refused.clone());
+    let (quote, error) = review::priced(st, s, p, error, operation(st, p)).await;
     let key = choice.chosen.as_ref();
+    let confirm = review::Confirm {
+        action: "/subscriptions/new",
+        fields: &reviewed(p),
+        button: "Submit",
+        smaller: "fewer channels or a shorter period",
+    };
     let body = html! {
         (error_box(error.as_ref()))
-        // The review is its own step: the button confirms what it shows.
         @if let (Some(q), Some(k)) = (&quote, key) {
-            section.summary aria-labelledby="summary-title" {
-                h2 #summary-title { "Summary" }
-                dl.figures {
-                    div { dt { "Key" } dd.mono { (k.key) } }
-                    div { dt { "Channels" } dd { (p.get("channels")) } }
-                    div { dt { "Length" } dd { (plural(p.get("months").parse().unwrap_or(0), "month")) } }
-                }
-            }
-            (quote_panel(s, q, "/subscriptions/new", review::confirm_fields(s, "/subscriptions/new", p, &reviewed(p)), "Submit", "fewer channels or a shorter period"))
-            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
+            (review::review_step(s, p, q, review::summary("Summary", html! {
+                div { dt { "Key" } dd.mono { (k.key) } }
+                div { dt { "Channels" } dd { (p.get("channels")) } }
+                div { dt { "Length" } dd { (plural(p.get("months").parse().unwrap_or(0), "month")) } }
+            }), &confirm))
         } @else {
-            form.stack method="get" action="/subscriptions/new" {
-                input type="hidden" name="review" value="1";
+            (review::choices_form("/subscriptions/new", html! {
                 (key_picker(&choice, p))
                 label for="software" { "Software" }
                 select #software name="software" {
@@ -217,24 +201,19 @@ async fn render(st: &WebState, s: &Session, p: &FormData, error: Option<AppError
                 input #email type="email" name="email" value=(p.get("email"));
                 label for="comment" { "Comment (optional)" }
                 input #comment type="text" name="comment" value=(p.get("comment")) maxlength="500";
-                button type="submit" { "Review" }
-            }
+            }))
         }
     };
-    layout::page_with_status(s, status, title, body)
+    layout::page_for(s, error.as_ref(), title, body)
 }
 
 pub async fn create(
     State(st): State<WebState>,
     SignedForm { session: s, form }: SignedForm,
 ) -> Response {
-    let result = match operation(&st, &form) {
-        Ok(op) => match review::check(&s, "/subscriptions/new", &form, &reviewed(&form)) {
-            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let op = operation(&st, &form);
+    let result =
+        review::confirmed(&st, &s, "/subscriptions/new", &form, &reviewed(&form), op).await;
     match result {
         Ok(_) => redirect_with_flash(
             "/subscriptions",
@@ -245,12 +224,7 @@ pub async fn create(
             ),
             s.secure,
         ),
-        Err(e) => {
-            let mut back = form.clone();
-            back.0
-                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
-            render(&st, &s, &back, Some(e)).await
-        }
+        Err(e) => render(&st, &s, &review::unreviewed(&form), Some(e)).await,
     }
 }
 
@@ -274,26 +248,28 @@ async fn describe(st: &WebState, s: &Session, x: &SubscriptionRow) -> Markup {
     }
 }
 
+/// A priced change to a subscription.
 #[derive(Clone, Copy)]
-enum Change {
+pub enum Change {
     Extend,
     Upgrade,
 }
 
-impl Change {
-    fn path(self) -> &'static str {
-        match self {
+impl review::Change for Change {
+    fn action(self, id: &str) -> String {
+        let path = match self {
             Change::Extend => "extend",
             Change::Upgrade => "upgrade",
-        }
+        };
+        format!("/subscriptions/{}/{path}", encode(id))
     }
 
-    /// What the review shows and its confirmation carries.
     fn fields(self, p: &FormData) -> Vec<(&'static str, String)> {
-        match self {
-            Change::Extend => vec![("months", p.get("months").to_string())],
-            Change::Upgrade => vec![("channels", p.get("channels").to_string())],
-        }
+        let name = match self {
+            Change::Extend => "months",
+            Change::Upgrade => "channels",
+        };
+        vec![(name, p.get(name).to_string())]
     }
 
     fn operation(self, id: &str, p: &FormData) -> AppResult<Operation> {
@@ -308,65 +284,53 @@ impl Change {
             },
         })
     }
-}
 
-async fn change_render(
-    st: &WebState,
-    s: &Session,
-    change: Change,
-    id: &str,
-    p: &FormData,
-    error: Option<AppError>,
-) -> Response {
-    let x = match st.app.subscription(&s.caller, id).await {
-        Ok(x) => x,
-        Err(e) => return layout::session_error(s, &e),
-    };
-    let mut error = error;
-    let mut quote: Option<Quote> = None;
-    if error.is_none() && review::reviewing(p) {
-        match change.operation(id, p) {
-            Ok(op) => match st.app.quote(&s.caller, &op).await {
-                Ok(q) => quote = Some(q),
-                Err(e) => error = Some(e),
-            },
-            Err(e) => error = Some(e),
-        }
-    }
-    let status = error
-        .as_ref()
-        .map(layout::status_of)
-        .unwrap_or(StatusCode::OK);
-    let (title, button, smaller) = match change {
-        Change::Extend => ("Extend a subscription", "Extend", "a shorter extension"),
-        Change::Upgrade => (
-            "Add channels to a subscription",
-            "Add channels",
-            "fewer channels",
-        ),
-    };
-    let action = format!("/subscriptions/{}/{}", encode(id), change.path());
-    let price = st
-        .app
-        .catalog
-        .product(&x.software)
-        .map(|p| p.subscription_per_channel_month)
-        .unwrap_or(0);
-    let channels = p
-        .opt("channels")
-        .map(str::to_string)
-        .unwrap_or_else(|| (x.channels + 1).to_string());
-    let months = p.get("months").to_string();
-    let described = describe(st, s, &x).await;
-    let body = html! {
-        (described)
-        (error_box(error.as_ref()))
-        // The review is its own step: the button confirms what it shows.
-        @if let Some(q) = &quote {
-            section.summary aria-labelledby="summary-title" {
-                h2 #summary-title { "Summary" }
-                dl.figures {
-                    @match change {
+    async fn render(
+        self,
+        st: &WebState,
+        s: &Session,
+        id: &str,
+        p: &FormData,
+        error: Option<AppError>,
+    ) -> Response {
+        let x = match st.app.subscription(&s.caller, id).await {
+            Ok(x) => x,
+            Err(e) => return layout::session_error(s, &e),
+        };
+        let (quote, error) = review::priced(st, s, p, error, self.operation(id, p)).await;
+        let (title, button, smaller) = match self {
+            Change::Extend => ("Extend a subscription", "Extend", "a shorter extension"),
+            Change::Upgrade => (
+                "Add channels to a subscription",
+                "Add channels",
+                "fewer channels",
+            ),
+        };
+        let action = self.action(id);
+        let price = st
+            .app
+            .catalog
+            .product(&x.software)
+            .map(|p| p.subscription_per_channel_month)
+            .unwrap_or(0);
+        let channels = p
+            .opt("channels")
+            .map(str::to_string)
+            .unwrap_or_else(|| (x.channels + 1).to_string());
+        let months = p.get("months").to_string();
+        let confirm = review::Confirm {
+            action: &action,
+            fields: &self.fields(p),
+            button,
+            smaller,
+        };
+        let described = describe(st, s, &x).await;
+        let body = html! {
+            (described)
+            (error_box(error.as_ref()))
+            @if let Some(q) = &quote {
+                (review::review_step(s, p, q, review::summary("Summary", html! {
+                    @match self {
                         Change::Extend => {
                             div { dt { "Extend by" } dd { (plural(months.parse().unwrap_or(0), "month")) } }
                         }
@@ -374,120 +338,52 @@ async fn change_render(
                             div { dt { "Channels" } dd #review-channels { (channels) } }
                         }
                     }
-                }
-            }
-            (quote_panel(s, q, &action, review::confirm_fields(s, &action, p, &change.fields(p)), button, smaller))
-            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
-        } @else {
-            form.stack method="get" action=(action) {
-                input type="hidden" name="review" value="1";
-                @match change {
-                    Change::Extend => {
-                        label for="months" { "Extend by" }
-                        select #months name="months" aria-describedby="months-hint" autofocus {
-                            @for m in &st.app.catalog.subscription_months {
-                                option value=(m) selected[months == m.to_string()] { (plural(i64::from(*m), "month")) }
+                }), &confirm))
+            } @else {
+                (review::choices_form(&action, html! {
+                    @match self {
+                        Change::Extend => {
+                            label for="months" { "Extend by" }
+                            select #months name="months" aria-describedby="months-hint" autofocus {
+                                @for m in &st.app.catalog.subscription_months {
+                                    option value=(m) selected[months == m.to_string()] { (plural(i64::from(*m), "month")) }
+                                }
+                            }
+                            p.hint #months-hint {
+                                "The new period starts the day after the current end, or today if it has already ended. "
+                                (credits(price)) " per channel per month."
                             }
                         }
-                        p.hint #months-hint {
-                            "The new period starts the day after the current end, or today if it has already ended. "
-                            (credits(price)) " per channel per month."
+                        Change::Upgrade => {
+                            label for="channels" { "Channels" }
+                            input #channels type="number" name="channels" min=(x.channels + 1) max=(aggregates::values::MAX_CHANNELS)
+                                value=(channels) required aria-describedby="channels-hint" autofocus;
+                            p.hint #channels-hint {
+                                "The concurrent sessions the customer can run at the same time. The added channels are charged for the days left until the subscription ends, at "
+                                (credits(price)) " per channel per month."
+                            }
                         }
                     }
-                    Change::Upgrade => {
-                        label for="channels" { "Channels" }
-                        input #channels type="number" name="channels" min=(x.channels + 1) max=(aggregates::values::MAX_CHANNELS)
-                            value=(channels) required aria-describedby="channels-hint" autofocus;
-                        p.hint #channels-hint {
-                            "The concurrent sessions the customer can run at the same time. The added channels are charged for the days left until the subscription ends, at "
-                            (credits(price)) " per channel per month."
-                        }
-                    }
-                }
-                button type="submit" { "Review" }
+                }))
             }
-        }
-        p { a href="/subscriptions" { "Back to the subscriptions" } }
-    };
-    layout::page_with_status(s, status, title, body)
-}
-
-async fn change_submit(
-    st: &WebState,
-    s: Session,
-    change: Change,
-    id: &str,
-    form: &FormData,
-) -> Response {
-    let action = format!("/subscriptions/{}/{}", encode(id), change.path());
-    let result = match change.operation(id, form) {
-        Ok(op) => match review::check(&s, &action, form, &change.fields(form)) {
-            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => {
-            let message = match (change, st.app.subscription(&s.caller, id).await) {
-                (Change::Extend, Ok(x)) => {
-                    format!("The subscription was extended to {}.", day(&x.ends_on))
-                }
-                (Change::Upgrade, Ok(x)) => {
-                    format!(
-                        "The subscription now has {}.",
-                        plural(x.channels, "channel")
-                    )
-                }
-                _ => "The subscription was changed.".to_string(),
-            };
-            redirect_with_flash("/subscriptions", &message, s.secure)
-        }
-        Err(e) => {
-            let mut back = form.clone();
-            back.0
-                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
-            change_render(st, &s, change, id, &back, Some(e)).await
-        }
+            p { a href="/subscriptions" { "Back to the subscriptions" } }
+        };
+        layout::page_for(s, error.as_ref(), title, body)
     }
-}
 
-pub async fn extend_page(
-    State(st): State<WebState>,
-    s: Session,
-    Path(id): Path<String>,
-    Params(p): Params,
-) -> Response {
-    if let Some(r) = review::assign_id(&s, &p) {
-        return r;
+    async fn done(self, st: &WebState, s: &Session, id: &str) -> (&'static str, String) {
+        let message = match (self, st.app.subscription(&s.caller, id).await) {
+            (Change::Extend, Ok(x)) => {
+                format!("The subscription was extended to {}.", day(&x.ends_on))
+            }
+            (Change::Upgrade, Ok(x)) => {
+                format!(
+                    "The subscription now has {}.",
+                    plural(x.channels, "channel")
+                )
+            }
+            _ => "The subscription was changed.".to_string(),
+        };
+        ("/subscriptions", message)
     }
-    change_render(&st, &s, Change::Extend, &id, &p, None).await
-}
-
-pub async fn upgrade_page(
-    State(st): State<WebState>,
-    s: Session,
-    Path(id): Path<String>,
-    Params(p): Params,
-) -> Response {
-    if let Some(r) = review::assign_id(&s, &p) {
-        return r;
-    }
-    change_render(&st, &s, Change::Upgrade, &id, &p, None).await
-}
-
-pub async fn extend(
-    State(st): State<WebState>,
-    Path(id): Path<String>,
-    SignedForm { session, form }: SignedForm,
-) -> Response {
-    change_submit(&st, session, Change::Extend, &id, &form).await
-}
-
-pub async fn upgrade(
-    State(st): State<WebState>,
-    Path(id): Path<String>,
-    SignedForm { session, form }: SignedForm,
-) -> Response {
-    change_submit(&st, session, Change::Upgrade, &id, &form).await
 }

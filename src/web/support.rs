@@ -7,17 +7,14 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::keys::{key_cell, keys_of};
-use super::layout::{
-    self, credits, csrf_field, cta, day, empty_row, error_box, pager, plural, quote_panel,
-};
+use super::layout::{self, credits, csrf_field, cta, day, empty_row, error_box, pager, plural};
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
-use crate::app::{EXPIRING_DAYS, Operation, Quote};
+use crate::app::{EXPIRING_DAYS, Operation};
 use crate::error::{AppError, AppResult};
 use aggregates::Role;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
@@ -101,10 +98,6 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
     let keys = keys_of(&st, &s, page.rows.iter().map(|(_, x)| x.key_id.as_str())).await;
     let today = date_text(Utc::now().date_naive());
     let catalog = &st.app.catalog;
-    let status = error
-        .as_ref()
-        .map(layout::status_of)
-        .unwrap_or(StatusCode::OK);
     let body = html! {
         (error_box(error.as_ref()))
         div.toolbar {
@@ -185,7 +178,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
         }
         (pager("/support", &p, &page))
     };
-    layout::page_with_status(&s, status, "Support", body)
+    layout::page_for(&s, error.as_ref(), "Support", body)
 }
 
 fn product_label(st: &WebState, x: &SupportRow) -> Markup {
@@ -213,84 +206,91 @@ async fn describe(st: &WebState, s: &Session, x: &SupportRow, reseller: Option<&
     }
 }
 
-enum Change {
+/// A priced change to a support.
+#[derive(Clone, Copy)]
+pub enum Change {
     Upgrade,
     Extend,
 }
 
-fn op_of(change: &Change, id: &str, p: &FormData) -> AppResult<Operation> {
-    Ok(match change {
-        Change::Upgrade => Operation::UpgradeSupport {
-            id: id.to_string(),
-            users: p.opt_int("users", "Users")?,
-            edition: p.opt("edition").map(str::to_string),
-        },
-        Change::Extend => Operation::ExtendSupport {
-            id: id.to_string(),
-            months: p.int("months", "The extension's length")?,
-        },
-    })
-}
-
-async fn render(
-    st: &WebState,
-    s: &Session,
-    change: Change,
-    id: &str,
-    p: &FormData,
-    error: Option<AppError>,
-) -> Response {
-    let support = match st.app.support(&s.caller, id).await {
-        Ok(x) => x,
-        Err(e) => return layout::session_error(s, &e),
-    };
-    let reseller = reseller_owner(st, s, &support.owner_id).await;
-    let mut error = error;
-    let mut quote: Option<Quote> = None;
-    if error.is_none() && review::reviewing(p) {
-        match op_of(&change, id, p) {
-            Ok(op) => match st.app.quote(&s.caller, &op).await {
-                Ok(q) => quote = Some(q),
-                Err(e) => error = Some(e),
-            },
-            Err(e) => error = Some(e),
-        }
+impl review::Change for Change {
+    fn action(self, id: &str) -> String {
+        let path = match self {
+            Change::Upgrade => "upgrade",
+            Change::Extend => "extend",
+        };
+        format!("/support/{}/{path}", encode(id))
     }
-    let status = error
-        .as_ref()
-        .map(layout::status_of)
-        .unwrap_or(StatusCode::OK);
-    let (title, path, button) = match change {
-        Change::Upgrade => ("Upgrade a support", "upgrade", "Upgrade"),
-        Change::Extend => ("Extend a support", "extend", "Extend"),
-    };
-    let action = format!("/support/{}/{path}", encode(id));
-    let product = st.app.catalog.product(&support.product);
-    let users = p
-        .opt("users")
-        .map(str::to_string)
-        .unwrap_or(support.users.to_string());
-    let edition = p.opt("edition").unwrap_or(&support.edition).to_string();
-    let months = p.get("months").to_string();
-    let edition_name = product
-        .and_then(|x| x.edition(&edition))
-        .map(|e| e.name.clone())
-        .unwrap_or_else(|| edition.clone());
-    let fields = change_fields(&change, p);
-    let smaller = match change {
-        Change::Upgrade => "fewer users or a lower edition",
-        Change::Extend => "a shorter extension",
-    };
-    let described = describe(st, s, &support, reseller.as_deref()).await;
-    let body = html! {
-        (described)
-        (error_box(error.as_ref()))
-        // The review is its own step: the button confirms what it shows.
-        @if let Some(q) = &quote {
-            section.summary aria-labelledby="summary-title" {
-                h2 #summary-title { "Summary" }
-                dl.figures {
-                    @match change {
+
+    fn operation(self, id: &str, p: &FormData) -> AppResult<Operation> {
+        Ok(match self {
+            Change::Upgrade => Operation::UpgradeSupport {
+                id: id.to_string(),
+                users: p.opt_int("users", "Users")?,
+                edition: p.opt("edition").map(str::to_string),
+            },
+            Change::Extend => Operation::ExtendSupport {
+                id: id.to_string(),
+                months: p.int("months", "The extension's length")?,
+            },
+        })
+    }
+
+    fn fields(self, p: &FormData) -> Vec<(&'static str, String)> {
+        let names: &[&'static str] = match self {
+            Change::Upgrade => &["users", "edition"],
+            Change::Extend => &["months"],
+        };
+        names.iter().map(|n| (*n, p.get(n).to_string())).collect()
+    }
+
+    async fn render(
+        self,
+        st: &WebState,
+        s: &Session,
+        id: &str,
+        p: &FormData,
+        error: Option<AppError>,
+    ) -> Response {
+        let support = match st.app.support(&s.caller, id).await {
+            Ok(x) => x,
+            Err(e) => return layout::session_error(s, &e),
+        };
+        let reseller = reseller_owner(st, s, &support.owner_id).await;
+        let (quote, error) = review::priced(st, s, p, error, self.operation(id, p)).await;
+        let (title, button, smaller) = match self {
+            Change::Upgrade => (
+                "Upgrade a support",
+                "Upgrade",
+                "fewer users or a lower edition",
+            ),
+            Change::Extend => ("Extend a support", "Extend", "a shorter extension"),
+        };
+        let action = self.action(id);
+        let product = st.app.catalog.product(&support.product);
+        let users = p
+            .opt("users")
+            .map(str::to_string)
+            .unwrap_or(support.users.to_string());
+        let edition = p.opt("edition").unwrap_or(&support.edition).to_string();
+        let months = p.get("months").to_string();
+        let edition_name = product
+            .and_then(|x| x.edition(&edition))
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| edition.clone());
+        let confirm = review::Confirm {
+            action: &action,
+            fields: &self.fields(p),
+            button,
+            smaller,
+        };
+        let described = describe(st, s, &support, reseller.as_deref()).await;
+        let body = html! {
+            (described)
+            (error_box(error.as_ref()))
+            @if let Some(q) = &quote {
+                (review::review_step(s, p, q, review::summary("Summary", html! {
+                    @match self {
                         Change::Upgrade => {
                             div { dt { "Edition" } dd { (edition_name) } }
                             div { dt { "Users" } dd #review-users { (users) } }
@@ -299,131 +299,53 @@ async fn render(
                             div { dt { "Extend by" } dd { (plural(months.parse().unwrap_or(0), "month")) } }
                         }
                     }
-                }
-            }
-            (quote_panel(s, q, &action, review::confirm_fields(s, &action, p, &fields), button, smaller))
-            p { a #change href=(review::change_link(s, p)) { "Change the choices" } }
-        } @else {
-            form.stack method="get" action=(action) {
-                input type="hidden" name="review" value="1";
-                @match change {
-                    Change::Upgrade => {
-                        label for="edition" { "Edition" }
-                        select #edition name="edition" autofocus {
-                            @if let Some(product) = product {
-                                @let current = product.rank(&support.edition).unwrap_or(0);
-                                @for (i, e) in product.editions.iter().enumerate() {
-                                    @if i >= current {
-                                        option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.support_per_user_month)) " per user per month" }
+                }), &confirm))
+            } @else {
+                (review::choices_form(&action, html! {
+                    @match self {
+                        Change::Upgrade => {
+                            label for="edition" { "Edition" }
+                            select #edition name="edition" autofocus {
+                                @if let Some(product) = product {
+                                    @let current = product.rank(&support.edition).unwrap_or(0);
+                                    @for (i, e) in product.editions.iter().enumerate() {
+                                        @if i >= current {
+                                            option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.support_per_user_month)) " per user per month" }
+                                        }
                                     }
                                 }
                             }
+                            label for="users" { "Users" }
+                            input #users type="number" name="users" min=(support.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+                            p.hint #users-hint { "The difference is charged for the months left until the End of Support." }
                         }
-                        label for="users" { "Users" }
-                        input #users type="number" name="users" min=(support.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
-                        p.hint #users-hint { "The difference is charged for the months left until the End of Support." }
-                    }
-                    Change::Extend => {
-                        label for="months" { "Extend by" }
-                        select #months name="months" aria-describedby="months-hint" autofocus {
-                            @for m in &st.app.catalog.support_months {
-                                option value=(m) selected[months == m.to_string()] { (plural(i64::from(*m), "month")) }
+                        Change::Extend => {
+                            label for="months" { "Extend by" }
+                            select #months name="months" aria-describedby="months-hint" autofocus {
+                                @for m in &st.app.catalog.support_months {
+                                    option value=(m) selected[months == m.to_string()] { (plural(i64::from(*m), "month")) }
+                                }
                             }
+                            p.hint #months-hint { "The new period starts the day after the current End of Support, or today if it has already expired." }
                         }
-                        p.hint #months-hint { "The new period starts the day after the current End of Support, or today if it has already expired." }
                     }
-                }
-                button type="submit" { "Review" }
+                }))
             }
-        }
-        p { a href="/support" { "Back to the support list" } }
-    };
-    layout::page_with_status(s, status, title, body)
-}
-
-/// What a review shows and its confirmation carries.
-fn change_fields(change: &Change, p: &FormData) -> Vec<(&'static str, String)> {
-    match change {
-        Change::Upgrade => vec![
-            ("users", p.get("users").to_string()),
-            ("edition", p.get("edition").to_string()),
-        ],
-        Change::Extend => vec![("months", p.get("months").to_string())],
+            p { a href="/support" { "Back to the support list" } }
+        };
+        layout::page_for(s, error.as_ref(), title, body)
     }
-}
 
-async fn submit(st: &WebState, s: Session, change: Change, id: &str, form: &FormData) -> Response {
-    let path = match change {
-        Change::Upgrade => "upgrade",
-        Change::Extend => "extend",
-    };
-    let action = format!("/support/{}/{path}", encode(id));
-    let result = match op_of(&change, id, form) {
-        Ok(op) => match review::check(&s, &action, form, &change_fields(&change, form)) {
-            Ok(idem) => st.app.execute_operation(&s.caller, &op, Some(idem)).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    match (result, change) {
-        (Ok(_), Change::Upgrade) => {
-            redirect_with_flash("/support", "The support was upgraded.", s.secure)
-        }
-        (Ok(_), Change::Extend) => match st.app.support(&s.caller, id).await {
-            Ok(x) => redirect_with_flash(
-                "/support",
-                &format!("The support was extended to {}.", day(&x.end_of_support)),
-                s.secure,
-            ),
-            Err(_) => redirect_with_flash("/support", "The support was extended.", s.secure),
-        },
-        (Err(e), change) => {
-            let mut back = form.clone();
-            back.0
-                .retain(|(k, _)| k != "review" && k != review::REVIEW_ID);
-            render(st, &s, change, id, &back, Some(e)).await
-        }
+    async fn done(self, st: &WebState, s: &Session, id: &str) -> (&'static str, String) {
+        let message = match self {
+            Change::Upgrade => "The support was upgraded.".to_string(),
+            Change::Extend => match st.app.support(&s.caller, id).await {
+                Ok(x) => format!("The support was extended to {}.", day(&x.end_of_support)),
+                Err(_) => "The support was extended.".to_string(),
+            },
+        };
+        ("/support", message)
     }
-}
-
-pub async fn upgrade_page(
-    State(st): State<WebState>,
-    s: Session,
-    Path(id): Path<String>,
-    Params(p): Params,
-) -> Response {
-    if let Some(r) = review::assign_id(&s, &p) {
-        return r;
-    }
-    render(&st, &s, Change::Upgrade, &id, &p, None).await
-}
-
-pub async fn extend_page(
-    State(st): State<WebState>,
-    s: Session,
-    Path(id): Path<String>,
-    Params(p): Params,
-) -> Response {
-    if let Some(r) = review::assign_id(&s, &p) {
-        return r;
-    }
-    render(&st, &s, Change::Extend, &id, &p, None).await
-}
-
-pub async fn upgrade(
-    State(st): State<WebState>,
-    Path(id): Path<String>,
-    SignedForm { session, form }: SignedForm,
-) -> Response {
-    submit(&st, session, Change::Upgrade, &id, &form).await
-}
-
-pub async fn extend(
-    State(st): State<WebState>,
-    Path(id): Path<String>,
-    SignedForm { session, form }: SignedForm,
-) -> Response {
-    submit(&st, session, Change::Extend, &id, &form).await
 }
 
 pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
@@ -447,7 +369,6 @@ async fn edit_form(
     comment: &str,
     error: Option<&AppError>,
 ) -> Response {
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let reseller = reseller_owner(st, s, &x.owner_id).await;
     let described = describe(st, s, x, reseller.as_deref()).await;
     let body = html! {
@@ -463,7 +384,7 @@ async fn edit_form(
         }
         p { a href="/support" { "Back to the support list" } }
     };
-    layout::page_with_status(s, status, "Edit a support", body)
+    layout::page_for(s, error, "Edit a support", body)
 }
 
 pub async fn edit(

@@ -10,7 +10,6 @@ use crate::app::{ApiTokenRow, TokenScope};
 use crate::error::AppError;
 use aggregates::Role;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
@@ -48,7 +47,6 @@ async fn render(
         Ok(page) => page,
         Err(e) => return layout::session_error(s, &e),
     };
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         @if let Some((token, secret)) = created {
             section.created aria-labelledby="created-title" {
@@ -120,7 +118,7 @@ async fn render(
             (create_form(s, p))
         }
     };
-    layout::page_with_status(s, status, "API tokens", body)
+    layout::page_for(s, error, "API tokens", body)
 }
 
 fn create_form(s: &Session, p: &FormData) -> Markup {

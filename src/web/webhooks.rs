@@ -11,7 +11,6 @@ use crate::error::AppError;
 use crate::webhooks::EVENT_TYPES;
 use aggregates::Role;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
@@ -44,7 +43,6 @@ async fn render_list(
     } else {
         None
     };
-    let status = error.map(layout::status_of).unwrap_or(StatusCode::OK);
     let body = html! {
         @if let Some((url, secret)) = secret {
             div.notice role="status" {
@@ -119,7 +117,7 @@ async fn render_list(
             }
         }
     };
-    layout::page_with_status(s, status, "Webhooks", body)
+    layout::page_for(s, error, "Webhooks", body)
 }
 
 pub async fn create(
