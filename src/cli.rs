@@ -124,10 +124,23 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(DefaultServe::parse_from(["license-portal"]).args));
+    run_to_exit("info,sqlx=warn", run(command))
+}
+
+/// Logs to stderr (`RUST_LOG`, else `default_filter`), runs `work` on a new
+/// runtime and turns its error into one line and a failed exit: the shape
+/// of every binary of the workspace.
+pub fn run_to_exit<E: std::fmt::Display>(
+    default_filter: &str,
+    work: impl Future<Output = Result<ExitCode, E>>,
+) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -138,10 +151,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let command = cli
-        .command
-        .unwrap_or_else(|| Command::Serve(DefaultServe::parse_from(["license-portal"]).args));
-    match runtime.block_on(run(command)) {
+    match runtime.block_on(work) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

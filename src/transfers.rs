@@ -158,18 +158,8 @@ impl Transfers {
     /// Waits until every transfer and registration up to `position` has had
     /// its second step.
     pub async fn wait_for(&self, position: LogPosition, timeout: Duration) -> bool {
-        let mut rx = self.progress.subscribe();
+        let rx = self.progress.subscribe();
         self.wake.notify_one();
-        let reached = async {
-            loop {
-                if *rx.borrow_and_update() >= position {
-                    return;
-                }
-                if rx.changed().await.is_err() {
-                    return;
-                }
-            }
-        };
-        tokio::time::timeout(timeout, reached).await.is_ok()
+        projections::projector::reached(rx, position, timeout).await
     }
 }

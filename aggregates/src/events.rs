@@ -32,6 +32,20 @@ pub struct Idempotency {
     pub sender: Option<String>,
 }
 
+impl Idempotency {
+    /// Whether a key first used with `first` (a fingerprint) may answer this
+    /// request: the same request gets its first result, another is refused.
+    pub fn same_request(&self, first: Option<&str>) -> Result<(), crate::DomainError> {
+        if first == Some(self.fingerprint.as_str()) {
+            return Ok(());
+        }
+        Err(crate::DomainError::Conflict(format!(
+            "the idempotency key \"{}\" was already used for a different request",
+            self.key
+        )))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LedgerEvent {
     AdminRegistered {

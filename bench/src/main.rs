@@ -66,27 +66,8 @@ fn main() -> ExitCode {
     let args = BenchArgs::parse();
     // The bulk loads trip sqlx's slow-statement warning by design; the
     // output is the figures.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let work = async { run(args).await.map(|()| ExitCode::SUCCESS) };
+    license_portal::cli::run_to_exit("warn,sqlx=error", work)
 }
 
 async fn run(args: BenchArgs) -> Result<(), String> {

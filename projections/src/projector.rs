@@ -264,19 +264,9 @@ impl Projector {
     /// Waits until the views include the event at `position`: the caller of a
     /// mutation then reads its own writes. Gives up after `timeout`.
     pub async fn wait_for(&self, position: LogPosition, timeout: Duration) -> bool {
-        let mut rx = self.progress.subscribe();
+        let rx = self.progress.subscribe();
         self.nudge();
-        let reached = async {
-            loop {
-                if *rx.borrow_and_update() >= position {
-                    return;
-                }
-                if rx.changed().await.is_err() {
-                    return;
-                }
-            }
-        };
-        tokio::time::timeout(timeout, reached).await.is_ok()
+        reached(rx, position, timeout).await
     }
 
     pub fn position(&self) -> LogPosition {
@@ -603,6 +593,27 @@ fn compare(table: &'static str, live: Vec<String>, replayed: Vec<String>) -> Tab
         }
     }
     c
+}
+
+/// Whether the position `progress` announces reaches `position` within
+/// `timeout`: how a caller waits for a log consumer (the projector, the
+/// transfers' second steps) to catch up with its own write.
+pub async fn reached(
+    mut progress: watch::Receiver<LogPosition>,
+    position: LogPosition,
+    timeout: Duration,
+) -> bool {
+    let reached = async {
+        loop {
+            if *progress.borrow_and_update() >= position {
+                return;
+            }
+            if progress.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(timeout, reached).await.is_ok()
 }
 
 #[cfg(test)]

@@ -452,12 +452,7 @@ impl App {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let fingerprint: Option<String> = row.try_get("idempotency_fingerprint")?;
-        if fingerprint.as_deref() != Some(idem.fingerprint.as_str()) {
-            return Err(AppError::Conflict(format!(
-                "the idempotency key \"{}\" was already used for a different request",
-                idem.key
-            )));
-        }
+        idem.same_request(fingerprint.as_deref())?;
         let id: String = row.try_get("account_id")?;
         let role = role_of(&row.try_get::<String, _>("role")?)?;
         let registration = Registration::parse(row.try_get("registration")?)

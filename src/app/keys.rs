@@ -192,12 +192,7 @@ impl App {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let fingerprint: Option<String> = row.try_get("idempotency_fingerprint")?;
-        if fingerprint.as_deref() != Some(idem.fingerprint.as_str()) {
-            return Err(AppError::Conflict(format!(
-                "the idempotency key \"{}\" was already used for a different request",
-                idem.key
-            )));
-        }
+        idem.same_request(fingerprint.as_deref())?;
         let key_id: String = row.try_get("key_id")?;
         if let Some(k) = self.key_in_log(&owner.id, &key_id).await? {
             return Ok(Some(k));

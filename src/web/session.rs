@@ -65,16 +65,9 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The portal's cookie `name`, None when absent or cleared.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty())
+    crate::http::cookie(headers, name).filter(|v| !v.is_empty())
 }
 
 /// A `Set-Cookie` value with the portal's flags; `max_age` 0 removes it.

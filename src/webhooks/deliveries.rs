@@ -71,11 +71,31 @@ pub async fn enabled_endpoints(db: &projections::Db) -> AppResult<Vec<Endpoint>>
 }
 
 /// One delivery to insert.
-pub struct NewDelivery<'a> {
-    pub webhook_id: &'a str,
-    pub message_id: &'a str,
-    pub event_type: &'a str,
-    pub payload: &'a str,
+pub struct NewDelivery {
+    pub webhook_id: String,
+    pub message_id: String,
+    pub event_type: &'static str,
+    pub payload: String,
+}
+
+/// The message `message_id` for each endpoint in `endpoints` that wants
+/// an `event_type` of `account` (whose partner is `parent`).
+pub fn fan_out<'a>(
+    endpoints: &'a [Endpoint],
+    message_id: &'a str,
+    event_type: &'static str,
+    (account, parent): (&'a str, Option<&'a str>),
+    payload: &'a str,
+) -> impl Iterator<Item = NewDelivery> + 'a {
+    endpoints
+        .iter()
+        .filter(move |w| w.wants(event_type, account, parent))
+        .map(move |w| NewDelivery {
+            webhook_id: w.id.clone(),
+            message_id: message_id.to_string(),
+            event_type,
+            payload: payload.to_string(),
+        })
 }
 
 /// Inserts deliveries inside `tx`, numbered after every row there is (the
@@ -84,7 +104,7 @@ pub struct NewDelivery<'a> {
 pub async fn insert_deliveries(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     max_attempts: u32,
-    deliveries: &[NewDelivery<'_>],
+    deliveries: &[NewDelivery],
 ) -> AppResult<usize> {
     if deliveries.is_empty() {
         return Ok(0);
@@ -105,10 +125,10 @@ pub async fn insert_deliveries(
         )
         .bind(format!("dlv_{}", uuid::Uuid::new_v4().simple()))
         .bind(seq)
-        .bind(d.webhook_id)
-        .bind(d.message_id)
+        .bind(&d.webhook_id)
+        .bind(&d.message_id)
         .bind(d.event_type)
-        .bind(d.payload)
+        .bind(&d.payload)
         .bind(i64::from(max_attempts))
         .bind(&now)
         .execute(&mut **tx)
@@ -180,11 +200,8 @@ impl Webhooks {
                     &e.aggregate_id,
                     event_data(&e.event),
                 );
-                for w in &endpoints {
-                    if w.wants(kind, &e.aggregate_id, parent.as_deref()) {
-                        rows.push((w.id.clone(), message_id.clone(), kind, body.clone()));
-                    }
-                }
+                let to = (e.aggregate_id.as_str(), parent.as_deref());
+                rows.extend(fan_out(&endpoints, &message_id, kind, to, &body));
             }
         }
         let mut tx = self.db.begin_write().await?;
@@ -194,16 +211,7 @@ impl Webhooks {
             tx.rollback().await?;
             return Ok(0);
         }
-        let new: Vec<NewDelivery<'_>> = rows
-            .iter()
-            .map(|(w, m, t, p)| NewDelivery {
-                webhook_id: w,
-                message_id: m,
-                event_type: t,
-                payload: p,
-            })
-            .collect();
-        let made = insert_deliveries(&mut tx, self.settings.webhook_max_attempts, &new).await?;
+        let made = insert_deliveries(&mut tx, self.settings.webhook_max_attempts, &rows).await?;
         tx.commit().await?;
         if made > 0 {
             self.nudge();

@@ -6,7 +6,7 @@
 //! emails it writes: with several servers, one does each day's work.
 
 use super::Webhooks;
-use super::deliveries::{NewDelivery, enabled_endpoints, insert_deliveries};
+use super::deliveries::{enabled_endpoints, fan_out, insert_deliveries};
 use crate::error::AppResult;
 use chrono::{Days, NaiveDate, Utc};
 use projections::db::{date_text, int, opt_text, text, time_text};
@@ -165,22 +165,10 @@ impl Webhooks {
                     "customerEmail": n.customer_email,
                 }),
             );
-            for w in &endpoints {
-                if w.wants(n.event_type, &n.owner_id, n.parent_id.as_deref()) {
-                    rows.push((w.id.clone(), message_id.clone(), n.event_type, body.clone()));
-                }
-            }
+            let to = (n.owner_id.as_str(), n.parent_id.as_deref());
+            rows.extend(fan_out(&endpoints, &message_id, n.event_type, to, &body));
         }
-        let new: Vec<NewDelivery<'_>> = rows
-            .iter()
-            .map(|(w, m, t, p)| NewDelivery {
-                webhook_id: w,
-                message_id: m,
-                event_type: t,
-                payload: p,
-            })
-            .collect();
-        insert_deliveries(&mut tx, self.settings.webhook_max_attempts, &new).await?;
+        insert_deliveries(&mut tx, self.settings.webhook_max_attempts, &rows).await?;
         self.queue_digests(&mut tx, &day, &notices).await?;
         tx.commit().await?;
         self.nudge();

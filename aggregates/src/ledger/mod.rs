@@ -124,14 +124,7 @@ impl Ledger {
             .idempotency()
             .and_then(|idem| self.first_use(idem).map(|first| (idem, first)))
         {
-            return if *first == idem.fingerprint {
-                Ok(vec![])
-            } else {
-                Err(DomainError::Conflict(format!(
-                    "the idempotency key \"{}\" was already used for a different request",
-                    idem.key
-                )))
-            };
+            return idem.same_request(Some(first.as_str())).map(|()| vec![]);
         }
         // New things get new ids: reusing one would overwrite what it names.
         self.ensure_new_id(command)?;

@@ -1,17 +1,13 @@
 //! The accounts view: who registered, in which role, under which partner,
 //! and the welcome email each new partner or reseller is sent.
 
-use super::Tx;
 use super::batch::{AccountRow, Balance, Batch, OutboxRow};
+use super::{Applied, Tx};
 use crate::log::StoredEvent;
 use aggregates::{LedgerEvent, Role};
 
 /// Applies this area's events; `views::apply` routes the others elsewhere.
-pub(super) async fn apply(
-    tx: &mut Tx<'_>,
-    batch: &mut Batch,
-    e: &StoredEvent,
-) -> Result<(), sqlx::Error> {
+pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Applied {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     match &e.event {

@@ -1,7 +1,7 @@
 //! Credit entries and idempotency results, which any event may add.
 
-use super::Tx;
 use super::batch::{Batch, CreditEntryRow, IdempotencyRow};
+use super::{Applied, Tx};
 use crate::log::StoredEvent;
 use crate::queries::CreditDetail;
 use aggregates::LedgerEvent;
@@ -24,11 +24,7 @@ pub fn credit_entry_id(stream: &str, sequence: i64) -> String {
 
 /// Records the credits an event moves and the result of the idempotent
 /// command that caused it, whatever its area.
-pub(super) async fn apply(
-    tx: &mut Tx<'_>,
-    batch: &mut Batch,
-    e: &StoredEvent,
-) -> Result<(), sqlx::Error> {
+pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Applied {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
 

@@ -33,9 +33,12 @@ pub const VIEW_TABLES: &[&str] = &[
 
 type Tx<'a> = Transaction<'static, Any>;
 
+/// What applying an event to a view comes to: only the database can fail.
+type Applied = Result<(), sqlx::Error>;
+
 /// Applies one event to the views; what `batch` gathers is written by its
 /// `finish`, in the same transaction.
-pub async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Result<(), sqlx::Error> {
+pub async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Applied {
     use LedgerEvent::*;
     credits::apply(tx, batch, e).await?;
     match &e.event {

@@ -1,16 +1,12 @@
 //! The subscriptions view.
 
-use super::Tx;
 use super::batch::{Batch, SubscriptionRow};
+use super::{Applied, Tx};
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
 
 /// Applies this area's events; `views::apply` routes the others elsewhere.
-pub(super) async fn apply(
-    tx: &mut Tx<'_>,
-    batch: &mut Batch,
-    e: &StoredEvent,
-) -> Result<(), sqlx::Error> {
+pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Applied {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     let at = e.at.as_str();
