@@ -7,6 +7,7 @@ use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use projections::Db;
 use projections::db::time_text;
+use projections::pacing::Pacing;
 use sqlx::Row;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -69,15 +70,15 @@ impl Mailer {
     }
 
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let pacing = Pacing::new(Duration::from_millis(500));
         loop {
             match self.send_due().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "outbox"),
             }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = shutdown.changed() => return,
+            if !pacing.wait(None, &mut shutdown).await {
+                return;
             }
         }
     }

@@ -10,6 +10,7 @@ use crate::ledgers::{Actor, Ledgers};
 use aggregates::{LedgerCommand, LedgerEvent, Role};
 use projections::Db;
 use projections::log::{self, LogPosition};
+use projections::pacing::Pacing;
 use projections::projector::{advance_checkpoint, load_checkpoint};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -137,20 +138,18 @@ impl Transfers {
     }
 
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut backoff = Duration::from_millis(200);
+        let mut pacing = Pacing::new(Duration::from_millis(200));
         loop {
             match self.run_once().await {
                 Ok(n) if n > 0 => continue,
-                Ok(_) => backoff = Duration::from_millis(200),
+                Ok(_) => pacing.worked(),
                 Err(e) => {
                     tracing::error!(error = %e, "transfer process failed; retrying");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    pacing.failed();
                 }
             }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.changed() => return,
+            if !pacing.wait(Some(&self.wake), &mut shutdown).await {
+                return;
             }
         }
     }

@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod db;
 pub mod log;
+pub mod pacing;
 pub mod projector;
 pub mod queries;
 pub mod views;

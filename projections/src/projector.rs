@@ -4,6 +4,7 @@
 
 use crate::db::Db;
 use crate::log::{self, LogError, LogPosition, StoredEvent};
+use crate::pacing::Pacing;
 use crate::views;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,32 +128,30 @@ impl Projector {
     /// Runs until `shutdown` resolves. Errors are logged and retried: a view
     /// that cannot be written must not be skipped.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut backoff = POLL;
+        let mut pacing = Pacing::new(POLL);
         let mut held = HeldBack::default();
         loop {
             match self.run_once().await {
                 Ok(n) if n > 0 => {
-                    backoff = POLL;
+                    pacing.worked();
                     held = HeldBack::default();
                     continue;
                 }
                 Ok(_) => {
-                    backoff = POLL;
+                    pacing.worked();
                     self.watch_held_back(&mut held).await;
                 }
                 Err(e) if e.is_connection() => {
                     tracing::error!(error = %e, "projector: cannot reach the database; retrying");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    pacing.failed();
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "projector failed; retrying");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    pacing.failed();
                 }
             }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.changed() => return,
+            if !pacing.wait(Some(&self.wake), &mut shutdown).await {
+                return;
             }
         }
     }

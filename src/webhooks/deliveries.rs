@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use projections::db::{int, opt_text, text, time_text};
 use projections::log;
+use projections::pacing::Pacing;
 use projections::projector::{advance_checkpoint, load_checkpoint};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -220,22 +221,21 @@ impl Webhooks {
     }
 
     pub async fn run_consumer(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut pause = POLL;
+        let mut pacing = Pacing::new(POLL);
         loop {
             match self.enqueue_once().await {
                 Ok(n) if n > 0 => {
-                    pause = POLL;
+                    pacing.worked();
                     continue;
                 }
-                Ok(_) => pause = POLL,
+                Ok(_) => pacing.worked(),
                 Err(e) => {
                     tracing::error!(error = %e, "webhook consumer failed; retrying");
-                    pause = (pause * 2).min(Duration::from_secs(5));
+                    pacing.failed();
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = shutdown.changed() => return,
+            if !pacing.wait(None, &mut shutdown).await {
+                return;
             }
         }
     }

@@ -10,6 +10,7 @@ use super::deliveries::{enabled_endpoints, fan_out, insert_deliveries};
 use crate::error::AppResult;
 use chrono::{Days, NaiveDate, Utc};
 use projections::db::{date_text, int, opt_text, text, time_text};
+use projections::pacing::Pacing;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -236,13 +237,14 @@ impl Webhooks {
     }
 
     pub async fn run_reminders(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        // A failed round waits the full minute too: reminders are daily.
+        let pacing = Pacing::new(POLL);
         loop {
             if let Err(e) = self.remind(Utc::now().date_naive()).await {
                 tracing::error!(error = %e, "support reminders failed; retrying");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(POLL) => {}
-                _ = shutdown.changed() => return,
+            if !pacing.wait(None, &mut shutdown).await {
+                return;
             }
         }
     }
