@@ -3,7 +3,9 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, credits, csrf_field, cta, empty_row, error_box, number, pager, when};
+use super::layout::{
+    self, Col, Table, credits, csrf_field, cta, data_table, error_box, number, pager, when,
+};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewAccount;
 use crate::error::AppError;
@@ -41,31 +43,26 @@ pub async fn partners(State(st): State<WebState>, s: Session, Params(p): Params)
             p.hint { "Partners buy credits from you and sell licenses, support and subscriptions." }
             @if !auditor { (cta("/admin/partners/new", "Create a partner")) }
         }
-        div.table-wrap {
-            table #partners {
-                caption.visually-hidden { "Partners" }
-                thead { tr {
-                    th scope="col" { "Name" } th scope="col" { "Login" } th scope="col" { "Email" }
-                    th scope="col" class="num" { "Balance" } th scope="col" { "Created" }
-                    th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if page.rows.is_empty() { (empty_row(6, "No partner yet.")) }
-                    @for (_, a) in &page.rows {
-                        tr {
-                            td { (a.name) } td { (a.login) } td { (a.email) }
-                            td.num { (a.balance) } td.when { (when(&a.created_at)) }
-                            td.actions {
-                                @if !auditor {
-                                    a href={ "/admin/partners/" (encode(&a.id)) "/grant" } { "Grant credits" }
-                                }
-                                a href={ "/credits?account=" (encode(&a.id)) } { "History" }
+        (data_table(
+            Table { id: Some("partners"), caption: "Partners", columns: &[
+                Col::Text("Name"), Col::Text("Login"), Col::Text("Email"), Col::Num("Balance"), Col::Text("Created"), Col::Actions
+            ] },
+            page.rows.is_empty().then_some("No partner yet."),
+            html! {
+                @for (_, a) in &page.rows {
+                    tr {
+                        td { (a.name) } td { (a.login) } td { (a.email) }
+                        td.num { (a.balance) } td.when { (when(&a.created_at)) }
+                        td.actions {
+                            @if !auditor {
+                                a href={ "/admin/partners/" (encode(&a.id)) "/grant" } { "Grant credits" }
                             }
+                            a href={ "/credits?account=" (encode(&a.id)) } { "History" }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/admin/partners", &p, &page))
     };
     layout::page(&s, "Partners", body)

@@ -6,7 +6,7 @@
 use super::WebState;
 use super::chart;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, empty_row, error_box, pager, when};
+use super::layout::{self, Col, Table, data_table, error_box, pager, when};
 use super::session::Session;
 use crate::error::{AppError, AppResult};
 use aggregates::Role;
@@ -202,30 +202,26 @@ pub async fn history(State(st): State<WebState>, s: Session, Params(p): Params) 
                 "."
             }
         }
-        div.table-wrap {
-            table #history {
-                caption.visually-hidden { "Credit history" }
-                thead { tr {
-                    th scope="col" { "Date (UTC)" } th scope="col" { "What" } th scope="col" { "Reference" } th scope="col" { "By" }
-                    th scope="col" class="num" { "Amount" } th scope="col" class="num" { "Balance" }
-                } }
-                tbody {
-                    @if page.rows.is_empty() { (empty_row(6, "No entry in this range.")) }
-                    @for (_, e) in &page.rows {
-                        tr {
-                            td.when { (when(&e.at)) }
-                            td.text { (st.app.credit_description(e)) }
-                            td { (shown_reference(e)) }
-                            td { (actor_label(&actors, e)) }
-                            td class={ "num " (if e.amount < 0 { "out" } else { "in" }) } {
-                                @if e.amount > 0 { "+" } (e.amount)
-                            }
-                            td.num { (e.balance_after) }
+        (data_table(
+            Table { id: Some("history"), caption: "Credit history", columns: &[
+                Col::Text("Date (UTC)"), Col::Text("What"), Col::Text("Reference"), Col::Text("By"), Col::Num("Amount"), Col::Num("Balance")
+            ] },
+            page.rows.is_empty().then_some("No entry in this range."),
+            html! {
+                @for (_, e) in &page.rows {
+                    tr {
+                        td.when { (when(&e.at)) }
+                        td.text { (st.app.credit_description(e)) }
+                        td { (shown_reference(e)) }
+                        td { (actor_label(&actors, e)) }
+                        td class={ "num " (if e.amount < 0 { "out" } else { "in" }) } {
+                            @if e.amount > 0 { "+" } (e.amount)
                         }
+                        td.num { (e.balance_after) }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/credits", &p, &page))
     };
     layout::page_for(&s, error.as_ref(), "Credit history", body)
@@ -248,31 +244,27 @@ async fn grants(st: &WebState, s: &Session, p: &FormData) -> Response {
     }
     let body = html! {
         p.hint { "The credits you granted, newest first. A partner's name opens its credit history." }
-        div.table-wrap {
-            table #grants {
-                caption.visually-hidden { "Grants made" }
-                thead { tr {
-                    th scope="col" { "Date (UTC)" } th scope="col" { "Partner" } th scope="col" { "Reference" }
-                    th scope="col" class="num" { "Amount" } th scope="col" class="num" { "Partner's balance after" }
-                } }
-                tbody {
-                    @if page.rows.is_empty() { (empty_row(5, "You have not granted credits yet.")) }
-                    @for (_, e) in &page.rows {
-                        tr {
-                            td.when { (when(&e.at)) }
-                            td {
-                                a href={ "/credits?account=" (encode(&e.account_id)) } {
-                                    (partners.get(&e.account_id).map(String::as_str).unwrap_or(&e.account_id))
-                                }
+        (data_table(
+            Table { id: Some("grants"), caption: "Grants made", columns: &[
+                Col::Text("Date (UTC)"), Col::Text("Partner"), Col::Text("Reference"), Col::Num("Amount"), Col::Num("Partner's balance after")
+            ] },
+            page.rows.is_empty().then_some("You have not granted credits yet."),
+            html! {
+                @for (_, e) in &page.rows {
+                    tr {
+                        td.when { (when(&e.at)) }
+                        td {
+                            a href={ "/credits?account=" (encode(&e.account_id)) } {
+                                (partners.get(&e.account_id).map(String::as_str).unwrap_or(&e.account_id))
                             }
-                            td.text { (e.reference.as_deref().unwrap_or("")) }
-                            td.num.in { "+" (e.amount) }
-                            td.num { (e.balance_after) }
                         }
+                        td.text { (e.reference.as_deref().unwrap_or("")) }
+                        td.num.in { "+" (e.amount) }
+                        td.num { (e.balance_after) }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/credits", p, &page))
     };
     layout::page(s, "Grants made", body)

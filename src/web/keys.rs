@@ -3,7 +3,7 @@
 
 use super::WebState;
 use super::forms::{Params, encode};
-use super::layout::{self, csrf_field, cta, empty_row, error_box, pager, when};
+use super::layout::{self, Col, Table, csrf_field, cta, data_table, error_box, pager, when};
 use super::owners::owner_names;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::error::AppError;
@@ -34,40 +34,34 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 (cta("/keys/new", "Generate an Activation Key"))
             }
         }
-        div.table-wrap {
-            table {
-                caption.visually-hidden { "Activation keys" }
-                thead { tr {
-                    th scope="col" { "Name" } th scope="col" { "Key" } th scope="col" { "Device" }
-                    th scope="col" { "Owner" } th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if page.rows.is_empty() {
-                        (empty_row(6, "No activation key matches."))
-                    }
-                    @for (_, k) in &page.rows {
-                        tr {
-                            td { (k.name) }
-                            td.mono { (k.key) }
-                            td {
-                                @match (&k.device_name, &k.activated_at) {
-                                    (Some(name), Some(at)) => { (name) " · " (when(at)) }
-                                    (None, Some(at)) => { "Activated " (when(at)) }
-                                    _ => { span.muted { "Not activated" } }
-                                }
+        (data_table(
+            Table { id: None, caption: "Activation keys", columns: &[
+                Col::Text("Name"), Col::Text("Key"), Col::Text("Device"), Col::Text("Owner"), Col::Text("Created"), Col::Actions
+            ] },
+            page.rows.is_empty().then_some("No activation key matches."),
+            html! {
+                @for (_, k) in &page.rows {
+                    tr {
+                        td { (k.name) }
+                        td.mono { (k.key) }
+                        td {
+                            @match (&k.device_name, &k.activated_at) {
+                                (Some(name), Some(at)) => { (name) " · " (when(at)) }
+                                (None, Some(at)) => { "Activated " (when(at)) }
+                                _ => { span.muted { "Not activated" } }
                             }
-                            td { (owners.label(&k.owner_id)) }
-                            td.when { (when(&k.created_at)) }
-                            td.actions {
-                                @if k.owner_id == s.caller.id {
-                                    a href={ "/licenses/new?key=" (encode(&k.id)) } { "Generate a License" }
-                                }
+                        }
+                        td { (owners.label(&k.owner_id)) }
+                        td.when { (when(&k.created_at)) }
+                        td.actions {
+                            @if k.owner_id == s.caller.id {
+                                a href={ "/licenses/new?key=" (encode(&k.id)) } { "Generate a License" }
                             }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/keys", &p, &page))
     };
     layout::page(&s, "Activation Keys", body)

@@ -441,6 +441,46 @@ pub fn cta(href: &str, label: &str) -> Markup {
     html! { a.cta href=(href) { (label) } }
 }
 
-pub fn empty_row(columns: usize, text: &str) -> Markup {
-    html! { tr { td.empty colspan=(columns) { (text) } } }
+/// A column heading of a `data_table`.
+pub enum Col {
+    Text(&'static str),
+    /// Figures, aligned right.
+    Num(&'static str),
+    /// The links that act on a row: named for screen readers only.
+    Actions,
+}
+
+/// What a listed table is: its id for scripts and tests, the caption a
+/// screen reader announces, its headings.
+pub struct Table<'a> {
+    pub id: Option<&'a str>,
+    pub caption: &'a str,
+    pub columns: &'a [Col],
+}
+
+/// A list page's table: the headings, then `rows`, or `empty` in one cell
+/// across every column when there is no row to show.
+pub fn data_table(t: Table<'_>, empty: Option<&str>, rows: Markup) -> Markup {
+    html! {
+        div.table-wrap {
+            table id=[t.id] {
+                caption.visually-hidden { (t.caption) }
+                thead { tr {
+                    @for c in t.columns {
+                        @match c {
+                            Col::Text(name) => th scope="col" { (name) },
+                            Col::Num(name) => th scope="col" class="num" { (name) },
+                            Col::Actions => th scope="col" { span.visually-hidden { "Actions" } },
+                        }
+                    }
+                } }
+                tbody {
+                    @if let Some(text) = empty {
+                        tr { td.empty colspan=(t.columns.len()) { (text) } }
+                    }
+                    (rows)
+                }
+            }
+        }
+    }
 }

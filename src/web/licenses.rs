@@ -4,7 +4,9 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, credits, csrf_field, cta, day, empty_row, error_box, pager, when};
+use super::layout::{
+    self, Col, Table, credits, csrf_field, cta, data_table, day, error_box, pager, when,
+};
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
@@ -124,50 +126,45 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             }
             @if seller { (cta("/licenses/new", "Generate a License")) }
         }
-        div.table-wrap {
-            table #licenses {
-                caption.visually-hidden { "Licenses" }
-                thead { tr {
-                    th scope="col" { "Key" } th scope="col" { "Product" } th scope="col" { "Users" }
-                    th scope="col" { "Status" } th scope="col" { "Email / comment" } th scope="col" { "Owner" }
-                    th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if page.rows.is_empty() { (empty_row(8, "No license matches these filters.")) }
-                    @for (_, l) in &page.rows {
-                        tr.reseller-row[!owners.is_own(&l.owner_id)] {
-                            td.mono { (keys.get(&l.key_id).map(String::as_str).unwrap_or("")) }
-                            td { (product_name(&l.product)) " " span.muted { (edition_name(&l.product, &l.edition)) } }
-                            td.num { (l.users) }
-                            td {
-                                (status_text(l, &now))
-                                @if let (false, Some(t)) = (l.deleted, &l.trial_ends_at) { br; span.muted.nowrap { "until " (day(t)) } }
-                                @if l.activated { br; span.badge { "Activated" } }
-                            }
-                            td.text { (l.email.as_deref().unwrap_or("")) @if let Some(c) = &l.comment { br; span.muted { (c) } } }
-                            td { (owners.label(&l.owner_id)) }
-                            td.when title=(when(&l.created_at)) { (day(&l.created_at)) }
-                            td.actions {
-                                // Only what would be accepted: a trial is not
-                                // upgraded (a permanent license is generated
-                                // instead), and the administrator only looks.
-                                @if !l.deleted && seller {
-                                    @if is_permanent(l) {
-                                        a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
-                                    }
-                                    a href={ "/licenses/" (encode(&l.id)) "/edit" } { "Edit" }
-                                    @if l.activated {
-                                        a href={ "/licenses/" (encode(&l.id)) "/delete" } { "Deactivate…" }
-                                    } @else {
-                                        a.danger href={ "/licenses/" (encode(&l.id)) "/delete" } { "Delete" }
-                                    }
+        (data_table(
+            Table { id: Some("licenses"), caption: "Licenses", columns: &[
+                Col::Text("Key"), Col::Text("Product"), Col::Text("Users"), Col::Text("Status"), Col::Text("Email / comment"), Col::Text("Owner"), Col::Text("Created"), Col::Actions
+            ] },
+            page.rows.is_empty().then_some("No license matches these filters."),
+            html! {
+                @for (_, l) in &page.rows {
+                    tr.reseller-row[!owners.is_own(&l.owner_id)] {
+                        td.mono { (keys.get(&l.key_id).map(String::as_str).unwrap_or("")) }
+                        td { (product_name(&l.product)) " " span.muted { (edition_name(&l.product, &l.edition)) } }
+                        td.num { (l.users) }
+                        td {
+                            (status_text(l, &now))
+                            @if let (false, Some(t)) = (l.deleted, &l.trial_ends_at) { br; span.muted.nowrap { "until " (day(t)) } }
+                            @if l.activated { br; span.badge { "Activated" } }
+                        }
+                        td.text { (l.email.as_deref().unwrap_or("")) @if let Some(c) = &l.comment { br; span.muted { (c) } } }
+                        td { (owners.label(&l.owner_id)) }
+                        td.when title=(when(&l.created_at)) { (day(&l.created_at)) }
+                        td.actions {
+                            // Only what would be accepted: a trial is not
+                            // upgraded (a permanent license is generated
+                            // instead), and the administrator only looks.
+                            @if !l.deleted && seller {
+                                @if is_permanent(l) {
+                                    a href={ "/licenses/" (encode(&l.id)) "/upgrade" } { "Upgrade" }
+                                }
+                                a href={ "/licenses/" (encode(&l.id)) "/edit" } { "Edit" }
+                                @if l.activated {
+                                    a href={ "/licenses/" (encode(&l.id)) "/delete" } { "Deactivate…" }
+                                } @else {
+                                    a.danger href={ "/licenses/" (encode(&l.id)) "/delete" } { "Delete" }
                                 }
                             }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/licenses", &p, &page))
     };
     layout::page(&s, "Licenses", body)

@@ -5,7 +5,9 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, credits, csrf_field, cta, empty_row, error_box, number, pager, when};
+use super::layout::{
+    self, Col, Table, credits, csrf_field, cta, data_table, error_box, number, pager, when,
+};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewAccount;
 use crate::error::AppError;
@@ -37,34 +39,29 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             p.hint { "A reseller generates licenses itself, within the credits and products you give it." }
             (cta("/resellers/new", "Add a new reseller"))
         }
-        div.table-wrap {
-            table #resellers {
-                caption.visually-hidden { "Resellers" }
-                thead { tr {
-                    th scope="col" { "Name" } th scope="col" { "Login" } th scope="col" { "Email" }
-                    th scope="col" { "Balance" } th scope="col" { "Products" } th scope="col" { "Created" }
-                    th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if page.rows.is_empty() { (empty_row(7, "No reseller yet.")) }
-                    @for (_, r) in &page.rows {
-                        tr {
-                            td { (r.name) }
-                            td { (r.login) }
-                            td { (r.email) }
-                            td.num { (r.balance) }
-                            td { (products_text(&st, r)) }
-                            td.when { (when(&r.created_at)) }
-                            td.actions {
-                                a href={ "/resellers/" (encode(&r.id)) "/credits" } { "Give credits" }
-                                a href={ "/resellers/" (encode(&r.id)) "/edit" } { "Edit" }
-                                a href={ "/credits?account=" (encode(&r.id)) } { "History" }
-                            }
+        (data_table(
+            Table { id: Some("resellers"), caption: "Resellers", columns: &[
+                Col::Text("Name"), Col::Text("Login"), Col::Text("Email"), Col::Text("Balance"), Col::Text("Products"), Col::Text("Created"), Col::Actions
+            ] },
+            page.rows.is_empty().then_some("No reseller yet."),
+            html! {
+                @for (_, r) in &page.rows {
+                    tr {
+                        td { (r.name) }
+                        td { (r.login) }
+                        td { (r.email) }
+                        td.num { (r.balance) }
+                        td { (products_text(&st, r)) }
+                        td.when { (when(&r.created_at)) }
+                        td.actions {
+                            a href={ "/resellers/" (encode(&r.id)) "/credits" } { "Give credits" }
+                            a href={ "/resellers/" (encode(&r.id)) "/edit" } { "Edit" }
+                            a href={ "/credits?account=" (encode(&r.id)) } { "History" }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/resellers", &p, &page))
     };
     layout::page(&s, "Resellers", body)

@@ -8,7 +8,9 @@ use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::generate::{key_choice, key_picker};
 use super::keys::{key_cell, keys_of};
-use super::layout::{self, credits, cta, day, empty_row, error_box, pager, plural, when};
+use super::layout::{
+    self, Col, Table, credits, cta, data_table, day, error_box, pager, plural, when,
+};
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
@@ -46,47 +48,42 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 (cta("/subscriptions/new", "Generate a Subscription"))
             }
         }
-        div.table-wrap {
-            table #subscriptions {
-                caption.visually-hidden { "Subscriptions" }
-                thead { tr {
-                    // Ten columns pushed the actions out of sight at 1280 px:
-                    // the period is one column and the creation time its title.
-                    th scope="col" { "Key" } th scope="col" { "Software" } th scope="col" { "Channels" }
-                    th scope="col" { "Period" } th scope="col" { "Email / comment" } th scope="col" { "Credits" }
-                    th scope="col" { "Owner" } th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if page.rows.is_empty() { (empty_row(8, "No subscription yet.")) }
-                    @for (_, x) in &page.rows {
-                        @let ended = x.ends_on.as_str() < today.as_str();
-                        tr.reseller-row[!owners.is_own(&x.owner_id)] {
-                            td { (key_cell(&keys, &x.key_id)) }
-                            td { (software(&x.software)) }
-                            td.num { (x.channels) }
-                            td.when title={ "Created " (when(&x.created_at)) } {
-                                (day(&x.starts_on)) br;
-                                span.muted { "to " } (day(&x.ends_on))
-                                @if ended { " " span.badge.expired { "Expired" } }
-                            }
-                            td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
-                            td.num { (x.credits_spent) }
-                            td { (owners.label(&x.owner_id)) }
-                            td.actions {
-                                // Only what would be accepted: channels are
-                                // added to a running subscription only.
-                                @if seller {
-                                    a href={ "/subscriptions/" (encode(&x.id)) "/extend" } { "Extend" }
-                                    @if !ended {
-                                        a href={ "/subscriptions/" (encode(&x.id)) "/upgrade" } { "More channels" }
-                                    }
+        // Ten columns pushed the actions out of sight at 1280 px:
+        // the period is one column and the creation time its title.
+        (data_table(
+            Table { id: Some("subscriptions"), caption: "Subscriptions", columns: &[
+                Col::Text("Key"), Col::Text("Software"), Col::Text("Channels"), Col::Text("Period"), Col::Text("Email / comment"), Col::Text("Credits"), Col::Text("Owner"), Col::Actions
+            ] },
+            page.rows.is_empty().then_some("No subscription yet."),
+            html! {
+                @for (_, x) in &page.rows {
+                    @let ended = x.ends_on.as_str() < today.as_str();
+                    tr.reseller-row[!owners.is_own(&x.owner_id)] {
+                        td { (key_cell(&keys, &x.key_id)) }
+                        td { (software(&x.software)) }
+                        td.num { (x.channels) }
+                        td.when title={ "Created " (when(&x.created_at)) } {
+                            (day(&x.starts_on)) br;
+                            span.muted { "to " } (day(&x.ends_on))
+                            @if ended { " " span.badge.expired { "Expired" } }
+                        }
+                        td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
+                        td.num { (x.credits_spent) }
+                        td { (owners.label(&x.owner_id)) }
+                        td.actions {
+                            // Only what would be accepted: channels are
+                            // added to a running subscription only.
+                            @if seller {
+                                a href={ "/subscriptions/" (encode(&x.id)) "/extend" } { "Extend" }
+                                @if !ended {
+                                    a href={ "/subscriptions/" (encode(&x.id)) "/upgrade" } { "More channels" }
                                 }
                             }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/subscriptions", &p, &page))
     };
     layout::page(&s, "Subscriptions", body)

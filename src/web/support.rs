@@ -7,7 +7,9 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::keys::{key_cell, keys_of};
-use super::layout::{self, credits, csrf_field, cta, day, empty_row, error_box, pager, plural};
+use super::layout::{
+    self, Col, Table, credits, csrf_field, cta, data_table, day, error_box, pager, plural,
+};
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review;
 use super::session::{Session, SignedForm, redirect_with_flash};
@@ -137,45 +139,38 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             }
             @if seller { (cta("/licenses/new?what=support", "Generate Support")) }
         }
-        div.table-wrap {
-            table #supports {
-                caption.visually-hidden { "Support contracts" }
-                thead { tr {
-                    th scope="col" { "Key" } th scope="col" { "Product" } th scope="col" { "Users" } th scope="col" { "Starts" }
-                    th scope="col" { "End of Support" } th scope="col" { "Email / comment" } th scope="col" { "Owner" }
-                    th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if page.rows.is_empty() {
-                        (empty_row(8, if error.is_some() { "Correct the filters to see supports." } else { "No support matches these filters." }))
-                    }
-                    @for (_, x) in &page.rows {
-                        tr.reseller-row[!owners.is_own(&x.owner_id)] {
-                            td { (key_cell(&keys, &x.key_id)) }
-                            td { (product_label(&st, x)) }
-                            td.num { (x.users) }
-                            td.when { (day(&x.starts_on)) }
-                            td {
-                                (day(&x.end_of_support))
-                                @if x.end_of_support.as_str() < today.as_str() { " " span.badge.expired { "Expired" } }
-                            }
-                            td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
-                            td { (owners.label(&x.owner_id)) }
-                            td.actions {
-                                // An expired support is extended, not upgraded.
-                                @if seller {
-                                    @if x.end_of_support.as_str() >= today.as_str() {
-                                        a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
-                                    }
-                                    a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
-                                    a href={ "/support/" (encode(&x.id)) "/edit" } { "Edit" }
+        (data_table(
+            Table { id: Some("supports"), caption: "Support contracts", columns: &[
+                Col::Text("Key"), Col::Text("Product"), Col::Text("Users"), Col::Text("Starts"), Col::Text("End of Support"), Col::Text("Email / comment"), Col::Text("Owner"), Col::Actions
+            ] },
+            page.rows.is_empty().then_some(if error.is_some() { "Correct the filters to see supports." } else { "No support matches these filters." }),
+            html! {
+                @for (_, x) in &page.rows {
+                    tr.reseller-row[!owners.is_own(&x.owner_id)] {
+                        td { (key_cell(&keys, &x.key_id)) }
+                        td { (product_label(&st, x)) }
+                        td.num { (x.users) }
+                        td.when { (day(&x.starts_on)) }
+                        td {
+                            (day(&x.end_of_support))
+                            @if x.end_of_support.as_str() < today.as_str() { " " span.badge.expired { "Expired" } }
+                        }
+                        td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
+                        td { (owners.label(&x.owner_id)) }
+                        td.actions {
+                            // An expired support is extended, not upgraded.
+                            @if seller {
+                                @if x.end_of_support.as_str() >= today.as_str() {
+                                    a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
                                 }
+                                a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
+                                a href={ "/support/" (encode(&x.id)) "/edit" } { "Edit" }
                             }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/support", &p, &page))
     };
     layout::page_for(&s, error.as_ref(), "Support", body)

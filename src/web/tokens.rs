@@ -4,7 +4,7 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, csrf_field, empty_row, error_box, pager, when};
+use super::layout::{self, Col, Table, csrf_field, data_table, error_box, pager, when};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{ApiTokenRow, TokenScope};
 use crate::error::AppError;
@@ -64,50 +64,43 @@ async fn render(
                 p.hint { "Send it to " span.mono { "/graphql" } " as the header " span.mono { "Authorization: Bearer " (secret) } "." }
             }
         }
-        div.table-wrap {
-            table {
-                caption.visually-hidden { "API tokens" }
-                thead { tr {
-                    th scope="col" { "Name" } th scope="col" { "Scope" } th scope="col" { "Starts with" }
-                    th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "Expires" }
-                    th scope="col" { "State" } th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if page.rows.is_empty() {
-                        (empty_row(8, "No API token yet."))
-                    }
-                    @for (_, t) in &page.rows {
-                        tr {
-                            td { (t.name) }
-                            td { (t.scope.as_str()) }
-                            td.mono { (t.prefix) "…" }
-                            td.when { (when(&t.created_at)) }
-                            td.when {
-                                @match &t.last_used_at {
-                                    Some(at) => { (when(at)) }
-                                    None => { span.muted { "Never" } }
-                                }
+        (data_table(
+            Table { id: None, caption: "API tokens", columns: &[
+                Col::Text("Name"), Col::Text("Scope"), Col::Text("Starts with"), Col::Text("Created"), Col::Text("Last used"), Col::Text("Expires"), Col::Text("State"), Col::Actions
+            ] },
+            page.rows.is_empty().then_some("No API token yet."),
+            html! {
+                @for (_, t) in &page.rows {
+                    tr {
+                        td { (t.name) }
+                        td { (t.scope.as_str()) }
+                        td.mono { (t.prefix) "…" }
+                        td.when { (when(&t.created_at)) }
+                        td.when {
+                            @match &t.last_used_at {
+                                Some(at) => { (when(at)) }
+                                None => { span.muted { "Never" } }
                             }
-                            td.when {
-                                @match &t.expires_at {
-                                    Some(at) => { (when(at)) }
-                                    None => { span.muted { "Never" } }
-                                }
+                        }
+                        td.when {
+                            @match &t.expires_at {
+                                Some(at) => { (when(at)) }
+                                None => { span.muted { "Never" } }
                             }
-                            td { (state(t)) }
-                            td.actions {
-                                @if t.revoked_at.is_none() {
-                                    form method="post" action={ "/tokens/" (encode(&t.id)) "/revoke" } {
-                                        (csrf_field(s))
-                                        button type="submit" { "Revoke" }
-                                    }
+                        }
+                        td { (state(t)) }
+                        td.actions {
+                            @if t.revoked_at.is_none() {
+                                form method="post" action={ "/tokens/" (encode(&t.id)) "/revoke" } {
+                                    (csrf_field(s))
+                                    button type="submit" { "Revoke" }
                                 }
                             }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/tokens", p, &page))
         (error_box(error))
         @if s.caller.role == Role::Auditor {

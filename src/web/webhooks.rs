@@ -4,7 +4,7 @@
 
 use super::WebState;
 use super::forms::{Params, encode};
-use super::layout::{self, csrf_field, empty_row, error_box, pager, when};
+use super::layout::{self, Col, Table, csrf_field, data_table, error_box, pager, when};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewWebhook;
 use crate::error::AppError;
@@ -51,42 +51,36 @@ async fn render_list(
                 p.hint { "Keep it with the receiver: it checks the Webhook-Signature header of every delivery." }
             }
         }
-        div.table-wrap {
-            table {
-                caption.visually-hidden { "Webhook endpoints" }
-                thead { tr {
-                    th scope="col" { "URL" } th scope="col" { "Events" } th scope="col" { "State" }
-                    th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if page.rows.is_empty() {
-                        (empty_row(5, "No webhook endpoint yet."))
-                    }
-                    @for (_, w) in &page.rows {
-                        tr {
-                            td {
-                                a.mono href={ "/webhooks/" (encode(&w.id)) } { (w.url) }
-                                @if let Some(d) = &w.description { br; span.muted { (d) } }
+        (data_table(
+            Table { id: None, caption: "Webhook endpoints", columns: &[
+                Col::Text("URL"), Col::Text("Events"), Col::Text("State"), Col::Text("Created"), Col::Actions
+            ] },
+            page.rows.is_empty().then_some("No webhook endpoint yet."),
+            html! {
+                @for (_, w) in &page.rows {
+                    tr {
+                        td {
+                            a.mono href={ "/webhooks/" (encode(&w.id)) } { (w.url) }
+                            @if let Some(d) = &w.description { br; span.muted { (d) } }
+                        }
+                        td { (w.event_types.iter().map(|t| type_label(t)).collect::<Vec<_>>().join(", ")) }
+                        td { @if w.enabled { "Enabled" } @else { span.muted { "Disabled" } } }
+                        td.when { (when(&w.created_at)) }
+                        td.actions {
+                            form method="post" action={ "/webhooks/" (encode(&w.id)) "/enabled" } {
+                                (csrf_field(s))
+                                input type="hidden" name="enabled" value=(if w.enabled { "false" } else { "true" });
+                                button type="submit" { (if w.enabled { "Pause" } else { "Enable" }) }
                             }
-                            td { (w.event_types.iter().map(|t| type_label(t)).collect::<Vec<_>>().join(", ")) }
-                            td { @if w.enabled { "Enabled" } @else { span.muted { "Disabled" } } }
-                            td.when { (when(&w.created_at)) }
-                            td.actions {
-                                form method="post" action={ "/webhooks/" (encode(&w.id)) "/enabled" } {
-                                    (csrf_field(s))
-                                    input type="hidden" name="enabled" value=(if w.enabled { "false" } else { "true" });
-                                    button type="submit" { (if w.enabled { "Pause" } else { "Enable" }) }
-                                }
-                                form method="post" action={ "/webhooks/" (encode(&w.id)) "/delete" } {
-                                    (csrf_field(s))
-                                    button type="submit" { "Delete" }
-                                }
+                            form method="post" action={ "/webhooks/" (encode(&w.id)) "/delete" } {
+                                (csrf_field(s))
+                                button type="submit" { "Delete" }
                             }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
         (pager("/webhooks", p, &page))
         h2 { "Add an endpoint" }
         (error_box(error))
@@ -189,45 +183,38 @@ pub async fn digest(
 
 fn deliveries_table(s: &Session, rows: &[crate::app::DeliveryRow]) -> Markup {
     html! {
-        div.table-wrap {
-            table {
-                caption.visually-hidden { "Deliveries" }
-                thead { tr {
-                    th scope="col" { "Event" } th scope="col" { "Status" } th scope="col" { "Attempts" }
-                    th scope="col" { "Response" } th scope="col" { "Last attempt" } th scope="col" { "Next attempt" }
-                    th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if rows.is_empty() {
-                        (empty_row(7, "No delivery yet."))
-                    }
-                    @for d in rows {
-                        tr {
-                            td { (type_label(&d.event_type)) br; span.mono.muted { (d.message_id) } }
-                            td { (type_label(&d.status)) }
-                            td { (d.attempts) }
-                            td {
-                                @match (d.last_response_code, &d.last_error) {
-                                    (Some(code), _) => { (code) }
-                                    (None, Some(e)) => { span.muted { (e) } }
-                                    _ => { span.muted { "—" } }
-                                }
+        (data_table(
+            Table { id: None, caption: "Deliveries", columns: &[
+                Col::Text("Event"), Col::Text("Status"), Col::Text("Attempts"), Col::Text("Response"), Col::Text("Last attempt"), Col::Text("Next attempt"), Col::Actions
+            ] },
+            rows.is_empty().then_some("No delivery yet."),
+            html! {
+                @for d in rows {
+                    tr {
+                        td { (type_label(&d.event_type)) br; span.mono.muted { (d.message_id) } }
+                        td { (type_label(&d.status)) }
+                        td { (d.attempts) }
+                        td {
+                            @match (d.last_response_code, &d.last_error) {
+                                (Some(code), _) => { (code) }
+                                (None, Some(e)) => { span.muted { (e) } }
+                                _ => { span.muted { "—" } }
                             }
-                            td.when { (d.last_attempt_at.as_deref().map(when).unwrap_or_default()) }
-                            td.when { (d.next_attempt_at.as_deref().map(when).unwrap_or_default()) }
-                            td.actions {
-                                @if d.status != "PENDING" {
-                                    form method="post" action={ "/webhooks/deliveries/" (encode(&d.id)) "/redeliver" } {
-                                        (csrf_field(s))
-                                        button type="submit" { "Send again" }
-                                    }
+                        }
+                        td.when { (d.last_attempt_at.as_deref().map(when).unwrap_or_default()) }
+                        td.when { (d.next_attempt_at.as_deref().map(when).unwrap_or_default()) }
+                        td.actions {
+                            @if d.status != "PENDING" {
+                                form method="post" action={ "/webhooks/deliveries/" (encode(&d.id)) "/redeliver" } {
+                                    (csrf_field(s))
+                                    button type="submit" { "Send again" }
                                 }
                             }
                         }
                     }
                 }
-            }
-        }
+            },
+        ))
     }
 }
 
