@@ -177,14 +177,7 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             password,
             name,
         } => {
-            let new = crate::app::NewAccount {
-                login,
-                email,
-                name,
-                password,
-                parent: None,
-                products: vec![],
-            };
+            let new = crate::app::NewAccount::top_level(login, email, name, password);
             create_admin(db, new, aggregates::Role::Admin).await
         }
         Command::CreateAuditor {
@@ -194,14 +187,7 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             password,
             name,
         } => {
-            let new = crate::app::NewAccount {
-                login,
-                email,
-                name,
-                password,
-                parent: None,
-                products: vec![],
-            };
+            let new = crate::app::NewAccount::top_level(login, email, name, password);
             create_admin(db, new, aggregates::Role::Auditor).await
         }
         Command::Replay { db } => replay(db).await,

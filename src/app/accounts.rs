@@ -24,6 +24,20 @@ pub struct NewAccount {
     pub products: Vec<String>,
 }
 
+impl NewAccount {
+    /// An account under no partner: an administrator, auditor or partner.
+    pub fn top_level(login: String, email: String, name: String, password: Option<String>) -> Self {
+        NewAccount {
+            login,
+            email,
+            name,
+            password,
+            parent: None,
+            products: vec![],
+        }
+    }
+}
+
 impl App {
     /// Signs in by login or email from the client address `client`. Unknown
     /// login and wrong password give the same answer after the same work;
@@ -557,14 +571,8 @@ impl App {
                 AppError::bad(format!("LICENSE_PORTAL_ADMIN_PASSWORD is refused: {e}"))
             })?;
         }
-        let new = NewAccount {
-            login: login.into(),
-            email: email.into(),
-            name: "Administrator".into(),
-            password,
-            parent: None,
-            products: vec![],
-        };
+        let new =
+            NewAccount::top_level(login.into(), email.into(), "Administrator".into(), password);
         let (_, generated) = self
             .create_account(Role::Admin, new, &Actor::System("first-start"))
             .await?;

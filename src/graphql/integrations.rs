@@ -167,14 +167,7 @@ impl IntegrationMutation {
         ctx: &Context<'_>,
         input: CreateAuditorInput,
     ) -> Result<Account> {
-        let new = NewAccount {
-            login: input.login,
-            email: input.email,
-            name: input.name,
-            password: input.password,
-            parent: None,
-            products: vec![],
-        };
+        let new = NewAccount::top_level(input.login, input.email, input.name, input.password);
         let account = app(ctx)
             .create_auditor(caller(ctx)?, new)
             .await

@@ -49,14 +49,7 @@ impl Mutation {
         input: CreatePartnerInput,
         idempotency_key: Option<String>,
     ) -> Result<Account> {
-        let new = NewAccount {
-            login: input.login,
-            email: input.email,
-            name: input.name,
-            password: input.password,
-            parent: None,
-            products: vec![],
-        };
+        let new = NewAccount::top_level(input.login, input.email, input.name, input.password);
         let account = app(ctx)
             .create_partner_once(caller(ctx)?, new, idempotency_key.as_deref())
             .await

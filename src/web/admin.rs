@@ -102,18 +102,16 @@ pub async fn create(
     State(st): State<WebState>,
     SignedForm { session: s, form }: SignedForm,
 ) -> Response {
-    let new = NewAccount {
-        login: form.get("login").to_string(),
-        email: form.get("email").to_string(),
-        name: form.get("name").to_string(),
-        password: form
-            .0
+    let new = NewAccount::top_level(
+        form.get("login").to_string(),
+        form.get("email").to_string(),
+        form.get("name").to_string(),
+        // Untrimmed: spaces are part of a password.
+        form.0
             .iter()
             .find(|(k, v)| k == "password" && !v.is_empty())
             .map(|(_, v)| v.clone()),
-        parent: None,
-        products: vec![],
-    };
+    );
     match st.app.create_partner(&s.caller, new).await {
         Ok(a) => redirect_with_flash(
             &format!("/admin/partners/{}/grant", encode(&a.id)),

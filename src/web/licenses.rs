@@ -8,7 +8,7 @@ use super::layout::{
     self, Col, Table, credits, csrf_field, cta, data_table, day, error_box, pager, when,
 };
 use super::owners::{on_behalf, owner_names, reseller_owner};
-use super::review;
+use super::review::{self, ChangePage};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::Operation;
 use crate::error::{AppError, AppResult};
@@ -212,14 +212,8 @@ impl review::Change for Upgrade {
             .to_vec()
     }
 
-    async fn render(
-        self,
-        st: &WebState,
-        s: &Session,
-        id: &str,
-        p: &FormData,
-        error: Option<AppError>,
-    ) -> Response {
+    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Response {
+        let ChangePage { st, s, id, p } = page;
         let license = match st.app.license(&s.caller, id).await {
             Ok(l) => l,
             Err(e) => return layout::session_error(s, &e),

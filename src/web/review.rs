@@ -196,6 +196,17 @@ pub fn choices_form(action: &str, fields: Markup) -> Markup {
     }
 }
 
+/// What a change's page is drawn from.
+#[derive(Clone, Copy)]
+pub struct ChangePage<'a> {
+    pub st: &'a WebState,
+    pub s: &'a Session,
+    /// The license, support or subscription changed.
+    pub id: &'a str,
+    /// The choices so far.
+    pub p: &'a FormData,
+}
+
 /// A priced change to one license, support or subscription: its page shows
 /// the choices or their review, and its confirmation runs the operation.
 pub trait Change: Copy + Send + Sync + 'static {
@@ -206,10 +217,7 @@ pub trait Change: Copy + Send + Sync + 'static {
     fn fields(self, p: &FormData) -> Vec<(&'static str, String)>;
     fn render(
         self,
-        st: &WebState,
-        s: &Session,
-        id: &str,
-        p: &FormData,
+        page: ChangePage<'_>,
         error: Option<AppError>,
     ) -> impl Future<Output = Response> + Send;
     /// Where a confirmed change leads, and the message it leaves there.
@@ -228,7 +236,7 @@ pub fn change_routes<C: Change>(change: C) -> MethodRouter<WebState> {
         move |State(st): State<WebState>, s: Session, Path(id): Path<String>, Params(p): Params| async move {
             match assign_id(&s, &p) {
                 Some(r) => r,
-                None => change.render(&st, &s, &id, &p, None).await,
+                None => change.render(ChangePage { st: &st, s: &s, id: &id, p: &p }, None).await,
             }
         },
     )
@@ -241,7 +249,10 @@ pub fn change_routes<C: Change>(change: C) -> MethodRouter<WebState> {
                     let (to, message) = change.done(&st, &s, &id).await;
                     redirect_with_flash(to, &message, s.secure)
                 }
-                Err(e) => change.render(&st, &s, &id, &unreviewed(&form), Some(e)).await,
+                Err(e) => {
+                    let p = unreviewed(&form);
+                    change.render(ChangePage { st: &st, s: &s, id: &id, p: &p }, Some(e)).await
+                }
             }
         },
     )

@@ -12,7 +12,7 @@ use super::layout::{
     self, Col, Table, credits, cta, data_table, day, error_box, pager, plural, when,
 };
 use super::owners::{on_behalf, owner_names, reseller_owner};
-use super::review;
+use super::review::{self, ChangePage};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{CreateSubscription, Operation};
 use crate::error::{AppError, AppResult};
@@ -282,14 +282,8 @@ impl review::Change for Change {
         })
     }
 
-    async fn render(
-        self,
-        st: &WebState,
-        s: &Session,
-        id: &str,
-        p: &FormData,
-        error: Option<AppError>,
-    ) -> Response {
+    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Response {
+        let ChangePage { st, s, id, p } = page;
         let x = match st.app.subscription(&s.caller, id).await {
             Ok(x) => x,
             Err(e) => return layout::session_error(s, &e),

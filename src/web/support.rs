@@ -11,7 +11,7 @@ use super::layout::{
     self, Col, Table, credits, csrf_field, cta, data_table, day, error_box, pager, plural,
 };
 use super::owners::{on_behalf, owner_names, reseller_owner};
-use super::review;
+use super::review::{self, ChangePage};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{EXPIRING_DAYS, Operation};
 use crate::error::{AppError, AppResult};
@@ -239,14 +239,8 @@ impl review::Change for Change {
         names.iter().map(|n| (*n, p.get(n).to_string())).collect()
     }
 
-    async fn render(
-        self,
-        st: &WebState,
-        s: &Session,
-        id: &str,
-        p: &FormData,
-        error: Option<AppError>,
-    ) -> Response {
+    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Response {
+        let ChangePage { st, s, id, p } = page;
         let support = match st.app.support(&s.caller, id).await {
             Ok(x) => x,
             Err(e) => return layout::session_error(s, &e),
