@@ -1,6 +1,6 @@
 //! Accounts: admins, partners and resellers, and what each holds.
 
-use super::{Cursor, Page, PageRequest, page, position_after};
+use super::{Page, PageRequest, newest_first};
 use crate::db::{Db, SqlBuilder, int, opt_text, text};
 use sqlx::any::AnyRow;
 
@@ -63,17 +63,14 @@ pub async fn accounts(
     if let Some(role) = role {
         f.push(" AND a.role = ").bind_text(role);
     }
-    page(
+    newest_first(
         db,
+        None,
         f,
-        ACCOUNT_COLUMNS,
-        "a.position DESC",
-        position_after("a", &page_req.after, true),
-        page_req.first,
-        |r| {
-            let row = account_row(r)?;
-            Ok((Cursor::Position(row.position), row))
-        },
+        (ACCOUNT_COLUMNS, "a"),
+        page_req,
+        account_row,
+        |x| x.position,
     )
     .await
 }

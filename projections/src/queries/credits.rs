@@ -1,7 +1,7 @@
 //! Credits: the ledger of each account's movements, its balance at a time,
 //! and the results of idempotent commands.
 
-use super::{Cursor, Page, PageRequest, page_of_total, position_after};
+use super::{Cursor, Page, PageRequest, newest_first, page_of_total};
 use crate::db::{Db, SqlBuilder};
 use sqlx::FromRow;
 
@@ -131,17 +131,14 @@ pub async fn grants_by_actor(
 ) -> Result<Page<CreditEntryRow>, sqlx::Error> {
     let mut f = SqlBuilder::new("FROM credit_entries c WHERE c.actor_id = ");
     f.bind_text(actor_id).push(" AND c.reason = 'GRANT'");
-    super::page(
+    newest_first(
         db,
+        None,
         f,
-        ENTRY_COLUMNS,
-        "c.position DESC",
-        position_after("c", &page_req.after, true),
-        page_req.first,
-        |r| {
-            let row = CreditEntryRow::from_row(r)?;
-            Ok((Cursor::Position(row.position), row))
-        },
+        (ENTRY_COLUMNS, "c"),
+        page_req,
+        |r| CreditEntryRow::from_row(r),
+        |x| x.position,
     )
     .await
 }

@@ -1,6 +1,6 @@
 //! Activation keys, by id, by code, or listed with a search.
 
-use super::{Cursor, Page, PageRequest, Scope, page, position_after};
+use super::{Page, PageRequest, Scope, newest_first};
 use crate::db::{Db, SqlBuilder, like_pattern};
 use sqlx::FromRow;
 
@@ -70,17 +70,14 @@ pub async fn activation_keys(
         }
         f.push(")");
     }
-    page(
+    newest_first(
         db,
+        None,
         f,
-        KEY_COLUMNS,
-        "k.position DESC",
-        position_after("k", &page_req.after, true),
-        page_req.first,
-        |r| {
-            let row = KeyRow::from_row(r)?;
-            Ok((Cursor::Position(row.position), row))
-        },
+        (KEY_COLUMNS, "k"),
+        page_req,
+        |r| KeyRow::from_row(r),
+        |x| x.position,
     )
     .await
 }

@@ -1,7 +1,7 @@
 //! Licenses: the list the portal filters, searches and counts, with the
 //! maintained totals that spare it a count.
 
-use super::{Cursor, Page, PageRequest, Scope, page_of_total, position_after};
+use super::{Page, PageRequest, Scope, newest_first};
 use crate::db::{Db, SqlBuilder, int, opt_text, text};
 use aggregates::{LicenseKind, LicenseStatus};
 use sqlx::any::AnyRow;
@@ -119,18 +119,14 @@ pub async fn licenses(
         f.push(" AND l.kind = ").bind_text(v.as_str());
     }
     restrict_statuses(&mut f, &filter.statuses, now);
-    page_of_total(
+    newest_first(
         db,
         total,
         f,
-        LICENSE_COLUMNS,
-        "l.position DESC",
-        position_after("l", &page_req.after, true),
-        page_req.first,
-        |r| {
-            let row = license_row(r)?;
-            Ok((Cursor::Position(row.position), row))
-        },
+        (LICENSE_COLUMNS, "l"),
+        page_req,
+        license_row,
+        |x| x.position,
     )
     .await
 }

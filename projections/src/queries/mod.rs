@@ -68,19 +68,37 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-async fn page<T>(
+/// The rows newest first, by the log position of the table `alias` names:
+/// every list that has no order of its own. `total` as for `page_of_total`.
+async fn newest_first<T>(
     db: &Db,
+    total: Option<i64>,
     filter: SqlBuilder,
-    select: &str,
-    order: &str,
-    after: Option<SqlBuilder>,
-    first: i64,
-    decode: impl Fn(&AnyRow) -> Result<(Cursor, T), sqlx::Error>,
+    (select, alias): (&str, &str),
+    page_req: &PageRequest,
+    decode: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
+    position: impl Fn(&T) -> i64,
 ) -> Result<Page<T>, sqlx::Error> {
-    page_of_total(db, None, filter, select, order, after, first, decode).await
+    let order = format!("{alias}.position DESC");
+    let after = position_after(alias, &page_req.after, true);
+    page_of_total(
+        db,
+        total,
+        filter,
+        select,
+        &order,
+        after,
+        page_req.first,
+        |r| {
+            let row = decode(r)?;
+            Ok((Cursor::Position(position(&row)), row))
+        },
+    )
+    .await
 }
 
-/// As `page`, with the total given when a maintained count already knows it.
+/// One page of `select` + `filter` in `order`, after the cursor `after`;
+/// `total` given when a maintained count already knows it, else counted.
 #[allow(clippy::too_many_arguments)]
 async fn page_of_total<T>(
     db: &Db,

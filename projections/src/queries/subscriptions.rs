@@ -1,6 +1,6 @@
 //! Subscriptions.
 
-use super::{Cursor, Page, PageRequest, Scope, page, position_after};
+use super::{Page, PageRequest, Scope, newest_first};
 use crate::db::{Db, SqlBuilder};
 use sqlx::FromRow;
 
@@ -46,17 +46,14 @@ pub async fn subscriptions(
     if let Some(owner) = owner_id {
         f.push(" AND u.owner_id = ").bind_text(owner);
     }
-    page(
+    newest_first(
         db,
+        None,
         f,
-        SUBSCRIPTION_COLUMNS,
-        "u.position DESC",
-        position_after("u", &page_req.after, true),
-        page_req.first,
-        |r| {
-            let row = SubscriptionRow::from_row(r)?;
-            Ok((Cursor::Position(row.position), row))
-        },
+        (SUBSCRIPTION_COLUMNS, "u"),
+        page_req,
+        |r| SubscriptionRow::from_row(r),
+        |x| x.position,
     )
     .await
 }

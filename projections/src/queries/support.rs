@@ -1,6 +1,6 @@
 //! Supports (maintenance periods), listed by end of support or creation.
 
-use super::{Cursor, Page, PageRequest, Scope, page, position_after};
+use super::{Cursor, Page, PageRequest, Scope, page_of_total, position_after};
 use crate::db::{Db, SqlBuilder};
 use sqlx::FromRow;
 
@@ -109,8 +109,9 @@ pub async fn supports(
         (SupportOrder::EndAsc, _) => ("s.end_of_support ASC, s.position ASC", None),
         (SupportOrder::EndDesc, _) => ("s.end_of_support DESC, s.position DESC", None),
     };
-    page(
+    page_of_total(
         db,
+        None,
         f,
         SUPPORT_COLUMNS,
         order_sql,
