@@ -456,17 +456,12 @@ impl App {
         idem: &aggregates::Idempotency,
         actor: &Actor,
     ) -> AppResult<Option<(AccountRow, Option<String>)>> {
-        let row = sqlx::query(
+        const FIRST: &str =
             "SELECT account_id, role, registration, welcome_password, idempotency_fingerprint
-               FROM credentials WHERE created_by = $1 AND idempotency_key = $2",
-        )
-        .bind(creator)
-        .bind(&idem.key)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let fingerprint: Option<String> = row.try_get("idempotency_fingerprint")?;
-        idem.same_request(fingerprint.as_deref())?;
+               FROM credentials WHERE created_by = $1 AND idempotency_key = $2";
+        let Some(row) = self.first_attempt(FIRST, creator, idem).await? else {
+            return Ok(None);
+        };
         let id: String = row.try_get("account_id")?;
         let role = role_of(&row.try_get::<String, _>("role")?)?;
         let registration = Registration::parse(row.try_get("registration")?)

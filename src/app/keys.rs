@@ -182,17 +182,11 @@ impl App {
         name: &str,
         idem: &aggregates::Idempotency,
     ) -> AppResult<Option<KeyRow>> {
-        let row = sqlx::query(
-            "SELECT key, key_id, idempotency_fingerprint FROM key_reservations
-              WHERE owner_id = $1 AND idempotency_key = $2",
-        )
-        .bind(&owner.id)
-        .bind(&idem.key)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let fingerprint: Option<String> = row.try_get("idempotency_fingerprint")?;
-        idem.same_request(fingerprint.as_deref())?;
+        const FIRST: &str = "SELECT key, key_id, idempotency_fingerprint FROM key_reservations
+              WHERE owner_id = $1 AND idempotency_key = $2";
+        let Some(row) = self.first_attempt(FIRST, &owner.id, idem).await? else {
+            return Ok(None);
+        };
         let key_id: String = row.try_get("key_id")?;
         if let Some(k) = self.key_in_log(&owner.id, &key_id).await? {
             return Ok(Some(k));

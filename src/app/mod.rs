@@ -168,6 +168,27 @@ pub fn idempotency(
 }
 
 impl App {
+    /// The row a first attempt under `idem` left in a service table, which
+    /// `sql` selects with its sender as `$1` and the key as `$2`, with an
+    /// `idempotency_fingerprint` column; refused when that attempt was
+    /// another request.
+    async fn first_attempt(
+        &self,
+        sql: &str,
+        sender: &str,
+        idem: &aggregates::Idempotency,
+    ) -> AppResult<Option<sqlx::any::AnyRow>> {
+        let row = sqlx::query(sql)
+            .bind(sender)
+            .bind(&idem.key)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let fingerprint: Option<String> = sqlx::Row::try_get(&row, "idempotency_fingerprint")?;
+        idem.same_request(fingerprint.as_deref())?;
+        Ok(Some(row))
+    }
+
     /// Runs a command on an account's stream and waits until the views show it.
     pub async fn run(
         &self,

@@ -56,12 +56,7 @@ pub fn verify(
     let mut number = 0u64;
     let mut walk: Option<(Walk, Start)> = None;
     loop {
-        text.clear();
-        number += 1;
-        let read = input
-            .read_line(&mut text)
-            .map_err(|e| broken(number, format!("cannot be read: {e}")))?;
-        if read == 0 {
+        if !read_next(&mut input, &mut text, &mut number)? {
             return Err(broken(
                 number,
                 "the file ends without the signed head: it was cut short",
@@ -217,16 +212,26 @@ fn check_head(walk: &Walk, head: &Head, trusted_key: &str) -> Result<(), String>
     Ok(())
 }
 
+/// Reads the next line into `text`, counting it in `number` for the
+/// messages; false at the end of the file.
+fn read_next(
+    input: &mut impl BufRead,
+    text: &mut String,
+    number: &mut u64,
+) -> Result<bool, Broken> {
+    text.clear();
+    *number += 1;
+    let read = input
+        .read_line(text)
+        .map_err(|e| broken(*number, format!("cannot be read: {e}")))?;
+    Ok(read > 0)
+}
+
 /// Nothing but blank lines may follow the head.
 fn expect_end(input: &mut impl BufRead, mut number: u64) -> Result<(), Broken> {
     let mut text = String::new();
     loop {
-        text.clear();
-        number += 1;
-        let read = input
-            .read_line(&mut text)
-            .map_err(|e| broken(number, format!("cannot be read: {e}")))?;
-        if read == 0 {
+        if !read_next(input, &mut text, &mut number)? {
             return Ok(());
         }
         if !text.trim().is_empty() {

@@ -33,48 +33,49 @@ pub async fn open_with(settings: &DbArgs) -> Result<Storage, String> {
     let backend = Backend::of_url(url).ok_or_else(|| {
         format!("DATABASE_URL must start with sqlite:// or postgres://, not \"{url}\"")
     })?;
-    match backend {
+    // The event store's own pool, migrated, then the shared one; the
+    // backends differ only in these parts.
+    let (events, url, connections, session, opening) = match backend {
         Backend::Sqlite => {
             let (pool, any_url) = pools::sqlite(settings).await?;
-            SQLITE_MIGRATIONS
-                .run(&pool)
-                .await
-                .context("migrating the database")?;
-            let db = Db::connect(
-                &any_url,
-                backend,
+            migrate(&SQLITE_MIGRATIONS, &pool).await?;
+            let session = pools::sqlite_session(settings);
+            let events = EventPool::Sqlite(pool);
+            (
+                events,
+                any_url,
                 pools::SQLITE_CONNECTIONS,
-                pools::sqlite_session(settings),
+                session,
+                "opening the SQLite database",
             )
-            .await
-            .context("opening the SQLite database")?;
-            build_deferred_indexes(&db).await?;
-            Ok(Storage {
-                db,
-                events: EventPool::Sqlite(pool),
-            })
         }
         Backend::Postgres => {
             let pool = pools::postgres(settings).await?;
-            POSTGRES_MIGRATIONS
-                .run(&pool)
-                .await
-                .context("migrating the database")?;
-            let db = Db::connect(
-                url,
-                backend,
+            migrate(&POSTGRES_MIGRATIONS, &pool).await?;
+            let session = pools::postgres_session(settings);
+            let events = EventPool::Postgres(pool);
+            (
+                events,
+                url.to_string(),
                 pools::POSTGRES_CONNECTIONS,
-                pools::postgres_session(settings),
+                session,
+                "connecting to PostgreSQL",
             )
-            .await
-            .context("connecting to PostgreSQL")?;
-            build_deferred_indexes(&db).await?;
-            Ok(Storage {
-                db,
-                events: EventPool::Postgres(pool),
-            })
         }
-    }
+    };
+    let db = Db::connect(&url, backend, connections, session)
+        .await
+        .context(opening)?;
+    build_deferred_indexes(&db).await?;
+    Ok(Storage { db, events })
+}
+
+async fn migrate<'a, A>(migrations: &Migrator, pool: A) -> Result<(), String>
+where
+    A: sqlx::Acquire<'a>,
+    <A::Connection as std::ops::Deref>::Target: sqlx::migrate::Migrate,
+{
+    migrations.run(pool).await.context("migrating the database")
 }
 
 /// Builds the views' indexes a replay cut short left dropped (nothing to
