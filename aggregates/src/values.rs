@@ -90,6 +90,20 @@ pub fn parse_login(text: &str) -> Result<String, DomainError> {
 }
 
 /// A display name: 1–100 characters once trimmed.
+/// An account's login, email and name, each checked as when it was named
+/// alone, in that order.
+pub fn parse_identity(
+    login: &str,
+    email: &str,
+    name: &str,
+) -> Result<(String, String, String), DomainError> {
+    Ok((
+        parse_login(login)?,
+        parse_email(email)?,
+        parse_name(name, "name")?,
+    ))
+}
+
 pub fn parse_name(text: &str, what: &str) -> Result<String, DomainError> {
     let name = text.trim();
     if name.is_empty() || name.chars().count() > 100 {

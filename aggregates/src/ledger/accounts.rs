@@ -1,7 +1,8 @@
 //! Registration: each role registers its own kind of account.
 
+use super::guards::require;
 use super::resellers::check_products;
-use super::{Decision, Ledger, Role, guards::wrong_role};
+use super::{Decision, Ledger, Role};
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
 use crate::events::LedgerEvent;
@@ -17,35 +18,20 @@ impl Ledger {
         use LedgerCommand::*;
         let event = match command {
             RegisterAdmin { login, email, name } => {
-                if role != Role::Admin {
-                    return Err(wrong_role(role));
-                }
-                LedgerEvent::AdminRegistered {
-                    login: values::parse_login(login)?,
-                    email: values::parse_email(email)?,
-                    name: values::parse_name(name, "name")?,
-                }
+                require(role, Role::Admin)?;
+                let (login, email, name) = values::parse_identity(login, email, name)?;
+                LedgerEvent::AdminRegistered { login, email, name }
             }
             // Decided by the Admin aggregate: an auditor's stream is of its type.
             RegisterAuditor { login, email, name } => {
-                if role != Role::Admin {
-                    return Err(wrong_role(role));
-                }
-                LedgerEvent::AuditorRegistered {
-                    login: values::parse_login(login)?,
-                    email: values::parse_email(email)?,
-                    name: values::parse_name(name, "name")?,
-                }
+                require(role, Role::Admin)?;
+                let (login, email, name) = values::parse_identity(login, email, name)?;
+                LedgerEvent::AuditorRegistered { login, email, name }
             }
             RegisterPartner { login, email, name } => {
-                if role != Role::Partner {
-                    return Err(wrong_role(role));
-                }
-                LedgerEvent::PartnerRegistered {
-                    login: values::parse_login(login)?,
-                    email: values::parse_email(email)?,
-                    name: values::parse_name(name, "name")?,
-                }
+                require(role, Role::Partner)?;
+                let (login, email, name) = values::parse_identity(login, email, name)?;
+                LedgerEvent::PartnerRegistered { login, email, name }
             }
             RegisterReseller {
                 partner_id,
@@ -54,14 +40,13 @@ impl Ledger {
                 name,
                 products,
             } => {
-                if role != Role::Reseller {
-                    return Err(wrong_role(role));
-                }
+                require(role, Role::Reseller)?;
+                let (login, email, name) = values::parse_identity(login, email, name)?;
                 LedgerEvent::ResellerRegistered {
                     partner_id: partner_id.clone(),
-                    login: values::parse_login(login)?,
-                    email: values::parse_email(email)?,
-                    name: values::parse_name(name, "name")?,
+                    login,
+                    email,
+                    name,
                     products: check_products(products, catalog)?,
                 }
             }

@@ -1,7 +1,8 @@
 //! Credits: granted to a partner by the vendor, passed on by a partner to its
 //! resellers.
 
-use super::{Decision, Ledger, Role, guards::wrong_role};
+use super::guards::require;
+use super::{Decision, Ledger, Role};
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
 use crate::events::LedgerEvent;
@@ -63,9 +64,7 @@ impl Ledger {
                 amount,
                 idempotency,
             } => {
-                if role != Role::Partner {
-                    return Err(wrong_role(role));
-                }
+                require(role, Role::Partner)?;
                 if !self.resellers.contains(reseller_id) {
                     return Err(DomainError::NotFound("no such reseller".into()));
                 }
@@ -83,9 +82,7 @@ impl Ledger {
                 partner_id,
                 amount,
             } => {
-                if role != Role::Reseller {
-                    return Err(wrong_role(role));
-                }
+                require(role, Role::Reseller)?;
                 if self.transfers_in.contains(transfer_id) {
                     return Ok(vec![]);
                 }

@@ -16,6 +16,15 @@ pub(super) fn wrong_role(role: Role) -> DomainError {
     DomainError::Forbidden(format!("{who} cannot do this"))
 }
 
+/// Refuses a command sent to a stream of another kind than `wanted`.
+pub(super) fn require(role: Role, wanted: Role) -> Result<(), DomainError> {
+    if role == wanted {
+        Ok(())
+    } else {
+        Err(wrong_role(role))
+    }
+}
+
 /// What a new sale puts on a key: a subscription-only product is sold only
 /// as a subscription, every other product only as a license or a support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! A partner's resellers: joining the partner, editing a reseller's profile
 //! and the products it may sell.
 
-use super::{Decision, Ledger, Role, guards::wrong_role};
+use super::guards::require;
+use super::{Decision, Ledger, Role};
 use crate::catalog::Catalog;
 use crate::commands::LedgerCommand;
 use crate::error::DomainError;
@@ -18,9 +19,7 @@ impl Ledger {
         use LedgerCommand::*;
         let event = match command {
             AddReseller { reseller_id } => {
-                if role != Role::Partner {
-                    return Err(wrong_role(role));
-                }
+                require(role, Role::Partner)?;
                 if self.resellers.contains(reseller_id) {
                     return Ok(vec![]);
                 }
@@ -33,9 +32,7 @@ impl Ledger {
                 name,
                 products,
             } => {
-                if role != Role::Reseller {
-                    return Err(wrong_role(role));
-                }
+                require(role, Role::Reseller)?;
                 LedgerEvent::ResellerProfileEdited {
                     email: email.as_deref().map(values::parse_email).transpose()?,
                     name: name
