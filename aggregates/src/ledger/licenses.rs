@@ -2,7 +2,7 @@
 //! edited, deleted with a refund.
 
 use super::guards::Sale;
-use super::pricing::{edition_of, license_terms, upgrade_prices};
+use super::pricing::{edition_of, license_terms, raise};
 use super::{Decision, Ledger, LicenseState};
 use crate::catalog::{Catalog, Product};
 use crate::commands::LedgerCommand;
@@ -64,18 +64,11 @@ impl Ledger {
                     ));
                 }
                 let product = self.sellable(catalog, &license.product)?;
-                let new_users = users.unwrap_or(license.users);
-                let new_edition = edition.clone().unwrap_or_else(|| license.edition.clone());
-                values::check_range(new_users, 1, MAX_USERS, "users")?;
-                let (old_price, new_price) = upgrade_prices(
-                    product,
-                    &license.edition,
-                    &new_edition,
-                    license.users,
-                    new_users,
-                    |e| e.license_per_user,
-                )?;
-                let credits = (new_users * new_price - license.users * old_price).max(0);
+                let now = (license.users, license.edition.as_str());
+                let (new_users, new_edition, credits) =
+                    raise(product, now, (*users, edition.as_ref()), |e| {
+                        e.license_per_user
+                    })?;
                 self.ensure_funds(credits)?;
                 LedgerEvent::LicenseUpgraded {
                     license_id: license_id.clone(),

@@ -31,15 +31,19 @@ pub(super) fn edition_of<'c>(product: &'c Product, code: &str) -> Result<&'c Edi
     })
 }
 
-/// Prices per unit before and after an upgrade, refusing anything that lowers.
-pub(super) fn upgrade_prices(
+/// An upgrade of what holds `(users, edition)` now to the users and
+/// edition asked (None: unchanged): the new users and edition, and how much
+/// more the whole costs at `price` per user. Refuses anything that lowers
+/// or changes nothing.
+pub(super) fn raise(
     product: &Product,
-    old_edition: &str,
-    new_edition: &str,
-    old_users: i64,
-    new_users: i64,
+    (old_users, old_edition): (i64, &str),
+    (users, edition): (Option<i64>, Option<&String>),
     price: impl Fn(&Edition) -> i64,
-) -> Result<(i64, i64), DomainError> {
+) -> Result<(i64, String, i64), DomainError> {
+    let new_users = users.unwrap_or(old_users);
+    let new_edition = edition.map_or(old_edition, String::as_str);
+    values::check_range(new_users, 1, values::MAX_USERS, "users")?;
     let new = edition_of(product, new_edition)?;
     let old_rank = product.rank(old_edition).unwrap_or(0);
     let new_rank = product.rank(new_edition).unwrap_or(0);
@@ -59,7 +63,8 @@ pub(super) fn upgrade_prices(
         ));
     }
     let old_price = product.edition(old_edition).map(&price).unwrap_or(0);
-    Ok((old_price, price(new)))
+    let difference = (new_users * price(new) - old_users * old_price).max(0);
+    Ok((new_users, new_edition.to_string(), difference))
 }
 
 /// `months` if the catalog sells a `what` of that length.

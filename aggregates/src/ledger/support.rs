@@ -3,7 +3,7 @@
 
 use super::guards::Sale;
 use super::pricing::{
-    allowed_months, edition_of, extension_period, period_end, prorated_upgrade, upgrade_prices,
+    allowed_months, edition_of, extension_period, period_end, prorated_upgrade, raise,
 };
 use super::{Decision, Ledger};
 use crate::catalog::Catalog;
@@ -69,18 +69,11 @@ impl Ledger {
                     ));
                 }
                 let product = self.sellable(catalog, &support.product)?;
-                let new_users = users.unwrap_or(support.users);
-                let new_edition = edition.clone().unwrap_or_else(|| support.edition.clone());
-                values::check_range(new_users, 1, MAX_USERS, "users")?;
-                let (old_price, new_price) = upgrade_prices(
-                    product,
-                    &support.edition,
-                    &new_edition,
-                    support.users,
-                    new_users,
-                    |e| e.support_per_user_month,
-                )?;
-                let monthly_difference = (new_users * new_price - support.users * old_price).max(0);
+                let now = (support.users, support.edition.as_str());
+                let (new_users, new_edition, monthly_difference) =
+                    raise(product, now, (*users, edition.as_ref()), |e| {
+                        e.support_per_user_month
+                    })?;
                 let credits = prorated_upgrade(
                     monthly_difference,
                     support.starts_on,
