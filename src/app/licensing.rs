@@ -97,6 +97,43 @@ pub struct Done {
     pub id: String,
 }
 
+/// A license, support or subscription as an operation just left it: from
+/// the views when they show it, else as its committed events leave it.
+pub trait Made: Sized {
+    fn read(
+        app: &App,
+        caller: &Caller,
+        done: &Done,
+    ) -> impl Future<Output = AppResult<Self>> + Send;
+}
+
+impl Made for LicenseRow {
+    async fn read(app: &App, caller: &Caller, done: &Done) -> AppResult<Self> {
+        let scope = caller.scope();
+        let view = queries::license(&app.db, &scope, &done.id);
+        let log = app.license_in_log(&done.owner_id, &done.id);
+        views_or_log("license", view, log).await
+    }
+}
+
+impl Made for SupportRow {
+    async fn read(app: &App, caller: &Caller, done: &Done) -> AppResult<Self> {
+        let scope = caller.scope();
+        let view = queries::support(&app.db, &scope, &done.id);
+        let log = app.support_in_log(&done.owner_id, &done.id);
+        views_or_log("support", view, log).await
+    }
+}
+
+impl Made for SubscriptionRow {
+    async fn read(app: &App, caller: &Caller, done: &Done) -> AppResult<Self> {
+        let scope = caller.scope();
+        let view = queries::subscription(&app.db, &scope, &done.id);
+        let log = app.subscription_in_log(&done.owner_id, &done.id);
+        views_or_log("subscription", view, log).await
+    }
+}
+
 pub struct Quote {
     pub cost: i64,
     pub balance: i64,
@@ -417,34 +454,15 @@ impl App {
         self.perform(caller, p).await
     }
 
-    /// The license an operation just made or changed: from the views when
-    /// they show it, else as its committed events leave it.
-    pub async fn license_done(&self, caller: &Caller, done: &Done) -> AppResult<LicenseRow> {
-        let scope = caller.scope();
-        let view = queries::license(&self.db, &scope, &done.id);
-        let log = self.license_in_log(&done.owner_id, &done.id);
-        views_or_log("license", view, log).await
-    }
-
-    /// The support an operation just made or changed, as [`App::license_done`].
-    pub async fn support_done(&self, caller: &Caller, done: &Done) -> AppResult<SupportRow> {
-        let scope = caller.scope();
-        let view = queries::support(&self.db, &scope, &done.id);
-        let log = self.support_in_log(&done.owner_id, &done.id);
-        views_or_log("support", view, log).await
-    }
-
-    /// The subscription an operation just made or changed, as
-    /// [`App::license_done`].
-    pub async fn subscription_done(
+    /// Runs an operation and answers with what it made or changed.
+    pub async fn operate<T: Made>(
         &self,
         caller: &Caller,
-        done: &Done,
-    ) -> AppResult<SubscriptionRow> {
-        let scope = caller.scope();
-        let view = queries::subscription(&self.db, &scope, &done.id);
-        let log = self.subscription_in_log(&done.owner_id, &done.id);
-        views_or_log("subscription", view, log).await
+        op: &Operation,
+        idem_key: Option<&str>,
+    ) -> AppResult<T> {
+        let done = self.execute_operation_done(caller, op, idem_key).await?;
+        T::read(self, caller, &done).await
     }
 
     /// What an operation would cost the account it runs on, without running it.

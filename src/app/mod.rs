@@ -21,7 +21,9 @@ pub use accounts::NewAccount;
 pub use audit::{EventRow, LedgerHeadRow};
 pub use credits::reason_words;
 pub use dashboard::{BalancePoint, Dashboard, EXPIRING_DAYS};
-pub use licensing::{AssignLicense, AssignSupport, CreateSubscription, Done, Operation, Quote};
+pub use licensing::{
+    AssignLicense, AssignSupport, CreateSubscription, Done, Made, Operation, Quote,
+};
 pub use tokens::{ApiTokenRow, TokenGrant, TokenScope};
 pub use webhooks::{DeliveryRow, NewWebhook, WebhookRow};
 

@@ -3,7 +3,7 @@
 use super::inputs::*;
 use super::types::*;
 use super::{app, caller, gql};
-use crate::app::{NewAccount, Operation};
+use crate::app::{Made, NewAccount, Operation};
 use async_graphql::{Context, ID, Object, Result};
 
 #[derive(Default)]
@@ -104,17 +104,9 @@ impl Mutation {
         input: AssignLicenseInput,
         idempotency_key: Option<String>,
     ) -> Result<License> {
-        let c = caller(ctx)?;
-        let app = app(ctx);
-        let done = app
-            .execute_operation_done(
-                c,
-                &Operation::AssignLicense(input.into()),
-                idempotency_key.as_deref(),
-            )
-            .await
-            .map_err(gql)?;
-        Ok(License(app.license_done(c, &done).await.map_err(gql)?))
+        Ok(License(
+            operate(ctx, Operation::AssignLicense(input.into()), idempotency_key).await?,
+        ))
     }
 
     /// Raise users and/or edition; never lowers. Charges the difference.
@@ -126,18 +118,12 @@ impl Mutation {
         edition: Option<ID>,
         idempotency_key: Option<String>,
     ) -> Result<License> {
-        let c = caller(ctx)?;
-        let app = app(ctx);
         let op = Operation::UpgradeLicense {
             id: id.0,
             users: users.map(i64::from),
             edition: edition.map(|e| e.0),
         };
-        let done = app
-            .execute_operation_done(c, &op, idempotency_key.as_deref())
-            .await
-            .map_err(gql)?;
-        Ok(License(app.license_done(c, &done).await.map_err(gql)?))
+        Ok(License(operate(ctx, op, idempotency_key).await?))
     }
 
     async fn edit_license(
@@ -174,17 +160,9 @@ impl Mutation {
         input: AssignSupportInput,
         idempotency_key: Option<String>,
     ) -> Result<Support> {
-        let c = caller(ctx)?;
-        let app = app(ctx);
-        let done = app
-            .execute_operation_done(
-                c,
-                &Operation::AssignSupport(input.into()),
-                idempotency_key.as_deref(),
-            )
-            .await
-            .map_err(gql)?;
-        Ok(Support(app.support_done(c, &done).await.map_err(gql)?))
+        Ok(Support(
+            operate(ctx, Operation::AssignSupport(input.into()), idempotency_key).await?,
+        ))
     }
 
     async fn upgrade_support(
@@ -195,18 +173,12 @@ impl Mutation {
         edition: Option<ID>,
         idempotency_key: Option<String>,
     ) -> Result<Support> {
-        let c = caller(ctx)?;
-        let app = app(ctx);
         let op = Operation::UpgradeSupport {
             id: id.0,
             users: users.map(i64::from),
             edition: edition.map(|e| e.0),
         };
-        let done = app
-            .execute_operation_done(c, &op, idempotency_key.as_deref())
-            .await
-            .map_err(gql)?;
-        Ok(Support(app.support_done(c, &done).await.map_err(gql)?))
+        Ok(Support(operate(ctx, op, idempotency_key).await?))
     }
 
     /// Also for expired support: the new period starts the day after the old endOfSupport, or today if that is later.
@@ -217,17 +189,11 @@ impl Mutation {
         months: i32,
         idempotency_key: Option<String>,
     ) -> Result<Support> {
-        let c = caller(ctx)?;
-        let app = app(ctx);
         let op = Operation::ExtendSupport {
             id: id.0,
             months: months.into(),
         };
-        let done = app
-            .execute_operation_done(c, &op, idempotency_key.as_deref())
-            .await
-            .map_err(gql)?;
-        Ok(Support(app.support_done(c, &done).await.map_err(gql)?))
+        Ok(Support(operate(ctx, op, idempotency_key).await?))
     }
 
     async fn create_service_subscription(
@@ -236,18 +202,13 @@ impl Mutation {
         input: CreateServiceSubscriptionInput,
         idempotency_key: Option<String>,
     ) -> Result<ServiceSubscription> {
-        let c = caller(ctx)?;
-        let app = app(ctx);
-        let done = app
-            .execute_operation_done(
-                c,
-                &Operation::CreateSubscription(input.into()),
-                idempotency_key.as_deref(),
-            )
-            .await
-            .map_err(gql)?;
         Ok(ServiceSubscription(
-            app.subscription_done(c, &done).await.map_err(gql)?,
+            operate(
+                ctx,
+                Operation::CreateSubscription(input.into()),
+                idempotency_key,
+            )
+            .await?,
         ))
     }
 
@@ -263,7 +224,9 @@ impl Mutation {
             id: id.0,
             months: months.into(),
         };
-        subscription_operation(ctx, op, idempotency_key).await
+        Ok(ServiceSubscription(
+            operate(ctx, op, idempotency_key).await?,
+        ))
     }
 
     /// More channels for a running subscription; the difference is charged for the days left.
@@ -278,7 +241,9 @@ impl Mutation {
             id: id.0,
             channels: channels.into(),
         };
-        subscription_operation(ctx, op, idempotency_key).await
+        Ok(ServiceSubscription(
+            operate(ctx, op, idempotency_key).await?,
+        ))
     }
 
     /// The customer's email and comment on a support; a field left out keeps its value, an empty one clears it.
@@ -424,19 +389,15 @@ impl From<crate::signing::SignedFile> for LicenseFile {
     }
 }
 
-/// Runs a priced operation on a subscription and returns the subscription.
-async fn subscription_operation(
+/// Runs a priced operation as the caller and answers with what it made or
+/// changed.
+async fn operate<T: Made>(
     ctx: &Context<'_>,
     op: Operation,
     idempotency_key: Option<String>,
-) -> Result<ServiceSubscription> {
-    let c = caller(ctx)?;
-    let app = app(ctx);
-    let done = app
-        .execute_operation_done(c, &op, idempotency_key.as_deref())
+) -> Result<T> {
+    app(ctx)
+        .operate(caller(ctx)?, &op, idempotency_key.as_deref())
         .await
-        .map_err(gql)?;
-    Ok(ServiceSubscription(
-        app.subscription_done(c, &done).await.map_err(gql)?,
-    ))
+        .map_err(gql)
 }
