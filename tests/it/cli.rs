@@ -1,23 +1,8 @@
 //! The operator's commands on a populated database: replay rebuilds views
 //! that answer exactly as before; verify checks the ledger.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, cli};
 use serde_json::json;
-use std::process::Command;
-
-pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
-}
 
 const EVERYTHING: &str = "{ me { creditBalance } activationKeys(first: 500) { totalCount edges { node { id key name owner { login } } } } creditHistory(first: 500) { totalCount edges { node { id at amount balanceAfter reason reference actor { login } } } } accounts(first: 500) { totalCount edges { node { id login creditBalance } } } licenses(first: 500) { totalCount edges { node { id status email } } } live: licenses(first: 500, filter: { status: [ACTIVE, TRIAL, TRIAL_EXPIRED] }) { totalCount } found: licenses(first: 500, filter: { search: \"SERVER-2@ex\" }) { totalCount edges { node { id } } } }";
 

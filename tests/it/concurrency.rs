@@ -2,32 +2,12 @@
 //! overdraw it, and a retried request spends once. The ledger is then checked
 //! by the operator's `verify`.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, cli};
 use serde_json::{Value, json};
-use std::process::Command;
 use std::sync::Arc;
 
 const ASSIGN: &str = "mutation($i: AssignLicenseInput!, $k: String) { assignLicense(input: $i, idempotencyKey: $k) { id creditsSpent } }";
 const HISTORY: &str = "{ me { creditBalance } creditHistory(first: 500) { totalCount edges { node { amount balanceAfter reason } } } licenses(first: 500) { totalCount } }";
-
-fn verify(app: &TestApp) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("verify")
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("OUTBOX_DIR", app.outbox_dir())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
 
 /// TWO_FACTOR STANDARD costs 5 credits a user.
 fn one_user(key: &Value) -> Value {
@@ -86,7 +66,7 @@ both_backends!(
         }
         app.assert_history_adds_up(&token).await;
         // The replayed ledger agrees: never below zero, every credit accounted for.
-        let (ok, out) = verify(&app);
+        let (ok, out) = cli(&app, &["verify"]);
         assert!(ok, "{out}");
         assert!(out.contains("total granted:   100"), "{out}");
         assert!(out.contains("total spent:     100"), "{out}");
@@ -158,6 +138,6 @@ both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
     assert_eq!(d["me"]["creditBalance"], 95 - spent);
     assert_eq!(d["licenses"]["totalCount"], 2);
     app.assert_history_adds_up(&token).await;
-    let (ok, out) = verify(&app);
+    let (ok, out) = cli(&app, &["verify"]);
     assert!(ok, "{out}");
 });

@@ -3,13 +3,12 @@
 //! portal's rule that a license is deleted only while its key is not activated
 //! (seed section 4).
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, cli, run, run_bare};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
-use std::process::Command;
 
 const ACTIVATE: &str = "mutation($k: String!, $f: String!, $n: String) { activateKey(key: $k, deviceFingerprint: $f, deviceName: $n) { payload signature publicKey } }";
 const REFRESH: &str = "mutation($k: String!, $f: String!) { refreshKey(key: $k, deviceFingerprint: $f) { payload signature publicKey } }";
@@ -77,21 +76,8 @@ async fn activate(app: &TestApp, key: &str, device: &str, name: Option<&str>) ->
 /// `license-portal check-license FILE` trusting the server's signing key:
 /// (exit status success, stdout).
 fn check_license(app: &TestApp, path: &std::path::Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("check-license")
-        .arg(path)
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let r = run(app, &["check-license", path.to_str().expect("path")], &[]);
+    (r.ok, r.to_string())
 }
 
 both_backends!(activation_binds_one_device, |app: TestApp| async move {
@@ -430,37 +416,23 @@ both_backends!(check_license_offline, |app: TestApp| async move {
 
     // Signed by another key: the vendor's key given on the command line wins.
     let other_key = STANDARD.encode([7u8; 32]);
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("check-license")
-        .arg(&valid)
-        .arg("--public-key")
-        .arg(&other_key)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    assert!(!out.status.success());
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("check-license")
-        .arg(&valid)
-        .arg("--public-key")
-        .arg(file["publicKey"].as_str().unwrap())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    assert!(out.status.success());
+    let valid_path = valid.to_str().expect("path");
+    let out = run_bare(
+        &["check-license", valid_path, "--public-key", &other_key],
+        &[],
+    );
+    assert!(!out.ok);
+    let vendor_key = file["publicKey"].as_str().unwrap();
+    let out = run_bare(
+        &["check-license", valid_path, "--public-key", vendor_key],
+        &[],
+    );
+    assert!(out.ok);
 
     // The vendor's public key is the one on the server's signing key.
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("public-key")
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        file["publicKey"].as_str().unwrap()
-    );
+    let (ok, out) = cli(&app, &["public-key"]);
+    assert!(ok);
+    assert_eq!(out.trim(), file["publicKey"].as_str().unwrap());
 });
 
 both_backends!(racing_devices_one_wins, |app: TestApp| async move {

@@ -1,7 +1,7 @@
 //! Faults: a full disk, an idle transaction, and what /healthz and /readyz
 //! say meanwhile.
 
-use crate::common::{Backend, TestApp, serve_args};
+use crate::common::{Backend, TestApp, run, serve_args};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -228,17 +228,8 @@ async fn sqlite_a_connection_left_inside_a_transaction_is_not_reused() {
 }
 
 fn verify_views(app: &TestApp) -> (Option<i32>, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .args(["verify", "--views"])
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
+    let r = run(app, &["verify", "--views"], &[]);
+    (r.code, r.stdout)
 }
 
 both_backends!(

@@ -252,15 +252,10 @@ async fn first_start_stopped_before_the_admin_registered(backend: Backend) {
     assert_eq!(verified(&app).await.logins_pending, 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_administrator_signs_in_after_a_crash_at_first_start_sqlite() {
-    first_start_stopped_before_the_admin_registered(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_administrator_signs_in_after_a_crash_at_first_start_postgres() {
-    first_start_stopped_before_the_admin_registered(Backend::Postgres).await;
-}
+each_backend!(
+    the_administrator_signs_in_after_a_crash_at_first_start,
+    first_start_stopped_before_the_admin_registered
+);
 
 async fn count_type(app: &TestApp, event_type: &str) -> i64 {
     let db = &app.running.as_ref().expect("running").app.db;

@@ -6,6 +6,7 @@
 //! MOBILE_WEB 15, ENTERPRISE 25; ADVANCED_SECURITY ESSENTIALS 8, ULTIMATE 20;
 //! SERVER_MONITORING STANDARD 12; TWO_FACTOR STANDARD 5; trials up to 90 days.
 
+use crate::common;
 use crate::common::{Backend, TestApp};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -115,65 +116,6 @@ fn ids(list: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["node"]["id"].as_str().expect("id").to_string())
         .collect()
-}
-
-/// Writes an event to an account's stream as the service would have written
-/// it some time ago (the only way to have a trial that has already ended),
-/// and waits until the views show it.
-async fn append_past_event(app: &TestApp, account: &str, event: Value, visible_id: &str) {
-    let running = app.running.as_ref().expect("running");
-    let db = &running.app.db;
-    let event_type = event
-        .as_object()
-        .and_then(|o| o.keys().next())
-        .expect("one variant")
-        .clone();
-    let next: i64 = sqlx::query_scalar(
-        "SELECT coalesce(max(sequence), 0) + 1 FROM events WHERE aggregate_type = 'Partner' AND aggregate_id = $1",
-    )
-    .bind(account)
-    .fetch_one(&db.pool)
-    .await
-    .expect("stream head");
-    let metadata = json!({
-        "actor": account,
-        "at": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
-    });
-    let sql = match db.backend {
-        projections::Backend::Postgres => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, $2, $3, '1', $4::json, $5::json)"
-        }
-        projections::Backend::Sqlite => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, $2, $3, '1', $4, $5)"
-        }
-    };
-    sqlx::query(sql)
-        .bind(account)
-        .bind(next)
-        .bind(&event_type)
-        .bind(event.to_string())
-        .bind(metadata.to_string())
-        .execute(&db.pool)
-        .await
-        .expect("append an event");
-    let _ = running.app.projector.drain().await;
-    for _ in 0..200 {
-        let mut seen = 0i64;
-        for table in ["licenses", "supports"] {
-            seen += sqlx::query_scalar::<_, i64>(&format!(
-                "SELECT count(*) FROM {table} WHERE id = $1"
-            ))
-            .bind(visible_id)
-            .fetch_one(&db.pool)
-            .await
-            .expect("look");
-        }
-        if seen > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the views never showed {visible_id}");
 }
 
 both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
@@ -762,10 +704,11 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
         .await;
     // A trial given 30 days, 40 days ago: it has ended.
     let started = Utc::now() - Duration::days(40);
-    append_past_event(
+    common::append_past_event(
         &app,
+        "Partner",
         &acme,
-        json!({ "LicenseAssigned": {
+        &json!({ "LicenseAssigned": {
             "license_id": "lic_oldtrial",
             "key_id": k2["id"],
             "product": "TWO_FACTOR",

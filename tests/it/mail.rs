@@ -98,15 +98,7 @@ async fn delivered_through_smtp(backend: Backend) {
     assert!(common::outbox_messages(&app).is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_welcome_email_through_smtp() {
-    delivered_through_smtp(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_welcome_email_through_smtp() {
-    delivered_through_smtp(Backend::Postgres).await;
-}
+each_backend!(welcome_email_through_smtp, delivered_through_smtp);
 
 both_backends!(welcome_email_as_eml_file_once, |app: TestApp| async move {
     let mut app = app;

@@ -99,15 +99,10 @@ async fn appended_while_stopped(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_events_appended_while_stopped_are_projected_once() {
-    appended_while_stopped(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_events_appended_while_stopped_are_projected_once() {
-    appended_while_stopped(Backend::Postgres).await;
-}
+each_backend!(
+    events_appended_while_stopped_are_projected_once,
+    appended_while_stopped
+);
 
 /// The views' indexes as each backend lists them (SQLite: the triggers
 /// feeding the search index too).
@@ -187,12 +182,7 @@ async fn replay_cut_short(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_a_replay_cut_short_has_its_indexes_built_at_the_next_start() {
-    replay_cut_short(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_a_replay_cut_short_has_its_indexes_built_at_the_next_start() {
-    replay_cut_short(Backend::Postgres).await;
-}
+each_backend!(
+    a_replay_cut_short_has_its_indexes_built_at_the_next_start,
+    replay_cut_short
+);

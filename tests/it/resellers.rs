@@ -9,13 +9,12 @@
 //! month; Remote Support 4 credits a channel and month.
 
 use crate::common;
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, cli};
 use aggregates::{LedgerCommand, Role};
-use chrono::{Days, Months, NaiveDate, Utc};
+use chrono::{Days, NaiveDate, Utc};
 use license_portal::ledgers::Actor;
 use license_portal::transfers::Transfers;
 use serde_json::{Value, json};
-use std::process::Command;
 use std::sync::Arc;
 
 const ACCOUNT_FIELDS: &str = "id role login email name creditBalance parent { id login } allowedProducts { code } keyCount licenseCount mustChangePassword";
@@ -209,25 +208,6 @@ async fn code(app: &TestApp, token: &str, doc: &str, vars: Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{doc} {vars} should fail: {answer}"))
         .to_string()
-}
-
-fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("OUTBOX_DIR", app.outbox_dir())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 // --- Seed sections 6 and 7 --------------------------------------------------
@@ -1370,14 +1350,9 @@ both_backends!(
 
 // --- Expired supports of resellers ------------------------------------------
 
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
 /// Writes a support bought in the past to an account's stream, as the service
 /// wrote it then (support never starts in the past, so there is no other way
-/// to have one that has ended), and waits until the views show it. As in
-/// tests/it/support.rs.
+/// to have one that has ended), and waits until the views show it.
 async fn past_support(
     app: &TestApp,
     aggregate_type: &str,
@@ -1387,22 +1362,8 @@ async fn past_support(
     starts_on: NaiveDate,
     months: u32,
 ) {
-    let end = starts_on
-        .checked_add_months(Months::new(months))
-        .expect("date")
-        - Days::new(1);
-    let event = json!({ "SupportAssigned": {
-        "support_id": id,
-        "key_id": key["id"],
-        "product": "REMOTE_ACCESS",
-        "edition": "DESKTOP",
-        "users": 1,
-        "months": months,
-        "starts_on": day(starts_on),
-        "end_of_support": day(end),
-        "credits": i64::from(months),
-    } });
-    common::append_support_event(app, aggregate_type, account, id, &event).await;
+    let event = common::support_assigned(key, id, 1, starts_on, months);
+    common::append_past_event(app, aggregate_type, account, &event, id).await;
 }
 
 async fn expired_supports(app: &TestApp, token: &str, filter: Value) -> Value {
@@ -1667,15 +1628,10 @@ async fn transfer_exactly_once_across_a_stopped_process(backend: Backend) {
     assert!(out.contains("total balance:   100"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_transfer_exactly_once_across_a_stopped_process() {
-    transfer_exactly_once_across_a_stopped_process(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_transfer_exactly_once_across_a_stopped_process() {
-    transfer_exactly_once_across_a_stopped_process(Backend::Postgres).await;
-}
+each_backend!(
+    transfer_exactly_once_across_a_stopped_process,
+    transfer_exactly_once_across_a_stopped_process
+);
 
 both_backends!(
     thirty_concurrent_gives_never_overdraw_the_partner,

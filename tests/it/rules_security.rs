@@ -3,7 +3,7 @@
 //! key, idempotency keys crossing senders, a reseller reading its partner's
 //! figures, and ids that count the whole system's activity.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, Run, TestApp, run, run_bare};
 use serde_json::{Value, json};
 
 const ACTIVATE: &str = "mutation($k: String!, $f: String!) { activateKey(key: $k, deviceFingerprint: $f) { payload signature publicKey } }";
@@ -97,19 +97,6 @@ both_backends!(
 
 // --- check-license, public-key, verify: which key is trusted ---------------
 
-fn run_cli(args: &[&str], envs: &[(&str, &std::path::Path)]) -> (Option<i32>, String) {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
-    command.args(args).env("RUST_LOG", "warn");
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let out = command.output().expect("run the binary");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
-}
-
 /// A license file signed by `signer`, expiring `days` from now (negative: past).
 fn signed_file(signer: &license_portal::signing::Signer25519, days: i64) -> String {
     let expires = chrono::Utc::now() + chrono::Duration::days(days);
@@ -129,7 +116,9 @@ fn check_license_never_trusts_the_files_own_key() {
     let file = dir.path().join("forged.json");
     std::fs::write(&file, signed_file(&forger, 30)).expect("write");
     let no_key = dir.path().join("no-signing-key");
-    let (code, out) = run_cli(
+    let Run {
+        code, stdout: out, ..
+    } = run_bare(
         &["check-license", file.to_str().expect("path")],
         &[("SIGNING_KEY_PATH", &no_key)],
     );
@@ -146,7 +135,9 @@ fn check_license_refuses_an_expired_file() {
     let vendor = license_portal::signing::Signer25519::load_or_create(&key_path).expect("key");
     let fresh = dir.path().join("fresh.json");
     std::fs::write(&fresh, signed_file(&vendor, 30)).expect("write");
-    let (code, out) = run_cli(
+    let Run {
+        code, stdout: out, ..
+    } = run_bare(
         &["check-license", fresh.to_str().expect("path")],
         &[("SIGNING_KEY_PATH", &key_path)],
     );
@@ -154,7 +145,9 @@ fn check_license_refuses_an_expired_file() {
     assert!(out.contains("is VALID"), "{out}");
     let expired = dir.path().join("expired.json");
     std::fs::write(&expired, signed_file(&vendor, -1)).expect("write");
-    let (code, out) = run_cli(
+    let Run {
+        code, stdout: out, ..
+    } = run_bare(
         &["check-license", expired.to_str().expect("path")],
         &[("SIGNING_KEY_PATH", &key_path)],
     );
@@ -166,22 +159,15 @@ fn check_license_refuses_an_expired_file() {
 both_backends!(only_serve_makes_a_signing_key, |app: TestApp| async move {
     let dir = tempfile::tempdir().expect("temp dir");
     let no_key = dir.path().join("data").join("signing-key");
-    let (code, out) = run_cli(&["public-key"], &[("SIGNING_KEY_PATH", &no_key)]);
+    let Run {
+        code, stdout: out, ..
+    } = run_bare(&["public-key"], &[("SIGNING_KEY_PATH", &no_key)]);
     assert_ne!(code, Some(0), "{out}");
     assert!(!no_key.exists(), "public-key made a signing key");
-    let url = app.database_url();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
     for args in [&["verify"][..], &["replay"][..]] {
-        let out = command
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .env("SIGNING_KEY_PATH", &no_key)
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run the binary");
-        assert!(out.status.success(), "{out:?}");
+        let out = run(&app, args, &[("SIGNING_KEY_PATH", &no_key)]);
+        assert!(out.ok, "{out}");
         assert!(!no_key.exists(), "{args:?} made a signing key");
-        command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
     }
 });
 

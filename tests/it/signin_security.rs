@@ -15,35 +15,6 @@ const CHANGE: &str = "mutation($c: String!, $n: String!) { changePassword(curren
 const CREATE_PARTNER: &str =
     "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }";
 
-/// A server on a fresh database of `backend`, its settings changed by `set`.
-async fn spawn(backend: Backend, set: impl FnOnce(&mut ServeArgs)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
-    set(&mut args);
-    TestApp::spawn_with(args, dir).await
-}
-
-/// Each test below, on SQLite and on PostgreSQL, with its own settings.
-macro_rules! both_backends_with {
-    ($name:ident, $set:expr, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let f = $body;
-                f(spawn(Backend::Sqlite, $set).await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let f = $body;
-                f(spawn(Backend::Postgres, $set).await).await;
-            }
-        }
-    };
-}
-
 /// Posts a document as if through a proxy that names `client` in
 /// X-Forwarded-For.
 async fn gql_from(
@@ -105,9 +76,9 @@ fn trusting_localhost(args: &mut ServeArgs) {
 
 // 3. Hashing waits for a free slot.
 
-both_backends_with!(
+both_backends!(
     a_burst_of_sign_ins_hashes_a_few_at_a_time,
-    |args: &mut ServeArgs| {
+    settings: |args: &mut ServeArgs| {
         // Sixteen sign-ins of one account at once are not abuse here.
         args.security.signin_account_failures = 1000;
         args.security.signin_client_failures = 1000;
@@ -196,9 +167,9 @@ both_backends!(
 
 // 5. Nobody can lock another person out.
 
-both_backends_with!(
+both_backends!(
     a_flood_of_guesses_locks_out_the_guesser_not_the_owner,
-    trusting_localhost,
+    settings: trusting_localhost,
     |app: TestApp| async move {
         let attacker = "203.0.113.9";
         for i in 0..10 {
@@ -247,9 +218,9 @@ both_backends_with!(
     }
 );
 
-both_backends_with!(
+both_backends!(
     one_client_is_held_to_its_own_limit_over_all_accounts,
-    |args: &mut ServeArgs| {
+    settings: |args: &mut ServeArgs| {
         trusting_localhost(args);
         args.security.signin_client_failures = 4;
     },
@@ -306,9 +277,9 @@ both_backends!(
 
 // 6. A wrong current password counts like a failed sign-in.
 
-both_backends_with!(
+both_backends!(
     wrong_current_passwords_count_like_failed_sign_ins,
-    |args: &mut ServeArgs| args.security.signin_account_failures = 3,
+    settings: |args: &mut ServeArgs| args.security.signin_account_failures = 3,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, acme) = app.partner(&admin, "acme").await;
@@ -621,9 +592,9 @@ async fn failures_from_different_forwarded_addresses(app: &TestApp) -> Vec<Strin
     outcomes
 }
 
-both_backends_with!(
+both_backends!(
     forwarded_for_is_ignored_from_an_untrusted_peer,
-    |args: &mut ServeArgs| args.security.signin_client_failures = 2,
+    settings: |args: &mut ServeArgs| args.security.signin_client_failures = 2,
     |app: TestApp| async move {
         // The header is the client's own word: all three are one client.
         let outcomes = failures_from_different_forwarded_addresses(&app).await;
@@ -634,9 +605,9 @@ both_backends_with!(
     }
 );
 
-both_backends_with!(
+both_backends!(
     forwarded_for_names_the_client_behind_a_trusted_proxy,
-    |args: &mut ServeArgs| {
+    settings: |args: &mut ServeArgs| {
         trusting_localhost(args);
         args.security.signin_client_failures = 2;
     },

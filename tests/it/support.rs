@@ -147,18 +147,8 @@ async fn past_support(
     starts_on: NaiveDate,
     months: u32,
 ) {
-    let event = json!({ "SupportAssigned": {
-        "support_id": id,
-        "key_id": key["id"],
-        "product": "REMOTE_ACCESS",
-        "edition": "DESKTOP",
-        "users": users,
-        "months": months,
-        "starts_on": day(starts_on),
-        "end_of_support": day(period_end(starts_on, months)),
-        "credits": users * i64::from(months),
-    } });
-    common::append_support_event(app, "Partner", account, id, &event).await;
+    let event = common::support_assigned(key, id, users, starts_on, months);
+    common::append_past_event(app, "Partner", account, &event, id).await;
 }
 
 /// A start and a length whose cover ends exactly today.

@@ -1,7 +1,6 @@
 //! The tamper-evident log: every event carries its link in a hash chain, the
 //! service signs the head, and `verify` names the position of an edited event.
 
-use crate::cli::cli;
 use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

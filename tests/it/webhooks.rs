@@ -2,11 +2,12 @@
 //! local receiver (an axum server on port 0), signed as Standard Webhooks
 //! says, retried, kept across a restart, and the daily support reminders.
 
-use crate::common::{Backend, TestApp, outbox_messages, serve_args};
+use crate::common::{Backend, TestApp, outbox_messages};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Days, NaiveDate};
 use hmac::{Hmac, Mac};
+use license_portal::config::ServeArgs;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::HashSet;
@@ -86,40 +87,17 @@ async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A server whose retries come within milliseconds and whose reminders only
-/// run when a test asks for a day.
-async fn spawn_fast(backend: Backend) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = crate::common::fresh_database(backend, dir.path()).await;
-    let mut args = serve_args(url, dir.path());
+/// Retries within milliseconds and reminders only when a test asks for a
+/// day, so that a test need not wait for the real schedule.
+fn fast_webhooks(args: &mut ServeArgs) {
     args.webhooks.webhook_retry_base_ms = 50;
     args.webhooks.webhook_timeout_ms = 1000;
     args.webhooks.support_reminders = false;
-    TestApp::spawn_with(args, dir).await
 }
 
-macro_rules! both_fast {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let f = $body;
-                f(spawn_fast(Backend::Sqlite).await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let f = $body;
-                f(spawn_fast(Backend::Postgres).await).await;
-            }
-        }
-    };
-}
-
-both_fast!(
+both_backends!(
     deliveries_are_signed_and_listed,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (partner_id, partner) = app.partner(&admin, "hookp").await;
@@ -230,7 +208,7 @@ both_fast!(
     }
 );
 
-both_fast!(endpoints_are_checked, |app: TestApp| async move {
+both_backends!(endpoints_are_checked,settings: fast_webhooks, |app: TestApp| async move {
     let admin = app.admin().await;
     let (_, partner) = app.partner(&admin, "boundp").await;
     let refused = |url: String, description: Option<String>, types: Vec<&'static str>| {
@@ -306,8 +284,9 @@ both_fast!(endpoints_are_checked, |app: TestApp| async move {
     assert_eq!(code, "UNAUTHENTICATED");
 });
 
-both_fast!(
+both_backends!(
     a_failing_receiver_gets_the_event_on_the_third_try,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "retryp").await;
@@ -335,8 +314,9 @@ both_fast!(
     }
 );
 
-both_fast!(
+both_backends!(
     a_restart_during_delivery_loses_no_event,
+    settings: fast_webhooks,
     |mut app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "restartp").await;
@@ -368,8 +348,9 @@ both_fast!(
     }
 );
 
-both_fast!(
+both_backends!(
     an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "downp").await;
@@ -428,8 +409,9 @@ both_fast!(
     }
 );
 
-both_fast!(
+both_backends!(
     a_disabled_endpoint_gets_nothing,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "pausep").await;
@@ -460,8 +442,9 @@ both_fast!(
     }
 );
 
-both_fast!(
+both_backends!(
     a_resellers_events_reach_its_partner_only,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner_a) = app.partner(&admin, "parta").await;
@@ -493,7 +476,7 @@ both_fast!(
     }
 );
 
-both_fast!(support_reminders_fire_once, |mut app: TestApp| async move {
+both_backends!(support_reminders_fire_once,settings: fast_webhooks, |mut app: TestApp| async move {
     let admin = app.admin().await;
     let (partner_id, partner) = app.partner(&admin, "remindp").await;
     app.grant(&admin, &partner_id, 1000, "PO-R").await;

@@ -10,6 +10,12 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 pub use testkit::Backend;
 
+pub mod binary;
+pub mod past_events;
+
+pub use binary::{Run, cli, run, run_bare};
+pub use past_events::{append_past_event, support_assigned};
+
 pub const ADMIN_PASSWORD: &str = "operator-password-1";
 
 pub struct TestApp {
@@ -33,9 +39,15 @@ pub fn serve_args(database_url: String, dir: &std::path::Path) -> ServeArgs {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_configured(backend, |_| {}).await
+    }
+
+    /// A server on a fresh database of `backend`, its settings changed by `set`.
+    pub async fn spawn_configured(backend: Backend, set: impl FnOnce(&mut ServeArgs)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = fresh_database(backend, dir.path()).await;
-        TestApp::spawn_with(serve_args(url, dir.path()), dir).await
+        let mut args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
+        set(&mut args);
+        TestApp::spawn_with(args, dir).await
     }
 
     pub async fn spawn_with(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
@@ -212,22 +224,47 @@ impl Drop for TestApp {
     }
 }
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL.
+/// Declares a test that runs once on SQLite and once on PostgreSQL, each on
+/// a fresh server; with `settings: SET`, a server whose settings `SET`
+/// (a `FnOnce(&mut ServeArgs)`) changed first.
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
+        both_backends!($name, settings: |_| {}, $body);
+    };
+    ($name:ident, settings: $set:expr, $body:expr) => {
         mod $name {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
                 let f = $body;
-                f(TestApp::spawn(Backend::Sqlite).await).await;
+                f(TestApp::spawn_configured(Backend::Sqlite, $set).await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
                 let f = $body;
-                f(TestApp::spawn(Backend::Postgres).await).await;
+                f(TestApp::spawn_configured(Backend::Postgres, $set).await).await;
+            }
+        }
+    };
+}
+
+/// Declares a test that runs `$test(backend)` once on SQLite and once on
+/// PostgreSQL, for tests that start, stop or build their servers themselves.
+macro_rules! each_backend {
+    ($name:ident, $test:path) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $test(Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $test(Backend::Postgres).await;
             }
         }
     };
@@ -270,45 +307,4 @@ pub async fn wait_for_welcome_password(app: &TestApp, address: &str) -> String {
         .find_map(|l| l.strip_prefix("Password: "))
         .map(|p| p.trim().to_string())
         .unwrap_or_else(|| panic!("no password in {message}"))
-}
-
-/// Appends a SupportAssigned event to an account's stream as the service
-/// would have written it (for supports bought in the past, which no mutation
-/// can make), and waits until the views show support `id`.
-pub async fn append_support_event(
-    app: &TestApp,
-    aggregate_type: &str,
-    account: &str,
-    id: &str,
-    event: &Value,
-) {
-    let running = app.running.as_ref().expect("running");
-    let db = &running.app.db;
-    let next = testkit::events::stream_head(db, aggregate_type, account)
-        .await
-        .expect("stream head")
-        + 1;
-    sqlx::query(testkit::events::insert_event_sql(db.backend))
-        .bind(aggregate_type)
-        .bind(account)
-        .bind(next)
-        .bind("SupportAssigned")
-        .bind(event.to_string())
-        .bind(testkit::events::metadata(account))
-        .execute(&db.pool)
-        .await
-        .expect("append an event");
-    let _ = running.app.projector.drain().await;
-    for _ in 0..200 {
-        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM supports WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .expect("look");
-        if seen > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the views never showed {id}");
 }

@@ -8,36 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-struct Run {
-    ok: bool,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// The binary on the test's database and signing key, as `cli` runs it,
-/// with some variables changed.
-fn run(app: &TestApp, args: &[&str], env: &[(&str, &Path)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_license-portal"));
-    command
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().expect("run the binary");
-    Run {
-        ok: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-    }
-}
+use std::path::PathBuf;
 
 /// A partner with two grants and a key: a few events of more than one stream.
 async fn some_history(app: &TestApp) {
