@@ -73,9 +73,7 @@ both_backends!(
 both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
     let admin = app.admin().await;
     let audrey = auditor(&app, &admin).await;
-    let before = app
-        .ok(Some(&admin), "{ events { totalCount } }", json!({}))
-        .await;
+    let before = app.query(&admin, "{ events { totalCount } }").await;
     let served = served_mutations(&app, &audrey).await;
     for (name, doc) in EVERY_MUTATION {
         if !served.iter().any(|s| s == name) || ["login", "logout", "changePassword"].contains(name)
@@ -88,9 +86,7 @@ both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
             "{name}"
         );
     }
-    let after = app
-        .ok(Some(&admin), "{ events { totalCount } }", json!({}))
-        .await;
+    let after = app.query(&admin, "{ events { totalCount } }").await;
     assert_eq!(before, after, "a refused mutation wrote an event");
     // Its own password and session are its own.
     app.ok(
@@ -100,8 +96,8 @@ both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
     )
     .await;
     let again = app.login("audrey", "auditor-pass-2").await;
-    app.ok(Some(&again), "mutation { logout }", json!({})).await;
-    let me = app.ok(Some(&again), "{ me { id } }", json!({})).await;
+    app.query(&again, "mutation { logout }").await;
+    let me = app.query(&again, "{ me { id } }").await;
     assert_eq!(me["me"], json!(null));
 });
 
@@ -169,7 +165,7 @@ both_backends!(
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("Created auditor cli-audit"));
         let token = app.login("cli-audit", "auditor-pass-9").await;
-        let me = app.ok(Some(&token), "{ me { role } }", json!({})).await;
+        let me = app.query(&token, "{ me { role } }").await;
         assert_eq!(me["me"]["role"], "AUDITOR");
     }
 );

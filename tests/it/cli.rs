@@ -37,7 +37,7 @@ both_backends!(
             }
             partners.push(token);
         }
-        let before_admin = app.ok(Some(&admin), EVERYTHING, json!({})).await;
+        let before_admin = app.query(&admin, EVERYTHING).await;
         let before: Vec<_> = futures_join(&app, &partners).await;
         assert_eq!(before_admin["licenses"]["totalCount"], 9);
         assert_eq!(before_admin["live"]["totalCount"], 6);
@@ -55,10 +55,7 @@ both_backends!(
         assert!(out.contains("events/s"), "{out}");
         // The server's own projector and the CLI share the checkpoint: the views
         // answer exactly as before.
-        assert_eq!(
-            app.ok(Some(&admin), EVERYTHING, json!({})).await,
-            before_admin
-        );
+        assert_eq!(app.query(&admin, EVERYTHING).await, before_admin);
         assert_eq!(futures_join(&app, &partners).await, before);
         let (ok, out) = cli(&app, &["verify"]);
         assert!(ok, "{out}");
@@ -68,7 +65,7 @@ both_backends!(
 async fn futures_join(app: &TestApp, tokens: &[String]) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for t in tokens {
-        out.push(app.ok(Some(t), EVERYTHING, json!({})).await);
+        out.push(app.query(t, EVERYTHING).await);
     }
     out
 }
@@ -98,9 +95,7 @@ async fn forge(app: &TestApp, aggregate_type: &str, id: &str, event_type: &str, 
 }
 
 both_backends!(verify_reports_a_broken_ledger, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (id, _) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &id, 100, "INV-1").await;
+    let (_, id, _) = app.funded_partner("acme", 100).await;
     // An event that spends more than the balance.
     let payload = r#"{"SubscriptionCreated":{"subscription_id":"sub_forged","key_id":"key_x","software":"REMOTE_SUPPORT","channels":1,"months":1,"starts_on":"2026-01-01","ends_on":"2026-01-31","email":null,"comment":null,"credits":500}}"#;
     forge(&app, "Partner", &id, "SubscriptionCreated", payload).await;
@@ -112,9 +107,7 @@ both_backends!(verify_reports_a_broken_ledger, |app: TestApp| async move {
 both_backends!(
     verify_reports_a_transfer_credited_to_another_reseller,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, acme_token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, acme, acme_token) = app.funded_partner("acme", 100).await;
         let (resb, _) = app
             .reseller(&acme_token, "resb", &["REMOTE_ACCESS"], 0)
             .await;

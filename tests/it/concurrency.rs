@@ -23,10 +23,8 @@ fn one_user(key: &Value) -> Value {
 both_backends!(
     fifty_buyers_for_twenty_licenses,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
         // Exactly 20 licenses' worth.
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 100).await;
         let key = app.key(&token, "Server").await;
         let app = Arc::new(app);
         let mut tasks = Vec::new();
@@ -57,7 +55,7 @@ both_backends!(
         }
         assert_eq!((won, lost), (20, 30));
 
-        let d = app.ok(Some(&token), HISTORY, json!({})).await;
+        let d = app.query(&token, HISTORY).await;
         assert_eq!(d["me"]["creditBalance"], 0);
         assert_eq!(d["licenses"]["totalCount"], 20);
         assert_eq!(d["creditHistory"]["totalCount"], 21);
@@ -75,9 +73,7 @@ both_backends!(
 );
 
 both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 100).await;
     let key = app.key(&token, "Server").await;
     let app = Arc::new(app);
     // The same request, sent 20 times at once with one idempotency key.
@@ -96,7 +92,7 @@ both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
     }
     assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
     assert_eq!(answers[0]["creditsSpent"], 5);
-    let d = app.ok(Some(&token), HISTORY, json!({})).await;
+    let d = app.query(&token, HISTORY).await;
     assert_eq!(d["me"]["creditBalance"], 95);
     assert_eq!(d["licenses"]["totalCount"], 1);
     assert_eq!(d["creditHistory"]["totalCount"], 2);
@@ -134,7 +130,7 @@ both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
     let spent = winners[0]["creditsSpent"].as_i64().unwrap();
-    let d = app.ok(Some(&token), HISTORY, json!({})).await;
+    let d = app.query(&token, HISTORY).await;
     assert_eq!(d["me"]["creditBalance"], 95 - spent);
     assert_eq!(d["licenses"]["totalCount"], 2);
     app.assert_history_adds_up(&token).await;

@@ -123,7 +123,7 @@ both_backends!(bad_grants_change_nothing, |app: TestApp| async move {
     );
     assert_eq!(app.balance(&token).await, 0);
     assert_eq!(
-        app.ok(Some(&token), HISTORY, json!({})).await["creditHistory"]["totalCount"],
+        app.query(&token, HISTORY).await["creditHistory"]["totalCount"],
         0
     );
 });
@@ -186,10 +186,7 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
             .await["creditBalance"],
         0
     );
-    assert_eq!(
-        app.ok(Some(&token), q, json!({})).await["creditBalance"],
-        150
-    );
+    assert_eq!(app.query(&token, q).await["creditBalance"], 150);
     assert_eq!(
         app.ok(Some(&admin), q, json!({ "a": acme })).await["creditBalance"],
         150
@@ -239,7 +236,7 @@ both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
         "NOT_FOUND"
     );
     assert_eq!(
-        app.ok(Some(&globex_token), keys, json!({})).await["activationKeys"]["totalCount"],
+        app.query(&globex_token, keys).await["activationKeys"]["totalCount"],
         0
     );
     let events = "query($a: ID) { events(aggregateId: $a) { totalCount } }";
@@ -251,9 +248,7 @@ both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
 });
 
 both_backends!(events_show_the_audit_trail, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (admin, acme, token) = app.funded_partner("acme", 100).await;
     app.key(&token, "Server").await;
     let q = "query($a: ID) { events(aggregateId: $a) { totalCount edges { node { aggregateType aggregateId sequence eventType payload at actor { login } } } } }";
     let d = app.ok(Some(&token), q, json!({ "a": acme })).await;
@@ -278,10 +273,9 @@ both_backends!(events_show_the_audit_trail, |app: TestApp| async move {
     assert_eq!(grant["actor"]["login"], "admin");
     // Credentials never reach the log.
     let all = app
-        .ok(
-            Some(&admin),
+        .query(
+            &admin,
             "{ events(first: 500) { edges { node { payload } } } }",
-            json!({}),
         )
         .await
         .to_string();
@@ -312,7 +306,7 @@ both_backends!(concurrent_grants_all_land, |app: TestApp| async move {
         t.await.expect("task");
     }
     assert_eq!(app.balance(&token).await, (1..=20).sum::<i64>());
-    let d = app.ok(Some(&token), HISTORY, json!({})).await;
+    let d = app.query(&token, HISTORY).await;
     assert_eq!(d["creditHistory"]["totalCount"], 20);
     app.assert_history_adds_up(&token).await;
 });

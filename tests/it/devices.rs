@@ -81,9 +81,7 @@ fn check_license(app: &TestApp, path: &std::path::Path) -> (bool, String) {
 }
 
 both_backends!(activation_binds_one_device, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 500, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 500).await;
     let key = app.key(&token, "Customer server").await;
     let code = key["key"].as_str().unwrap().to_string();
     let license = app
@@ -161,11 +159,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         ])
     );
     let listed = app
-        .ok(
-            Some(&token),
-            "{ licenses { edges { node { id activated } } } }",
-            json!({}),
-        )
+        .query(&token, "{ licenses { edges { node { id activated } } } }")
         .await;
     for e in listed["licenses"]["edges"].as_array().unwrap() {
         assert_eq!(e["node"]["activated"], true);
@@ -334,9 +328,7 @@ both_backends!(device_requests_refused, |app: TestApp| async move {
 });
 
 both_backends!(check_license_offline, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 100).await;
     let key = app.key(&token, "Server").await;
     let code = key["key"].as_str().unwrap().to_string();
     app.ok(
@@ -436,9 +428,7 @@ both_backends!(check_license_offline, |app: TestApp| async move {
 });
 
 both_backends!(racing_devices_one_wins, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 100).await;
     let key = app.key(&token, "Contested").await;
     let spare = app.key(&token, "Spare").await;
     let on_spare = app

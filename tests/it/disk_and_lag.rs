@@ -145,9 +145,7 @@ async fn sqlite_writes_resume_after_a_full_disk() {
 both_backends!(
     readyz_reports_the_projector_lag,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, _) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 5, "INV-1").await;
+        app.funded_partner("acme", 5).await;
         let (status, body) = get(&app, "/readyz").await;
         assert_eq!(status, 200, "{body}");
         let ready: Value = serde_json::from_str(&body).expect("JSON");
@@ -235,9 +233,7 @@ fn verify_views(app: &TestApp) -> (Option<i32>, String) {
 both_backends!(
     verify_views_compares_with_a_replay,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 500, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 500).await;
         let key = app.key(&token, "Server").await;
         app.ok(
         Some(&token),

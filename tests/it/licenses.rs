@@ -7,7 +7,7 @@
 //! SERVER_MONITORING STANDARD 12; TWO_FACTOR STANDARD 5; trials up to 90 days.
 
 use crate::common;
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, license_input, trial_input};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
@@ -45,7 +45,7 @@ const QUOTE: &str = "query($i: QuoteInput!) { quote(input: $i) { cost balance su
 const STATE: &str = "{ me { creditBalance } creditHistory(first: 500) { totalCount edges { node { id amount balanceAfter reason reference } } } licenses(first: 500) { totalCount edges { node { id users edition { code } kind status creditsSpent email comment updatedAt } } } events(first: 1) { totalCount } }";
 
 async fn state(app: &TestApp, token: &str) -> Value {
-    app.ok(Some(token), STATE, json!({})).await
+    app.query(token, STATE).await
 }
 
 /// Sends a request that must be refused with `code`; checks that it changed
@@ -62,22 +62,6 @@ async fn refused(app: &TestApp, token: &str, doc: &str, vars: Value, code: &str)
     answer
 }
 
-fn license_input(key: &Value, product: &str, edition: &str, users: i64, kind: &str) -> Value {
-    json!({
-        "activationKeyId": key["id"],
-        "product": product,
-        "edition": edition,
-        "users": users,
-        "kind": kind,
-    })
-}
-
-fn trial_input(key: &Value, product: &str, edition: &str, users: i64, days: i64) -> Value {
-    let mut i = license_input(key, product, edition, users, "TRIAL");
-    i["trialDays"] = json!(days);
-    i
-}
-
 async fn assign(app: &TestApp, token: &str, input: Value) -> Value {
     app.ok(Some(token), &assign_doc(), json!({ "i": input }))
         .await["assignLicense"]
@@ -90,11 +74,7 @@ async fn quote(app: &TestApp, token: &str, input: Value) -> Value {
 
 async fn last_entry(app: &TestApp, token: &str) -> Value {
     let d = app
-        .ok(
-            Some(token),
-            "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference actor { login } } } } }",
-            json!({}),
-        )
+        .query(token, "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference actor { login } } } } }")
         .await;
     d["creditHistory"]["edges"]
         .as_array()
@@ -353,11 +333,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     app.assert_history_adds_up(&token).await;
 
     let reasons: Vec<String> = app
-        .ok(
-            Some(&token),
-            "{ creditHistory { edges { node { reason } } } }",
-            json!({}),
-        )
+        .query(&token, "{ creditHistory { edges { node { reason } } } }")
         .await["creditHistory"]["edges"]
         .as_array()
         .unwrap()
@@ -894,12 +870,12 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
     );
 
     // The reseller sees its own only; another partner nothing of it.
-    let d = app.ok(Some(&reseller_token), &list, json!({})).await;
+    let d = app.query(&reseller_token, &list).await;
     assert_eq!(ids(&d["licenses"]), vec![l6]);
     assert_eq!(d["licenses"]["totalCount"], 1);
-    let d = app.ok(Some(&admin), &list, json!({})).await;
+    let d = app.query(&admin, &list).await;
     assert_eq!(d["licenses"]["totalCount"], 6);
-    let d = app.ok(Some(&other), &list, json!({})).await;
+    let d = app.query(&other, &list).await;
     assert_eq!(d["licenses"]["totalCount"], 0);
     assert_eq!(
         app.error_code(Some(&other), &list, json!({ "f": { "ownerId": acme } }))
@@ -991,9 +967,7 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
 });
 
 both_backends!(idempotent_license_operations, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 1000, "INV-1").await;
+    let (admin, acme, token) = app.funded_partner("acme", 1000).await;
     let key = app.key(&token, "Server").await;
     let doc = assign_doc();
     let input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 10, "PERMANENT");
@@ -1167,9 +1141,7 @@ both_backends!(idempotent_license_operations, |app: TestApp| async move {
 both_backends!(
     a_reseller_sells_what_it_was_given,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 1000).await;
         let (reseller_id, reseller_token) = app
             .reseller(&token, "acme-east", &["REMOTE_ACCESS", "TWO_FACTOR"], 100)
             .await;

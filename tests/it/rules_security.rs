@@ -176,9 +176,7 @@ both_backends!(only_serve_makes_a_signing_key, |app: TestApp| async move {
 both_backends!(
     a_resellers_key_never_names_its_partners,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &partner_id, 500, "INV-1").await;
+        let (_, partner_id, partner) = app.funded_partner("acme", 500).await;
         let (_, reseller) = app
             .reseller(&partner, "resb", &["REMOTE_ACCESS"], 300)
             .await;
@@ -233,16 +231,10 @@ both_backends!(
 both_backends!(
     a_reseller_reads_its_partners_name_not_its_figures,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &partner_id, 500, "INV-1").await;
+        let (_, partner_id, partner) = app.funded_partner("acme", 500).await;
         let (_, reseller) = app.reseller(&partner, "resb", &["REMOTE_ACCESS"], 0).await;
         let d = app
-            .ok(
-                Some(&reseller),
-                "{ me { parent { id name login } } }",
-                json!({}),
-            )
+            .query(&reseller, "{ me { parent { id name login } } }")
             .await;
         assert_eq!(
             d["me"]["parent"],
@@ -271,9 +263,7 @@ both_backends!(
             assert!(!answer.to_string().contains("500"), "{answer}");
         }
         // The partner still reads its own figures.
-        let d = app
-            .ok(Some(&partner), "{ me { creditBalance email } }", json!({}))
-            .await;
+        let d = app.query(&partner, "{ me { creditBalance email } }").await;
         assert_eq!(d["me"]["creditBalance"], 500);
     }
 );

@@ -58,7 +58,7 @@ const QUOTE: &str = "query($i: QuoteInput!) { quote(input: $i) { cost balance su
 const STATE: &str = "{ me { creditBalance } creditHistory(first: 500) { totalCount edges { node { id amount balanceAfter reason reference } } } supports(first: 500) { totalCount edges { node { id users edition { code } startsOn endOfSupport creditsSpent updatedAt } } } serviceSubscriptions(first: 500) { totalCount } events(first: 1) { totalCount } }";
 
 async fn state(app: &TestApp, token: &str) -> Value {
-    app.ok(Some(token), STATE, json!({})).await
+    app.query(token, STATE).await
 }
 
 async fn refused(app: &TestApp, token: &str, doc: &str, vars: Value, code: &str) -> Value {
@@ -113,11 +113,7 @@ async fn quote(app: &TestApp, token: &str, input: Value) -> Value {
 
 async fn last_entry(app: &TestApp, token: &str) -> Value {
     let d = app
-        .ok(
-            Some(token),
-            "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference } } } }",
-            json!({}),
-        )
+        .query(token, "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference } } } }")
         .await;
     d["creditHistory"]["edges"]
         .as_array()
@@ -168,9 +164,7 @@ fn ending_today() -> (NaiveDate, u32) {
 both_backends!(
     assign_upgrade_and_extend_support,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 1000).await;
         let key = app.key(&token, "Customer server").await;
         let t = today();
 
@@ -460,9 +454,7 @@ both_backends!(support_refusals_change_nothing, |app: TestApp| async move {
 both_backends!(
     expired_support_is_extended_from_today,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, acme, token) = app.funded_partner("acme", 1000).await;
         let key = app.key(&token, "Server").await;
         let t = today();
         // Bought 100 days ago for one month: over for about 70 days.
@@ -796,8 +788,7 @@ both_backends!(
                 .await,
             Vec::<String>::new()
         );
-        let flags: Vec<bool> = app.ok(Some(&seven.token), &list_doc(), json!({})).await["supports"]
-            ["edges"]
+        let flags: Vec<bool> = app.query(&seven.token, &list_doc()).await["supports"]["edges"]
             .as_array()
             .unwrap()
             .iter()
@@ -856,9 +847,9 @@ both_backends!(
         let r = seven.ids()[6];
         let list = list_doc();
         // The reseller sees its own; another partner nothing.
-        let data = app.ok(Some(&seven.reseller_token), &list, json!({})).await;
+        let data = app.query(&seven.reseller_token, &list).await;
         assert_eq!(ids(&data["supports"]), vec![r]);
-        let data = app.ok(Some(&seven.other), &list, json!({})).await;
+        let data = app.query(&seven.other, &list).await;
         assert_eq!(data["supports"]["totalCount"], 0);
         assert_eq!(
             app.error_code(
@@ -939,9 +930,7 @@ both_backends!(
 );
 
 both_backends!(idempotent_support_operations, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 1000, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 1000).await;
     let key = app.key(&token, "Server").await;
     let input = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, 6);
     let doc = assign_doc();
@@ -1156,7 +1145,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
     }
     assert_eq!(seen, made);
     assert_eq!(
-        app.ok(Some(&other), &list, json!({})).await["serviceSubscriptions"]["totalCount"],
+        app.query(&other, &list).await["serviceSubscriptions"]["totalCount"],
         0
     );
     // Asking for an account one cannot see is NOT_FOUND, as for every list.
@@ -1205,7 +1194,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
         .ok(Some(&token), &list, json!({ "o": reseller_id }))
         .await;
     assert_eq!(data["serviceSubscriptions"]["totalCount"], 0);
-    let data = app.ok(Some(&token), &list, json!({})).await;
+    let data = app.query(&token, &list).await;
     assert_eq!(data["serviceSubscriptions"]["totalCount"], 9);
     app.assert_history_adds_up(&token).await;
     app.assert_history_adds_up(&seller_token).await;
@@ -1214,9 +1203,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
 both_backends!(
     a_malformed_date_is_bad_user_input,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 100).await;
         let key = app.key(&token, "Server").await;
         for bad in ["2026-02-30", "tomorrow", "2026-1-5"] {
             let mut input = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 1);

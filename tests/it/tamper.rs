@@ -31,12 +31,10 @@ fn check_signature(head: &Value) {
 both_backends!(
     hashes_chain_the_log_and_verify_names_an_edited_event,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (id, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &id, 100, "INV-1").await;
+        let (admin, id, partner) = app.funded_partner("acme", 100).await;
         app.grant(&admin, &id, 50, "INV-2").await;
 
-        let events = app.ok(Some(&admin), EVENTS, json!({})).await;
+        let events = app.query(&admin, EVENTS).await;
         let nodes: Vec<Value> = events["events"]["edges"]
             .as_array()
             .expect("edges")
@@ -65,7 +63,7 @@ both_backends!(
         }
         let newest = nodes.last().expect("an event");
 
-        let head = app.ok(Some(&admin), HEAD, json!({})).await["ledgerHead"].clone();
+        let head = app.query(&admin, HEAD).await["ledgerHead"].clone();
         assert_eq!(head["position"], newest["position"], "{head}");
         assert_eq!(head["hash"], newest["hash"], "{head}");
         let at = head["at"].as_str().expect("at");
@@ -128,7 +126,7 @@ both_backends!(
     the_head_is_signed_from_the_first_event,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        let head = app.ok(Some(&admin), HEAD, json!({})).await["ledgerHead"].clone();
+        let head = app.query(&admin, HEAD).await["ledgerHead"].clone();
         // The bootstrap administrator is already an event.
         assert_ne!(head["position"], "0", "{head}");
         check_signature(&head);

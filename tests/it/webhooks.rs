@@ -2,7 +2,7 @@
 //! local receiver (an axum server on port 0), signed as Standard Webhooks
 //! says, retried, kept across a restart, and the daily support reminders.
 
-use crate::common::{Backend, TestApp, outbox_messages};
+use crate::common::{Backend, TestApp, license_input, outbox_messages};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Days, NaiveDate};
@@ -139,11 +139,7 @@ both_backends!(
         assert_eq!(got[1].json()["data"]["name"], "first key");
 
         let listed = app
-            .ok(
-                Some(&partner),
-                "{ webhooks { totalCount edges { node { id url eventTypes enabled } } } }",
-                json!({}),
-            )
+            .query(&partner, "{ webhooks { totalCount edges { node { id url eventTypes enabled } } } }")
             .await;
         assert_eq!(listed["webhooks"]["totalCount"], 1);
         assert_eq!(listed["webhooks"]["edges"][0]["node"]["id"], hook.as_str());
@@ -181,7 +177,7 @@ both_backends!(
 
         // The administrator sees every endpoint; another partner sees none of them.
         let all = app
-            .ok(Some(&admin), "{ webhooks { totalCount } }", json!({}))
+            .query(&admin, "{ webhooks { totalCount } }")
             .await;
         assert_eq!(all["webhooks"]["totalCount"], 1);
         let (_, other) = app.partner(&admin, "hookq").await;
@@ -363,7 +359,7 @@ both_backends!(
         // Failing for a moment is not failing for three days.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
-            enabled(app.ok(Some(&partner), ENABLED, json!({})).await),
+            enabled(app.query(&partner, ENABLED).await),
             true
         );
 
@@ -379,13 +375,13 @@ both_backends!(
         let seen = rx.received().len();
         app.key(&partner, "second").await;
         rx.wait("another failed attempt", |r| r.len() > seen).await;
-        let mut on = enabled(app.ok(Some(&partner), ENABLED, json!({})).await);
+        let mut on = enabled(app.query(&partner, ENABLED).await);
         for _ in 0..100 {
             if on == false {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-            on = enabled(app.ok(Some(&partner), ENABLED, json!({})).await);
+            on = enabled(app.query(&partner, ENABLED).await);
         }
         assert_eq!(on, false, "the endpoint is disabled");
         let mut email = None;
@@ -494,12 +490,9 @@ both_backends!(support_reminders_fire_once,settings: fast_webhooks, |mut app: Te
         .await
         .expect("opt in to the digest");
     let key = app.key(&partner, "supported").await;
-    app.ok(
-        Some(&partner),
-        "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
-        json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "PERMANENT", "email": "customer@example.com" } }),
-    )
-    .await;
+    let mut input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT");
+    input["email"] = json!("customer@example.com");
+    app.license_id(&partner, input).await;
     let support = app
         .ok(
             Some(&partner),

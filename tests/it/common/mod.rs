@@ -12,9 +12,11 @@ pub use testkit::Backend;
 
 pub mod binary;
 pub mod past_events;
+pub mod sales;
 
 pub use binary::{Run, cli, run, run_bare};
 pub use past_events::{append_past_event, support_assigned};
+pub use sales::{license_input, trial_input};
 
 pub const ADMIN_PASSWORD: &str = "operator-password-1";
 
@@ -99,6 +101,11 @@ impl TestApp {
         answer["data"].clone()
     }
 
+    /// The data of a document without variables that must succeed.
+    pub async fn query(&self, token: &str, query: &str) -> Value {
+        self.ok(Some(token), query, json!({})).await
+    }
+
     /// The code of the first error of a document that must fail.
     pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
         let answer = self.gql(token, query, variables).await;
@@ -133,6 +140,15 @@ impl TestApp {
             .await;
         let id = d["createPartner"]["id"].as_str().expect("id").to_string();
         (id, self.login(login, "partner-pass-1").await)
+    }
+
+    /// The administrator's token and a partner granted `credits` (invoice
+    /// INV-1), where most tests of selling start; returns (admin, id, token).
+    pub async fn funded_partner(&self, login: &str, credits: i64) -> (String, String, String) {
+        let admin = self.admin().await;
+        let (id, token) = self.partner(&admin, login).await;
+        self.grant(&admin, &id, credits, "INV-1").await;
+        (admin, id, token)
     }
 
     /// A reseller (named as its login) of the partner signed in as
@@ -178,8 +194,7 @@ impl TestApp {
     }
 
     pub async fn balance(&self, token: &str) -> i64 {
-        self.ok(Some(token), "{ me { creditBalance } }", json!({}))
-            .await["me"]["creditBalance"]
+        self.query(token, "{ me { creditBalance } }").await["me"]["creditBalance"]
             .as_i64()
             .expect("balance")
     }
@@ -194,15 +209,33 @@ impl TestApp {
             .clone()
     }
 
+    /// How many activation keys `token` sees: what a refused or replayed
+    /// request must not have changed.
+    pub async fn key_count(&self, token: &str) -> i64 {
+        self.query(token, "{ activationKeys { totalCount } }").await["activationKeys"]["totalCount"]
+            .as_i64()
+            .expect("totalCount")
+    }
+
+    /// Assigns the license `input` describes and returns its id, for tests
+    /// that need a license on a key but not the sale's details.
+    pub async fn license_id(&self, token: &str, input: Value) -> String {
+        self.ok(
+            Some(token),
+            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
+            json!({ "i": input }),
+        )
+        .await["assignLicense"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
     /// The sum of the history's amounts must be the balance, and every
     /// balanceAfter the running sum.
     pub async fn assert_history_adds_up(&self, token: &str) {
         let d = self
-            .ok(
-                Some(token),
-                "{ me { creditBalance } creditHistory(first: 500) { edges { node { amount balanceAfter } } } }",
-                json!({}),
-            )
+            .query(token, "{ me { creditBalance } creditHistory(first: 500) { edges { node { amount balanceAfter } } } }")
             .await;
         let mut running = 0;
         for e in d["creditHistory"]["edges"].as_array().expect("edges") {
@@ -307,4 +340,20 @@ pub async fn wait_for_welcome_password(app: &TestApp, address: &str) -> String {
         .find_map(|l| l.strip_prefix("Password: "))
         .map(|p| p.trim().to_string())
         .unwrap_or_else(|| panic!("no password in {message}"))
+}
+
+/// The message of an answer's first error ("" when there is none).
+pub fn error_message(answer: &Value) -> &str {
+    answer["errors"][0]["message"].as_str().unwrap_or("")
+}
+
+/// A document refused before it ran: BAD_USER_INPUT, a message naming
+/// `words`, and no data.
+pub fn assert_bad_input(answer: &Value, words: &str) {
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{answer}"
+    );
+    assert!(error_message(answer).contains(words), "{answer}");
+    assert!(answer.get("data").is_none_or(Value::is_null), "{answer}");
 }

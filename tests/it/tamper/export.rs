@@ -12,9 +12,7 @@ use std::path::PathBuf;
 
 /// A partner with two grants and a key: a few events of more than one stream.
 async fn some_history(app: &TestApp) {
-    let admin = app.admin().await;
-    let (id, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &id, 100, "INV-1").await;
+    let (admin, id, token) = app.funded_partner("acme", 100).await;
     app.grant(&admin, &id, 50, "INV-2").await;
     app.key(&token, "Acme file server").await;
     app.grant(&admin, &id, 25, "INV-3").await;
