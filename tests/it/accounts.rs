@@ -194,12 +194,8 @@ both_backends!(
     a_generated_password_must_be_changed_first,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        app.ok(
-            Some(&admin),
-            CREATE_PARTNER,
-            json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme" } }),
-        )
-        .await;
+        app.partner_with_mailed_password(&admin, "acme", "ops@acme.example", "Acme")
+            .await;
         // The generated password reaches the partner by email only.
         let password = common::wait_for_welcome_password(&app, "ops@acme.example").await;
         assert!(password.len() >= 16, "{password}");

@@ -110,10 +110,10 @@ both_backends!(
 
         // Deleting the first license refunds what it cost then, not now.
         let refund = app
-            .ok(
-                Some(&token),
+            .ok_for_id(
+                &token,
                 "mutation($id: ID!) { deleteLicense(id: $id) { amount reason } }",
-                json!({ "id": first["id"] }),
+                &first["id"],
             )
             .await;
         assert_eq!(refund["deleteLicense"]["amount"], 100);

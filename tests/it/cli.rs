@@ -27,10 +27,10 @@ both_backends!(
                     )
                     .await;
                 if i == 1 {
-                    app.ok(
-                        Some(&token),
+                    app.ok_for_id(
+                        &token,
                         "mutation($id: ID!) { deleteLicense(id: $id) { id } }",
-                        json!({ "id": d["assignLicense"]["id"] }),
+                        &d["assignLicense"]["id"],
                     )
                     .await;
                 }

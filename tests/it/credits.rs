@@ -225,8 +225,7 @@ both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
         "NOT_FOUND"
     );
     assert_eq!(
-        app.ok(Some(&acme_token), node, json!({ "id": key["id"] }))
-            .await["node"]["key"],
+        app.ok_for_id(&acme_token, node, &key["id"]).await["node"]["key"],
         key["key"]
     );
     let keys = "query($o: ID) { activationKeys(ownerId: $o) { totalCount } }";

@@ -3,11 +3,10 @@
 //! portal's rule that a license is deleted only while its key is not activated
 //! (seed section 4).
 
-use crate::common::{Backend, TestApp, cli, run, run_bare};
+use crate::common::{Backend, TestApp, assert_signed, cli, run, run_bare, signatures};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
 
 const ACTIVATE: &str = "mutation($k: String!, $f: String!, $n: String) { activateKey(key: $k, deviceFingerprint: $f, deviceName: $n) { payload signature publicKey } }";
@@ -24,41 +23,21 @@ const LICENSE: &str =
 /// Checks a license file the way a product does: the Ed25519 signature of
 /// the payload's bytes under the public key. Returns the payload's JSON.
 fn verified(file: &Value) -> Value {
-    let key: [u8; 32] = STANDARD
-        .decode(file["publicKey"].as_str().expect("publicKey"))
-        .expect("publicKey is standard base64")
-        .try_into()
-        .expect("a 32-byte key");
-    let key = VerifyingKey::from_bytes(&key).expect("an Ed25519 key");
-    let signature: [u8; 64] = STANDARD
-        .decode(file["signature"].as_str().expect("signature"))
-        .expect("signature is standard base64")
-        .try_into()
-        .expect("a 64-byte signature");
     let payload = file["payload"].as_str().expect("payload");
-    key.verify(payload.as_bytes(), &Signature::from_bytes(&signature))
-        .expect("the signature matches the payload");
+    assert_signed(
+        file["publicKey"].as_str().expect("publicKey"),
+        file["signature"].as_str().expect("signature"),
+        payload,
+    );
     serde_json::from_str(payload).expect("the payload is JSON")
 }
 
 fn signature_holds(file: &Value) -> bool {
-    let key: [u8; 32] = STANDARD
-        .decode(file["publicKey"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let key = VerifyingKey::from_bytes(&key).unwrap();
-    let Ok(signature) = STANDARD.decode(file["signature"].as_str().unwrap()) else {
-        return false;
-    };
-    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
-        return false;
-    };
-    key.verify(
-        file["payload"].as_str().unwrap().as_bytes(),
-        &Signature::from_bytes(&signature),
+    signatures::signature_holds(
+        file["publicKey"].as_str().unwrap(),
+        file["signature"].as_str().unwrap(),
+        file["payload"].as_str().unwrap(),
     )
-    .is_ok()
 }
 
 fn time(v: &Value) -> DateTime<Utc> {
@@ -147,7 +126,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
     assert!(time(&payload["expiresAt"]) > issued);
 
     // The portal shows the binding.
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"]["fingerprint"], "device-A");
     assert_eq!(k["device"]["name"], "Server A");
     assert!(time(&k["device"]["activatedAt"]) >= before - Duration::seconds(1));
@@ -196,7 +175,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
             .await,
         "CONFLICT"
     );
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"]["fingerprint"], "device-A");
 
     // Deleting a license of an activated key is refused and changes nothing.
@@ -211,7 +190,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         "CONFLICT"
     );
     assert_eq!(
-        app.ok(Some(&token), LICENSE, json!({ "id": lid })).await["node"],
+        app.ok_for_id(&token, LICENSE, &lid).await["node"],
         json!({ "status": "ACTIVE", "activated": true, "creditsSpent": 100 })
     );
     assert_eq!(app.balance(&token).await, balance);
@@ -222,7 +201,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         .ok(None, DEACTIVATE, json!({ "k": code, "f": "device-A" }))
         .await;
     assert_eq!(d["deactivateKey"], true);
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"], json!(null));
     assert_eq!(k["licenses"][0]["activated"], false);
     assert_eq!(
@@ -262,7 +241,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
     expected.sort();
     assert_eq!(ids, expected);
     assert_eq!(file_b["publicKey"], file["publicKey"]);
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"]["fingerprint"], "device-B");
     assert_eq!(
         app.error_code(None, ACTIVATE, json!({ "k": code, "f": "device-A" }))
@@ -317,7 +296,7 @@ both_backends!(device_requests_refused, |app: TestApp| async move {
             .await,
         "CONFLICT"
     );
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"], json!(null));
     // A key with nothing on it still activates, with an empty file.
     let file = activate(&app, code, "device-A", None).await;
@@ -465,17 +444,14 @@ both_backends!(racing_devices_one_wins, |app: TestApp| async move {
         }
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"]["fingerprint"], winners[0].as_str());
     // Another key's activation does not hold back this key's licenses.
     assert_eq!(
-        app.ok(Some(&token), LICENSE, json!({ "id": on_spare["id"] }))
-            .await["node"]["activated"],
+        app.ok_for_id(&token, LICENSE, &on_spare["id"]).await["node"]["activated"],
         false
     );
-    let refund = app
-        .ok(Some(&token), DELETE, json!({ "id": on_spare["id"] }))
-        .await;
+    let refund = app.ok_for_id(&token, DELETE, &on_spare["id"]).await;
     assert_eq!(refund["deleteLicense"]["amount"], 10);
     assert_eq!(app.balance(&token).await, 100);
     app.assert_history_adds_up(&token).await;

@@ -214,10 +214,10 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
 
     // The key lists both.
     let on_key = app
-        .ok(
-            Some(&token),
+        .ok_for_id(
+            &token,
             "query($id: ID!) { node(id: $id) { ... on ActivationKey { licenses { id } } } }",
-            json!({ "id": key["id"] }),
+            &key["id"],
         )
         .await;
     assert_eq!(
@@ -303,7 +303,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     app.assert_history_adds_up(&token).await;
 
     // Delete: refunds everything it cost, as a LICENSE_REFUND entry.
-    let refund = app.ok(Some(&token), DELETE, json!({ "id": id })).await["deleteLicense"].clone();
+    let refund = app.ok_for_id(&token, DELETE, &id).await["deleteLicense"].clone();
     assert_eq!(refund["amount"], 625);
     assert_eq!(refund["balanceAfter"], 1000);
     assert_eq!(refund["reason"], "LICENSE_REFUND");
@@ -312,10 +312,10 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     assert_eq!(last_entry(&app, &token).await["id"], refund["id"]);
     assert_eq!(app.balance(&token).await, 1000);
     let node = app
-        .ok(
-            Some(&token),
+        .ok_for_id(
+            &token,
             "query($id: ID!) { node(id: $id) { ... on License { status creditsSpent users } } }",
-            json!({ "id": id }),
+            &id,
         )
         .await;
     assert_eq!(
@@ -325,9 +325,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     app.assert_history_adds_up(&token).await;
 
     // Deleting the trial refunds nothing: no entry.
-    let none = app
-        .ok(Some(&token), DELETE, json!({ "id": trial["id"] }))
-        .await;
+    let none = app.ok_for_id(&token, DELETE, &trial["id"]).await;
     assert_eq!(none["deleteLicense"], json!(null));
     assert_eq!(app.balance(&token).await, 1000);
     app.assert_history_adds_up(&token).await;
@@ -386,8 +384,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
         license_input(&key, "TWO_FACTOR", "STANDARD", 1, "PERMANENT"),
     )
     .await;
-    app.ok(Some(&token), DELETE, json!({ "id": gone["id"] }))
-        .await;
+    app.ok_for_id(&token, DELETE, &gone["id"]).await;
     let theirs = assign(
         &app,
         &other,
@@ -627,7 +624,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
         assert_eq!(t["users"], 10_000);
         assert_eq!(t["creditsSpent"], 0);
         // A key holds one running trial per product: make room for the next.
-        app.ok(Some(&token), DELETE, json!({ "id": t["id"] })).await;
+        app.ok_for_id(&token, DELETE, &t["id"]).await;
     }
     assert_eq!(app.balance(&token).await, 70);
     // Globex saw none of it.
@@ -676,8 +673,7 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
         license_input(&k2, "TWO_FACTOR", "STANDARD", 1, "PERMANENT"),
     )
     .await;
-    app.ok(Some(&token), DELETE, json!({ "id": l4["id"] }))
-        .await;
+    app.ok_for_id(&token, DELETE, &l4["id"]).await;
     // A trial given 30 days, 40 days ago: it has ended.
     let started = Utc::now() - Duration::days(40);
     common::append_past_event(

@@ -2,7 +2,6 @@
 
 use crate::common;
 use crate::common::{Backend, TestApp, fresh_database, serve_args};
-use serde_json::json;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -67,12 +66,8 @@ async fn delivered_through_smtp(backend: Backend) {
     args.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
     let app = TestApp::spawn_with(args, dir).await;
     let admin = app.admin().await;
-    app.ok(
-        Some(&admin),
-        "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-        json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme" } }),
-    )
-    .await;
+    app.partner_with_mailed_password(&admin, "acme", "ops@acme.example", "Acme")
+        .await;
     let mut message = None;
     for _ in 0..200 {
         if let Some(m) = received.lock().expect("lock").first().cloned() {

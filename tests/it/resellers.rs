@@ -557,10 +557,7 @@ both_backends!(
             &subscription["id"],
             &key["id"],
         ] {
-            assert_eq!(
-                app.ok(Some(&partner), NODE, json!({ "id": id })).await["node"]["id"],
-                *id
-            );
+            assert_eq!(app.ok_for_id(&partner, NODE, &id).await["node"]["id"], *id);
         }
     }
 );
@@ -600,10 +597,7 @@ both_backends!(
         )
         .await;
         assert_eq!(app.balance(&west).await, 222);
-        let refund = app
-            .ok(Some(&partner), DELETE, json!({ "id": second["id"] }))
-            .await["deleteLicense"]
-            .clone();
+        let refund = app.ok_for_id(&partner, DELETE, &second["id"]).await["deleteLicense"].clone();
         assert_eq!(refund["amount"], 30);
         assert_eq!(refund["balanceAfter"], 252);
         assert_eq!(refund["reason"], "LICENSE_REFUND");
@@ -729,8 +723,7 @@ both_backends!(
             license_input(&key, "REMOTE_ACCESS", "DESKTOP", 3, "PERMANENT"),
         )
         .await;
-        app.ok(Some(&partner), DELETE, json!({ "id": deleted["id"] }))
-            .await;
+        app.ok_for_id(&partner, DELETE, &deleted["id"]).await;
         edit_products(&app, &partner, &west_id, &["TWO_FACTOR", "REMOTE_SUPPORT"]).await;
         assign(
             &app,
@@ -1023,10 +1016,7 @@ both_backends!(
         assert_eq!(short["errors"][0]["extensions"]["balance"], 17);
         assert_eq!(app.balance(&partner).await, 950);
         assert_eq!(app.balance(&west).await, 17);
-        let refund = app
-            .ok(Some(&partner), DELETE, json!({ "id": license["id"] }))
-            .await["deleteLicense"]
-            .clone();
+        let refund = app.ok_for_id(&partner, DELETE, &license["id"]).await["deleteLicense"].clone();
         assert_eq!(refund["amount"], 30);
         assert_eq!(refund["account"]["login"], "west");
         assert_eq!(app.balance(&west).await, 47);

@@ -65,7 +65,7 @@ both_backends!(
         let fresh = app.key(&token, "spare").await;
         let lid =
             assign(&app, &token, &fresh, "PERMANENT").await["data"]["assignLicense"]["id"].clone();
-        let refund = app.ok(Some(&token), DELETE, json!({ "id": lid })).await;
+        let refund = app.ok_for_id(&token, DELETE, &lid).await;
         assert_eq!(refund["deleteLicense"]["amount"], 100);
         app.assert_history_adds_up(&token).await;
     }
@@ -89,7 +89,7 @@ both_backends!(
         );
         // Deleted, the trial no longer runs: another may start.
         let lid = first["data"]["assignLicense"]["id"].clone();
-        app.ok(Some(&token), DELETE, json!({ "id": lid })).await;
+        app.ok_for_id(&token, DELETE, &lid).await;
         let third = assign(&app, &token, &key, "TRIAL").await;
         assert!(third["errors"].is_null(), "{third}");
     }
@@ -374,10 +374,10 @@ both_backends!(
         assert_eq!(edges[0]["node"]["amount"], 30);
         // The node look-up finds an entry by its new id.
         let node = app
-            .ok(
-                Some(&token),
+            .ok_for_id(
+                &token,
                 "query($id: ID!) { node(id: $id) { ... on CreditEntry { amount } } }",
-                json!({ "id": ids[0] }),
+                &ids[0],
             )
             .await;
         assert_eq!(node["node"]["amount"], 10);

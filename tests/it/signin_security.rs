@@ -372,12 +372,8 @@ both_backends!(
     generated_passwords_pass_the_policy,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        app.ok(
-            Some(&admin),
-            CREATE_PARTNER,
-            json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme" } }),
-        )
-        .await;
+        app.partner_with_mailed_password(&admin, "acme", "ops@acme.example", "Acme")
+            .await;
         let password = welcome_password(&app).await;
         assert!(
             license_portal::auth::check_new_password(&password, "acme", "ops@acme.example").is_ok(),
@@ -555,12 +551,8 @@ both_backends!(
     files_holding_secrets_are_readable_by_the_owner_alone,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        app.ok(
-            Some(&admin),
-            CREATE_PARTNER,
-            json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme" } }),
-        )
-        .await;
+        app.partner_with_mailed_password(&admin, "acme", "ops@acme.example", "Acme")
+            .await;
         welcome_password(&app).await;
         let mut private = vec![app.dir.path().join("signing-key")];
         if app.database_url().starts_with("sqlite") {

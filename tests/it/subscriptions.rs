@@ -58,11 +58,7 @@ both_backends!(
     |app: TestApp| async move {
         let (token, sub) = with_subscription(&app).await;
         let q = app
-            .ok(
-                Some(&token),
-                "query($id: ID!) { quote(input: { upgradeServiceSubscription: { id: $id, channels: 5 } }) { cost sufficient } }",
-                json!({ "id": sub["id"] }),
-            )
+            .ok_for_id(&token, "query($id: ID!) { quote(input: { upgradeServiceSubscription: { id: $id, channels: 5 } }) { cost sufficient } }", &sub["id"])
             .await;
         let cost = q["quote"]["cost"].as_i64().expect("cost");
         // Two more channels for (about) the whole year: 8 credits a month.

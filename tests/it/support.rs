@@ -211,10 +211,10 @@ both_backends!(
 
         // The key lists its supports.
         let on_key = app
-            .ok(
-                Some(&token),
+            .ok_for_id(
+                &token,
                 "query($id: ID!) { node(id: $id) { ... on ActivationKey { supports { id } } } }",
-                json!({ "id": key["id"] }),
+                &key["id"],
             )
             .await;
         assert_eq!(
@@ -305,11 +305,7 @@ both_backends!(
         }
         balance -= 2 * 20;
         let node = app
-        .ok(
-            Some(&token),
-            "query($id: ID!) { node(id: $id) { ... on Support { endOfSupport creditsSpent } } }",
-            json!({ "id": id }),
-        )
+        .ok_for_id(&token, "query($id: ID!) { node(id: $id) { ... on Support { endOfSupport creditsSpent } } }", &id)
         .await;
         assert_eq!(node["node"]["endOfSupport"], day(period_end(t, 20)));
         assert_eq!(app.balance(&token).await, balance);
@@ -470,16 +466,10 @@ both_backends!(
         let node = format!(
             "query($id: ID!) {{ node(id: $id) {{ ... on Support {{ {SUPPORT_FIELDS} }} }} }}"
         );
-        let old = app
-            .ok(Some(&token), &node, json!({ "id": "sup_old" }))
-            .await["node"]
-            .clone();
+        let old = app.ok_for_id(&token, &node, "sup_old").await["node"].clone();
         assert_eq!(old["expired"], true);
         assert_eq!(old["endOfSupport"], day(period_end(old_start, 1)));
-        let edge = app
-            .ok(Some(&token), &node, json!({ "id": "sup_edge" }))
-            .await["node"]
-            .clone();
+        let edge = app.ok_for_id(&token, &node, "sup_edge").await["node"].clone();
         assert_eq!(edge["endOfSupport"], day(t));
         assert_eq!(edge["expired"], false, "the last day covered is today");
 

@@ -2,9 +2,6 @@
 //! service signs the head, and `verify` names the position of an edited event.
 
 use crate::common::*;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
 
 const EVENTS: &str =
@@ -12,20 +9,11 @@ const EVENTS: &str =
 const HEAD: &str = "{ ledgerHead { position hash at signedText signature publicKey } }";
 
 fn check_signature(head: &Value) {
-    let key: [u8; 32] = STANDARD
-        .decode(head["publicKey"].as_str().expect("publicKey"))
-        .expect("base64 key")
-        .try_into()
-        .expect("32 bytes");
-    let key = VerifyingKey::from_bytes(&key).expect("a public key");
-    let signature: [u8; 64] = STANDARD
-        .decode(head["signature"].as_str().expect("signature"))
-        .expect("base64 signature")
-        .try_into()
-        .expect("64 bytes");
-    let text = head["signedText"].as_str().expect("signedText");
-    key.verify(text.as_bytes(), &Signature::from_bytes(&signature))
-        .expect("the head's signature verifies");
+    assert_signed(
+        head["publicKey"].as_str().expect("publicKey"),
+        head["signature"].as_str().expect("signature"),
+        head["signedText"].as_str().expect("signedText"),
+    );
 }
 
 both_backends!(

@@ -273,10 +273,10 @@ both_backends!(
         let (secret, token) = create_token(&app, &partner, "Script", "WRITE").await;
         app.query(&secret, "{ me { id } }").await;
         let revoked = app
-            .ok(
-                Some(&partner),
+            .ok_for_id(
+                &partner,
                 "mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }",
-                json!({ "id": token["id"] }),
+                &token["id"],
             )
             .await;
         assert!(revoked["revokeApiToken"]["revokedAt"].is_string());

@@ -363,12 +363,8 @@ both_backends!(
     a_generated_password_must_be_changed_first,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        app.ok(
-            Some(&admin),
-            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-            json!({ "i": { "login": "fresh", "email": "fresh@example.com", "name": "Fresh" } }),
-        )
-        .await;
+        app.partner_with_mailed_password(&admin, "fresh", "fresh@example.com", "Fresh")
+            .await;
         let generated = wait_for_welcome_password(&app, "fresh@example.com").await;
         let mut v = Visitor::new(&app);
         assert_eq!(v.sign_in("fresh", &generated).await.status, 303);

@@ -194,11 +194,7 @@ both_backends!(
             .await;
         assert_eq!(code, "NOT_FOUND");
         let deleted = app
-            .ok(
-                Some(&partner),
-                "mutation($id: ID!) { deleteWebhook(id: $id) }",
-                json!({ "id": hook }),
-            )
+            .ok_for_id(&partner, "mutation($id: ID!) { deleteWebhook(id: $id) }", &hook)
             .await;
         assert_eq!(deleted["deleteWebhook"], true);
     }
@@ -414,22 +410,14 @@ both_backends!(
         let rx = Receiver::start(0, Duration::ZERO).await;
         let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
         let paused = app
-            .ok(
-                Some(&partner),
-                "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",
-                json!({ "id": hook }),
-            )
+            .ok_for_id(&partner, "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }", &hook)
             .await;
         assert_eq!(paused["setWebhookEnabled"]["enabled"], false);
         app.key(&partner, "unseen").await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(rx.received().is_empty());
         assert!(deliveries(&app, &partner, &hook).await.is_empty());
-        app.ok(
-            Some(&partner),
-            "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: true) { enabled } }",
-            json!({ "id": hook }),
-        )
+        app.ok_for_id(&partner, "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: true) { enabled } }", &hook)
         .await;
         app.key(&partner, "seen").await;
         let got = rx.wait("the event after enabling", |r| !r.is_empty()).await;

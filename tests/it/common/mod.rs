@@ -13,10 +13,12 @@ pub use testkit::Backend;
 pub mod binary;
 pub mod past_events;
 pub mod sales;
+pub mod signatures;
 
 pub use binary::{Run, cli, run, run_bare};
 pub use past_events::{append_past_event, support_assigned};
 pub use sales::{license_input, trial_input};
+pub use signatures::assert_signed;
 
 pub const ADMIN_PASSWORD: &str = "operator-password-1";
 
@@ -106,6 +108,12 @@ impl TestApp {
         self.ok(Some(token), query, json!({})).await
     }
 
+    /// The data of a document that must succeed whose only variable is the
+    /// `$id` of the account, key, license or other node it is about.
+    pub async fn ok_for_id(&self, token: &str, query: &str, id: impl serde::Serialize) -> Value {
+        self.ok(Some(token), query, json!({ "id": id })).await
+    }
+
     /// The code of the first error of a document that must fail.
     pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
         let answer = self.gql(token, query, variables).await;
@@ -149,6 +157,26 @@ impl TestApp {
         let (id, token) = self.partner(&admin, login).await;
         self.grant(&admin, &id, credits, "INV-1").await;
         (admin, id, token)
+    }
+
+    /// A partner created with no password, so that the service makes one and
+    /// mails it to `email`; returns its id.
+    pub async fn partner_with_mailed_password(
+        &self,
+        admin: &str,
+        login: &str,
+        email: &str,
+        name: &str,
+    ) -> String {
+        self.ok(
+            Some(admin),
+            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
+            json!({ "i": { "login": login, "email": email, "name": name } }),
+        )
+        .await["createPartner"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
     }
 
     /// A reseller (named as its login) of the partner signed in as
