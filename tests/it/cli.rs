@@ -1,7 +1,7 @@
 //! The operator's commands on a populated database: replay rebuilds views
 //! that answer exactly as before; verify checks the ledger.
 
-use crate::common::{Backend, TestApp, cli};
+use crate::common::{Backend, TestApp, cli, insert_event};
 use serde_json::json;
 
 const EVERYTHING: &str = "{ me { creditBalance } activationKeys(first: 500) { totalCount edges { node { id key name owner { login } } } } creditHistory(first: 500) { totalCount edges { node { id at amount balanceAfter reason reference actor { login } } } } accounts(first: 500) { totalCount edges { node { id login creditBalance } } } licenses(first: 500) { totalCount edges { node { id status email } } } live: licenses(first: 500, filter: { status: [ACTIVE, TRIAL, TRIAL_EXPIRED] }) { totalCount } found: licenses(first: 500, filter: { search: \"SERVER-2@ex\" }) { totalCount edges { node { id } } } }";
@@ -75,23 +75,7 @@ async fn futures_join(app: &TestApp, tokens: &[String]) -> Vec<serde_json::Value
 async fn forge(app: &TestApp, aggregate_type: &str, id: &str, event_type: &str, payload: &str) {
     let db = &app.running.as_ref().expect("running").app.db;
     let metadata = r#"{"at":"2026-01-01T00:00:00.000000Z"}"#;
-    let sql = match db.backend {
-        projections::Backend::Postgres => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, 99, $3, '1', $4::json, $5::json)"
-        }
-        projections::Backend::Sqlite => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, 99, $3, '1', $4, $5)"
-        }
-    };
-    sqlx::query(sql)
-        .bind(aggregate_type)
-        .bind(id)
-        .bind(event_type)
-        .bind(payload)
-        .bind(metadata)
-        .execute(&db.pool)
-        .await
-        .expect("forge");
+    insert_event(db, aggregate_type, id, 99, event_type, payload, metadata).await;
 }
 
 both_backends!(verify_reports_a_broken_ledger, |app: TestApp| async move {

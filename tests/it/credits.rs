@@ -202,10 +202,8 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
 });
 
 both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, acme_token) = app.partner(&admin, "acme").await;
+    let (admin, acme, acme_token) = app.funded_partner("acme", 100).await;
     let (_globex, globex_token) = app.partner(&admin, "globex").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
     let key = app.key(&acme_token, "Acme server").await;
     assert_eq!(
         app.error_code(Some(&globex_token), HISTORY, json!({ "a": acme }))

@@ -359,10 +359,8 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
 });
 
 both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, _, token) = app.funded_partner("acme", 100).await;
     let (globex, other) = app.partner(&admin, "globex").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
     app.grant(&admin, &globex, 100, "INV-G").await;
     let key = app.key(&token, "Server").await;
     let their_key = app.key(&other, "Globex server").await;

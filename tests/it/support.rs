@@ -314,10 +314,8 @@ both_backends!(
 );
 
 both_backends!(support_refusals_change_nothing, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, _, token) = app.funded_partner("acme", 100).await;
     let (_, other) = app.partner(&admin, "globex").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
     let key = app.key(&token, "Server").await;
     let their_key = app.key(&other, "Globex").await;
     let s = assign(

@@ -86,21 +86,7 @@ both_backends!(
             .as_str()
             .and_then(|p| p.parse().ok())
             .expect("position");
-        let db = &app.running.as_ref().expect("running").app.db;
-        let sql = match db.backend {
-            projections::Backend::Postgres => {
-                "UPDATE events SET payload = replace(payload::text, 'INV-1', 'INV-9')::json WHERE global_position = $1"
-            }
-            projections::Backend::Sqlite => {
-                "UPDATE events SET payload = replace(payload, 'INV-1', 'INV-9') WHERE global_position = $1"
-            }
-        };
-        let done = sqlx::query(sql)
-            .bind(position)
-            .execute(&db.pool)
-            .await
-            .expect("edit an event");
-        assert_eq!(done.rows_affected(), 1);
+        edit_event_payload(&app, position, "INV-1", "INV-9").await;
         let (ok, out) = cli(&app, &["verify"]);
         assert!(!ok, "{out}");
         assert!(

@@ -362,10 +362,9 @@ both_backends!(
 both_backends!(
     a_generated_password_must_be_changed_first,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        app.partner_with_mailed_password(&admin, "fresh", "fresh@example.com", "Fresh")
+        let generated = app
+            .partner_with_mailed_password("fresh", "fresh@example.com", "Fresh")
             .await;
-        let generated = wait_for_welcome_password(&app, "fresh@example.com").await;
         let mut v = Visitor::new(&app);
         assert_eq!(v.sign_in("fresh", &generated).await.status, 303);
         for path in ["/", "/keys", "/licenses/new"] {

@@ -16,7 +16,7 @@ pub mod sales;
 pub mod signatures;
 
 pub use binary::{Run, cli, run, run_bare};
-pub use past_events::{append_past_event, support_assigned};
+pub use past_events::{append_past_event, edit_event_payload, insert_event, support_assigned};
 pub use sales::{license_input, trial_input};
 pub use signatures::assert_signed;
 
@@ -114,6 +114,13 @@ impl TestApp {
         self.ok(Some(token), query, json!({ "id": id })).await
     }
 
+    /// The answer to one query asking for `field` `n` times under aliases
+    /// a0, a1, …: what a client asking for much at once sends.
+    pub async fn aliased_query(&self, token: Option<&str>, field: &str, n: usize) -> Value {
+        let fields: String = (0..n).map(|i| format!("a{i}: {field} ")).collect();
+        self.gql(token, &format!("{{ {fields} }}"), json!({})).await
+    }
+
     /// The code of the first error of a document that must fail.
     pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
         let answer = self.gql(token, query, variables).await;
@@ -159,17 +166,12 @@ impl TestApp {
         (admin, id, token)
     }
 
-    /// A partner created with no password, so that the service makes one and
-    /// mails it to `email`; returns its id.
-    pub async fn partner_with_mailed_password(
-        &self,
-        admin: &str,
-        login: &str,
-        email: &str,
-        name: &str,
-    ) -> String {
+    /// A partner the administrator created with no password, so that the
+    /// service makes one and mails it to `email`; returns its id.
+    pub async fn partner_without_password(&self, login: &str, email: &str, name: &str) -> String {
+        let admin = self.admin().await;
         self.ok(
-            Some(admin),
+            Some(&admin),
             "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
             json!({ "i": { "login": login, "email": email, "name": name } }),
         )
@@ -177,6 +179,18 @@ impl TestApp {
             .as_str()
             .expect("id")
             .to_string()
+    }
+
+    /// The password the service made and mailed (to the outbox) for a new
+    /// partner created with none.
+    pub async fn partner_with_mailed_password(
+        &self,
+        login: &str,
+        email: &str,
+        name: &str,
+    ) -> String {
+        self.partner_without_password(login, email, name).await;
+        wait_for_welcome_password(self, email).await
     }
 
     /// A reseller (named as its login) of the partner signed in as

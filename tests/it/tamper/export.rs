@@ -201,20 +201,7 @@ both_backends!(
             .position(|l| l.contains("INV-2"))
             .expect("the second grant");
         let position = json(&lines[grant])["position"].as_i64().expect("position");
-        let db = &app.running.as_ref().expect("running").app.db;
-        let sql = match db.backend {
-            projections::Backend::Postgres => {
-                "UPDATE events SET payload = replace(payload::text, 'INV-2', 'INV-8')::json WHERE global_position = $1"
-            }
-            projections::Backend::Sqlite => {
-                "UPDATE events SET payload = replace(payload, 'INV-2', 'INV-8') WHERE global_position = $1"
-            }
-        };
-        sqlx::query(sql)
-            .bind(position)
-            .execute(&db.pool)
-            .await
-            .expect("edit an event");
+        edit_event_payload(&app, position, "INV-2", "INV-8").await;
         let again = export(&app, &[]);
         let r = verify(&app, "after-edit.jsonl", &again, &key);
         fails_at(&r, grant + 1);
