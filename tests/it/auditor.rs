@@ -143,8 +143,9 @@ both_backends!(the_auditor_portal_is_read_only, |app: TestApp| async move {
 both_backends!(
     create_auditor_on_the_command_line,
     |app: TestApp| async move {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"))
-            .args([
+        let out = run(
+            &app,
+            &[
                 "create-auditor",
                 "--login",
                 "cli-audit",
@@ -152,18 +153,11 @@ both_backends!(
                 "cli@example.com",
                 "--password",
                 "auditor-pass-9",
-            ])
-            .env("DATABASE_URL", app.database_url())
-            .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run the binary");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            ],
+            &[],
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Created auditor cli-audit"));
+        assert!(out.ok, "{}", out.stderr);
+        assert!(out.stdout.contains("Created auditor cli-audit"));
         let token = app.login("cli-audit", "auditor-pass-9").await;
         let me = app.query(&token, "{ me { role } }").await;
         assert_eq!(me["me"]["role"], "AUDITOR");

@@ -1,7 +1,7 @@
 //! The vendor's credit grants, the credit history and the audit trail.
 
 use crate::common;
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, all_at_once};
 use serde_json::json;
 
 const GRANT: &str = "mutation($p: ID!, $a: Int!, $r: String!, $k: String) { grantCredits(partnerId: $p, amount: $a, reference: $r, idempotencyKey: $k) { id amount balanceAfter reason reference actor { login } } }";
@@ -287,21 +287,18 @@ both_backends!(concurrent_grants_all_land, |app: TestApp| async move {
     let admin = app.admin().await;
     let (acme, token) = app.partner(&admin, "acme").await;
     let app = std::sync::Arc::new(app);
-    let mut tasks = Vec::new();
-    for i in 1..=20i64 {
+    all_at_once((1..=20i64).map(|i| {
         let (app, admin, acme) = (app.clone(), admin.clone(), acme.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             app.ok(
                 Some(&admin),
                 GRANT,
                 json!({ "p": acme, "a": i, "r": format!("C-{i}") }),
             )
             .await
-        }));
-    }
-    for t in tasks {
-        t.await.expect("task");
-    }
+        }
+    }))
+    .await;
     assert_eq!(app.balance(&token).await, (1..=20).sum::<i64>());
     let d = app.query(&token, HISTORY).await;
     assert_eq!(d["creditHistory"]["totalCount"], 20);

@@ -3,7 +3,7 @@
 //! portal's rule that a license is deleted only while its key is not activated
 //! (seed section 4).
 
-use crate::common::{Backend, TestApp, assert_signed, cli, run, run_bare, signatures};
+use crate::common::{Backend, TestApp, all_at_once, assert_signed, cli, run, run_bare, signatures};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
@@ -420,20 +420,19 @@ both_backends!(racing_devices_one_wins, |app: TestApp| async move {
         .clone();
     let code = key["key"].as_str().unwrap().to_string();
     let app = std::sync::Arc::new(app);
-    let mut tasks = Vec::new();
-    for i in 0..10 {
+    let answers = all_at_once((0..10).map(|i| {
         let (app, code) = (app.clone(), code.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             let device = format!("device-{i}");
             let answer = app
                 .gql(None, ACTIVATE, json!({ "k": code, "f": device, "n": null }))
                 .await;
             (device, answer)
-        }));
-    }
+        }
+    }))
+    .await;
     let mut winners = Vec::new();
-    for t in tasks {
-        let (device, answer) = t.await.expect("task");
+    for (device, answer) in answers {
         match answer.get("errors") {
             None => {
                 let payload = verified(&answer["data"]["activateKey"]);

@@ -9,7 +9,7 @@
 //! month; Remote Support 4 credits a channel and month.
 
 use crate::common;
-use crate::common::{Backend, TestApp, cli, license_input};
+use crate::common::{Backend, TestApp, all_at_once, cli, license_input};
 use aggregates::{LedgerCommand, Role};
 use chrono::{Days, NaiveDate, Utc};
 use license_portal::ledgers::Actor;
@@ -890,10 +890,9 @@ both_backends!(
         assert_ne!(theirs_entry["id"], first["id"]);
         // Concurrent retries of one request spend once.
         let app = Arc::new(app);
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
+        let seen = all_at_once((0..8).map(|_| {
             let (app, partner, east_id) = (app.clone(), partner.clone(), east_id.clone());
-            tasks.push(tokio::spawn(async move {
+            async move {
                 app.ok(
                     Some(&partner),
                     GIVE,
@@ -901,12 +900,9 @@ both_backends!(
                 )
                 .await["giveCredits"]["id"]
                     .clone()
-            }));
-        }
-        let mut seen = Vec::new();
-        for t in tasks {
-            seen.push(t.await.expect("task"));
-        }
+            }
+        }))
+        .await;
         assert!(seen.iter().all(|id| *id == seen[0]), "{seen:?}");
         assert_eq!(app.balance(&partner).await, 0);
         assert_eq!(app.balance(&east).await, 60);
@@ -1606,19 +1602,18 @@ both_backends!(
         let (r1, t1) = reseller(&app, &partner, "west", &["REMOTE_ACCESS"]).await;
         let (r2, t2) = reseller(&app, &partner, "east", &["REMOTE_ACCESS"]).await;
         let app = Arc::new(app);
-        let mut tasks = Vec::new();
         // 30 × 7 = 210 credits asked for, 100 there.
-        for i in 0..30 {
+        let answers = all_at_once((0..30).map(|i| {
             let (app, partner) = (app.clone(), partner.clone());
             let r = if i % 2 == 0 { r1.clone() } else { r2.clone() };
-            tasks.push(tokio::spawn(async move {
+            async move {
                 app.gql(Some(&partner), GIVE, json!({ "r": r, "a": 7 }))
                     .await
-            }));
-        }
+            }
+        }))
+        .await;
         let mut won = 0;
-        for t in tasks {
-            let answer = t.await.expect("task");
+        for answer in answers {
             match answer["errors"][0]["extensions"]["code"].as_str() {
                 None => {
                     assert_eq!(answer["data"]["giveCredits"]["amount"], -7, "{answer}");

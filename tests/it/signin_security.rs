@@ -92,25 +92,12 @@ both_backends!(
                     .await
             }
         });
-        let answers = futures_join(burst).await;
+        let answers = all_at_once(burst).await;
         assert!(answers.iter().all(|a| outcome(a) == "OK"), "{answers:?}");
         let (slots, peak) = license_portal::auth::hashing_stats();
         assert!(peak >= 1 && peak <= slots, "peak {peak}, slots {slots}");
     }
 );
-
-/// Runs the futures at once (spawned, so they truly overlap).
-async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<Value>
-where
-    F: std::future::Future<Output = Value> + Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.expect("task"));
-    }
-    out
-}
 
 // 4. Failures are counted per account, atomically.
 
@@ -131,7 +118,7 @@ both_backends!(
                 .await
             }
         });
-        let answers = futures_join(guesses).await;
+        let answers = all_at_once(guesses).await;
         let outcomes: Vec<String> = answers.iter().map(outcome).collect();
         let counts = tally(&outcomes);
         // Exactly the limit had their password checked; the rest were refused unchecked.
@@ -403,8 +390,9 @@ async fn a_weak_first_admin_password_stops_the_start() {
 both_backends!(
     the_command_line_refuses_a_weak_password,
     |app: TestApp| async move {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"))
-            .args([
+        let out = run(
+            &app,
+            &[
                 "create-admin",
                 "--login",
                 "ops",
@@ -412,15 +400,15 @@ both_backends!(
                 "ops@example.com",
                 "--password",
                 "password",
-            ])
-            .env("DATABASE_URL", app.database_url())
-            .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run the binary");
-        assert!(!out.status.success());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("at least 12 characters"), "{stderr}");
+            ],
+            &[],
+        );
+        assert!(!out.ok);
+        assert!(
+            out.stderr.contains("at least 12 characters"),
+            "{}",
+            out.stderr
+        );
     }
 );
 

@@ -399,3 +399,18 @@ pub fn assert_bad_input(answer: &Value, words: &str) {
     assert!(error_message(answer).contains(words), "{answer}");
     assert!(answer.get("data").is_none_or(Value::is_null), "{answer}");
 }
+
+/// The outputs of `futures`, run at once (spawned, so that they truly
+/// overlap): for races and contention.
+pub async fn all_at_once<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
