@@ -2,7 +2,7 @@
 //! local receiver (an axum server on port 0), signed as Standard Webhooks
 //! says, retried, kept across a restart, and the daily support reminders.
 
-use crate::common::{Backend, TestApp, license_input, outbox_messages};
+use crate::common::{Backend, TestApp, license_input, wait_for_email};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Days, NaiveDate};
@@ -87,6 +87,25 @@ async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The deliveries of `webhook` once `settled` holds for them (they are made
+/// in the background), or as they are after 5 s for the caller to assert on.
+async fn settled_deliveries(
+    app: &TestApp,
+    token: &str,
+    webhook: &str,
+    settled: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut listed = deliveries(app, token, webhook).await;
+    for _ in 0..100 {
+        if settled(&listed) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        listed = deliveries(app, token, webhook).await;
+    }
+    listed
+}
+
 /// Retries within milliseconds and reminders only when a test asks for a
 /// day, so that a test need not wait for the real schedule.
 fn fast_webhooks(args: &mut ServeArgs) {
@@ -143,14 +162,10 @@ both_backends!(
             .await;
         assert_eq!(listed["webhooks"]["totalCount"], 1);
         assert_eq!(listed["webhooks"]["edges"][0]["node"]["id"], hook.as_str());
-        let mut done = deliveries(&app, &partner, &hook).await;
-        for _ in 0..100 {
-            if done.iter().all(|d| d["status"] == "SUCCEEDED") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            done = deliveries(&app, &partner, &hook).await;
-        }
+        let done = settled_deliveries(&app, &partner, &hook, |all| {
+            all.iter().all(|d| d["status"] == "SUCCEEDED")
+        })
+        .await;
         assert_eq!(done.len(), 2);
         for d in &done {
             assert_eq!(d["status"], "SUCCEEDED", "{d}");
@@ -290,14 +305,10 @@ both_backends!(
             got.iter()
                 .all(|r| r.id == got[0].id && verifies(&secret, r))
         );
-        let mut d = deliveries(&app, &partner, &hook).await;
-        for _ in 0..100 {
-            if d[0]["status"] == "SUCCEEDED" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            d = deliveries(&app, &partner, &hook).await;
-        }
+        let d = settled_deliveries(&app, &partner, &hook, |all| {
+            all[0]["status"] == "SUCCEEDED"
+        })
+        .await;
         assert_eq!(d[0]["status"], "SUCCEEDED", "{d:?}");
         assert_eq!(d[0]["attempts"], 3);
         assert_eq!(d[0]["lastResponseCode"], 200);
@@ -380,17 +391,8 @@ both_backends!(
             on = enabled(app.query(&partner, ENABLED).await);
         }
         assert_eq!(on, false, "the endpoint is disabled");
-        let mut email = None;
-        for _ in 0..200 {
-            email = crate::common::outbox_messages(&app)
-                .into_iter()
-                .find(|m| m.contains("has been disabled"));
-            if email.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let email = email.expect("the owner is emailed");
+        // The owner is emailed.
+        let email = wait_for_email(&app, "has been disabled").await;
         assert!(email.contains("downp@example.com"), "{email}");
         assert!(email.contains(&rx.url), "{email}");
         // Nothing more is sent to it.
@@ -515,17 +517,7 @@ both_backends!(support_reminders_fire_once,settings: fast_webhooks, |mut app: Te
     assert_eq!(body["data"]["customerEmail"], "customer@example.com");
     assert_eq!(body["data"]["endOfSupport"], eos.to_string());
     // The digest email lists it with its key, customer and date.
-    let mut digest = None;
-    for _ in 0..200 {
-        digest = outbox_messages(&app)
-            .into_iter()
-            .find(|m| m.contains("Supports ending soon"));
-        if digest.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let digest = digest.expect("a digest email");
+    let digest = wait_for_email(&app, "Supports ending soon").await;
     let flat = digest.replace("=\r\n", "").replace("=\n", "");
     assert!(flat.contains(key["key"].as_str().expect("key")), "{digest}");
     assert!(flat.contains("customer@example.com"), "{digest}");

@@ -357,21 +357,21 @@ pub fn outbox_messages(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-/// Waits (up to 10 s) for the welcome email to `address`; returns its text.
-pub async fn wait_for_welcome(app: &TestApp, address: &str) -> String {
+/// Waits (up to 10 s) for an email in the outbox that contains `words`
+/// (mail goes out in the background); returns its text.
+pub async fn wait_for_email(app: &TestApp, words: &str) -> String {
     for _ in 0..200 {
-        if let Some(m) = outbox_messages(app)
-            .into_iter()
-            .find(|m| m.contains(address))
-        {
+        if let Some(m) = outbox_messages(app).into_iter().find(|m| m.contains(words)) {
             return m;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!(
-        "no welcome email to {address} in {}",
-        app.outbox_dir().display()
-    );
+    panic!("no email with {words:?} in {}", app.outbox_dir().display());
+}
+
+/// Waits (up to 10 s) for the welcome email to `address`; returns its text.
+pub async fn wait_for_welcome(app: &TestApp, address: &str) -> String {
+    wait_for_email(app, address).await
 }
 
 /// The generated password a welcome email carries.
