@@ -1,6 +1,5 @@
 //! Accounts and sessions over the real HTTP API (seed section 1).
 
-use crate::common;
 use crate::common::{Backend, TestApp};
 use serde_json::json;
 
@@ -97,14 +96,11 @@ both_backends!(
         let first = app.login("acme", "partner-pass-1").await;
         let second = app.login("acme", "partner-pass-1").await;
         assert_eq!(
-            app.ok(Some(&first), "mutation { logout }", json!({})).await["logout"],
+            app.query(&first, "mutation { logout }").await["logout"],
             true
         );
-        assert_eq!(
-            app.ok(Some(&first), "{ me { id } }", json!({})).await["me"],
-            json!(null)
-        );
-        assert!(app.ok(Some(&second), "{ me { id } }", json!({})).await["me"]["id"].is_string());
+        assert_eq!(app.query(&first, "{ me { id } }").await["me"], json!(null));
+        assert!(app.query(&second, "{ me { id } }").await["me"]["id"].is_string());
 
         let change = "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) }";
         let code = app
@@ -132,10 +128,7 @@ both_backends!(
         .await;
         // Every session of the account ends, the one that changed it too.
         for t in [&second, &third] {
-            assert_eq!(
-                app.ok(Some(t), "{ me { id } }", json!({})).await["me"],
-                json!(null)
-            );
+            assert_eq!(app.query(t, "{ me { id } }").await["me"], json!(null));
         }
         let code = app
             .error_code(None, LOGIN, json!({ "l": "acme", "p": "partner-pass-1" }))
@@ -180,10 +173,9 @@ both_backends!(
         }
         // Refused input changed nothing.
         let list = app
-            .ok(
-                Some(&admin),
+            .query(
+                &admin,
                 "{ accounts(role: PARTNER) { totalCount edges { node { login } } } }",
-                json!({}),
             )
             .await;
         assert_eq!(list["accounts"]["totalCount"], 1);
@@ -200,23 +192,14 @@ both_backends!(
 both_backends!(
     a_generated_password_must_be_changed_first,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        app.ok(
-            Some(&admin),
-            CREATE_PARTNER,
-            json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme" } }),
-        )
-        .await;
         // The generated password reaches the partner by email only.
-        let password = common::wait_for_welcome_password(&app, "ops@acme.example").await;
+        let password = app
+            .partner_with_mailed_password("acme", "ops@acme.example", "Acme")
+            .await;
         assert!(password.len() >= 16, "{password}");
         let token = app.login("acme", &password).await;
         let me = app
-            .ok(
-                Some(&token),
-                "{ me { login mustChangePassword } }",
-                json!({}),
-            )
+            .query(&token, "{ me { login mustChangePassword } }")
             .await;
         assert_eq!(me["me"]["mustChangePassword"], true);
         let code = app
@@ -234,10 +217,9 @@ both_backends!(
         )
         .await;
         let token = app.login("acme", "my-own-pass-1").await;
-        app.ok(
-            Some(&token),
+        app.query(
+            &token,
             "mutation { createActivationKey(name: \"x\") { id } }",
-            json!({}),
         )
         .await;
     }

@@ -73,9 +73,7 @@ both_backends!(
 both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
     let admin = app.admin().await;
     let audrey = auditor(&app, &admin).await;
-    let before = app
-        .ok(Some(&admin), "{ events { totalCount } }", json!({}))
-        .await;
+    let before = app.query(&admin, "{ events { totalCount } }").await;
     let served = served_mutations(&app, &audrey).await;
     for (name, doc) in EVERY_MUTATION {
         if !served.iter().any(|s| s == name) || ["login", "logout", "changePassword"].contains(name)
@@ -88,9 +86,7 @@ both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
             "{name}"
         );
     }
-    let after = app
-        .ok(Some(&admin), "{ events { totalCount } }", json!({}))
-        .await;
+    let after = app.query(&admin, "{ events { totalCount } }").await;
     assert_eq!(before, after, "a refused mutation wrote an event");
     // Its own password and session are its own.
     app.ok(
@@ -100,8 +96,8 @@ both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
     )
     .await;
     let again = app.login("audrey", "auditor-pass-2").await;
-    app.ok(Some(&again), "mutation { logout }", json!({})).await;
-    let me = app.ok(Some(&again), "{ me { id } }", json!({})).await;
+    app.query(&again, "mutation { logout }").await;
+    let me = app.query(&again, "{ me { id } }").await;
     assert_eq!(me["me"], json!(null));
 });
 
@@ -147,8 +143,9 @@ both_backends!(the_auditor_portal_is_read_only, |app: TestApp| async move {
 both_backends!(
     create_auditor_on_the_command_line,
     |app: TestApp| async move {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"))
-            .args([
+        let out = run(
+            &app,
+            &[
                 "create-auditor",
                 "--login",
                 "cli-audit",
@@ -156,20 +153,13 @@ both_backends!(
                 "cli@example.com",
                 "--password",
                 "auditor-pass-9",
-            ])
-            .env("DATABASE_URL", app.database_url())
-            .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run the binary");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            ],
+            &[],
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Created auditor cli-audit"));
+        assert!(out.ok, "{}", out.stderr);
+        assert!(out.stdout.contains("Created auditor cli-audit"));
         let token = app.login("cli-audit", "auditor-pass-9").await;
-        let me = app.ok(Some(&token), "{ me { role } }", json!({})).await;
+        let me = app.query(&token, "{ me { role } }").await;
         assert_eq!(me["me"]["role"], "AUDITOR");
     }
 );

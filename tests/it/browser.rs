@@ -8,7 +8,6 @@
 //! their absence fails it.
 
 use crate::common::*;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -223,12 +222,24 @@ impl Browser {
         self.press("Sign in").await;
     }
 
+    /// The text of the element `id`.
+    async fn text_of(&self, id: &str) -> String {
+        self.by_id(id).await.text().await.expect("text")
+    }
+
+    /// The review's price must be `cost` before anything is bought.
+    async fn costs(&self, cost: &str) {
+        assert_eq!(self.text_of("quote-cost").await, cost);
+    }
+
     async fn sign_out(&self) {
         self.press("Sign out").await;
         self.sees("Login or email").await;
     }
 }
 
+/// The guide's chapters, in order on one browser session: each starts from
+/// the balance, keys and accounts the one before left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_partner_guide_in_a_browser() {
     let Some(driver) = start_driver().await else {
@@ -239,6 +250,29 @@ async fn the_partner_guide_in_a_browser() {
     let (acme, _) = app.partner(&admin, "acme").await;
     app.grant(&admin, &acme, 100, "INV-2026-001").await;
 
+    let b = open_browser(&driver, &app).await;
+
+    let key = the_first_key_is_made(&b).await;
+    licenses_cost_what_the_review_shows(&b).await;
+    a_license_is_upgraded_edited_and_deleted(&b).await;
+    support_and_a_subscription_are_sold(&b).await;
+    let password = a_reseller_is_added_and_given_credits(&b).await;
+    the_reseller_signs_in_with_its_mailed_password(&b, &app, &password).await;
+    the_vendor_grants_credits(&b).await;
+    the_key_picker_finds_an_old_key(&b, &app, &key).await;
+    pages_fit_a_phone(&b).await;
+    let acme_token = app.login("acme", "partner-pass-1").await;
+    // The last 10: the permanent license put on the oldest key through the picker.
+    assert_eq!(
+        app.balance(&acme_token).await,
+        100 - 2 - 6 - 8 - 20 + 500 - 10
+    );
+    b.web.quit().await.expect("quit");
+}
+
+/// A headless Chromium session on `app`'s portal, saving its screenshots
+/// under target/ (or, with UPDATE_SCREENSHOTS=1, where the README shows them).
+async fn open_browser(driver: &Driver, app: &TestApp) -> Browser {
     let mut caps = DesiredCapabilities::chrome();
     caps.set_binary(CHROMIUM).expect("binary");
     for arg in [
@@ -266,17 +300,20 @@ async fn the_partner_guide_in_a_browser() {
         root.join("target/screenshots")
     };
     std::fs::create_dir_all(&shots).expect("screenshot folder");
-    let b = Browser {
+    Browser {
         web,
         base: app.url.trim_end_matches("/graphql").to_string(),
         shots,
-    };
+    }
+}
 
+/// Chapters 1 and 2: the partner signs in and makes its first key; the key.
+async fn the_first_key_is_made(b: &Browser) -> String {
     // 1. Sign in: login first, then the password.
     b.sign_in("acme", "partner-pass-1").await;
     b.sees("Credit balance").await;
-    assert_eq!(b.by_id("balance").await.text().await.expect("text"), "100");
-    assert_eq!(b.by_id("count-keys").await.text().await.expect("text"), "0");
+    assert_eq!(b.text_of("balance").await, "100");
+    assert_eq!(b.text_of("count-keys").await, "0");
     b.sees("You have no licenses yet").await;
     b.shot("home").await;
 
@@ -301,7 +338,11 @@ async fn the_partner_guide_in_a_browser() {
         "Activation key \"Customer One\" ({key}) was created"
     ))
     .await;
+    key
+}
 
+/// Chapter 3: a trial, a permanent license bought once, and too few credits.
+async fn licenses_cost_what_the_review_shows(b: &Browser) {
     // 3. A trial license: product, trial with its duration, edition, users.
     b.tick("input[name=product][value=REMOTE_ACCESS]").await;
     b.press("Continue").await;
@@ -310,10 +351,7 @@ async fn the_partner_guide_in_a_browser() {
     b.fill("users", "2").await;
     b.press("Review").await;
     b.sees("Trial, 14 days").await;
-    assert_eq!(
-        b.by_id("quote-cost").await.text().await.expect("cost"),
-        "0 credits"
-    );
+    b.costs("0 credits").await;
     b.press("Generate").await;
     b.sees("License for Remote Access generated.").await;
     b.sees("Trial").await;
@@ -324,10 +362,7 @@ async fn the_partner_guide_in_a_browser() {
     b.select("edition", "ENTERPRISE").await;
     b.fill("users", "2").await;
     b.press("Review").await;
-    assert_eq!(
-        b.by_id("quote-cost").await.text().await.expect("cost"),
-        "50 credits"
-    );
+    b.costs("50 credits").await;
     b.press("Generate").await;
     b.sees("Balance: 50 credits").await;
     // Back to the review and Generate again: the same review buys once.
@@ -363,16 +398,16 @@ async fn the_partner_guide_in_a_browser() {
             .expect("enabled")
     );
     b.shot("credits-short").await;
+}
 
+/// Chapter 4: only the reviewed upgrade is made; the edit; the refund.
+async fn a_license_is_upgraded_edited_and_deleted(b: &Browser) {
     // 4. Upgrade, edit and delete the permanent license.
     b.goto("/licenses?kind=PERMANENT").await;
     b.follow("Upgrade").await;
     b.fill("users", "3").await;
     b.press("Review").await;
-    assert_eq!(
-        b.by_id("quote-cost").await.text().await.expect("cost"),
-        "25 credits"
-    );
+    b.costs("25 credits").await;
     // The review holds no field to edit: the button confirms what it shows.
     assert!(
         b.web
@@ -413,7 +448,10 @@ async fn the_partner_guide_in_a_browser() {
     b.press("Delete the license").await;
     b.sees("75 credits were refunded; your balance is 100.")
         .await;
+}
 
+/// Support (generated, extended, filtered) and chapter 5, a subscription.
+async fn support_and_a_subscription_are_sold(b: &Browser) {
     // Support: generate, extend, and the expired filter.
     b.goto("/support").await;
     b.follow("Generate Support").await;
@@ -422,19 +460,13 @@ async fn the_partner_guide_in_a_browser() {
     b.fill("users", "2").await;
     b.select("months", "1").await;
     b.press("Review").await;
-    assert_eq!(
-        b.by_id("quote-cost").await.text().await.expect("cost"),
-        "2 credits"
-    );
+    b.costs("2 credits").await;
     b.press("Generate").await;
     b.sees("Support for Remote Access generated.").await;
     b.follow("Extend").await;
     b.select("months", "3").await;
     b.press("Review").await;
-    assert_eq!(
-        b.by_id("quote-cost").await.text().await.expect("cost"),
-        "6 credits"
-    );
+    b.costs("6 credits").await;
     b.press("Extend").await;
     b.sees("The support was extended to").await;
     b.shot("support").await;
@@ -451,14 +483,14 @@ async fn the_partner_guide_in_a_browser() {
     b.fill("channels", "2").await;
     b.select("months", "1").await;
     b.press("Review").await;
-    assert_eq!(
-        b.by_id("quote-cost").await.text().await.expect("cost"),
-        "8 credits"
-    );
+    b.costs("8 credits").await;
     b.press("Submit").await;
     b.sees("Subscription generated: 2 channels for 1 month.")
         .await;
+}
 
+/// Chapters 6 and 7: a reseller with a random password and 20 credits; the password.
+async fn a_reseller_is_added_and_given_credits(b: &Browser) -> String {
     // 6–7. A reseller with a random password, then credits for it.
     b.goto("/resellers").await;
     b.follow("Add a new reseller").await;
@@ -470,10 +502,7 @@ async fn the_partner_guide_in_a_browser() {
     b.fill("name", "Northwind Traders").await;
     b.press("Add").await;
     b.sees("Reseller northwind was created").await;
-    assert_eq!(
-        b.by_id("new-password").await.text().await.expect("text"),
-        password
-    );
+    assert_eq!(b.text_of("new-password").await, password);
     b.by_id("new-password").await;
     b.shot("reseller-created").await;
     b.fill("amount", "20").await;
@@ -487,12 +516,20 @@ async fn the_partner_guide_in_a_browser() {
     b.by_id("chart-title").await;
     b.shot("credit-history").await;
     b.sign_out().await;
+    password
+}
 
+/// The reseller changes its mailed password and sees none of the partner's rows.
+async fn the_reseller_signs_in_with_its_mailed_password(
+    b: &Browser,
+    app: &TestApp,
+    password: &str,
+) {
     // The reseller signs in with the password from its email, and first
     // chooses its own.
-    let mailed = wait_for_welcome_password(&app, "northwind@example.com").await;
+    let mailed = wait_for_welcome_password(app, "northwind@example.com").await;
     assert_eq!(mailed, password);
-    let message = wait_for_welcome(&app, "northwind@example.com").await;
+    let message = wait_for_welcome(app, "northwind@example.com").await;
     assert!(message.contains("Login: northwind"), "{message}");
     b.sign_in("northwind", &mailed).await;
     b.sees("Choose your own password").await;
@@ -502,17 +539,17 @@ async fn the_partner_guide_in_a_browser() {
     b.press("Change password").await;
     b.sees("Your password was changed.").await;
     // It sees its credits and none of the partner's rows.
-    assert_eq!(b.by_id("balance").await.text().await.expect("text"), "20");
-    assert_eq!(
-        b.by_id("count-licenses").await.text().await.expect("text"),
-        "0"
-    );
+    assert_eq!(b.text_of("balance").await, "20");
+    assert_eq!(b.text_of("count-licenses").await, "0");
     b.goto("/licenses").await;
     b.sees("No license matches these filters.").await;
     b.goto("/keys").await;
     b.sees("No activation key matches.").await;
     b.sign_out().await;
+}
 
+/// The administrator's partner list, a grant, and the form on a phone.
+async fn the_vendor_grants_credits(b: &Browser) {
     // The vendor: partners and their balances, and a grant.
     b.sign_in("admin", ADMIN_PASSWORD).await;
     b.sees("Partners").await;
@@ -533,7 +570,10 @@ async fn the_partner_guide_in_a_browser() {
         .expect("resize");
     b.sign_out().await;
     b.sees("You are signed out.").await;
+}
 
+/// Among 251 keys the picker finds the first by name; wide tables fit.
+async fn the_key_picker_finds_an_old_key(b: &Browser, app: &TestApp, key: &str) {
     // A partner with 250 more keys puts a license on its oldest one: the
     // picker finds it by name, and its "Generate a License" link opens
     // with exactly that key.
@@ -594,7 +634,10 @@ async fn the_partner_guide_in_a_browser() {
             "the table of {path} scrolls sideways at 1280 px"
         );
     }
+}
 
+/// Phone-sized pages: rows become cards, nothing scrolls sideways.
+async fn pages_fit_a_phone(b: &Browser) {
     // The same pages on a phone-sized screen: rows become cards with their
     // actions first.
     b.web.set_window_rect(0, 0, 390, 844).await.expect("resize");
@@ -617,14 +660,4 @@ async fn the_partner_guide_in_a_browser() {
             "{path} scrolls sideways on a phone: {scroll} > {width}"
         );
     }
-    let d = app
-        .ok(
-            Some(&app.login("acme", "partner-pass-1").await),
-            "{ me { creditBalance } }",
-            json!({}),
-        )
-        .await;
-    // The last 10: the permanent license put on the oldest key through the picker.
-    assert_eq!(d["me"]["creditBalance"], 100 - 2 - 6 - 8 - 20 + 500 - 10);
-    b.web.quit().await.expect("quit");
 }

@@ -1,23 +1,8 @@
 //! The operator's commands on a populated database: replay rebuilds views
 //! that answer exactly as before; verify checks the ledger.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, cli, insert_event};
 use serde_json::json;
-use std::process::Command;
-
-pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
-}
 
 const EVERYTHING: &str = "{ me { creditBalance } activationKeys(first: 500) { totalCount edges { node { id key name owner { login } } } } creditHistory(first: 500) { totalCount edges { node { id at amount balanceAfter reason reference actor { login } } } } accounts(first: 500) { totalCount edges { node { id login creditBalance } } } licenses(first: 500) { totalCount edges { node { id status email } } } live: licenses(first: 500, filter: { status: [ACTIVE, TRIAL, TRIAL_EXPIRED] }) { totalCount } found: licenses(first: 500, filter: { search: \"SERVER-2@ex\" }) { totalCount edges { node { id } } } }";
 
@@ -42,17 +27,17 @@ both_backends!(
                     )
                     .await;
                 if i == 1 {
-                    app.ok(
-                        Some(&token),
+                    app.ok_for_id(
+                        &token,
                         "mutation($id: ID!) { deleteLicense(id: $id) { id } }",
-                        json!({ "id": d["assignLicense"]["id"] }),
+                        &d["assignLicense"]["id"],
                     )
                     .await;
                 }
             }
             partners.push(token);
         }
-        let before_admin = app.ok(Some(&admin), EVERYTHING, json!({})).await;
+        let before_admin = app.query(&admin, EVERYTHING).await;
         let before: Vec<_> = futures_join(&app, &partners).await;
         assert_eq!(before_admin["licenses"]["totalCount"], 9);
         assert_eq!(before_admin["live"]["totalCount"], 6);
@@ -70,10 +55,7 @@ both_backends!(
         assert!(out.contains("events/s"), "{out}");
         // The server's own projector and the CLI share the checkpoint: the views
         // answer exactly as before.
-        assert_eq!(
-            app.ok(Some(&admin), EVERYTHING, json!({})).await,
-            before_admin
-        );
+        assert_eq!(app.query(&admin, EVERYTHING).await, before_admin);
         assert_eq!(futures_join(&app, &partners).await, before);
         let (ok, out) = cli(&app, &["verify"]);
         assert!(ok, "{out}");
@@ -83,7 +65,7 @@ both_backends!(
 async fn futures_join(app: &TestApp, tokens: &[String]) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for t in tokens {
-        out.push(app.ok(Some(t), EVERYTHING, json!({})).await);
+        out.push(app.query(t, EVERYTHING).await);
     }
     out
 }
@@ -93,29 +75,11 @@ async fn futures_join(app: &TestApp, tokens: &[String]) -> Vec<serde_json::Value
 async fn forge(app: &TestApp, aggregate_type: &str, id: &str, event_type: &str, payload: &str) {
     let db = &app.running.as_ref().expect("running").app.db;
     let metadata = r#"{"at":"2026-01-01T00:00:00.000000Z"}"#;
-    let sql = match db.backend {
-        projections::Backend::Postgres => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, 99, $3, '1', $4::json, $5::json)"
-        }
-        projections::Backend::Sqlite => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ($1, $2, 99, $3, '1', $4, $5)"
-        }
-    };
-    sqlx::query(sql)
-        .bind(aggregate_type)
-        .bind(id)
-        .bind(event_type)
-        .bind(payload)
-        .bind(metadata)
-        .execute(&db.pool)
-        .await
-        .expect("forge");
+    insert_event(db, aggregate_type, id, 99, event_type, payload, metadata).await;
 }
 
 both_backends!(verify_reports_a_broken_ledger, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (id, _) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &id, 100, "INV-1").await;
+    let (_, id, _) = app.funded_partner("acme", 100).await;
     // An event that spends more than the balance.
     let payload = r#"{"SubscriptionCreated":{"subscription_id":"sub_forged","key_id":"key_x","software":"REMOTE_SUPPORT","channels":1,"months":1,"starts_on":"2026-01-01","ends_on":"2026-01-31","email":null,"comment":null,"credits":500}}"#;
     forge(&app, "Partner", &id, "SubscriptionCreated", payload).await;
@@ -127,9 +91,7 @@ both_backends!(verify_reports_a_broken_ledger, |app: TestApp| async move {
 both_backends!(
     verify_reports_a_transfer_credited_to_another_reseller,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, acme_token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, acme, acme_token) = app.funded_partner("acme", 100).await;
         let (resb, _) = app
             .reseller(&acme_token, "resb", &["REMOTE_ACCESS"], 0)
             .await;

@@ -2,32 +2,12 @@
 //! overdraw it, and a retried request spends once. The ledger is then checked
 //! by the operator's `verify`.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, all_at_once, cli};
 use serde_json::{Value, json};
-use std::process::Command;
 use std::sync::Arc;
 
 const ASSIGN: &str = "mutation($i: AssignLicenseInput!, $k: String) { assignLicense(input: $i, idempotencyKey: $k) { id creditsSpent } }";
 const HISTORY: &str = "{ me { creditBalance } creditHistory(first: 500) { totalCount edges { node { amount balanceAfter reason } } } licenses(first: 500) { totalCount } }";
-
-fn verify(app: &TestApp) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("verify")
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("OUTBOX_DIR", app.outbox_dir())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
 
 /// TWO_FACTOR STANDARD costs 5 credits a user.
 fn one_user(key: &Value) -> Value {
@@ -40,26 +20,26 @@ fn one_user(key: &Value) -> Value {
     })
 }
 
+/// The answers to `n` copies of ASSIGN with `vars`, all sent at once.
+async fn assigned_at_once(app: &Arc<TestApp>, token: &str, n: usize, vars: Value) -> Vec<Value> {
+    all_at_once((0..n).map(|_| {
+        let (app, token, vars) = (app.clone(), token.to_string(), vars.clone());
+        async move { app.gql(Some(&token), ASSIGN, vars).await }
+    }))
+    .await
+}
+
 both_backends!(
     fifty_buyers_for_twenty_licenses,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
         // Exactly 20 licenses' worth.
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 100).await;
         let key = app.key(&token, "Server").await;
         let app = Arc::new(app);
-        let mut tasks = Vec::new();
-        for _ in 0..50 {
-            let (app, token, input) = (app.clone(), token.clone(), one_user(&key));
-            tasks.push(tokio::spawn(async move {
-                app.gql(Some(&token), ASSIGN, json!({ "i": input })).await
-            }));
-        }
+        let answers = assigned_at_once(&app, &token, 50, json!({ "i": one_user(&key) })).await;
         let mut won = 0;
         let mut lost = 0;
-        for t in tasks {
-            let answer = t.await.expect("task");
+        for answer in answers {
             match answer.get("errors") {
                 None => {
                     assert_eq!(answer["data"]["assignLicense"]["creditsSpent"], 5);
@@ -77,7 +57,7 @@ both_backends!(
         }
         assert_eq!((won, lost), (20, 30));
 
-        let d = app.ok(Some(&token), HISTORY, json!({})).await;
+        let d = app.query(&token, HISTORY).await;
         assert_eq!(d["me"]["creditBalance"], 0);
         assert_eq!(d["licenses"]["totalCount"], 20);
         assert_eq!(d["creditHistory"]["totalCount"], 21);
@@ -86,7 +66,7 @@ both_backends!(
         }
         app.assert_history_adds_up(&token).await;
         // The replayed ledger agrees: never below zero, every credit accounted for.
-        let (ok, out) = verify(&app);
+        let (ok, out) = cli(&app, &["verify"]);
         assert!(ok, "{out}");
         assert!(out.contains("total granted:   100"), "{out}");
         assert!(out.contains("total spent:     100"), "{out}");
@@ -95,28 +75,22 @@ both_backends!(
 );
 
 both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 100).await;
     let key = app.key(&token, "Server").await;
     let app = Arc::new(app);
     // The same request, sent 20 times at once with one idempotency key.
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let (app, token, input) = (app.clone(), token.clone(), one_user(&key));
-        tasks.push(tokio::spawn(async move {
-            app.ok(Some(&token), ASSIGN, json!({ "i": input, "k": "retry-me" }))
-                .await["assignLicense"]
-                .clone()
-        }));
-    }
-    let mut answers = Vec::new();
-    for t in tasks {
-        answers.push(t.await.expect("task"));
-    }
+    let vars = json!({ "i": one_user(&key), "k": "retry-me" });
+    let answers: Vec<Value> = assigned_at_once(&app, &token, 20, vars)
+        .await
+        .into_iter()
+        .map(|a| {
+            assert!(a.get("errors").is_none(), "unexpected errors: {a}");
+            a["data"]["assignLicense"].clone()
+        })
+        .collect();
     assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
     assert_eq!(answers[0]["creditsSpent"], 5);
-    let d = app.ok(Some(&token), HISTORY, json!({})).await;
+    let d = app.query(&token, HISTORY).await;
     assert_eq!(d["me"]["creditBalance"], 95);
     assert_eq!(d["licenses"]["totalCount"], 1);
     assert_eq!(d["creditHistory"]["totalCount"], 2);
@@ -130,23 +104,22 @@ both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
         .await;
     assert_eq!(late["assignLicense"], answers[0]);
     // Racing keys with different arguments: one wins, the others conflict.
-    let mut tasks = Vec::new();
-    for users in 1..=10i64 {
+    let answers = all_at_once((1..=10i64).map(|users| {
         let (app, token) = (app.clone(), token.clone());
         let mut input = one_user(&key);
         input["users"] = json!(users);
-        tasks.push(tokio::spawn(async move {
+        async move {
             app.gql(
                 Some(&token),
                 ASSIGN,
                 json!({ "i": input, "k": "contested" }),
             )
             .await
-        }));
-    }
+        }
+    }))
+    .await;
     let mut winners = Vec::new();
-    for t in tasks {
-        let answer = t.await.expect("task");
+    for answer in answers {
         match answer.get("errors") {
             None => winners.push(answer["data"]["assignLicense"].clone()),
             Some(e) => assert_eq!(e[0]["extensions"]["code"], "CONFLICT", "{answer}"),
@@ -154,10 +127,10 @@ both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
     let spent = winners[0]["creditsSpent"].as_i64().unwrap();
-    let d = app.ok(Some(&token), HISTORY, json!({})).await;
+    let d = app.query(&token, HISTORY).await;
     assert_eq!(d["me"]["creditBalance"], 95 - spent);
     assert_eq!(d["licenses"]["totalCount"], 2);
     app.assert_history_adds_up(&token).await;
-    let (ok, out) = verify(&app);
+    let (ok, out) = cli(&app, &["verify"]);
     assert!(ok, "{out}");
 });

@@ -1,7 +1,7 @@
 //! The vendor's credit grants, the credit history and the audit trail.
 
 use crate::common;
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, all_at_once};
 use serde_json::json;
 
 const GRANT: &str = "mutation($p: ID!, $a: Int!, $r: String!, $k: String) { grantCredits(partnerId: $p, amount: $a, reference: $r, idempotencyKey: $k) { id amount balanceAfter reason reference actor { login } } }";
@@ -123,7 +123,7 @@ both_backends!(bad_grants_change_nothing, |app: TestApp| async move {
     );
     assert_eq!(app.balance(&token).await, 0);
     assert_eq!(
-        app.ok(Some(&token), HISTORY, json!({})).await["creditHistory"]["totalCount"],
+        app.query(&token, HISTORY).await["creditHistory"]["totalCount"],
         0
     );
 });
@@ -186,10 +186,7 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
             .await["creditBalance"],
         0
     );
-    assert_eq!(
-        app.ok(Some(&token), q, json!({})).await["creditBalance"],
-        150
-    );
+    assert_eq!(app.query(&token, q).await["creditBalance"], 150);
     assert_eq!(
         app.ok(Some(&admin), q, json!({ "a": acme })).await["creditBalance"],
         150
@@ -205,10 +202,8 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
 });
 
 both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, acme_token) = app.partner(&admin, "acme").await;
+    let (admin, acme, acme_token) = app.funded_partner("acme", 100).await;
     let (_globex, globex_token) = app.partner(&admin, "globex").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
     let key = app.key(&acme_token, "Acme server").await;
     assert_eq!(
         app.error_code(Some(&globex_token), HISTORY, json!({ "a": acme }))
@@ -228,8 +223,7 @@ both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
         "NOT_FOUND"
     );
     assert_eq!(
-        app.ok(Some(&acme_token), node, json!({ "id": key["id"] }))
-            .await["node"]["key"],
+        app.ok_for_id(&acme_token, node, &key["id"]).await["node"]["key"],
         key["key"]
     );
     let keys = "query($o: ID) { activationKeys(ownerId: $o) { totalCount } }";
@@ -239,7 +233,7 @@ both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
         "NOT_FOUND"
     );
     assert_eq!(
-        app.ok(Some(&globex_token), keys, json!({})).await["activationKeys"]["totalCount"],
+        app.query(&globex_token, keys).await["activationKeys"]["totalCount"],
         0
     );
     let events = "query($a: ID) { events(aggregateId: $a) { totalCount } }";
@@ -251,9 +245,7 @@ both_backends!(partners_cannot_see_each_other, |app: TestApp| async move {
 });
 
 both_backends!(events_show_the_audit_trail, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (admin, acme, token) = app.funded_partner("acme", 100).await;
     app.key(&token, "Server").await;
     let q = "query($a: ID) { events(aggregateId: $a) { totalCount edges { node { aggregateType aggregateId sequence eventType payload at actor { login } } } } }";
     let d = app.ok(Some(&token), q, json!({ "a": acme })).await;
@@ -278,10 +270,9 @@ both_backends!(events_show_the_audit_trail, |app: TestApp| async move {
     assert_eq!(grant["actor"]["login"], "admin");
     // Credentials never reach the log.
     let all = app
-        .ok(
-            Some(&admin),
+        .query(
+            &admin,
             "{ events(first: 500) { edges { node { payload } } } }",
-            json!({}),
         )
         .await
         .to_string();
@@ -296,23 +287,20 @@ both_backends!(concurrent_grants_all_land, |app: TestApp| async move {
     let admin = app.admin().await;
     let (acme, token) = app.partner(&admin, "acme").await;
     let app = std::sync::Arc::new(app);
-    let mut tasks = Vec::new();
-    for i in 1..=20i64 {
+    all_at_once((1..=20i64).map(|i| {
         let (app, admin, acme) = (app.clone(), admin.clone(), acme.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             app.ok(
                 Some(&admin),
                 GRANT,
                 json!({ "p": acme, "a": i, "r": format!("C-{i}") }),
             )
             .await
-        }));
-    }
-    for t in tasks {
-        t.await.expect("task");
-    }
+        }
+    }))
+    .await;
     assert_eq!(app.balance(&token).await, (1..=20).sum::<i64>());
-    let d = app.ok(Some(&token), HISTORY, json!({})).await;
+    let d = app.query(&token, HISTORY).await;
     assert_eq!(d["creditHistory"]["totalCount"], 20);
     app.assert_history_adds_up(&token).await;
 });

@@ -3,13 +3,11 @@
 //! portal's rule that a license is deleted only while its key is not activated
 //! (seed section 4).
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, all_at_once, assert_signed, cli, run, run_bare, signatures};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
-use std::process::Command;
 
 const ACTIVATE: &str = "mutation($k: String!, $f: String!, $n: String) { activateKey(key: $k, deviceFingerprint: $f, deviceName: $n) { payload signature publicKey } }";
 const REFRESH: &str = "mutation($k: String!, $f: String!) { refreshKey(key: $k, deviceFingerprint: $f) { payload signature publicKey } }";
@@ -25,41 +23,21 @@ const LICENSE: &str =
 /// Checks a license file the way a product does: the Ed25519 signature of
 /// the payload's bytes under the public key. Returns the payload's JSON.
 fn verified(file: &Value) -> Value {
-    let key: [u8; 32] = STANDARD
-        .decode(file["publicKey"].as_str().expect("publicKey"))
-        .expect("publicKey is standard base64")
-        .try_into()
-        .expect("a 32-byte key");
-    let key = VerifyingKey::from_bytes(&key).expect("an Ed25519 key");
-    let signature: [u8; 64] = STANDARD
-        .decode(file["signature"].as_str().expect("signature"))
-        .expect("signature is standard base64")
-        .try_into()
-        .expect("a 64-byte signature");
     let payload = file["payload"].as_str().expect("payload");
-    key.verify(payload.as_bytes(), &Signature::from_bytes(&signature))
-        .expect("the signature matches the payload");
+    assert_signed(
+        file["publicKey"].as_str().expect("publicKey"),
+        file["signature"].as_str().expect("signature"),
+        payload,
+    );
     serde_json::from_str(payload).expect("the payload is JSON")
 }
 
 fn signature_holds(file: &Value) -> bool {
-    let key: [u8; 32] = STANDARD
-        .decode(file["publicKey"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let key = VerifyingKey::from_bytes(&key).unwrap();
-    let Ok(signature) = STANDARD.decode(file["signature"].as_str().unwrap()) else {
-        return false;
-    };
-    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
-        return false;
-    };
-    key.verify(
-        file["payload"].as_str().unwrap().as_bytes(),
-        &Signature::from_bytes(&signature),
+    signatures::signature_holds(
+        file["publicKey"].as_str().unwrap(),
+        file["signature"].as_str().unwrap(),
+        file["payload"].as_str().unwrap(),
     )
-    .is_ok()
 }
 
 fn time(v: &Value) -> DateTime<Utc> {
@@ -77,27 +55,12 @@ async fn activate(app: &TestApp, key: &str, device: &str, name: Option<&str>) ->
 /// `license-portal check-license FILE` trusting the server's signing key:
 /// (exit status success, stdout).
 fn check_license(app: &TestApp, path: &std::path::Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("check-license")
-        .arg(path)
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let r = run(app, &["check-license", path.to_str().expect("path")], &[]);
+    (r.ok, r.to_string())
 }
 
 both_backends!(activation_binds_one_device, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 500, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 500).await;
     let key = app.key(&token, "Customer server").await;
     let code = key["key"].as_str().unwrap().to_string();
     let license = app
@@ -163,7 +126,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
     assert!(time(&payload["expiresAt"]) > issued);
 
     // The portal shows the binding.
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"]["fingerprint"], "device-A");
     assert_eq!(k["device"]["name"], "Server A");
     assert!(time(&k["device"]["activatedAt"]) >= before - Duration::seconds(1));
@@ -175,11 +138,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         ])
     );
     let listed = app
-        .ok(
-            Some(&token),
-            "{ licenses { edges { node { id activated } } } }",
-            json!({}),
-        )
+        .query(&token, "{ licenses { edges { node { id activated } } } }")
         .await;
     for e in listed["licenses"]["edges"].as_array().unwrap() {
         assert_eq!(e["node"]["activated"], true);
@@ -216,7 +175,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
             .await,
         "CONFLICT"
     );
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"]["fingerprint"], "device-A");
 
     // Deleting a license of an activated key is refused and changes nothing.
@@ -231,7 +190,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         "CONFLICT"
     );
     assert_eq!(
-        app.ok(Some(&token), LICENSE, json!({ "id": lid })).await["node"],
+        app.ok_for_id(&token, LICENSE, &lid).await["node"],
         json!({ "status": "ACTIVE", "activated": true, "creditsSpent": 100 })
     );
     assert_eq!(app.balance(&token).await, balance);
@@ -242,7 +201,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         .ok(None, DEACTIVATE, json!({ "k": code, "f": "device-A" }))
         .await;
     assert_eq!(d["deactivateKey"], true);
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"], json!(null));
     assert_eq!(k["licenses"][0]["activated"], false);
     assert_eq!(
@@ -282,7 +241,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
     expected.sort();
     assert_eq!(ids, expected);
     assert_eq!(file_b["publicKey"], file["publicKey"]);
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"]["fingerprint"], "device-B");
     assert_eq!(
         app.error_code(None, ACTIVATE, json!({ "k": code, "f": "device-A" }))
@@ -337,7 +296,7 @@ both_backends!(device_requests_refused, |app: TestApp| async move {
             .await,
         "CONFLICT"
     );
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"], json!(null));
     // A key with nothing on it still activates, with an empty file.
     let file = activate(&app, code, "device-A", None).await;
@@ -348,9 +307,7 @@ both_backends!(device_requests_refused, |app: TestApp| async move {
 });
 
 both_backends!(check_license_offline, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 100).await;
     let key = app.key(&token, "Server").await;
     let code = key["key"].as_str().unwrap().to_string();
     app.ok(
@@ -430,43 +387,27 @@ both_backends!(check_license_offline, |app: TestApp| async move {
 
     // Signed by another key: the vendor's key given on the command line wins.
     let other_key = STANDARD.encode([7u8; 32]);
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("check-license")
-        .arg(&valid)
-        .arg("--public-key")
-        .arg(&other_key)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    assert!(!out.status.success());
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("check-license")
-        .arg(&valid)
-        .arg("--public-key")
-        .arg(file["publicKey"].as_str().unwrap())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    assert!(out.status.success());
+    let valid_path = valid.to_str().expect("path");
+    let out = run_bare(
+        &["check-license", valid_path, "--public-key", &other_key],
+        &[],
+    );
+    assert!(!out.ok);
+    let vendor_key = file["publicKey"].as_str().unwrap();
+    let out = run_bare(
+        &["check-license", valid_path, "--public-key", vendor_key],
+        &[],
+    );
+    assert!(out.ok);
 
     // The vendor's public key is the one on the server's signing key.
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .arg("public-key")
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        file["publicKey"].as_str().unwrap()
-    );
+    let (ok, out) = cli(&app, &["public-key"]);
+    assert!(ok);
+    assert_eq!(out.trim(), file["publicKey"].as_str().unwrap());
 });
 
 both_backends!(racing_devices_one_wins, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 100).await;
     let key = app.key(&token, "Contested").await;
     let spare = app.key(&token, "Spare").await;
     let on_spare = app
@@ -479,20 +420,19 @@ both_backends!(racing_devices_one_wins, |app: TestApp| async move {
         .clone();
     let code = key["key"].as_str().unwrap().to_string();
     let app = std::sync::Arc::new(app);
-    let mut tasks = Vec::new();
-    for i in 0..10 {
+    let answers = all_at_once((0..10).map(|i| {
         let (app, code) = (app.clone(), code.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             let device = format!("device-{i}");
             let answer = app
                 .gql(None, ACTIVATE, json!({ "k": code, "f": device, "n": null }))
                 .await;
             (device, answer)
-        }));
-    }
+        }
+    }))
+    .await;
     let mut winners = Vec::new();
-    for t in tasks {
-        let (device, answer) = t.await.expect("task");
+    for (device, answer) in answers {
         match answer.get("errors") {
             None => {
                 let payload = verified(&answer["data"]["activateKey"]);
@@ -503,17 +443,14 @@ both_backends!(racing_devices_one_wins, |app: TestApp| async move {
         }
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
-    let k = app.ok(Some(&token), KEY, json!({ "id": key["id"] })).await["node"].clone();
+    let k = app.ok_for_id(&token, KEY, &key["id"]).await["node"].clone();
     assert_eq!(k["device"]["fingerprint"], winners[0].as_str());
     // Another key's activation does not hold back this key's licenses.
     assert_eq!(
-        app.ok(Some(&token), LICENSE, json!({ "id": on_spare["id"] }))
-            .await["node"]["activated"],
+        app.ok_for_id(&token, LICENSE, &on_spare["id"]).await["node"]["activated"],
         false
     );
-    let refund = app
-        .ok(Some(&token), DELETE, json!({ "id": on_spare["id"] }))
-        .await;
+    let refund = app.ok_for_id(&token, DELETE, &on_spare["id"]).await;
     assert_eq!(refund["deleteLicense"]["amount"], 10);
     assert_eq!(app.balance(&token).await, 100);
     app.assert_history_adds_up(&token).await;

@@ -1,7 +1,7 @@
 //! Faults: a full disk, an idle transaction, and what /healthz and /readyz
 //! say meanwhile.
 
-use crate::common::{Backend, TestApp, serve_args};
+use crate::common::{Backend, TestApp, run, serve_args};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -145,9 +145,7 @@ async fn sqlite_writes_resume_after_a_full_disk() {
 both_backends!(
     readyz_reports_the_projector_lag,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, _) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 5, "INV-1").await;
+        app.funded_partner("acme", 5).await;
         let (status, body) = get(&app, "/readyz").await;
         assert_eq!(status, 200, "{body}");
         let ready: Value = serde_json::from_str(&body).expect("JSON");
@@ -228,25 +226,14 @@ async fn sqlite_a_connection_left_inside_a_transaction_is_not_reused() {
 }
 
 fn verify_views(app: &TestApp) -> (Option<i32>, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .args(["verify", "--views"])
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
+    let r = run(app, &["verify", "--views"], &[]);
+    (r.code, r.stdout)
 }
 
 both_backends!(
     verify_views_compares_with_a_replay,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 500, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 500).await;
         let key = app.key(&token, "Server").await;
         app.ok(
         Some(&token),

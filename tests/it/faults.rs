@@ -4,7 +4,7 @@
 //! with a crash point armed: the operation stops there, the test drops that
 //! `App` and starts the server again on the same database.
 
-use crate::common::{self, Backend, TestApp};
+use crate::common::{self, Backend, TestApp, license_input};
 use aggregates::Role;
 use license_portal::app::faults::FaultPoint;
 use license_portal::app::{App, Caller, NewAccount};
@@ -80,9 +80,7 @@ both_backends!(
     a_reseller_registered_before_a_crash_is_recorded_on_its_partner_once,
     |app: TestApp| async move {
         let mut app = app;
-        let admin = app.admin().await;
-        let (acme, _) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, acme, _) = app.funded_partner("acme", 100).await;
 
         let crashed = crashed_app(&mut app, FaultPoint::AfterResellerRegistered).await;
         let stopped = crashed
@@ -96,7 +94,7 @@ both_backends!(
         let summary = verified(&app).await;
         assert_eq!(summary.resellers_pending, 0);
         let reseller = app.login("shop", "reseller-pass-1").await;
-        let id = app.ok(Some(&reseller), "{ me { id } }", json!({})).await["me"]["id"]
+        let id = app.query(&reseller, "{ me { id } }").await["me"]["id"]
             .as_str()
             .expect("id")
             .to_string();
@@ -182,11 +180,7 @@ both_backends!(
             .await;
         assert_eq!(again, "CONFLICT");
         let keys = app
-            .ok(
-                Some(&partner),
-                "{ activationKeys(first: 10) { totalCount } }",
-                json!({}),
-            )
+            .query(&partner, "{ activationKeys(first: 10) { totalCount } }")
             .await;
         assert_eq!(keys["activationKeys"]["totalCount"], 1);
         assert_eq!(verified(&app).await.keys_reserved_unused, 0);
@@ -241,26 +235,17 @@ async fn first_start_stopped_before_the_admin_registered(backend: Backend) {
     assert_eq!(verified(&app).await.logins_pending, 0);
     let admin = app.admin().await;
     let admins = app
-        .ok(
-            Some(&admin),
-            "{ accounts(role: ADMIN) { totalCount } }",
-            json!({}),
-        )
+        .query(&admin, "{ accounts(role: ADMIN) { totalCount } }")
         .await;
     assert_eq!(admins["accounts"]["totalCount"], 1);
     assert_eq!(count_type(&app, "AdminRegistered").await, 1);
     assert_eq!(verified(&app).await.logins_pending, 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_administrator_signs_in_after_a_crash_at_first_start_sqlite() {
-    first_start_stopped_before_the_admin_registered(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_administrator_signs_in_after_a_crash_at_first_start_postgres() {
-    first_start_stopped_before_the_admin_registered(Backend::Postgres).await;
-}
+each_backend!(
+    the_administrator_signs_in_after_a_crash_at_first_start,
+    first_start_stopped_before_the_admin_registered
+);
 
 async fn count_type(app: &TestApp, event_type: &str) -> i64 {
     let db = &app.running.as_ref().expect("running").app.db;
@@ -276,7 +261,7 @@ both_backends!(
     |app: TestApp| async move {
         let mut app = app;
         let admin = app.admin().await;
-        let admin_id = app.ok(Some(&admin), "{ me { id } }", json!({})).await["me"]["id"]
+        let admin_id = app.query(&admin, "{ me { id } }").await["me"]["id"]
             .as_str()
             .expect("id")
             .to_string();
@@ -304,19 +289,13 @@ both_backends!(
         assert_eq!(verified(&app).await.logins_pending, 0);
         // The login is not lost: the partner exists, once, and signs in.
         let partner = app.login("acme", "partner-pass-1").await;
-        let me = app
-            .ok(Some(&partner), "{ me { login role } }", json!({}))
-            .await;
+        let me = app.query(&partner, "{ me { login role } }").await;
         assert_eq!(me["me"]["login"], "acme");
         assert_eq!(count_type(&app, "PartnerRegistered").await, 1);
         assert_eq!(verified(&app).await.logins_pending, 0);
         let admin = app.admin().await;
         let partners = app
-            .ok(
-                Some(&admin),
-                "{ accounts(role: PARTNER) { totalCount } }",
-                json!({}),
-            )
+            .query(&admin, "{ accounts(role: PARTNER) { totalCount } }")
             .await;
         assert_eq!(partners["accounts"]["totalCount"], 1);
     }
@@ -329,9 +308,7 @@ both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn committed_mutations_answer_their_result_while_the_views_are_held_back_postgres() {
     let app = impatient_app().await;
-    let admin = app.admin().await;
-    let (acme, partner) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 500, "INV-1").await;
+    let (admin, acme, partner) = app.funded_partner("acme", 500).await;
     let (shop, _) = app.reseller(&partner, "shop", &["REMOTE_ACCESS"], 0).await;
     let key = app.key(&partner, "Server").await;
 
@@ -413,10 +390,9 @@ async fn committed_mutations_answer_their_result_while_the_views_are_held_back_p
     assert_eq!(summary.granted, 600);
     // Once the views follow, they show what the answers said.
     let licenses = app
-        .ok(
-            Some(&partner),
+        .query(
+            &partner,
             "{ licenses(first: 10) { edges { node { id users } } } }",
-            json!({}),
         )
         .await;
     assert_eq!(
@@ -461,18 +437,14 @@ fn answered_behind(answer: &serde_json::Value) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn supports_subscriptions_and_upgrades_answer_while_the_views_are_held_back_postgres() {
     let app = impatient_app().await;
-    let admin = app.admin().await;
-    let (acme, partner) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 5_000, "INV-1").await;
+    let (_, _, partner) = app.funded_partner("acme", 5_000).await;
     let key = app.key(&partner, "Server").await;
     let license = app
-        .ok(
-            Some(&partner),
-            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "kind": "PERMANENT" } }),
+        .license_id(
+            &partner,
+            license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, "PERMANENT"),
         )
-        .await["assignLicense"]["id"]
-        .clone();
+        .await;
     let mut blocker = hold_the_log(&app).await;
 
     let upgraded = answered_behind(
@@ -660,14 +632,7 @@ both_backends!(
         let first = app.ok(Some(&partner), key_doc, json!({ "k": "k-1" })).await;
         let again = app.ok(Some(&partner), key_doc, json!({ "k": "k-1" })).await;
         assert_eq!(first, again);
-        let keys = app
-            .ok(
-                Some(&partner),
-                "{ activationKeys { totalCount } }",
-                json!({}),
-            )
-            .await;
-        assert_eq!(keys["activationKeys"]["totalCount"], 1);
+        assert_eq!(app.key_count(&partner).await, 1);
         assert_eq!(count_type(&app, "PartnerRegistered").await, 1);
         assert_eq!(count_type(&app, "ResellerRegistered").await, 1);
     }

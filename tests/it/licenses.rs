@@ -6,7 +6,8 @@
 //! MOBILE_WEB 15, ENTERPRISE 25; ADVANCED_SECURITY ESSENTIALS 8, ULTIMATE 20;
 //! SERVER_MONITORING STANDARD 12; TWO_FACTOR STANDARD 5; trials up to 90 days.
 
-use crate::common::{Backend, TestApp};
+use crate::common;
+use crate::common::{Backend, TestApp, license_input, trial_input};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
@@ -44,7 +45,7 @@ const QUOTE: &str = "query($i: QuoteInput!) { quote(input: $i) { cost balance su
 const STATE: &str = "{ me { creditBalance } creditHistory(first: 500) { totalCount edges { node { id amount balanceAfter reason reference } } } licenses(first: 500) { totalCount edges { node { id users edition { code } kind status creditsSpent email comment updatedAt } } } events(first: 1) { totalCount } }";
 
 async fn state(app: &TestApp, token: &str) -> Value {
-    app.ok(Some(token), STATE, json!({})).await
+    app.query(token, STATE).await
 }
 
 /// Sends a request that must be refused with `code`; checks that it changed
@@ -61,22 +62,6 @@ async fn refused(app: &TestApp, token: &str, doc: &str, vars: Value, code: &str)
     answer
 }
 
-fn license_input(key: &Value, product: &str, edition: &str, users: i64, kind: &str) -> Value {
-    json!({
-        "activationKeyId": key["id"],
-        "product": product,
-        "edition": edition,
-        "users": users,
-        "kind": kind,
-    })
-}
-
-fn trial_input(key: &Value, product: &str, edition: &str, users: i64, days: i64) -> Value {
-    let mut i = license_input(key, product, edition, users, "TRIAL");
-    i["trialDays"] = json!(days);
-    i
-}
-
 async fn assign(app: &TestApp, token: &str, input: Value) -> Value {
     app.ok(Some(token), &assign_doc(), json!({ "i": input }))
         .await["assignLicense"]
@@ -89,11 +74,7 @@ async fn quote(app: &TestApp, token: &str, input: Value) -> Value {
 
 async fn last_entry(app: &TestApp, token: &str) -> Value {
     let d = app
-        .ok(
-            Some(token),
-            "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference actor { login } } } } }",
-            json!({}),
-        )
+        .query(token, "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference actor { login } } } } }")
         .await;
     d["creditHistory"]["edges"]
         .as_array()
@@ -115,65 +96,6 @@ fn ids(list: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["node"]["id"].as_str().expect("id").to_string())
         .collect()
-}
-
-/// Writes an event to an account's stream as the service would have written
-/// it some time ago (the only way to have a trial that has already ended),
-/// and waits until the views show it.
-async fn append_past_event(app: &TestApp, account: &str, event: Value, visible_id: &str) {
-    let running = app.running.as_ref().expect("running");
-    let db = &running.app.db;
-    let event_type = event
-        .as_object()
-        .and_then(|o| o.keys().next())
-        .expect("one variant")
-        .clone();
-    let next: i64 = sqlx::query_scalar(
-        "SELECT coalesce(max(sequence), 0) + 1 FROM events WHERE aggregate_type = 'Partner' AND aggregate_id = $1",
-    )
-    .bind(account)
-    .fetch_one(&db.pool)
-    .await
-    .expect("stream head");
-    let metadata = json!({
-        "actor": account,
-        "at": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
-    });
-    let sql = match db.backend {
-        projections::Backend::Postgres => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, $2, $3, '1', $4::json, $5::json)"
-        }
-        projections::Backend::Sqlite => {
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Partner', $1, $2, $3, '1', $4, $5)"
-        }
-    };
-    sqlx::query(sql)
-        .bind(account)
-        .bind(next)
-        .bind(&event_type)
-        .bind(event.to_string())
-        .bind(metadata.to_string())
-        .execute(&db.pool)
-        .await
-        .expect("append an event");
-    let _ = running.app.projector.drain().await;
-    for _ in 0..200 {
-        let mut seen = 0i64;
-        for table in ["licenses", "supports"] {
-            seen += sqlx::query_scalar::<_, i64>(&format!(
-                "SELECT count(*) FROM {table} WHERE id = $1"
-            ))
-            .bind(visible_id)
-            .fetch_one(&db.pool)
-            .await
-            .expect("look");
-        }
-        if seen > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the views never showed {visible_id}");
 }
 
 both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
@@ -292,10 +214,10 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
 
     // The key lists both.
     let on_key = app
-        .ok(
-            Some(&token),
+        .ok_for_id(
+            &token,
             "query($id: ID!) { node(id: $id) { ... on ActivationKey { licenses { id } } } }",
-            json!({ "id": key["id"] }),
+            &key["id"],
         )
         .await;
     assert_eq!(
@@ -381,7 +303,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     app.assert_history_adds_up(&token).await;
 
     // Delete: refunds everything it cost, as a LICENSE_REFUND entry.
-    let refund = app.ok(Some(&token), DELETE, json!({ "id": id })).await["deleteLicense"].clone();
+    let refund = app.ok_for_id(&token, DELETE, &id).await["deleteLicense"].clone();
     assert_eq!(refund["amount"], 625);
     assert_eq!(refund["balanceAfter"], 1000);
     assert_eq!(refund["reason"], "LICENSE_REFUND");
@@ -390,10 +312,10 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     assert_eq!(last_entry(&app, &token).await["id"], refund["id"]);
     assert_eq!(app.balance(&token).await, 1000);
     let node = app
-        .ok(
-            Some(&token),
+        .ok_for_id(
+            &token,
             "query($id: ID!) { node(id: $id) { ... on License { status creditsSpent users } } }",
-            json!({ "id": id }),
+            &id,
         )
         .await;
     assert_eq!(
@@ -403,19 +325,13 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     app.assert_history_adds_up(&token).await;
 
     // Deleting the trial refunds nothing: no entry.
-    let none = app
-        .ok(Some(&token), DELETE, json!({ "id": trial["id"] }))
-        .await;
+    let none = app.ok_for_id(&token, DELETE, &trial["id"]).await;
     assert_eq!(none["deleteLicense"], json!(null));
     assert_eq!(app.balance(&token).await, 1000);
     app.assert_history_adds_up(&token).await;
 
     let reasons: Vec<String> = app
-        .ok(
-            Some(&token),
-            "{ creditHistory { edges { node { reason } } } }",
-            json!({}),
-        )
+        .query(&token, "{ creditHistory { edges { node { reason } } } }")
         .await["creditHistory"]["edges"]
         .as_array()
         .unwrap()
@@ -443,10 +359,8 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
 });
 
 both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, _, token) = app.funded_partner("acme", 100).await;
     let (globex, other) = app.partner(&admin, "globex").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
     app.grant(&admin, &globex, 100, "INV-G").await;
     let key = app.key(&token, "Server").await;
     let their_key = app.key(&other, "Globex server").await;
@@ -468,8 +382,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
         license_input(&key, "TWO_FACTOR", "STANDARD", 1, "PERMANENT"),
     )
     .await;
-    app.ok(Some(&token), DELETE, json!({ "id": gone["id"] }))
-        .await;
+    app.ok_for_id(&token, DELETE, &gone["id"]).await;
     let theirs = assign(
         &app,
         &other,
@@ -709,7 +622,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
         assert_eq!(t["users"], 10_000);
         assert_eq!(t["creditsSpent"], 0);
         // A key holds one running trial per product: make room for the next.
-        app.ok(Some(&token), DELETE, json!({ "id": t["id"] })).await;
+        app.ok_for_id(&token, DELETE, &t["id"]).await;
     }
     assert_eq!(app.balance(&token).await, 70);
     // Globex saw none of it.
@@ -758,14 +671,14 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
         license_input(&k2, "TWO_FACTOR", "STANDARD", 1, "PERMANENT"),
     )
     .await;
-    app.ok(Some(&token), DELETE, json!({ "id": l4["id"] }))
-        .await;
+    app.ok_for_id(&token, DELETE, &l4["id"]).await;
     // A trial given 30 days, 40 days ago: it has ended.
     let started = Utc::now() - Duration::days(40);
-    append_past_event(
+    common::append_past_event(
         &app,
+        "Partner",
         &acme,
-        json!({ "LicenseAssigned": {
+        &json!({ "LicenseAssigned": {
             "license_id": "lic_oldtrial",
             "key_id": k2["id"],
             "product": "TWO_FACTOR",
@@ -951,12 +864,12 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
     );
 
     // The reseller sees its own only; another partner nothing of it.
-    let d = app.ok(Some(&reseller_token), &list, json!({})).await;
+    let d = app.query(&reseller_token, &list).await;
     assert_eq!(ids(&d["licenses"]), vec![l6]);
     assert_eq!(d["licenses"]["totalCount"], 1);
-    let d = app.ok(Some(&admin), &list, json!({})).await;
+    let d = app.query(&admin, &list).await;
     assert_eq!(d["licenses"]["totalCount"], 6);
-    let d = app.ok(Some(&other), &list, json!({})).await;
+    let d = app.query(&other, &list).await;
     assert_eq!(d["licenses"]["totalCount"], 0);
     assert_eq!(
         app.error_code(Some(&other), &list, json!({ "f": { "ownerId": acme } }))
@@ -1048,9 +961,7 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
 });
 
 both_backends!(idempotent_license_operations, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 1000, "INV-1").await;
+    let (admin, acme, token) = app.funded_partner("acme", 1000).await;
     let key = app.key(&token, "Server").await;
     let doc = assign_doc();
     let input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 10, "PERMANENT");
@@ -1224,9 +1135,7 @@ both_backends!(idempotent_license_operations, |app: TestApp| async move {
 both_backends!(
     a_reseller_sells_what_it_was_given,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 1000).await;
         let (reseller_id, reseller_token) = app
             .reseller(&token, "acme-east", &["REMOTE_ACCESS", "TWO_FACTOR"], 100)
             .await;

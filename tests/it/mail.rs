@@ -2,7 +2,6 @@
 
 use crate::common;
 use crate::common::{Backend, TestApp, fresh_database, serve_args};
-use serde_json::json;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -66,13 +65,8 @@ async fn delivered_through_smtp(backend: Backend) {
     let mut args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
     args.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
     let app = TestApp::spawn_with(args, dir).await;
-    let admin = app.admin().await;
-    app.ok(
-        Some(&admin),
-        "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-        json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme" } }),
-    )
-    .await;
+    app.partner_without_password("acme", "ops@acme.example", "Acme")
+        .await;
     let mut message = None;
     for _ in 0..200 {
         if let Some(m) = received.lock().expect("lock").first().cloned() {
@@ -98,15 +92,7 @@ async fn delivered_through_smtp(backend: Backend) {
     assert!(common::outbox_messages(&app).is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_welcome_email_through_smtp() {
-    delivered_through_smtp(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_welcome_email_through_smtp() {
-    delivered_through_smtp(Backend::Postgres).await;
-}
+each_backend!(welcome_email_through_smtp, delivered_through_smtp);
 
 both_backends!(welcome_email_as_eml_file_once, |app: TestApp| async move {
     let mut app = app;

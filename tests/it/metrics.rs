@@ -220,12 +220,4 @@ async fn refuses_without_the_token(backend: Backend) {
     assert!(value(&ok, "license_portal_login_failures_total", &[]).is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn token_is_required_when_set_sqlite() {
-    refuses_without_the_token(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn token_is_required_when_set_postgres() {
-    refuses_without_the_token(Backend::Postgres).await;
-}
+each_backend!(token_is_required_when_set, refuses_without_the_token);

@@ -3,6 +3,7 @@
 
 use crate::common::{Backend, fresh_database, serve_args};
 use aggregates::{LedgerCommand, Role};
+use license_portal::app::App;
 use license_portal::ledgers::Actor;
 use projections::Projector;
 
@@ -29,11 +30,9 @@ async fn drained(p: &Projector, already: usize, expected: usize) -> usize {
     applied
 }
 
-async fn appended_while_stopped(backend: Backend) {
-    let dir = tempfile::tempdir().expect("dir");
-    let args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
-    // The app without its background tasks: no projector runs.
-    let app = license_portal::server::build_app(&args).await.expect("app");
+/// Registers partner acc_acme and grants it 1, 2, … `grants` credits
+/// through the ledgers alone, so that no projector has seen the events.
+async fn acme_with_grants(app: &App, grants: i64) {
     let actor = Actor::System("test");
     let register = LedgerCommand::RegisterPartner {
         login: "acme".into(),
@@ -44,7 +43,7 @@ async fn appended_while_stopped(backend: Backend) {
         .execute(Role::Partner, "acc_acme", register, &actor)
         .await
         .expect("register");
-    for i in 1..=30 {
+    for i in 1..=grants {
         let grant = LedgerCommand::GrantCredits {
             amount: i,
             reference: format!("R{i}"),
@@ -55,6 +54,14 @@ async fn appended_while_stopped(backend: Backend) {
             .await
             .expect("grant");
     }
+}
+
+async fn appended_while_stopped(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
+    // The app without its background tasks: no projector runs.
+    let app = license_portal::server::build_app(&args).await.expect("app");
+    acme_with_grants(&app, 30).await;
     let db = &app.db;
     assert_eq!(
         count(db, "SELECT count(*) FROM accounts").await,
@@ -88,7 +95,7 @@ async fn appended_while_stopped(backend: Backend) {
         idempotency: None,
     };
     app.ledgers
-        .execute(Role::Partner, "acc_acme", grant, &actor)
+        .execute(Role::Partner, "acc_acme", grant, &Actor::System("test"))
         .await
         .expect("grant");
     let late = b.drain().await.expect("late");
@@ -99,15 +106,10 @@ async fn appended_while_stopped(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_events_appended_while_stopped_are_projected_once() {
-    appended_while_stopped(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_events_appended_while_stopped_are_projected_once() {
-    appended_while_stopped(Backend::Postgres).await;
-}
+each_backend!(
+    events_appended_while_stopped_are_projected_once,
+    appended_while_stopped
+);
 
 /// The views' indexes as each backend lists them (SQLite: the triggers
 /// feeding the search index too).
@@ -134,27 +136,7 @@ async fn replay_cut_short(backend: Backend) {
     let app = license_portal::server::build_app(&serve_args(url.clone(), dir.path()))
         .await
         .expect("app");
-    let actor = Actor::System("test");
-    let register = LedgerCommand::RegisterPartner {
-        login: "acme".into(),
-        email: "a@acme.example".into(),
-        name: "Acme".into(),
-    };
-    app.ledgers
-        .execute(Role::Partner, "acc_acme", register, &actor)
-        .await
-        .expect("register");
-    for i in 1..=5 {
-        let grant = LedgerCommand::GrantCredits {
-            amount: i,
-            reference: format!("R{i}"),
-            idempotency: None,
-        };
-        app.ledgers
-            .execute(Role::Partner, "acc_acme", grant, &actor)
-            .await
-            .expect("grant");
-    }
+    acme_with_grants(&app, 5).await;
     let db = &app.db;
     let projector = Projector::new(db.clone());
     let applied = projector.drain().await.expect("drain");
@@ -187,12 +169,7 @@ async fn replay_cut_short(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_a_replay_cut_short_has_its_indexes_built_at_the_next_start() {
-    replay_cut_short(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_a_replay_cut_short_has_its_indexes_built_at_the_next_start() {
-    replay_cut_short(Backend::Postgres).await;
-}
+each_backend!(
+    a_replay_cut_short_has_its_indexes_built_at_the_next_start,
+    replay_cut_short
+);

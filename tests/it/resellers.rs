@@ -9,13 +9,12 @@
 //! month; Remote Support 4 credits a channel and month.
 
 use crate::common;
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, all_at_once, cli, license_input};
 use aggregates::{LedgerCommand, Role};
-use chrono::{Days, Months, NaiveDate, Utc};
+use chrono::{Days, NaiveDate, Utc};
 use license_portal::ledgers::Actor;
 use license_portal::transfers::Transfers;
 use serde_json::{Value, json};
-use std::process::Command;
 use std::sync::Arc;
 
 const ACCOUNT_FIELDS: &str = "id role login email name creditBalance parent { id login } allowedProducts { code } keyCount licenseCount mustChangePassword";
@@ -138,16 +137,6 @@ async fn give(app: &TestApp, partner: &str, reseller_id: &str, amount: i64) -> V
         .clone()
 }
 
-fn license_input(key: &Value, product: &str, edition: &str, users: i64) -> Value {
-    json!({
-        "activationKeyId": key["id"],
-        "product": product,
-        "edition": edition,
-        "users": users,
-        "kind": "PERMANENT",
-    })
-}
-
 fn support_input(key: &Value, users: i64, months: i64) -> Value {
     json!({
         "activationKeyId": key["id"],
@@ -211,25 +200,6 @@ async fn code(app: &TestApp, token: &str, doc: &str, vars: Value) -> String {
         .to_string()
 }
 
-fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_license-portal"))
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("OUTBOX_DIR", app.outbox_dir())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 // --- Seed sections 6 and 7 --------------------------------------------------
 
 /// Partner acme (granted 1000 credits) and its reseller west (chosen
@@ -243,9 +213,7 @@ struct Acme {
 }
 
 async fn acme_and_west(app: &TestApp, credits: i64) -> Acme {
-    let admin = app.admin().await;
-    let (acme, partner) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 1000, "INV-1").await;
+    let (admin, acme, partner) = app.funded_partner("acme", 1000).await;
     let (west_id, west) =
         reseller(app, &partner, "west", &["REMOTE_ACCESS", "REMOTE_SUPPORT"]).await;
     if credits > 0 {
@@ -280,7 +248,7 @@ async fn sell(app: &TestApp, token: &str, name: &str, users: i64, months: i64) -
     let license = assign(
         app,
         token,
-        license_input(&key, "REMOTE_ACCESS", "DESKTOP", users),
+        license_input(&key, "REMOTE_ACCESS", "DESKTOP", users, "PERMANENT"),
     )
     .await;
     let support = app
@@ -443,7 +411,7 @@ both_backends!(
         assert_eq!(entry["account"]["id"], acme.as_str());
         assert_eq!(entry["actor"]["login"], "acme");
         assert_eq!(
-            app.ok(Some(&partner), &accounts_doc(), json!({})).await["accounts"]["edges"]
+            app.query(&partner, &accounts_doc()).await["accounts"]["edges"]
                 .as_array()
                 .expect("edges")
                 .iter()
@@ -453,7 +421,7 @@ both_backends!(
         );
         assert_eq!(app.balance(&west).await, 300);
         assert_eq!(app.balance(&partner).await, 700);
-        let received = entries(&app.ok(Some(&west), HISTORY, json!({})).await);
+        let received = entries(&app.query(&west, HISTORY).await);
         assert_eq!(received.len(), 1);
         assert_eq!(received[0]["amount"], 300);
         assert_eq!(received[0]["balanceAfter"], 300);
@@ -478,11 +446,11 @@ both_backends!(
         for doc_vars in [
             (
                 assign_doc(),
-                json!({ "i": license_input(key, "TWO_FACTOR", "STANDARD", 1) }),
+                json!({ "i": license_input(key, "TWO_FACTOR", "STANDARD", 1, "PERMANENT") }),
             ),
             (
                 QUOTE.to_string(),
-                json!({ "i": { "assignLicense": license_input(key, "TWO_FACTOR", "STANDARD", 1) } }),
+                json!({ "i": { "assignLicense": license_input(key, "TWO_FACTOR", "STANDARD", 1, "PERMANENT") } }),
             ),
         ] {
             assert_eq!(
@@ -517,9 +485,9 @@ both_backends!(
             )
             .await;
         assert_eq!(ids(&lics["licenses"]), vec![s(&license["id"])]);
-        let all = app.ok(Some(&partner), &licenses_doc(), json!({})).await;
+        let all = app.query(&partner, &licenses_doc()).await;
         assert_eq!(ids(&all["licenses"]), vec![s(&license["id"])]);
-        let sups = app.ok(Some(&partner), &supports_doc(), json!({})).await;
+        let sups = app.query(&partner, &supports_doc()).await;
         assert_eq!(ids(&sups["supports"]), vec![s(&support["id"])]);
         let sups = app
             .ok(
@@ -589,10 +557,7 @@ both_backends!(
             &subscription["id"],
             &key["id"],
         ] {
-            assert_eq!(
-                app.ok(Some(&partner), NODE, json!({ "id": id })).await["node"]["id"],
-                *id
-            );
+            assert_eq!(app.ok_for_id(&partner, NODE, &id).await["node"]["id"], *id);
         }
     }
 );
@@ -612,7 +577,7 @@ both_backends!(
             .clone();
         assert_eq!(edited["comment"], "checked by acme");
         assert_eq!(edited["owner"]["login"], "west");
-        let seen = app.ok(Some(&west), &licenses_doc(), json!({})).await;
+        let seen = app.query(&west, &licenses_doc()).await;
         assert_eq!(
             seen["licenses"]["edges"][0]["node"]["comment"],
             "checked by acme"
@@ -628,14 +593,11 @@ both_backends!(
         let second = assign(
             &app,
             &west,
-            license_input(&key, "REMOTE_ACCESS", "DESKTOP", 3),
+            license_input(&key, "REMOTE_ACCESS", "DESKTOP", 3, "PERMANENT"),
         )
         .await;
         assert_eq!(app.balance(&west).await, 222);
-        let refund = app
-            .ok(Some(&partner), DELETE, json!({ "id": second["id"] }))
-            .await["deleteLicense"]
-            .clone();
+        let refund = app.ok_for_id(&partner, DELETE, &second["id"]).await["deleteLicense"].clone();
         assert_eq!(refund["amount"], 30);
         assert_eq!(refund["balanceAfter"], 252);
         assert_eq!(refund["reason"], "LICENSE_REFUND");
@@ -719,7 +681,7 @@ both_backends!(
                 &app,
                 &west,
                 &assign_doc(),
-                json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1) })
+                json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT") })
             )
             .await,
             "FORBIDDEN"
@@ -737,7 +699,7 @@ both_backends!(
         let two_factor = assign(
             &app,
             &west,
-            license_input(&key, "TWO_FACTOR", "STANDARD", 2),
+            license_input(&key, "TWO_FACTOR", "STANDARD", 2, "PERMANENT"),
         )
         .await;
         assert_eq!(two_factor["creditsSpent"], 10);
@@ -758,23 +720,22 @@ both_backends!(
         let deleted = assign(
             &app,
             &west,
-            license_input(&key, "REMOTE_ACCESS", "DESKTOP", 3),
+            license_input(&key, "REMOTE_ACCESS", "DESKTOP", 3, "PERMANENT"),
         )
         .await;
-        app.ok(Some(&partner), DELETE, json!({ "id": deleted["id"] }))
-            .await;
+        app.ok_for_id(&partner, DELETE, &deleted["id"]).await;
         edit_products(&app, &partner, &west_id, &["TWO_FACTOR", "REMOTE_SUPPORT"]).await;
         assign(
             &app,
             &west,
-            license_input(&key, "TWO_FACTOR", "STANDARD", 2),
+            license_input(&key, "TWO_FACTOR", "STANDARD", 2, "PERMANENT"),
         )
         .await;
         // East: a key and nothing on it.
         let (east_id, east) = reseller(&app, &partner, "east", &["TWO_FACTOR"]).await;
         app.key(&east, "East's first key").await;
 
-        let list = app.ok(Some(&partner), &accounts_doc(), json!({})).await["accounts"].clone();
+        let list = app.query(&partner, &accounts_doc()).await["accounts"].clone();
         assert_eq!(list["totalCount"], 2);
         let row = |id: &str| {
             list["edges"]
@@ -811,7 +772,7 @@ both_backends!(
             ..
         } = acme_and_west(&app, 0).await;
         reseller(&app, &partner, "east", &["TWO_FACTOR"]).await;
-        let mine = app.ok(Some(&west), &accounts_doc(), json!({})).await;
+        let mine = app.query(&west, &accounts_doc()).await;
         assert_eq!(mine["accounts"]["totalCount"], 0);
         let (_, globex) = app.partner(&admin, "globex").await;
         reseller(&app, &globex, "south", &["TWO_FACTOR"]).await;
@@ -819,7 +780,7 @@ both_backends!(
             .ok(Some(&admin), &accounts_doc(), json!({ "r": "RESELLER" }))
             .await;
         assert_eq!(every["accounts"]["totalCount"], 3);
-        let partners = app.ok(Some(&admin), &accounts_doc(), json!({})).await;
+        let partners = app.query(&admin, &accounts_doc()).await;
         assert_eq!(partners["accounts"]["totalCount"], 2);
     }
 );
@@ -847,16 +808,14 @@ both_backends!(
 both_backends!(
     give_credits_refusals_and_idempotency,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (admin, acme, partner) = app.funded_partner("acme", 100).await;
         let (west_id, west) = reseller(&app, &partner, "west", &["REMOTE_ACCESS"]).await;
         let (globex_id, globex) = app.partner(&admin, "globex").await;
         app.grant(&admin, &globex_id, 100, "INV-G").await;
         let (theirs, _) = reseller(&app, &globex, "south", &["REMOTE_ACCESS"]).await;
         let before = (
-            app.ok(Some(&partner), HISTORY, json!({})).await,
-            app.ok(Some(&west), HISTORY, json!({})).await,
+            app.query(&partner, HISTORY).await,
+            app.query(&west, HISTORY).await,
         );
 
         for (amount, expected) in [(0, "BAD_USER_INPUT"), (-5, "BAD_USER_INPUT")] {
@@ -896,8 +855,8 @@ both_backends!(
         }
         assert_eq!(
             (
-                app.ok(Some(&partner), HISTORY, json!({})).await,
-                app.ok(Some(&west), HISTORY, json!({})).await,
+                app.query(&partner, HISTORY).await,
+                app.query(&west, HISTORY).await,
             ),
             before,
             "a refused transfer changed something"
@@ -931,10 +890,9 @@ both_backends!(
         assert_ne!(theirs_entry["id"], first["id"]);
         // Concurrent retries of one request spend once.
         let app = Arc::new(app);
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
+        let seen = all_at_once((0..8).map(|_| {
             let (app, partner, east_id) = (app.clone(), partner.clone(), east_id.clone());
-            tasks.push(tokio::spawn(async move {
+            async move {
                 app.ok(
                     Some(&partner),
                     GIVE,
@@ -942,16 +900,13 @@ both_backends!(
                 )
                 .await["giveCredits"]["id"]
                     .clone()
-            }));
-        }
-        let mut seen = Vec::new();
-        for t in tasks {
-            seen.push(t.await.expect("task"));
-        }
+            }
+        }))
+        .await;
         assert!(seen.iter().all(|id| *id == seen[0]), "{seen:?}");
         assert_eq!(app.balance(&partner).await, 0);
         assert_eq!(app.balance(&east).await, 60);
-        let history = entries(&app.ok(Some(&east), HISTORY, json!({})).await);
+        let history = entries(&app.query(&east, HISTORY).await);
         assert_eq!(history.len(), 1, "{history:?}");
         for t in [&partner, &west, &east, &globex] {
             app.assert_history_adds_up(t).await;
@@ -970,15 +925,13 @@ both_backends!(
 both_backends!(
     a_partner_selling_on_its_resellers_key_spends_the_resellers_credits,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, partner) = app.funded_partner("acme", 1000).await;
         let (west_id, west) = reseller(&app, &partner, "west", &["REMOTE_ACCESS"]).await;
         give(&app, &partner, &west_id, 50).await;
         let key = app.key(&west, "West customer").await;
         // The key's owner pays and its product list applies: the license is the
         // reseller's like every other on its key, and a refund goes back to it.
-        let input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2);
+        let input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, "PERMANENT");
         assert_eq!(
             app.ok(
                 Some(&partner),
@@ -1002,7 +955,7 @@ both_backends!(
         assert_eq!(last["reason"], "LICENSE");
         assert_eq!(last["amount"], -20);
         assert_eq!(last["actor"]["login"], "acme", "the partner did it");
-        let own_view = entries(&app.ok(Some(&west), HISTORY, json!({})).await)
+        let own_view = entries(&app.query(&west, HISTORY).await)
             .pop()
             .expect("an entry");
         assert_eq!(own_view["id"], last["id"]);
@@ -1039,7 +992,7 @@ both_backends!(
                 &app,
                 &partner,
                 &assign_doc(),
-                json!({ "i": license_input(&key, "TWO_FACTOR", "STANDARD", 1) })
+                json!({ "i": license_input(&key, "TWO_FACTOR", "STANDARD", 1, "PERMANENT") })
             )
             .await,
             "FORBIDDEN"
@@ -1048,7 +1001,7 @@ both_backends!(
             .gql(
                 Some(&partner),
                 &assign_doc(),
-                json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2) }),
+                json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, "PERMANENT") }),
             )
             .await;
         assert_eq!(
@@ -1059,10 +1012,7 @@ both_backends!(
         assert_eq!(short["errors"][0]["extensions"]["balance"], 17);
         assert_eq!(app.balance(&partner).await, 950);
         assert_eq!(app.balance(&west).await, 17);
-        let refund = app
-            .ok(Some(&partner), DELETE, json!({ "id": license["id"] }))
-            .await["deleteLicense"]
-            .clone();
+        let refund = app.ok_for_id(&partner, DELETE, &license["id"]).await["deleteLicense"].clone();
         assert_eq!(refund["amount"], 30);
         assert_eq!(refund["account"]["login"], "west");
         assert_eq!(app.balance(&west).await, 47);
@@ -1070,7 +1020,7 @@ both_backends!(
         // Idempotency keys belong to the account sending them: the reseller's
         // "order-1" and the partner's "order-1" on the reseller's key are two
         // orders, each replayed to its own sender only.
-        let order = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1);
+        let order = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT");
         let send = |token: &str, order: &Value| keyed_order(&app, token.to_string(), order.clone());
         let by_reseller = send(&west, &order).await["assignLicense"].clone();
         assert_eq!(app.balance(&west).await, 37);
@@ -1133,7 +1083,7 @@ async fn holdings(app: &TestApp, account: &str, token: &str) -> Holdings {
         support,
         subscription,
     } = sell(app, token, "Customer", 1, 1).await;
-    let entry = entries(&app.ok(Some(token), HISTORY, json!({})).await)
+    let entry = entries(&app.query(token, HISTORY).await)
         .pop()
         .expect("an entry");
     Holdings {
@@ -1150,7 +1100,7 @@ async fn holdings(app: &TestApp, account: &str, token: &str) -> Holdings {
 /// nothing changed for `owner_token`.
 async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token: &str) {
     const STATE: &str = "{ me { creditBalance } creditHistory(first: 500) { totalCount } licenses(first: 500) { totalCount edges { node { id users email comment status } } } supports(first: 500) { totalCount edges { node { id users endOfSupport } } } serviceSubscriptions(first: 500) { totalCount } activationKeys(first: 500) { totalCount } events(first: 1) { totalCount } }";
-    let before = app.ok(Some(owner_token), STATE, json!({})).await;
+    let before = app.query(owner_token, STATE).await;
     let key_id = &other.key["id"];
     let attempts: Vec<(String, Value)> = vec![
         (NODE.into(), json!({ "id": other.account })),
@@ -1187,7 +1137,7 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
         ),
         (
             assign_doc(),
-            json!({ "i": license_input(&other.key, "REMOTE_ACCESS", "DESKTOP", 1) }),
+            json!({ "i": license_input(&other.key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT") }),
         ),
         (
             assign_support_doc(),
@@ -1207,7 +1157,7 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
         ),
         (
             QUOTE.into(),
-            json!({ "i": { "assignLicense": license_input(&other.key, "REMOTE_ACCESS", "DESKTOP", 1) } }),
+            json!({ "i": { "assignLicense": license_input(&other.key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT") } }),
         ),
     ];
     for (doc, vars) in attempts {
@@ -1232,7 +1182,7 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
         .await,
         "NOT_FOUND"
     );
-    assert_eq!(app.ok(Some(owner_token), STATE, json!({})).await, before);
+    assert_eq!(app.query(owner_token, STATE).await, before);
 }
 
 both_backends!(
@@ -1303,7 +1253,7 @@ both_backends!(
 
         // Unfiltered lists show a reseller only its own things.
         let lists = "{ activationKeys(first: 500) { edges { node { id } } } licenses(first: 500) { edges { node { id } } } supports(first: 500) { edges { node { id } } } serviceSubscriptions(first: 500) { edges { node { id } } } creditHistory(first: 500) { edges { node { id account { id } } } } events(first: 500) { edges { node { aggregateId } } } accounts(first: 500) { totalCount } }";
-        let mine = app.ok(Some(&t1), lists, json!({})).await;
+        let mine = app.query(&t1, lists).await;
         assert_eq!(ids(&mine["activationKeys"]), vec![s(&h1.key["id"])]);
         assert_eq!(ids(&mine["licenses"]), vec![h1.license.clone()]);
         assert_eq!(ids(&mine["supports"]), vec![h1.support.clone()]);
@@ -1319,7 +1269,7 @@ both_backends!(
         }
         assert_eq!(mine["accounts"]["totalCount"], 0);
         // A partner sees itself and its resellers, not the other partner's.
-        let theirs = app.ok(Some(&a), lists, json!({})).await;
+        let theirs = app.query(&a, lists).await;
         assert_eq!(
             ids(&theirs["licenses"]),
             sorted(vec![
@@ -1358,11 +1308,7 @@ both_backends!(
         assert_eq!(theirs["accounts"]["totalCount"], 2);
         // The admin sees all of it.
         let everything = app
-            .ok(
-                Some(&admin),
-                "{ licenses(first: 500) { totalCount } }",
-                json!({}),
-            )
+            .query(&admin, "{ licenses(first: 500) { totalCount } }")
             .await;
         assert_eq!(everything["licenses"]["totalCount"], 5);
     }
@@ -1370,14 +1316,9 @@ both_backends!(
 
 // --- Expired supports of resellers ------------------------------------------
 
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
 /// Writes a support bought in the past to an account's stream, as the service
 /// wrote it then (support never starts in the past, so there is no other way
-/// to have one that has ended), and waits until the views show it. As in
-/// tests/it/support.rs.
+/// to have one that has ended), and waits until the views show it.
 async fn past_support(
     app: &TestApp,
     aggregate_type: &str,
@@ -1387,22 +1328,8 @@ async fn past_support(
     starts_on: NaiveDate,
     months: u32,
 ) {
-    let end = starts_on
-        .checked_add_months(Months::new(months))
-        .expect("date")
-        - Days::new(1);
-    let event = json!({ "SupportAssigned": {
-        "support_id": id,
-        "key_id": key["id"],
-        "product": "REMOTE_ACCESS",
-        "edition": "DESKTOP",
-        "users": 1,
-        "months": months,
-        "starts_on": day(starts_on),
-        "end_of_support": day(end),
-        "credits": i64::from(months),
-    } });
-    common::append_support_event(app, aggregate_type, account, id, &event).await;
+    let event = common::support_assigned(key, id, 1, starts_on, months);
+    common::append_past_event(app, aggregate_type, account, &event, id).await;
 }
 
 async fn expired_supports(app: &TestApp, token: &str, filter: Value) -> Value {
@@ -1416,9 +1343,7 @@ async fn expired_supports(app: &TestApp, token: &str, filter: Value) -> Value {
 both_backends!(
     the_partner_sees_its_resellers_expired_supports,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (admin, acme, partner) = app.funded_partner("acme", 1000).await;
         let (west_id, west) = reseller(&app, &partner, "west", &["REMOTE_ACCESS"]).await;
         give(&app, &partner, &west_id, 100).await;
         let (globex, other) = app.partner(&admin, "globex").await;
@@ -1547,9 +1472,7 @@ async fn reseller_balance(app: &license_portal::app::App, id: &str) -> i64 {
 
 async fn transfer_exactly_once_across_a_stopped_process(backend: Backend) {
     let mut app = TestApp::spawn(backend).await;
-    let admin = app.admin().await;
-    let (acme, partner) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
+    let (_, acme, partner) = app.funded_partner("acme", 100).await;
     let (west_id, _) = reseller(&app, &partner, "west", &["REMOTE_ACCESS"]).await;
     give(&app, &partner, &west_id, 10).await;
 
@@ -1649,7 +1572,7 @@ async fn transfer_exactly_once_across_a_stopped_process(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let west = app.login("west", "reseller-pass-1").await;
     assert_eq!(app.balance(&west).await, 65);
-    let history = entries(&app.ok(Some(&west), HISTORY, json!({})).await);
+    let history = entries(&app.query(&west, HISTORY).await);
     let ins: Vec<i64> = history
         .iter()
         .filter(|e| e["reason"] == "TRANSFER_IN")
@@ -1667,38 +1590,30 @@ async fn transfer_exactly_once_across_a_stopped_process(backend: Backend) {
     assert!(out.contains("total balance:   100"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_transfer_exactly_once_across_a_stopped_process() {
-    transfer_exactly_once_across_a_stopped_process(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_transfer_exactly_once_across_a_stopped_process() {
-    transfer_exactly_once_across_a_stopped_process(Backend::Postgres).await;
-}
+each_backend!(
+    transfer_exactly_once_across_a_stopped_process,
+    transfer_exactly_once_across_a_stopped_process
+);
 
 both_backends!(
     thirty_concurrent_gives_never_overdraw_the_partner,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, _, partner) = app.funded_partner("acme", 100).await;
         let (r1, t1) = reseller(&app, &partner, "west", &["REMOTE_ACCESS"]).await;
         let (r2, t2) = reseller(&app, &partner, "east", &["REMOTE_ACCESS"]).await;
         let app = Arc::new(app);
-        let mut tasks = Vec::new();
         // 30 × 7 = 210 credits asked for, 100 there.
-        for i in 0..30 {
+        let answers = all_at_once((0..30).map(|i| {
             let (app, partner) = (app.clone(), partner.clone());
             let r = if i % 2 == 0 { r1.clone() } else { r2.clone() };
-            tasks.push(tokio::spawn(async move {
+            async move {
                 app.gql(Some(&partner), GIVE, json!({ "r": r, "a": 7 }))
                     .await
-            }));
-        }
+            }
+        }))
+        .await;
         let mut won = 0;
-        for t in tasks {
-            let answer = t.await.expect("task");
+        for answer in answers {
             match answer["errors"][0]["extensions"]["code"].as_str() {
                 None => {
                     assert_eq!(answer["data"]["giveCredits"]["amount"], -7, "{answer}");
@@ -1726,7 +1641,7 @@ both_backends!(
         for t in [&partner, &t1, &t2] {
             app.assert_history_adds_up(t).await;
         }
-        let outs = entries(&app.ok(Some(&partner), HISTORY, json!({})).await)
+        let outs = entries(&app.query(&partner, HISTORY).await)
             .iter()
             .filter(|e| e["reason"] == "TRANSFER_OUT")
             .count();
@@ -1768,10 +1683,9 @@ both_backends!(
         assert_eq!(mailed, generated);
         let first = app.login("east", &mailed).await;
         let me = app
-            .ok(
-                Some(&first),
+            .query(
+                &first,
                 "{ me { role mustChangePassword parent { login } } }",
-                json!({}),
             )
             .await;
         assert_eq!(

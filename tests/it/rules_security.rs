@@ -3,7 +3,7 @@
 //! key, idempotency keys crossing senders, a reseller reading its partner's
 //! figures, and ids that count the whole system's activity.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, Run, TestApp, run, run_bare};
 use serde_json::{Value, json};
 
 const ACTIVATE: &str = "mutation($k: String!, $f: String!) { activateKey(key: $k, deviceFingerprint: $f) { payload signature publicKey } }";
@@ -65,7 +65,7 @@ both_backends!(
         let fresh = app.key(&token, "spare").await;
         let lid =
             assign(&app, &token, &fresh, "PERMANENT").await["data"]["assignLicense"]["id"].clone();
-        let refund = app.ok(Some(&token), DELETE, json!({ "id": lid })).await;
+        let refund = app.ok_for_id(&token, DELETE, &lid).await;
         assert_eq!(refund["deleteLicense"]["amount"], 100);
         app.assert_history_adds_up(&token).await;
     }
@@ -89,26 +89,13 @@ both_backends!(
         );
         // Deleted, the trial no longer runs: another may start.
         let lid = first["data"]["assignLicense"]["id"].clone();
-        app.ok(Some(&token), DELETE, json!({ "id": lid })).await;
+        app.ok_for_id(&token, DELETE, &lid).await;
         let third = assign(&app, &token, &key, "TRIAL").await;
         assert!(third["errors"].is_null(), "{third}");
     }
 );
 
 // --- check-license, public-key, verify: which key is trusted ---------------
-
-fn run_cli(args: &[&str], envs: &[(&str, &std::path::Path)]) -> (Option<i32>, String) {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
-    command.args(args).env("RUST_LOG", "warn");
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let out = command.output().expect("run the binary");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
-}
 
 /// A license file signed by `signer`, expiring `days` from now (negative: past).
 fn signed_file(signer: &license_portal::signing::Signer25519, days: i64) -> String {
@@ -129,7 +116,9 @@ fn check_license_never_trusts_the_files_own_key() {
     let file = dir.path().join("forged.json");
     std::fs::write(&file, signed_file(&forger, 30)).expect("write");
     let no_key = dir.path().join("no-signing-key");
-    let (code, out) = run_cli(
+    let Run {
+        code, stdout: out, ..
+    } = run_bare(
         &["check-license", file.to_str().expect("path")],
         &[("SIGNING_KEY_PATH", &no_key)],
     );
@@ -146,7 +135,9 @@ fn check_license_refuses_an_expired_file() {
     let vendor = license_portal::signing::Signer25519::load_or_create(&key_path).expect("key");
     let fresh = dir.path().join("fresh.json");
     std::fs::write(&fresh, signed_file(&vendor, 30)).expect("write");
-    let (code, out) = run_cli(
+    let Run {
+        code, stdout: out, ..
+    } = run_bare(
         &["check-license", fresh.to_str().expect("path")],
         &[("SIGNING_KEY_PATH", &key_path)],
     );
@@ -154,7 +145,9 @@ fn check_license_refuses_an_expired_file() {
     assert!(out.contains("is VALID"), "{out}");
     let expired = dir.path().join("expired.json");
     std::fs::write(&expired, signed_file(&vendor, -1)).expect("write");
-    let (code, out) = run_cli(
+    let Run {
+        code, stdout: out, ..
+    } = run_bare(
         &["check-license", expired.to_str().expect("path")],
         &[("SIGNING_KEY_PATH", &key_path)],
     );
@@ -166,22 +159,15 @@ fn check_license_refuses_an_expired_file() {
 both_backends!(only_serve_makes_a_signing_key, |app: TestApp| async move {
     let dir = tempfile::tempdir().expect("temp dir");
     let no_key = dir.path().join("data").join("signing-key");
-    let (code, out) = run_cli(&["public-key"], &[("SIGNING_KEY_PATH", &no_key)]);
+    let Run {
+        code, stdout: out, ..
+    } = run_bare(&["public-key"], &[("SIGNING_KEY_PATH", &no_key)]);
     assert_ne!(code, Some(0), "{out}");
     assert!(!no_key.exists(), "public-key made a signing key");
-    let url = app.database_url();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
     for args in [&["verify"][..], &["replay"][..]] {
-        let out = command
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .env("SIGNING_KEY_PATH", &no_key)
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run the binary");
-        assert!(out.status.success(), "{out:?}");
+        let out = run(&app, args, &[("SIGNING_KEY_PATH", &no_key)]);
+        assert!(out.ok, "{out}");
         assert!(!no_key.exists(), "{args:?} made a signing key");
-        command = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"));
     }
 });
 
@@ -190,9 +176,7 @@ both_backends!(only_serve_makes_a_signing_key, |app: TestApp| async move {
 both_backends!(
     a_resellers_key_never_names_its_partners,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &partner_id, 500, "INV-1").await;
+        let (_, partner_id, partner) = app.funded_partner("acme", 500).await;
         let (_, reseller) = app
             .reseller(&partner, "resb", &["REMOTE_ACCESS"], 300)
             .await;
@@ -247,16 +231,10 @@ both_backends!(
 both_backends!(
     a_reseller_reads_its_partners_name_not_its_figures,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &partner_id, 500, "INV-1").await;
+        let (_, partner_id, partner) = app.funded_partner("acme", 500).await;
         let (_, reseller) = app.reseller(&partner, "resb", &["REMOTE_ACCESS"], 0).await;
         let d = app
-            .ok(
-                Some(&reseller),
-                "{ me { parent { id name login } } }",
-                json!({}),
-            )
+            .query(&reseller, "{ me { parent { id name login } } }")
             .await;
         assert_eq!(
             d["me"]["parent"],
@@ -285,9 +263,7 @@ both_backends!(
             assert!(!answer.to_string().contains("500"), "{answer}");
         }
         // The partner still reads its own figures.
-        let d = app
-            .ok(Some(&partner), "{ me { creditBalance email } }", json!({}))
-            .await;
+        let d = app.query(&partner, "{ me { creditBalance email } }").await;
         assert_eq!(d["me"]["creditBalance"], 500);
     }
 );
@@ -398,10 +374,10 @@ both_backends!(
         assert_eq!(edges[0]["node"]["amount"], 30);
         // The node look-up finds an entry by its new id.
         let node = app
-            .ok(
-                Some(&token),
+            .ok_for_id(
+                &token,
                 "query($id: ID!) { node(id: $id) { ... on CreditEntry { amount } } }",
-                json!({ "id": ids[0] }),
+                &ids[0],
             )
             .await;
         assert_eq!(node["node"]["amount"], 10);

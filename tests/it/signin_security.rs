@@ -15,35 +15,6 @@ const CHANGE: &str = "mutation($c: String!, $n: String!) { changePassword(curren
 const CREATE_PARTNER: &str =
     "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }";
 
-/// A server on a fresh database of `backend`, its settings changed by `set`.
-async fn spawn(backend: Backend, set: impl FnOnce(&mut ServeArgs)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
-    set(&mut args);
-    TestApp::spawn_with(args, dir).await
-}
-
-/// Each test below, on SQLite and on PostgreSQL, with its own settings.
-macro_rules! both_backends_with {
-    ($name:ident, $set:expr, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let f = $body;
-                f(spawn(Backend::Sqlite, $set).await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let f = $body;
-                f(spawn(Backend::Postgres, $set).await).await;
-            }
-        }
-    };
-}
-
 /// Posts a document as if through a proxy that names `client` in
 /// X-Forwarded-For.
 async fn gql_from(
@@ -105,9 +76,9 @@ fn trusting_localhost(args: &mut ServeArgs) {
 
 // 3. Hashing waits for a free slot.
 
-both_backends_with!(
+both_backends!(
     a_burst_of_sign_ins_hashes_a_few_at_a_time,
-    |args: &mut ServeArgs| {
+    settings: |args: &mut ServeArgs| {
         // Sixteen sign-ins of one account at once are not abuse here.
         args.security.signin_account_failures = 1000;
         args.security.signin_client_failures = 1000;
@@ -121,25 +92,12 @@ both_backends_with!(
                     .await
             }
         });
-        let answers = futures_join(burst).await;
+        let answers = all_at_once(burst).await;
         assert!(answers.iter().all(|a| outcome(a) == "OK"), "{answers:?}");
         let (slots, peak) = license_portal::auth::hashing_stats();
         assert!(peak >= 1 && peak <= slots, "peak {peak}, slots {slots}");
     }
 );
-
-/// Runs the futures at once (spawned, so they truly overlap).
-async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<Value>
-where
-    F: std::future::Future<Output = Value> + Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.expect("task"));
-    }
-    out
-}
 
 // 4. Failures are counted per account, atomically.
 
@@ -160,7 +118,7 @@ both_backends!(
                 .await
             }
         });
-        let answers = futures_join(guesses).await;
+        let answers = all_at_once(guesses).await;
         let outcomes: Vec<String> = answers.iter().map(outcome).collect();
         let counts = tally(&outcomes);
         // Exactly the limit had their password checked; the rest were refused unchecked.
@@ -196,9 +154,9 @@ both_backends!(
 
 // 5. Nobody can lock another person out.
 
-both_backends_with!(
+both_backends!(
     a_flood_of_guesses_locks_out_the_guesser_not_the_owner,
-    trusting_localhost,
+    settings: trusting_localhost,
     |app: TestApp| async move {
         let attacker = "203.0.113.9";
         for i in 0..10 {
@@ -247,9 +205,9 @@ both_backends_with!(
     }
 );
 
-both_backends_with!(
+both_backends!(
     one_client_is_held_to_its_own_limit_over_all_accounts,
-    |args: &mut ServeArgs| {
+    settings: |args: &mut ServeArgs| {
         trusting_localhost(args);
         args.security.signin_client_failures = 4;
     },
@@ -306,9 +264,9 @@ both_backends!(
 
 // 6. A wrong current password counts like a failed sign-in.
 
-both_backends_with!(
+both_backends!(
     wrong_current_passwords_count_like_failed_sign_ins,
-    |args: &mut ServeArgs| args.security.signin_account_failures = 3,
+    settings: |args: &mut ServeArgs| args.security.signin_account_failures = 3,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, acme) = app.partner(&admin, "acme").await;
@@ -400,14 +358,9 @@ both_backends!(
 both_backends!(
     generated_passwords_pass_the_policy,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        app.ok(
-            Some(&admin),
-            CREATE_PARTNER,
-            json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme" } }),
-        )
-        .await;
-        let password = welcome_password(&app).await;
+        let password = app
+            .partner_with_mailed_password("acme", "ops@acme.example", "Acme")
+            .await;
         assert!(
             license_portal::auth::check_new_password(&password, "acme", "ops@acme.example").is_ok(),
             "{password}"
@@ -415,19 +368,6 @@ both_backends!(
         app.login("acme", &password).await;
     }
 );
-
-/// The generated password in the first welcome email.
-async fn welcome_password(app: &TestApp) -> String {
-    for _ in 0..100 {
-        for message in outbox_messages(app) {
-            if let Some(line) = message.lines().find(|l| l.starts_with("Password: ")) {
-                return line.trim_start_matches("Password: ").trim().to_string();
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no welcome email");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_weak_first_admin_password_stops_the_start() {
@@ -450,8 +390,9 @@ async fn a_weak_first_admin_password_stops_the_start() {
 both_backends!(
     the_command_line_refuses_a_weak_password,
     |app: TestApp| async move {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_license-portal"))
-            .args([
+        let out = run(
+            &app,
+            &[
                 "create-admin",
                 "--login",
                 "ops",
@@ -459,15 +400,15 @@ both_backends!(
                 "ops@example.com",
                 "--password",
                 "password",
-            ])
-            .env("DATABASE_URL", app.database_url())
-            .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run the binary");
-        assert!(!out.status.success());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("at least 12 characters"), "{stderr}");
+            ],
+            &[],
+        );
+        assert!(!out.ok);
+        assert!(
+            out.stderr.contains("at least 12 characters"),
+            "{}",
+            out.stderr
+        );
     }
 );
 
@@ -583,14 +524,8 @@ fn mode_of(path: &std::path::Path) -> u32 {
 both_backends!(
     files_holding_secrets_are_readable_by_the_owner_alone,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        app.ok(
-            Some(&admin),
-            CREATE_PARTNER,
-            json!({ "i": { "login": "acme", "email": "ops@acme.example", "name": "Acme" } }),
-        )
-        .await;
-        welcome_password(&app).await;
+        app.partner_with_mailed_password("acme", "ops@acme.example", "Acme")
+            .await;
         let mut private = vec![app.dir.path().join("signing-key")];
         if app.database_url().starts_with("sqlite") {
             for suffix in ["", "-wal", "-shm"] {
@@ -621,9 +556,9 @@ async fn failures_from_different_forwarded_addresses(app: &TestApp) -> Vec<Strin
     outcomes
 }
 
-both_backends_with!(
+both_backends!(
     forwarded_for_is_ignored_from_an_untrusted_peer,
-    |args: &mut ServeArgs| args.security.signin_client_failures = 2,
+    settings: |args: &mut ServeArgs| args.security.signin_client_failures = 2,
     |app: TestApp| async move {
         // The header is the client's own word: all three are one client.
         let outcomes = failures_from_different_forwarded_addresses(&app).await;
@@ -634,9 +569,9 @@ both_backends_with!(
     }
 );
 
-both_backends_with!(
+both_backends!(
     forwarded_for_names_the_client_behind_a_trusted_proxy,
-    |args: &mut ServeArgs| {
+    settings: |args: &mut ServeArgs| {
         trusting_localhost(args);
         args.security.signin_client_failures = 2;
     },

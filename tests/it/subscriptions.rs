@@ -11,9 +11,7 @@ const UPGRADE: &str = "mutation($id: ID!, $c: Int!, $k: String) { upgradeService
 /// A partner with 1000 credits and a 3-channel, 12-month subscription
 /// (144 credits) on a key named "Tailspin HQ"; its token and subscription.
 async fn with_subscription(app: &TestApp) -> (String, Value) {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 1000, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 1000).await;
     let key = app.key(&token, "Tailspin HQ").await;
     let d = app
         .ok(
@@ -60,11 +58,7 @@ both_backends!(
     |app: TestApp| async move {
         let (token, sub) = with_subscription(&app).await;
         let q = app
-            .ok(
-                Some(&token),
-                "query($id: ID!) { quote(input: { upgradeServiceSubscription: { id: $id, channels: 5 } }) { cost sufficient } }",
-                json!({ "id": sub["id"] }),
-            )
+            .ok_for_id(&token, "query($id: ID!) { quote(input: { upgradeServiceSubscription: { id: $id, channels: 5 } }) { cost sufficient } }", &sub["id"])
             .await;
         let cost = q["quote"]["cost"].as_i64().expect("cost");
         // Two more channels for (about) the whole year: 8 credits a month.
@@ -153,10 +147,9 @@ both_backends!(
         let (token, sub) = with_subscription(&app).await;
         let key = app.key(&token, "Tailspin HQ 2").await;
         let code = key["key"].as_str().expect("key").to_string();
-        app.ok(
-            Some(&token),
-            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 10, "kind": "PERMANENT" } }),
+        app.license_id(
+            &token,
+            license_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 10, "PERMANENT"),
         )
         .await;
         app.ok(Some(&token), EXTEND, json!({ "id": sub["id"], "m": 1 }))
@@ -164,10 +157,9 @@ both_backends!(
         app.reseller(&token, "northwind", &["REMOTE_ACCESS"], 50)
             .await;
         let d = app
-            .ok(
-                Some(&token),
+            .query(
+                &token,
                 "{ creditHistory(first: 50) { edges { node { reason reference description } } } }",
-                json!({}),
             )
             .await;
         let lines: Vec<String> = d["creditHistory"]["edges"]

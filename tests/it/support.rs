@@ -58,7 +58,7 @@ const QUOTE: &str = "query($i: QuoteInput!) { quote(input: $i) { cost balance su
 const STATE: &str = "{ me { creditBalance } creditHistory(first: 500) { totalCount edges { node { id amount balanceAfter reason reference } } } supports(first: 500) { totalCount edges { node { id users edition { code } startsOn endOfSupport creditsSpent updatedAt } } } serviceSubscriptions(first: 500) { totalCount } events(first: 1) { totalCount } }";
 
 async fn state(app: &TestApp, token: &str) -> Value {
-    app.ok(Some(token), STATE, json!({})).await
+    app.query(token, STATE).await
 }
 
 async fn refused(app: &TestApp, token: &str, doc: &str, vars: Value, code: &str) -> Value {
@@ -113,11 +113,7 @@ async fn quote(app: &TestApp, token: &str, input: Value) -> Value {
 
 async fn last_entry(app: &TestApp, token: &str) -> Value {
     let d = app
-        .ok(
-            Some(token),
-            "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference } } } }",
-            json!({}),
-        )
+        .query(token, "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference } } } }")
         .await;
     d["creditHistory"]["edges"]
         .as_array()
@@ -147,18 +143,8 @@ async fn past_support(
     starts_on: NaiveDate,
     months: u32,
 ) {
-    let event = json!({ "SupportAssigned": {
-        "support_id": id,
-        "key_id": key["id"],
-        "product": "REMOTE_ACCESS",
-        "edition": "DESKTOP",
-        "users": users,
-        "months": months,
-        "starts_on": day(starts_on),
-        "end_of_support": day(period_end(starts_on, months)),
-        "credits": users * i64::from(months),
-    } });
-    common::append_support_event(app, "Partner", account, id, &event).await;
+    let event = common::support_assigned(key, id, users, starts_on, months);
+    common::append_past_event(app, "Partner", account, &event, id).await;
 }
 
 /// A start and a length whose cover ends exactly today.
@@ -178,9 +164,7 @@ fn ending_today() -> (NaiveDate, u32) {
 both_backends!(
     assign_upgrade_and_extend_support,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 1000).await;
         let key = app.key(&token, "Customer server").await;
         let t = today();
 
@@ -227,10 +211,10 @@ both_backends!(
 
         // The key lists its supports.
         let on_key = app
-            .ok(
-                Some(&token),
+            .ok_for_id(
+                &token,
                 "query($id: ID!) { node(id: $id) { ... on ActivationKey { supports { id } } } }",
-                json!({ "id": key["id"] }),
+                &key["id"],
             )
             .await;
         assert_eq!(
@@ -321,11 +305,7 @@ both_backends!(
         }
         balance -= 2 * 20;
         let node = app
-        .ok(
-            Some(&token),
-            "query($id: ID!) { node(id: $id) { ... on Support { endOfSupport creditsSpent } } }",
-            json!({ "id": id }),
-        )
+        .ok_for_id(&token, "query($id: ID!) { node(id: $id) { ... on Support { endOfSupport creditsSpent } } }", &id)
         .await;
         assert_eq!(node["node"]["endOfSupport"], day(period_end(t, 20)));
         assert_eq!(app.balance(&token).await, balance);
@@ -334,10 +314,8 @@ both_backends!(
 );
 
 both_backends!(support_refusals_change_nothing, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, _, token) = app.funded_partner("acme", 100).await;
     let (_, other) = app.partner(&admin, "globex").await;
-    app.grant(&admin, &acme, 100, "INV-1").await;
     let key = app.key(&token, "Server").await;
     let their_key = app.key(&other, "Globex").await;
     let s = assign(
@@ -470,9 +448,7 @@ both_backends!(support_refusals_change_nothing, |app: TestApp| async move {
 both_backends!(
     expired_support_is_extended_from_today,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, acme, token) = app.funded_partner("acme", 1000).await;
         let key = app.key(&token, "Server").await;
         let t = today();
         // Bought 100 days ago for one month: over for about 70 days.
@@ -488,16 +464,10 @@ both_backends!(
         let node = format!(
             "query($id: ID!) {{ node(id: $id) {{ ... on Support {{ {SUPPORT_FIELDS} }} }} }}"
         );
-        let old = app
-            .ok(Some(&token), &node, json!({ "id": "sup_old" }))
-            .await["node"]
-            .clone();
+        let old = app.ok_for_id(&token, &node, "sup_old").await["node"].clone();
         assert_eq!(old["expired"], true);
         assert_eq!(old["endOfSupport"], day(period_end(old_start, 1)));
-        let edge = app
-            .ok(Some(&token), &node, json!({ "id": "sup_edge" }))
-            .await["node"]
-            .clone();
+        let edge = app.ok_for_id(&token, &node, "sup_edge").await["node"].clone();
         assert_eq!(edge["endOfSupport"], day(t));
         assert_eq!(edge["expired"], false, "the last day covered is today");
 
@@ -806,8 +776,7 @@ both_backends!(
                 .await,
             Vec::<String>::new()
         );
-        let flags: Vec<bool> = app.ok(Some(&seven.token), &list_doc(), json!({})).await["supports"]
-            ["edges"]
+        let flags: Vec<bool> = app.query(&seven.token, &list_doc()).await["supports"]["edges"]
             .as_array()
             .unwrap()
             .iter()
@@ -866,9 +835,9 @@ both_backends!(
         let r = seven.ids()[6];
         let list = list_doc();
         // The reseller sees its own; another partner nothing.
-        let data = app.ok(Some(&seven.reseller_token), &list, json!({})).await;
+        let data = app.query(&seven.reseller_token, &list).await;
         assert_eq!(ids(&data["supports"]), vec![r]);
-        let data = app.ok(Some(&seven.other), &list, json!({})).await;
+        let data = app.query(&seven.other, &list).await;
         assert_eq!(data["supports"]["totalCount"], 0);
         assert_eq!(
             app.error_code(
@@ -949,9 +918,7 @@ both_backends!(
 );
 
 both_backends!(idempotent_support_operations, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &acme, 1000, "INV-1").await;
+    let (_, _, token) = app.funded_partner("acme", 1000).await;
     let key = app.key(&token, "Server").await;
     let input = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, 6);
     let doc = assign_doc();
@@ -1166,7 +1133,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
     }
     assert_eq!(seen, made);
     assert_eq!(
-        app.ok(Some(&other), &list, json!({})).await["serviceSubscriptions"]["totalCount"],
+        app.query(&other, &list).await["serviceSubscriptions"]["totalCount"],
         0
     );
     // Asking for an account one cannot see is NOT_FOUND, as for every list.
@@ -1215,7 +1182,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
         .ok(Some(&token), &list, json!({ "o": reseller_id }))
         .await;
     assert_eq!(data["serviceSubscriptions"]["totalCount"], 0);
-    let data = app.ok(Some(&token), &list, json!({})).await;
+    let data = app.query(&token, &list).await;
     assert_eq!(data["serviceSubscriptions"]["totalCount"], 9);
     app.assert_history_adds_up(&token).await;
     app.assert_history_adds_up(&seller_token).await;
@@ -1224,9 +1191,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
 both_backends!(
     a_malformed_date_is_bad_user_input,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 100).await;
         let key = app.key(&token, "Server").await;
         for bad in ["2026-02-30", "tomorrow", "2026-1-5"] {
             let mut input = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 1);

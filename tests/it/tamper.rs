@@ -1,11 +1,7 @@
 //! The tamper-evident log: every event carries its link in a hash chain, the
 //! service signs the head, and `verify` names the position of an edited event.
 
-use crate::cli::cli;
 use crate::common::*;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
 
 const EVENTS: &str =
@@ -13,31 +9,20 @@ const EVENTS: &str =
 const HEAD: &str = "{ ledgerHead { position hash at signedText signature publicKey } }";
 
 fn check_signature(head: &Value) {
-    let key: [u8; 32] = STANDARD
-        .decode(head["publicKey"].as_str().expect("publicKey"))
-        .expect("base64 key")
-        .try_into()
-        .expect("32 bytes");
-    let key = VerifyingKey::from_bytes(&key).expect("a public key");
-    let signature: [u8; 64] = STANDARD
-        .decode(head["signature"].as_str().expect("signature"))
-        .expect("base64 signature")
-        .try_into()
-        .expect("64 bytes");
-    let text = head["signedText"].as_str().expect("signedText");
-    key.verify(text.as_bytes(), &Signature::from_bytes(&signature))
-        .expect("the head's signature verifies");
+    assert_signed(
+        head["publicKey"].as_str().expect("publicKey"),
+        head["signature"].as_str().expect("signature"),
+        head["signedText"].as_str().expect("signedText"),
+    );
 }
 
 both_backends!(
     hashes_chain_the_log_and_verify_names_an_edited_event,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (id, partner) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &id, 100, "INV-1").await;
+        let (admin, id, partner) = app.funded_partner("acme", 100).await;
         app.grant(&admin, &id, 50, "INV-2").await;
 
-        let events = app.ok(Some(&admin), EVENTS, json!({})).await;
+        let events = app.query(&admin, EVENTS).await;
         let nodes: Vec<Value> = events["events"]["edges"]
             .as_array()
             .expect("edges")
@@ -66,7 +51,7 @@ both_backends!(
         }
         let newest = nodes.last().expect("an event");
 
-        let head = app.ok(Some(&admin), HEAD, json!({})).await["ledgerHead"].clone();
+        let head = app.query(&admin, HEAD).await["ledgerHead"].clone();
         assert_eq!(head["position"], newest["position"], "{head}");
         assert_eq!(head["hash"], newest["hash"], "{head}");
         let at = head["at"].as_str().expect("at");
@@ -101,21 +86,7 @@ both_backends!(
             .as_str()
             .and_then(|p| p.parse().ok())
             .expect("position");
-        let db = &app.running.as_ref().expect("running").app.db;
-        let sql = match db.backend {
-            projections::Backend::Postgres => {
-                "UPDATE events SET payload = replace(payload::text, 'INV-1', 'INV-9')::json WHERE global_position = $1"
-            }
-            projections::Backend::Sqlite => {
-                "UPDATE events SET payload = replace(payload, 'INV-1', 'INV-9') WHERE global_position = $1"
-            }
-        };
-        let done = sqlx::query(sql)
-            .bind(position)
-            .execute(&db.pool)
-            .await
-            .expect("edit an event");
-        assert_eq!(done.rows_affected(), 1);
+        edit_event_payload(&app, position, "INV-1", "INV-9").await;
         let (ok, out) = cli(&app, &["verify"]);
         assert!(!ok, "{out}");
         assert!(
@@ -129,7 +100,7 @@ both_backends!(
     the_head_is_signed_from_the_first_event,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        let head = app.ok(Some(&admin), HEAD, json!({})).await["ledgerHead"].clone();
+        let head = app.query(&admin, HEAD).await["ledgerHead"].clone();
         // The bootstrap administrator is already an event.
         assert_ne!(head["position"], "0", "{head}");
         check_signature(&head);

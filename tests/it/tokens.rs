@@ -133,11 +133,7 @@ pub const EVERY_MUTATION: &[(&str, &str)] = &[
 /// The mutations the server serves; the list above must name each one.
 pub async fn served_mutations(app: &TestApp, token: &str) -> Vec<String> {
     let d = app
-        .ok(
-            Some(token),
-            "{ __schema { mutationType { fields { name } } } }",
-            json!({}),
-        )
+        .query(token, "{ __schema { mutationType { fields { name } } } }")
         .await;
     d["__schema"]["mutationType"]["fields"]
         .as_array()
@@ -187,12 +183,11 @@ both_backends!(
                 .expect("count");
         assert_eq!(stored, 0);
 
-        let me = app.ok(Some(&secret), "{ me { id role } }", json!({})).await;
+        let me = app.query(&secret, "{ me { id role } }").await;
         assert_eq!(me["me"]["id"], json!(partner_id));
-        app.ok(
-            Some(&secret),
+        app.query(
+            &secret,
             "{ licenses { totalCount } creditHistory { totalCount } }",
-            json!({}),
         )
         .await;
 
@@ -214,16 +209,9 @@ both_backends!(
             );
         }
         // Nothing happened on the partner's behalf.
-        let keys = app
-            .ok(
-                Some(&partner),
-                "{ activationKeys { totalCount } }",
-                json!({}),
-            )
-            .await;
-        assert_eq!(keys["activationKeys"]["totalCount"], 0);
+        assert_eq!(app.key_count(&partner).await, 0);
         // It was used: the list shows when.
-        let list = app.ok(Some(&partner), LIST, json!({})).await;
+        let list = app.query(&partner, LIST).await;
         assert!(
             list["apiTokens"]["edges"][0]["node"]["lastUsedAt"].is_string(),
             "{list}"
@@ -253,7 +241,7 @@ both_backends!(
         // The password still works: the refused change did nothing.
         app.login("acme", "partner-pass-1").await;
         // Newest first, only the caller's own.
-        let list = app.ok(Some(&partner), LIST, json!({})).await;
+        let list = app.query(&partner, LIST).await;
         let names: Vec<&str> = list["apiTokens"]["edges"]
             .as_array()
             .expect("edges")
@@ -262,7 +250,7 @@ both_backends!(
             .collect();
         assert_eq!(names, ["CI", "First"]);
         let (_, other) = app.partner(&admin, "globex").await;
-        let theirs = app.ok(Some(&other), LIST, json!({})).await;
+        let theirs = app.query(&other, LIST).await;
         assert_eq!(theirs["apiTokens"]["totalCount"], 0);
         let id = list["apiTokens"]["edges"][0]["node"]["id"].clone();
         assert_eq!(
@@ -283,16 +271,16 @@ both_backends!(
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "acme").await;
         let (secret, token) = create_token(&app, &partner, "Script", "WRITE").await;
-        app.ok(Some(&secret), "{ me { id } }", json!({})).await;
+        app.query(&secret, "{ me { id } }").await;
         let revoked = app
-            .ok(
-                Some(&partner),
+            .ok_for_id(
+                &partner,
                 "mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }",
-                json!({ "id": token["id"] }),
+                &token["id"],
             )
             .await;
         assert!(revoked["revokeApiToken"]["revokedAt"].is_string());
-        let me = app.ok(Some(&secret), "{ me { id } }", json!({})).await;
+        let me = app.query(&secret, "{ me { id } }").await;
         assert_eq!(me["me"], json!(null));
         assert_eq!(
             app.error_code(
@@ -327,10 +315,10 @@ both_backends!(
             .expect("secret")
             .to_string();
         assert!(d["createApiToken"]["token"]["expiresAt"].is_string());
-        let me = app.ok(Some(&brief), "{ me { id } }", json!({})).await;
+        let me = app.query(&brief, "{ me { id } }").await;
         assert!(me["me"]["id"].is_string());
         tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
-        let me = app.ok(Some(&brief), "{ me { id } }", json!({})).await;
+        let me = app.query(&brief, "{ me { id } }").await;
         assert_eq!(me["me"], json!(null));
     }
 );
@@ -383,7 +371,7 @@ async fn each_token_has_a_rate_limit() {
     let (secret, _) = create_token(&app, &partner, "Busy", "READ").await;
     let (other, _) = create_token(&app, &partner, "Quiet", "READ").await;
     for _ in 0..3 {
-        app.ok(Some(&secret), "{ me { id } }", json!({})).await;
+        app.query(&secret, "{ me { id } }").await;
     }
     assert_eq!(
         app.error_code(Some(&secret), "{ me { id } }", json!({}))
@@ -391,6 +379,6 @@ async fn each_token_has_a_rate_limit() {
         "RATE_LIMITED"
     );
     // Per token: another token of the same account still works, as does the session.
-    app.ok(Some(&other), "{ me { id } }", json!({})).await;
-    app.ok(Some(&partner), "{ me { id } }", json!({})).await;
+    app.query(&other, "{ me { id } }").await;
+    app.query(&partner, "{ me { id } }").await;
 }

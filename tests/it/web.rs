@@ -271,14 +271,7 @@ both_backends!(
                 refused.body
             );
         }
-        let keys = app
-            .ok(
-                Some(&partner),
-                "{ activationKeys { totalCount } }",
-                json!({}),
-            )
-            .await;
-        assert_eq!(keys["activationKeys"]["totalCount"], 0);
+        assert_eq!(app.key_count(&partner).await, 0);
 
         // Sign-in itself needs the pre-session token; sign-out needs the session's.
         let mut stranger = Visitor::new(&app);
@@ -331,11 +324,7 @@ both_backends!(
         // A malformed number gives the form back with a message, not a 400;
         // so does a choice the catalog does not have.
         let key_id = app
-            .ok(
-                Some(&partner),
-                "{ activationKeys { edges { node { id } } } }",
-                json!({}),
-            )
+            .query(&partner, "{ activationKeys { edges { node { id } } } }")
             .await["activationKeys"]["edges"][0]["node"]["id"]
             .as_str()
             .expect("key id")
@@ -373,14 +362,9 @@ both_backends!(
 both_backends!(
     a_generated_password_must_be_changed_first,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        app.ok(
-            Some(&admin),
-            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-            json!({ "i": { "login": "fresh", "email": "fresh@example.com", "name": "Fresh" } }),
-        )
-        .await;
-        let generated = wait_for_welcome_password(&app, "fresh@example.com").await;
+        let generated = app
+            .partner_with_mailed_password("fresh", "fresh@example.com", "Fresh")
+            .await;
         let mut v = Visitor::new(&app);
         assert_eq!(v.sign_in("fresh", &generated).await.status, 303);
         for path in ["/", "/keys", "/licenses/new"] {
@@ -437,13 +421,9 @@ async fn key_with_license(
     comment: &str,
 ) -> (String, String) {
     let key = app.key(token, name).await;
-    let d = app
-        .ok(
-            Some(token),
-            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "PERMANENT", "comment": comment } }),
-        )
-        .await;
+    let mut input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT");
+    input["comment"] = json!(comment);
+    let license = app.license_id(token, input).await;
     let support = json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "months": 1 } });
     app.ok(
         Some(token),
@@ -451,10 +431,7 @@ async fn key_with_license(
         support,
     )
     .await;
-    (
-        key["key"].as_str().expect("key").to_string(),
-        d["assignLicense"]["id"].as_str().expect("id").to_string(),
-    )
+    (key["key"].as_str().expect("key").to_string(), license)
 }
 
 both_backends!(
@@ -847,9 +824,7 @@ both_backends!(
 both_backends!(
     a_review_is_confirmed_once_and_only_as_reviewed,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 1000).await;
         let key = app.key(&token, "customer").await;
         let mut v = Visitor::new(&app);
         v.sign_in("acme", "partner-pass-1").await;
@@ -891,15 +866,12 @@ both_backends!(
 both_backends!(
     filters_messages_and_links_say_what_holds,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 100, "INV-1").await;
+        let (_, acme, token) = app.funded_partner("acme", 100).await;
         let (key, license) = key_with_license(&app, &token, "customer", "c").await;
         let trial_key = app.key(&token, "trial-customer").await;
-        app.ok(
-            Some(&token),
-            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
-            json!({ "i": { "activationKeyId": trial_key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "TRIAL", "trialDays": 5 } }),
+        app.license_id(
+            &token,
+            trial_input(&trial_key, "REMOTE_ACCESS", "DESKTOP", 1, 5),
         )
         .await;
         let mut v = Visitor::new(&app);
@@ -1093,9 +1065,7 @@ async fn two_tailspin_supports(app: &TestApp, token: &str) -> (String, String, S
 both_backends!(
     supports_and_subscriptions_are_told_apart_by_their_key,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 1000).await;
         let (hq, lab, lab_support) = two_tailspin_supports(&app, &token).await;
         let mut v = Visitor::new(&app);
         v.sign_in("acme", "partner-pass-1").await;
@@ -1157,15 +1127,12 @@ both_backends!(
 both_backends!(
     a_subscription_is_extended_and_given_channels_once_per_review,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 1000).await;
         two_tailspin_supports(&app, &token).await;
         let sub = app
-            .ok(
-                Some(&token),
+            .query(
+                &token,
                 "{ serviceSubscriptions(first: 1) { edges { node { id endsOn } } } }",
-                json!({}),
             )
             .await["serviceSubscriptions"]["edges"][0]["node"]
             .clone();
@@ -1223,15 +1190,11 @@ both_backends!(
         let key = app.key(&token, "Tailspin HQ").await;
         let code = key["key"].as_str().expect("key").to_string();
         let license = app
-            .ok(
-                Some(&token),
-                "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
-                json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 10, "kind": "PERMANENT" } }),
+            .license_id(
+                &token,
+                license_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 10, "PERMANENT"),
             )
-            .await["assignLicense"]["id"]
-            .as_str()
-            .expect("id")
-            .to_string();
+            .await;
         app.reseller(&token, "northwind", &["REMOTE_ACCESS"], 40)
             .await;
         let mut v = Visitor::new(&app);
@@ -1278,9 +1241,7 @@ both_backends!(
 both_backends!(
     keys_are_found_without_dashes_and_licenses_by_key_name,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
-        app.grant(&admin, &acme, 1000, "INV-1").await;
+        let (_, _, token) = app.funded_partner("acme", 1000).await;
         let (code, _) = key_with_license(&app, &token, "Fabrikam Paris", "").await;
         app.key(&token, "Someone else").await;
         let mut v = Visitor::new(&app);

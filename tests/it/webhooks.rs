@@ -2,11 +2,12 @@
 //! local receiver (an axum server on port 0), signed as Standard Webhooks
 //! says, retried, kept across a restart, and the daily support reminders.
 
-use crate::common::{Backend, TestApp, outbox_messages, serve_args};
+use crate::common::{Backend, TestApp, license_input, wait_for_email};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Days, NaiveDate};
 use hmac::{Hmac, Mac};
+use license_portal::config::ServeArgs;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::HashSet;
@@ -86,40 +87,36 @@ async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A server whose retries come within milliseconds and whose reminders only
-/// run when a test asks for a day.
-async fn spawn_fast(backend: Backend) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = crate::common::fresh_database(backend, dir.path()).await;
-    let mut args = serve_args(url, dir.path());
+/// The deliveries of `webhook` once `settled` holds for them (they are made
+/// in the background), or as they are after 5 s for the caller to assert on.
+async fn settled_deliveries(
+    app: &TestApp,
+    token: &str,
+    webhook: &str,
+    settled: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut listed = deliveries(app, token, webhook).await;
+    for _ in 0..100 {
+        if settled(&listed) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        listed = deliveries(app, token, webhook).await;
+    }
+    listed
+}
+
+/// Retries within milliseconds and reminders only when a test asks for a
+/// day, so that a test need not wait for the real schedule.
+fn fast_webhooks(args: &mut ServeArgs) {
     args.webhooks.webhook_retry_base_ms = 50;
     args.webhooks.webhook_timeout_ms = 1000;
     args.webhooks.support_reminders = false;
-    TestApp::spawn_with(args, dir).await
 }
 
-macro_rules! both_fast {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let f = $body;
-                f(spawn_fast(Backend::Sqlite).await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let f = $body;
-                f(spawn_fast(Backend::Postgres).await).await;
-            }
-        }
-    };
-}
-
-both_fast!(
+both_backends!(
     deliveries_are_signed_and_listed,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (partner_id, partner) = app.partner(&admin, "hookp").await;
@@ -161,22 +158,14 @@ both_fast!(
         assert_eq!(got[1].json()["data"]["name"], "first key");
 
         let listed = app
-            .ok(
-                Some(&partner),
-                "{ webhooks { totalCount edges { node { id url eventTypes enabled } } } }",
-                json!({}),
-            )
+            .query(&partner, "{ webhooks { totalCount edges { node { id url eventTypes enabled } } } }")
             .await;
         assert_eq!(listed["webhooks"]["totalCount"], 1);
         assert_eq!(listed["webhooks"]["edges"][0]["node"]["id"], hook.as_str());
-        let mut done = deliveries(&app, &partner, &hook).await;
-        for _ in 0..100 {
-            if done.iter().all(|d| d["status"] == "SUCCEEDED") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            done = deliveries(&app, &partner, &hook).await;
-        }
+        let done = settled_deliveries(&app, &partner, &hook, |all| {
+            all.iter().all(|d| d["status"] == "SUCCEEDED")
+        })
+        .await;
         assert_eq!(done.len(), 2);
         for d in &done {
             assert_eq!(d["status"], "SUCCEEDED", "{d}");
@@ -203,7 +192,7 @@ both_fast!(
 
         // The administrator sees every endpoint; another partner sees none of them.
         let all = app
-            .ok(Some(&admin), "{ webhooks { totalCount } }", json!({}))
+            .query(&admin, "{ webhooks { totalCount } }")
             .await;
         assert_eq!(all["webhooks"]["totalCount"], 1);
         let (_, other) = app.partner(&admin, "hookq").await;
@@ -220,17 +209,13 @@ both_fast!(
             .await;
         assert_eq!(code, "NOT_FOUND");
         let deleted = app
-            .ok(
-                Some(&partner),
-                "mutation($id: ID!) { deleteWebhook(id: $id) }",
-                json!({ "id": hook }),
-            )
+            .ok_for_id(&partner, "mutation($id: ID!) { deleteWebhook(id: $id) }", &hook)
             .await;
         assert_eq!(deleted["deleteWebhook"], true);
     }
 );
 
-both_fast!(endpoints_are_checked, |app: TestApp| async move {
+both_backends!(endpoints_are_checked,settings: fast_webhooks, |app: TestApp| async move {
     let admin = app.admin().await;
     let (_, partner) = app.partner(&admin, "boundp").await;
     let refused = |url: String, description: Option<String>, types: Vec<&'static str>| {
@@ -306,8 +291,9 @@ both_fast!(endpoints_are_checked, |app: TestApp| async move {
     assert_eq!(code, "UNAUTHENTICATED");
 });
 
-both_fast!(
+both_backends!(
     a_failing_receiver_gets_the_event_on_the_third_try,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "retryp").await;
@@ -319,14 +305,10 @@ both_fast!(
             got.iter()
                 .all(|r| r.id == got[0].id && verifies(&secret, r))
         );
-        let mut d = deliveries(&app, &partner, &hook).await;
-        for _ in 0..100 {
-            if d[0]["status"] == "SUCCEEDED" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            d = deliveries(&app, &partner, &hook).await;
-        }
+        let d = settled_deliveries(&app, &partner, &hook, |all| {
+            all[0]["status"] == "SUCCEEDED"
+        })
+        .await;
         assert_eq!(d[0]["status"], "SUCCEEDED", "{d:?}");
         assert_eq!(d[0]["attempts"], 3);
         assert_eq!(d[0]["lastResponseCode"], 200);
@@ -335,8 +317,9 @@ both_fast!(
     }
 );
 
-both_fast!(
+both_backends!(
     a_restart_during_delivery_loses_no_event,
+    settings: fast_webhooks,
     |mut app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "restartp").await;
@@ -368,8 +351,9 @@ both_fast!(
     }
 );
 
-both_fast!(
+both_backends!(
     an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "downp").await;
@@ -382,7 +366,7 @@ both_fast!(
         // Failing for a moment is not failing for three days.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
-            enabled(app.ok(Some(&partner), ENABLED, json!({})).await),
+            enabled(app.query(&partner, ENABLED).await),
             true
         );
 
@@ -398,26 +382,17 @@ both_fast!(
         let seen = rx.received().len();
         app.key(&partner, "second").await;
         rx.wait("another failed attempt", |r| r.len() > seen).await;
-        let mut on = enabled(app.ok(Some(&partner), ENABLED, json!({})).await);
+        let mut on = enabled(app.query(&partner, ENABLED).await);
         for _ in 0..100 {
             if on == false {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-            on = enabled(app.ok(Some(&partner), ENABLED, json!({})).await);
+            on = enabled(app.query(&partner, ENABLED).await);
         }
         assert_eq!(on, false, "the endpoint is disabled");
-        let mut email = None;
-        for _ in 0..200 {
-            email = crate::common::outbox_messages(&app)
-                .into_iter()
-                .find(|m| m.contains("has been disabled"));
-            if email.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let email = email.expect("the owner is emailed");
+        // The owner is emailed.
+        let email = wait_for_email(&app, "has been disabled").await;
         assert!(email.contains("downp@example.com"), "{email}");
         assert!(email.contains(&rx.url), "{email}");
         // Nothing more is sent to it.
@@ -428,30 +403,23 @@ both_fast!(
     }
 );
 
-both_fast!(
+both_backends!(
     a_disabled_endpoint_gets_nothing,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner) = app.partner(&admin, "pausep").await;
         let rx = Receiver::start(0, Duration::ZERO).await;
         let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
         let paused = app
-            .ok(
-                Some(&partner),
-                "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",
-                json!({ "id": hook }),
-            )
+            .ok_for_id(&partner, "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }", &hook)
             .await;
         assert_eq!(paused["setWebhookEnabled"]["enabled"], false);
         app.key(&partner, "unseen").await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(rx.received().is_empty());
         assert!(deliveries(&app, &partner, &hook).await.is_empty());
-        app.ok(
-            Some(&partner),
-            "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: true) { enabled } }",
-            json!({ "id": hook }),
-        )
+        app.ok_for_id(&partner, "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: true) { enabled } }", &hook)
         .await;
         app.key(&partner, "seen").await;
         let got = rx.wait("the event after enabling", |r| !r.is_empty()).await;
@@ -460,8 +428,9 @@ both_fast!(
     }
 );
 
-both_fast!(
+both_backends!(
     a_resellers_events_reach_its_partner_only,
+    settings: fast_webhooks,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (_, partner_a) = app.partner(&admin, "parta").await;
@@ -493,7 +462,7 @@ both_fast!(
     }
 );
 
-both_fast!(support_reminders_fire_once, |mut app: TestApp| async move {
+both_backends!(support_reminders_fire_once,settings: fast_webhooks, |mut app: TestApp| async move {
     let admin = app.admin().await;
     let (partner_id, partner) = app.partner(&admin, "remindp").await;
     app.grant(&admin, &partner_id, 1000, "PO-R").await;
@@ -511,12 +480,9 @@ both_fast!(support_reminders_fire_once, |mut app: TestApp| async move {
         .await
         .expect("opt in to the digest");
     let key = app.key(&partner, "supported").await;
-    app.ok(
-        Some(&partner),
-        "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
-        json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "PERMANENT", "email": "customer@example.com" } }),
-    )
-    .await;
+    let mut input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT");
+    input["email"] = json!("customer@example.com");
+    app.license_id(&partner, input).await;
     let support = app
         .ok(
             Some(&partner),
@@ -551,17 +517,7 @@ both_fast!(support_reminders_fire_once, |mut app: TestApp| async move {
     assert_eq!(body["data"]["customerEmail"], "customer@example.com");
     assert_eq!(body["data"]["endOfSupport"], eos.to_string());
     // The digest email lists it with its key, customer and date.
-    let mut digest = None;
-    for _ in 0..200 {
-        digest = outbox_messages(&app)
-            .into_iter()
-            .find(|m| m.contains("Supports ending soon"));
-        if digest.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let digest = digest.expect("a digest email");
+    let digest = wait_for_email(&app, "Supports ending soon").await;
     let flat = digest.replace("=\r\n", "").replace("=\n", "");
     assert!(flat.contains(key["key"].as_str().expect("key")), "{digest}");
     assert!(flat.contains("customer@example.com"), "{digest}");

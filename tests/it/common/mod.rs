@@ -10,6 +10,16 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 pub use testkit::Backend;
 
+pub mod binary;
+pub mod past_events;
+pub mod sales;
+pub mod signatures;
+
+pub use binary::{Run, cli, run, run_bare};
+pub use past_events::{append_past_event, edit_event_payload, insert_event, support_assigned};
+pub use sales::{license_input, trial_input};
+pub use signatures::assert_signed;
+
 pub const ADMIN_PASSWORD: &str = "operator-password-1";
 
 pub struct TestApp {
@@ -33,9 +43,15 @@ pub fn serve_args(database_url: String, dir: &std::path::Path) -> ServeArgs {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_configured(backend, |_| {}).await
+    }
+
+    /// A server on a fresh database of `backend`, its settings changed by `set`.
+    pub async fn spawn_configured(backend: Backend, set: impl FnOnce(&mut ServeArgs)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = fresh_database(backend, dir.path()).await;
-        TestApp::spawn_with(serve_args(url, dir.path()), dir).await
+        let mut args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
+        set(&mut args);
+        TestApp::spawn_with(args, dir).await
     }
 
     pub async fn spawn_with(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
@@ -87,6 +103,24 @@ impl TestApp {
         answer["data"].clone()
     }
 
+    /// The data of a document without variables that must succeed.
+    pub async fn query(&self, token: &str, query: &str) -> Value {
+        self.ok(Some(token), query, json!({})).await
+    }
+
+    /// The data of a document that must succeed whose only variable is the
+    /// `$id` of the account, key, license or other node it is about.
+    pub async fn ok_for_id(&self, token: &str, query: &str, id: impl serde::Serialize) -> Value {
+        self.ok(Some(token), query, json!({ "id": id })).await
+    }
+
+    /// The answer to one query asking for `field` `n` times under aliases
+    /// a0, a1, …: what a client asking for much at once sends.
+    pub async fn aliased_query(&self, token: Option<&str>, field: &str, n: usize) -> Value {
+        let fields: String = (0..n).map(|i| format!("a{i}: {field} ")).collect();
+        self.gql(token, &format!("{{ {fields} }}"), json!({})).await
+    }
+
     /// The code of the first error of a document that must fail.
     pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
         let answer = self.gql(token, query, variables).await;
@@ -121,6 +155,42 @@ impl TestApp {
             .await;
         let id = d["createPartner"]["id"].as_str().expect("id").to_string();
         (id, self.login(login, "partner-pass-1").await)
+    }
+
+    /// The administrator's token and a partner granted `credits` (invoice
+    /// INV-1), where most tests of selling start; returns (admin, id, token).
+    pub async fn funded_partner(&self, login: &str, credits: i64) -> (String, String, String) {
+        let admin = self.admin().await;
+        let (id, token) = self.partner(&admin, login).await;
+        self.grant(&admin, &id, credits, "INV-1").await;
+        (admin, id, token)
+    }
+
+    /// A partner the administrator created with no password, so that the
+    /// service makes one and mails it to `email`; returns its id.
+    pub async fn partner_without_password(&self, login: &str, email: &str, name: &str) -> String {
+        let admin = self.admin().await;
+        self.ok(
+            Some(&admin),
+            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
+            json!({ "i": { "login": login, "email": email, "name": name } }),
+        )
+        .await["createPartner"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
+    /// The password the service made and mailed (to the outbox) for a new
+    /// partner created with none.
+    pub async fn partner_with_mailed_password(
+        &self,
+        login: &str,
+        email: &str,
+        name: &str,
+    ) -> String {
+        self.partner_without_password(login, email, name).await;
+        wait_for_welcome_password(self, email).await
     }
 
     /// A reseller (named as its login) of the partner signed in as
@@ -166,8 +236,7 @@ impl TestApp {
     }
 
     pub async fn balance(&self, token: &str) -> i64 {
-        self.ok(Some(token), "{ me { creditBalance } }", json!({}))
-            .await["me"]["creditBalance"]
+        self.query(token, "{ me { creditBalance } }").await["me"]["creditBalance"]
             .as_i64()
             .expect("balance")
     }
@@ -182,15 +251,33 @@ impl TestApp {
             .clone()
     }
 
+    /// How many activation keys `token` sees: what a refused or replayed
+    /// request must not have changed.
+    pub async fn key_count(&self, token: &str) -> i64 {
+        self.query(token, "{ activationKeys { totalCount } }").await["activationKeys"]["totalCount"]
+            .as_i64()
+            .expect("totalCount")
+    }
+
+    /// Assigns the license `input` describes and returns its id, for tests
+    /// that need a license on a key but not the sale's details.
+    pub async fn license_id(&self, token: &str, input: Value) -> String {
+        self.ok(
+            Some(token),
+            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }",
+            json!({ "i": input }),
+        )
+        .await["assignLicense"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
     /// The sum of the history's amounts must be the balance, and every
     /// balanceAfter the running sum.
     pub async fn assert_history_adds_up(&self, token: &str) {
         let d = self
-            .ok(
-                Some(token),
-                "{ me { creditBalance } creditHistory(first: 500) { edges { node { amount balanceAfter } } } }",
-                json!({}),
-            )
+            .query(token, "{ me { creditBalance } creditHistory(first: 500) { edges { node { amount balanceAfter } } } }")
             .await;
         let mut running = 0;
         for e in d["creditHistory"]["edges"].as_array().expect("edges") {
@@ -212,22 +299,47 @@ impl Drop for TestApp {
     }
 }
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL.
+/// Declares a test that runs once on SQLite and once on PostgreSQL, each on
+/// a fresh server; with `settings: SET`, a server whose settings `SET`
+/// (a `FnOnce(&mut ServeArgs)`) changed first.
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
+        both_backends!($name, settings: |_| {}, $body);
+    };
+    ($name:ident, settings: $set:expr, $body:expr) => {
         mod $name {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
                 let f = $body;
-                f(TestApp::spawn(Backend::Sqlite).await).await;
+                f(TestApp::spawn_configured(Backend::Sqlite, $set).await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
                 let f = $body;
-                f(TestApp::spawn(Backend::Postgres).await).await;
+                f(TestApp::spawn_configured(Backend::Postgres, $set).await).await;
+            }
+        }
+    };
+}
+
+/// Declares a test that runs `$test(backend)` once on SQLite and once on
+/// PostgreSQL, for tests that start, stop or build their servers themselves.
+macro_rules! each_backend {
+    ($name:ident, $test:path) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $test(Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $test(Backend::Postgres).await;
             }
         }
     };
@@ -245,21 +357,21 @@ pub fn outbox_messages(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-/// Waits (up to 10 s) for the welcome email to `address`; returns its text.
-pub async fn wait_for_welcome(app: &TestApp, address: &str) -> String {
+/// Waits (up to 10 s) for an email in the outbox that contains `words`
+/// (mail goes out in the background); returns its text.
+pub async fn wait_for_email(app: &TestApp, words: &str) -> String {
     for _ in 0..200 {
-        if let Some(m) = outbox_messages(app)
-            .into_iter()
-            .find(|m| m.contains(address))
-        {
+        if let Some(m) = outbox_messages(app).into_iter().find(|m| m.contains(words)) {
             return m;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!(
-        "no welcome email to {address} in {}",
-        app.outbox_dir().display()
-    );
+    panic!("no email with {words:?} in {}", app.outbox_dir().display());
+}
+
+/// Waits (up to 10 s) for the welcome email to `address`; returns its text.
+pub async fn wait_for_welcome(app: &TestApp, address: &str) -> String {
+    wait_for_email(app, address).await
 }
 
 /// The generated password a welcome email carries.
@@ -272,43 +384,33 @@ pub async fn wait_for_welcome_password(app: &TestApp, address: &str) -> String {
         .unwrap_or_else(|| panic!("no password in {message}"))
 }
 
-/// Appends a SupportAssigned event to an account's stream as the service
-/// would have written it (for supports bought in the past, which no mutation
-/// can make), and waits until the views show support `id`.
-pub async fn append_support_event(
-    app: &TestApp,
-    aggregate_type: &str,
-    account: &str,
-    id: &str,
-    event: &Value,
-) {
-    let running = app.running.as_ref().expect("running");
-    let db = &running.app.db;
-    let next = testkit::events::stream_head(db, aggregate_type, account)
-        .await
-        .expect("stream head")
-        + 1;
-    sqlx::query(testkit::events::insert_event_sql(db.backend))
-        .bind(aggregate_type)
-        .bind(account)
-        .bind(next)
-        .bind("SupportAssigned")
-        .bind(event.to_string())
-        .bind(testkit::events::metadata(account))
-        .execute(&db.pool)
-        .await
-        .expect("append an event");
-    let _ = running.app.projector.drain().await;
-    for _ in 0..200 {
-        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM supports WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .expect("look");
-        if seen > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+/// The message of an answer's first error ("" when there is none).
+pub fn error_message(answer: &Value) -> &str {
+    answer["errors"][0]["message"].as_str().unwrap_or("")
+}
+
+/// A document refused before it ran: BAD_USER_INPUT, a message naming
+/// `words`, and no data.
+pub fn assert_bad_input(answer: &Value, words: &str) {
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{answer}"
+    );
+    assert!(error_message(answer).contains(words), "{answer}");
+    assert!(answer.get("data").is_none_or(Value::is_null), "{answer}");
+}
+
+/// The outputs of `futures`, run at once (spawned, so that they truly
+/// overlap): for races and contention.
+pub async fn all_at_once<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task"));
     }
-    panic!("the views never showed {id}");
+    out
 }

@@ -8,42 +8,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-struct Run {
-    ok: bool,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// The binary on the test's database and signing key, as `cli` runs it,
-/// with some variables changed.
-fn run(app: &TestApp, args: &[&str], env: &[(&str, &Path)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_license-portal"));
-    command
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .env("SIGNING_KEY_PATH", app.dir.path().join("signing-key"))
-        .env("RUST_LOG", "warn");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().expect("run the binary");
-    Run {
-        ok: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-    }
-}
+use std::path::PathBuf;
 
 /// A partner with two grants and a key: a few events of more than one stream.
 async fn some_history(app: &TestApp) {
-    let admin = app.admin().await;
-    let (id, token) = app.partner(&admin, "acme").await;
-    app.grant(&admin, &id, 100, "INV-1").await;
+    let (admin, id, token) = app.funded_partner("acme", 100).await;
     app.grant(&admin, &id, 50, "INV-2").await;
     app.key(&token, "Acme file server").await;
     app.grant(&admin, &id, 25, "INV-3").await;
@@ -232,20 +201,7 @@ both_backends!(
             .position(|l| l.contains("INV-2"))
             .expect("the second grant");
         let position = json(&lines[grant])["position"].as_i64().expect("position");
-        let db = &app.running.as_ref().expect("running").app.db;
-        let sql = match db.backend {
-            projections::Backend::Postgres => {
-                "UPDATE events SET payload = replace(payload::text, 'INV-2', 'INV-8')::json WHERE global_position = $1"
-            }
-            projections::Backend::Sqlite => {
-                "UPDATE events SET payload = replace(payload, 'INV-2', 'INV-8') WHERE global_position = $1"
-            }
-        };
-        sqlx::query(sql)
-            .bind(position)
-            .execute(&db.pool)
-            .await
-            .expect("edit an event");
+        edit_event_payload(&app, position, "INV-2", "INV-8").await;
         let again = export(&app, &[]);
         let r = verify(&app, "after-edit.jsonl", &again, &key);
         fails_at(&r, grant + 1);

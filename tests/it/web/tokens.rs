@@ -21,7 +21,7 @@ fn secret_in(body: &str) -> String {
 }
 
 async fn tokens(app: &TestApp, session: &str) -> Vec<Value> {
-    app.ok(Some(session), TOKENS, json!({})).await["apiTokens"]["edges"]
+    app.query(session, TOKENS).await["apiTokens"]["edges"]
         .as_array()
         .expect("edges")
         .iter()
@@ -64,7 +64,7 @@ both_backends!(
         );
 
         // The token acts as the partner, read-only.
-        let me = app.ok(Some(&secret), "{ me { login } }", json!({})).await;
+        let me = app.query(&secret, "{ me { login } }").await;
         assert_eq!(me["me"]["login"], "acme");
         assert_eq!(
             app.error_code(Some(&secret), MUTATION, json!({})).await,
@@ -106,7 +106,7 @@ both_backends!(
             .await;
         assert_eq!(write.status, 200, "{}", write.body);
         let write_secret = secret_in(&write.body);
-        app.ok(Some(&write_secret), MUTATION, json!({})).await;
+        app.query(&write_secret, MUTATION).await;
         let list = v.page("/tokens").await;
         assert!(list.contains("WRITE"), "{list}");
         let provisioning = tokens(&app, &session)
@@ -175,7 +175,7 @@ both_backends!(
             .await;
         assert_eq!(refused.status, 403, "{}", refused.body);
         assert_eq!(tokens(&app, &session).await.len(), count);
-        app.ok(Some(&write_secret), MUTATION, json!({})).await;
+        app.query(&write_secret, MUTATION).await;
     }
 );
 
