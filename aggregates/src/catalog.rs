@@ -104,6 +104,23 @@ impl Catalog {
         self.products.iter().find(|p| p.code == code)
     }
 
+    /// The product's name for a person; its code when the catalog no longer
+    /// lists it (a license outlives a product taken off the catalog).
+    pub fn product_name(&self, code: &str) -> String {
+        self.product(code)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// The edition's name for a person; its code when the catalog no longer
+    /// lists it.
+    pub fn edition_name(&self, product: &str, edition: &str) -> String {
+        self.product(product)
+            .and_then(|p| p.edition(edition))
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| edition.to_string())
+    }
+
     pub fn subscription_product(&self) -> Option<&Product> {
         self.products.iter().find(|p| p.subscription_only)
     }

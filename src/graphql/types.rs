@@ -74,12 +74,7 @@ fn product(ctx: &Context<'_>, code: &str) -> Product {
 }
 
 fn edition(ctx: &Context<'_>, product_code: &str, code: &str) -> Edition {
-    let name = app(ctx)
-        .catalog
-        .product(product_code)
-        .and_then(|p| p.edition(code))
-        .map(|e| e.name.clone())
-        .unwrap_or_else(|| code.to_string());
+    let name = app(ctx).catalog.edition_name(product_code, code);
     Edition {
         code: ID(code.to_string()),
         name,

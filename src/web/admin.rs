@@ -3,9 +3,7 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{
-    self, Col, Table, credits, csrf_field, cta, data_table, error_box, number, pager, when,
-};
+use super::layout::{self, Col, FormPage, Table, credits, cta, data_table, number, pager, when};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewAccount;
 use crate::error::AppError;
@@ -76,26 +74,26 @@ pub async fn new_page(s: Session) -> Response {
 }
 
 fn new_form(s: &Session, p: &FormData, error: Option<&AppError>) -> Response {
-    let body = html! {
-        (error_box(error))
-        form.stack method="post" action="/admin/partners/new" {
-            (csrf_field(s))
-            label for="login" { "Login" }
-            input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off" autofocus;
-            label for="name" { "Name" }
-            input #name type="text" name="name" value=(p.get("name")) required maxlength="200";
-            label for="email" { "Email" }
-            input #email type="email" name="email" value=(p.get("email")) required;
-            label for="password" { "Password (optional)" }
-            div.with-button {
-                input #password type="text" name="password" value=(p.get("password")) minlength=(crate::auth::MIN_PASSWORD) autocomplete="new-password" spellcheck="false" aria-describedby="password-hint";
-                button type="button" data-random-password="password" { "Random" }
-            }
-            p.hint #password-hint { "Leave it empty to email a generated password, which the partner changes at first sign-in." }
-            button.primary type="submit" { "Create the partner" }
+    let fields = html! {
+        label for="login" { "Login" }
+        input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off" autofocus;
+        label for="name" { "Name" }
+        input #name type="text" name="name" value=(p.get("name")) required maxlength="200";
+        label for="email" { "Email" }
+        input #email type="email" name="email" value=(p.get("email")) required;
+        label for="password" { "Password (optional)" }
+        div.with-button {
+            input #password type="text" name="password" value=(p.get("password")) minlength=(crate::auth::MIN_PASSWORD) autocomplete="new-password" spellcheck="false" aria-describedby="password-hint";
+            button type="button" data-random-password="password" { "Random" }
         }
+        p.hint #password-hint { "Leave it empty to email a generated password, which the partner changes at first sign-in." }
     };
-    layout::page_for(s, error, "Create a partner", body)
+    FormPage::new(
+        "Create a partner",
+        "/admin/partners/new",
+        "Create the partner",
+    )
+    .show(s, error, fields)
 }
 
 pub async fn create(
@@ -148,22 +146,23 @@ pub async fn grant_page(
 }
 
 fn grant_form(s: &Session, a: &AccountRow, p: &FormData, error: Option<&AppError>) -> Response {
-    let body = html! {
-        p.chosen { strong { (a.name) } " (" (a.login) ") has " strong #partner-balance { (a.balance) } " credits." }
-        (error_box(error))
-        form.stack method="post" action={ "/admin/partners/" (encode(&a.id)) "/grant" } {
-            (csrf_field(s))
-            input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
-            label for="amount" { "Credits" }
-            input #amount type="number" name="amount" min="1" max=(aggregates::values::MAX_GRANT) value=(p.get("amount")) required autofocus;
-            label for="reference" { "Reference" }
-            input #reference type="text" name="reference" value=(p.get("reference")) required maxlength="200" aria-describedby="reference-hint";
-            p.hint #reference-hint { "Your order or invoice number; one grant per reference." }
-            button.primary type="submit" { "Grant credits" }
-        }
-        p { a href="/admin/partners" { "Back to the partners" } }
+    let fields = html! {
+        input type="hidden" name="_idem" value=(crate::auth::new_id("web"));
+        label for="amount" { "Credits" }
+        input #amount type="number" name="amount" min="1" max=(aggregates::values::MAX_GRANT) value=(p.get("amount")) required autofocus;
+        label for="reference" { "Reference" }
+        input #reference type="text" name="reference" value=(p.get("reference")) required maxlength="200" aria-describedby="reference-hint";
+        p.hint #reference-hint { "Your order or invoice number; one grant per reference." }
     };
-    layout::page_for(s, error, "Grant credits", body)
+    let before = html! { p.chosen { strong { (a.name) } " (" (a.login) ") has " strong #partner-balance { (a.balance) } " credits." } };
+    FormPage::new(
+        "Grant credits",
+        &format!("/admin/partners/{}/grant", encode(&a.id)),
+        "Grant credits",
+    )
+    .before(before)
+    .back("/admin/partners", "Back to the partners")
+    .show(s, error, fields)
 }
 
 pub async fn grant(

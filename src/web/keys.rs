@@ -3,8 +3,8 @@
 
 use super::WebState;
 use super::forms::{Params, encode};
-use super::layout::{self, Col, Table, csrf_field, cta, data_table, error_box, pager, when};
-use super::owners::owner_names;
+use super::layout::{self, Col, FormPage, Table, cta, data_table, pager, when};
+use super::owners::{on_behalf, owner_names};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::error::AppError;
 use axum::extract::State;
@@ -72,27 +72,22 @@ pub async fn new_page(s: Session) -> Response {
 }
 
 fn key_form(s: &Session, name: &str, key: &str, error: Option<&AppError>) -> Response {
-    let body = html! {
-        (error_box(error))
-        form.stack method="post" action="/keys/new" {
-            (csrf_field(s))
-            label for="name" { "Name" }
-            input #name type="text" name="name" value=(name) required maxlength="200" aria-describedby="name-hint" autofocus;
-            p.hint #name-hint { "For you to find the key again, e.g. the customer's name." }
-            label for="key" { "Key" }
-            div.with-button {
-                input #key.mono type="text" name="key" value=(key) maxlength="19"
-                    pattern="[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}"
-                    placeholder="XXXX-XXXX-XXXX-XXXX" autocapitalize="characters" spellcheck="false"
-                    data-key-check="key-status" aria-describedby="key-hint key-status";
-                button type="button" data-random-key="key" { "Random" }
-            }
-            p.hint #key-hint { "Four groups of four letters (A–Z) or digits, e.g. AB12-CD34-EF56-GH78. Leave it empty for a random key." }
-            p.hint #key-status aria-live="polite" {}
-            button.primary type="submit" { "Add" }
+    let fields = html! {
+        label for="name" { "Name" }
+        input #name type="text" name="name" value=(name) required maxlength="200" aria-describedby="name-hint" autofocus;
+        p.hint #name-hint { "For you to find the key again, e.g. the customer's name." }
+        label for="key" { "Key" }
+        div.with-button {
+            input #key.mono type="text" name="key" value=(key) maxlength="19"
+                pattern="[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}"
+                placeholder="XXXX-XXXX-XXXX-XXXX" autocapitalize="characters" spellcheck="false"
+                data-key-check="key-status" aria-describedby="key-hint key-status";
+            button type="button" data-random-key="key" { "Random" }
         }
+        p.hint #key-hint { "Four groups of four letters (A–Z) or digits, e.g. AB12-CD34-EF56-GH78. Leave it empty for a random key." }
+        p.hint #key-status aria-live="polite" {}
     };
-    layout::page_for(s, error, "Generate an Activation Key", body)
+    FormPage::new("Generate an Activation Key", "/keys/new", "Add").show(s, error, fields)
 }
 
 pub async fn create(
@@ -141,5 +136,24 @@ pub fn key_cell(keys: &HashMap<String, KeyRow>, id: &str) -> Markup {
     match keys.get(id) {
         Some(k) => html! { span.mono.nowrap { (k.key) } br; span.muted { (k.name) } },
         None => html! {},
+    }
+}
+
+/// The support or subscription a page acts on: `what` it is, the key it is
+/// on, and whose it is when a partner acts on its reseller's.
+pub async fn chosen_on_key(
+    st: &WebState,
+    s: &Session,
+    what: Markup,
+    key_id: &str,
+    reseller: Option<&str>,
+) -> Markup {
+    let key = st.app.activation_key(&s.caller, key_id).await.ok();
+    html! {
+        p.chosen {
+            (what)
+            @if let Some(k) = &key { " · key " span.mono { (k.key) } " (" (k.name) ")" }
+        }
+        (on_behalf(reseller))
     }
 }

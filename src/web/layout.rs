@@ -96,6 +96,66 @@ pub fn page_for(s: &Session, error: Option<&AppError>, title: &str, body: Markup
     page_with_status(s, error.map_or(StatusCode::OK, status_of), title, body)
 }
 
+/// A form that posts to `action` with the session's CSRF token: its fields
+/// and its one primary button.
+pub fn post_form(s: &Session, action: &str, fields: Markup, button: &str) -> Markup {
+    html! {
+        form.stack method="post" action=(action) {
+            (csrf_field(s))
+            (fields)
+            button.primary type="submit" { (button) }
+        }
+    }
+}
+
+/// A page that is one form: what it acts on, the last try's refusal, the
+/// form and the way back to the list it came from.
+pub struct FormPage<'a> {
+    title: &'a str,
+    action: &'a str,
+    button: &'a str,
+    before: Option<Markup>,
+    back: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> FormPage<'a> {
+    pub fn new(title: &'a str, action: &'a str, button: &'a str) -> Self {
+        FormPage {
+            title,
+            action,
+            button,
+            before: None,
+            back: None,
+        }
+    }
+
+    /// What the form acts on.
+    pub fn before(self, before: Markup) -> Self {
+        FormPage {
+            before: Some(before),
+            ..self
+        }
+    }
+
+    /// The list's address and its link's text.
+    pub fn back(self, href: &'a str, text: &'a str) -> Self {
+        FormPage {
+            back: Some((href, text)),
+            ..self
+        }
+    }
+
+    pub fn show(self, s: &Session, error: Option<&AppError>, fields: Markup) -> Response {
+        let body = html! {
+            @if let Some(before) = self.before { (before) }
+            (error_box(error))
+            (post_form(s, self.action, fields, self.button))
+            @if let Some((href, text)) = self.back { p { a href=(href) { (text) } } }
+        };
+        page_for(s, error, self.title, body)
+    }
+}
+
 pub fn page_with_status(s: &Session, status: StatusCode, title: &str, body: Markup) -> Response {
     let markup = html! {
         (DOCTYPE)

@@ -73,19 +73,6 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
     let now = projections::db::time_text(Utc::now());
     let seller = s.caller.role != Role::Admin;
     let catalog = &st.app.catalog;
-    let product_name = |code: &str| {
-        catalog
-            .product(code)
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| code.to_string())
-    };
-    let edition_name = |code: &str, e: &str| {
-        catalog
-            .product(code)
-            .and_then(|x| x.edition(e))
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| e.to_string())
-    };
     let body = html! {
         div.toolbar {
             form.filters method="get" action="/licenses" role="search" {
@@ -135,7 +122,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                 @for (_, l) in &page.rows {
                     tr.reseller-row[!owners.is_own(&l.owner_id)] {
                         td.mono { (keys.get(&l.key_id).map(String::as_str).unwrap_or("")) }
-                        td { (product_name(&l.product)) " " span.muted { (edition_name(&l.product, &l.edition)) } }
+                        td { (catalog.product_name(&l.product)) " " span.muted { (catalog.edition_name(&l.product, &l.edition)) } }
                         td.num { (l.users) }
                         td {
                             (status_text(l, &now))
@@ -172,15 +159,12 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
 
 /// The license a page acts on, and whose it is when a partner acts on its
 /// reseller's.
-fn describe(st: &WebState, l: &LicenseRow, reseller: Option<&str>) -> Markup {
-    let product = st.app.catalog.product(&l.product);
-    let edition = product
-        .and_then(|x| x.edition(&l.edition))
-        .map(|e| e.name.clone())
-        .unwrap_or_else(|| l.edition.clone());
+pub(super) fn describe(st: &WebState, l: &LicenseRow, reseller: Option<&str>) -> Markup {
+    let catalog = &st.app.catalog;
+    let edition = catalog.edition_name(&l.product, &l.edition);
     html! {
         p.chosen {
-            strong { (product.map(|x| x.name.clone()).unwrap_or_else(|| l.product.clone())) " " (edition) }
+            strong { (catalog.product_name(&l.product)) " " (edition) }
             " · " (l.users) " users · "
             @if is_permanent(l) { "Permanent" } @else { "Trial" }
             " · created " (when(&l.created_at))
@@ -227,10 +211,7 @@ impl review::Change for Upgrade {
             .map(str::to_string)
             .unwrap_or(license.users.to_string());
         let edition = p.opt("edition").unwrap_or(&license.edition).to_string();
-        let edition_name = product
-            .and_then(|x| x.edition(&edition))
-            .map(|e| e.name.clone())
-            .unwrap_or_else(|| edition.clone());
+        let edition_name = st.app.catalog.edition_name(&license.product, &edition);
         let confirm = review::Confirm {
             action: &action,
             fields: &self.fields(p),
@@ -270,72 +251,6 @@ impl review::Change for Upgrade {
 
     async fn done(self, _: &WebState, _: &Session, _: &str) -> (&'static str, String) {
         ("/licenses", "The license was upgraded.".to_string())
-    }
-}
-
-pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
-    match st.app.license(&s.caller, &id).await {
-        Ok(l) => {
-            let (email, comment) = (
-                l.email.clone().unwrap_or_default(),
-                l.comment.clone().unwrap_or_default(),
-            );
-            let reseller = reseller_owner(&st, &s, &l.owner_id).await;
-            edit_form(&st, &s, &l, reseller.as_deref(), &email, &comment, None)
-        }
-        Err(e) => layout::session_error(&s, &e),
-    }
-}
-
-fn edit_form(
-    st: &WebState,
-    s: &Session,
-    l: &LicenseRow,
-    reseller: Option<&str>,
-    email: &str,
-    comment: &str,
-    error: Option<&AppError>,
-) -> Response {
-    let body = html! {
-        (describe(st, l, reseller))
-        (error_box(error))
-        form.stack method="post" action={ "/licenses/" (encode(&l.id)) "/edit" } {
-            (csrf_field(s))
-            label for="email" { "Customer email" }
-            input #email type="email" name="email" value=(email) autofocus;
-            label for="comment" { "Comment" }
-            input #comment type="text" name="comment" value=(comment) maxlength="500";
-            button.primary type="submit" { "Save" }
-        }
-        p { a href="/licenses" { "Back to the licenses" } }
-    };
-    layout::page_for(s, error, "Edit a license", body)
-}
-
-pub async fn edit(
-    State(st): State<WebState>,
-    Path(id): Path<String>,
-    SignedForm { session: s, form }: SignedForm,
-) -> Response {
-    let (email, comment) = (form.get("email"), form.get("comment"));
-    match st
-        .app
-        .edit_license(
-            &s.caller,
-            &id,
-            Some(email.to_string()),
-            Some(comment.to_string()),
-        )
-        .await
-    {
-        Ok(_) => redirect_with_flash("/licenses", "The license was saved.", s.secure),
-        Err(e) => match st.app.license(&s.caller, &id).await {
-            Ok(l) => {
-                let reseller = reseller_owner(&st, &s, &l.owner_id).await;
-                edit_form(&st, &s, &l, reseller.as_deref(), email, comment, Some(&e))
-            }
-            Err(_) => layout::session_error(&s, &e),
-        },
     }
 }
 

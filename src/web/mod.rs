@@ -7,6 +7,7 @@
 mod admin;
 mod chart;
 mod credits;
+mod edit;
 mod forms;
 mod generate;
 mod home;
@@ -68,7 +69,7 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         )
         .route(
             "/licenses/{id}/edit",
-            get(licenses::edit_page).post(licenses::edit),
+            edit::edit_routes(edit::Sold::License),
         )
         .route(
             "/licenses/{id}/delete",
@@ -87,10 +88,7 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
             "/support/{id}/extend",
             review::change_routes(support::Change::Extend),
         )
-        .route(
-            "/support/{id}/edit",
-            get(support::edit_page).post(support::edit),
-        )
+        .route("/support/{id}/edit", edit::edit_routes(edit::Sold::Support))
         .route("/subscriptions", get(subscriptions::list))
         .route(
             "/subscriptions/{id}/extend",

@@ -5,9 +5,7 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{
-    self, Col, Table, credits, csrf_field, cta, data_table, error_box, number, pager, when,
-};
+use super::layout::{self, Col, FormPage, Table, credits, cta, data_table, number, pager, when};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewAccount;
 use crate::error::AppError;
@@ -122,31 +120,26 @@ fn new_form(
     products: &[String],
     error: Option<&AppError>,
 ) -> Response {
-    let body = html! {
-        (error_box(error))
-        form.stack method="post" action="/resellers/new" {
-            (csrf_field(s))
-            label for="login" { "Login" }
-            input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off" autofocus;
-            label for="password" { "Password" }
-            div.with-button {
-                input #password type="text" name="password" value=(p.get("password")) minlength=(crate::auth::MIN_PASSWORD) autocomplete="new-password" spellcheck="false" aria-describedby="password-hint";
-                button type="button" data-random-password="password" { "Random" }
-            }
-            p.hint #password-hint {
-                "We recommend the Random button; left empty, one is generated. Either way it is emailed to the reseller, shown to you once, and changed by the reseller at first sign-in."
-            }
-            label for="email" { "Email" }
-            input #email type="email" name="email" value=(p.get("email")) required aria-describedby="email-hint";
-            p.hint #email-hint { "The reseller receives its login, its password and the portal's address at this address." }
-            label for="name" { "Name (optional)" }
-            input #name type="text" name="name" value=(p.get("name")) maxlength="200" aria-describedby="name-hint";
-            p.hint #name-hint { "The company or person; the login when left empty." }
-            (product_boxes(st, products))
-            button.primary type="submit" { "Add" }
+    let fields = html! {
+        label for="login" { "Login" }
+        input #login type="text" name="login" value=(p.get("login")) required autocapitalize="none" spellcheck="false" autocomplete="off" autofocus;
+        label for="password" { "Password" }
+        div.with-button {
+            input #password type="text" name="password" value=(p.get("password")) minlength=(crate::auth::MIN_PASSWORD) autocomplete="new-password" spellcheck="false" aria-describedby="password-hint";
+            button type="button" data-random-password="password" { "Random" }
         }
+        p.hint #password-hint {
+            "We recommend the Random button; left empty, one is generated. Either way it is emailed to the reseller, shown to you once, and changed by the reseller at first sign-in."
+        }
+        label for="email" { "Email" }
+        input #email type="email" name="email" value=(p.get("email")) required aria-describedby="email-hint";
+        p.hint #email-hint { "The reseller receives its login, its password and the portal's address at this address." }
+        label for="name" { "Name (optional)" }
+        input #name type="text" name="name" value=(p.get("name")) maxlength="200" aria-describedby="name-hint";
+        p.hint #name-hint { "The company or person; the login when left empty." }
+        (product_boxes(st, products))
     };
-    layout::page_for(s, error, "Add a new reseller", body)
+    FormPage::new("Add a new reseller", "/resellers/new", "Add").show(s, error, fields)
 }
 
 pub async fn create(
@@ -245,21 +238,24 @@ fn give_form(
     before: Option<Markup>,
     error: Option<&AppError>,
 ) -> Response {
-    let body = html! {
+    let fields = html! {
+        input type="hidden" name="_idem" value=(idem);
+        label for="amount" { "Credits to give" }
+        input #amount type="number" name="amount" min="1" max=(s.account.balance.max(1)) value=(amount) required aria-describedby="amount-hint" autofocus;
+        p.hint #amount-hint { "They move from your balance (" (credits(s.account.balance)) ") to the reseller's." }
+    };
+    let before = html! {
         @if let Some(before) = before { (before) }
         p.chosen { strong { (r.name) } " (" (r.login) ") has " strong #reseller-balance { (r.balance) } " credits." }
-        (error_box(error))
-        form.stack method="post" action={ "/resellers/" (encode(&r.id)) "/credits" } {
-            (csrf_field(s))
-            input type="hidden" name="_idem" value=(idem);
-            label for="amount" { "Credits to give" }
-            input #amount type="number" name="amount" min="1" max=(s.account.balance.max(1)) value=(amount) required aria-describedby="amount-hint" autofocus;
-            p.hint #amount-hint { "They move from your balance (" (credits(s.account.balance)) ") to the reseller's." }
-            button.primary type="submit" { "Give credits" }
-        }
-        p { a href="/resellers" { "Back to the resellers" } }
     };
-    layout::page_for(s, error, "Give credits to a reseller", body)
+    FormPage::new(
+        "Give credits to a reseller",
+        &format!("/resellers/{}/credits", encode(&r.id)),
+        "Give credits",
+    )
+    .before(before)
+    .back("/resellers", "Back to the resellers")
+    .show(s, error, fields)
 }
 
 pub async fn give(
@@ -337,21 +333,22 @@ fn edit_form(
     products: &[String],
     error: Option<&AppError>,
 ) -> Response {
-    let body = html! {
-        p.chosen { "Login " strong { (r.login) } }
-        (error_box(error))
-        form.stack method="post" action={ "/resellers/" (encode(&r.id)) "/edit" } {
-            (csrf_field(s))
-            label for="name" { "Name" }
-            input #name type="text" name="name" value=(p.get("name")) required maxlength="200" autofocus;
-            label for="email" { "Email" }
-            input #email type="email" name="email" value=(p.get("email")) required;
-            (product_boxes(st, products))
-            button.primary type="submit" { "Save" }
-        }
-        p { a href="/resellers" { "Back to the resellers" } }
+    let fields = html! {
+        label for="name" { "Name" }
+        input #name type="text" name="name" value=(p.get("name")) required maxlength="200" autofocus;
+        label for="email" { "Email" }
+        input #email type="email" name="email" value=(p.get("email")) required;
+        (product_boxes(st, products))
     };
-    layout::page_for(s, error, "Edit a reseller", body)
+    let before = html! { p.chosen { "Login " strong { (r.login) } } };
+    FormPage::new(
+        "Edit a reseller",
+        &format!("/resellers/{}/edit", encode(&r.id)),
+        "Save",
+    )
+    .before(before)
+    .back("/resellers", "Back to the resellers")
+    .show(s, error, fields)
 }
 
 pub async fn edit(

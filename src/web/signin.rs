@@ -6,7 +6,7 @@
 
 use super::WebState;
 use super::forms::Params;
-use super::layout::{self, csrf_field, error_box};
+use super::layout::{self, error_box, post_form};
 use super::session::{
     self, CSRF_FIELD, ClientAddress, PRE_SESSION_COOKIE, Session, SignedForm, cookie, csrf_ok,
     csrf_token, redirect_with_flash, set_cookie,
@@ -207,8 +207,7 @@ fn password_form(s: &Session, error: Option<&AppError>, status: StatusCode) -> R
             }
         }
         (error_box(error))
-        form.stack method="post" action="/password" {
-            (csrf_field(s))
+        (post_form(s, "/password", html! {
             label for="current" { "Current password" }
             input #current type="password" name="current" autocomplete="current-password" required autofocus;
             label for="new" { "New password" }
@@ -216,8 +215,7 @@ fn password_form(s: &Session, error: Option<&AppError>, status: StatusCode) -> R
             p.hint #new-hint { "At least " (crate::auth::MIN_PASSWORD) " characters, hard to guess (a few unrelated words do well), without your login or email." }
             label for="confirm" { "New password again" }
             input #confirm type="password" name="confirm" autocomplete="new-password" required;
-            button.primary type="submit" { "Change password" }
-        }
+        }, "Change password"))
     };
     layout::page_with_status(s, status, "Change your password", body)
 }

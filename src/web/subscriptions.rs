@@ -7,11 +7,11 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::generate::{key_choice, key_picker};
-use super::keys::{key_cell, keys_of};
+use super::keys::{chosen_on_key, key_cell, keys_of};
 use super::layout::{
     self, Col, Table, credits, cta, data_table, day, error_box, pager, plural, when,
 };
-use super::owners::{on_behalf, owner_names, reseller_owner};
+use super::owners::{owner_names, reseller_owner};
 use super::review::{self, ChangePage};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{CreateSubscription, Operation};
@@ -229,20 +229,11 @@ pub async fn create(
 /// partner acts on its reseller's.
 async fn describe(st: &WebState, s: &Session, x: &SubscriptionRow) -> Markup {
     let reseller = reseller_owner(st, s, &x.owner_id).await;
-    let key = st.app.activation_key(&s.caller, &x.key_id).await.ok();
-    let name = st
-        .app
-        .catalog
-        .product(&x.software)
-        .map(|p| p.name.clone())
-        .unwrap_or_else(|| x.software.clone());
-    html! {
-        p.chosen {
-            strong { (name) } " · " (plural(x.channels, "channel")) " · ends " (day(&x.ends_on))
-            @if let Some(k) = &key { " · key " span.mono { (k.key) } " (" (k.name) ")" }
-        }
-        (on_behalf(reseller.as_deref()))
-    }
+    let what = html! {
+        strong { (st.app.catalog.product_name(&x.software)) }
+        " · " (plural(x.channels, "channel")) " · ends " (day(&x.ends_on))
+    };
+    chosen_on_key(st, s, what, &x.key_id, reseller.as_deref()).await
 }
 
 /// A priced change to a subscription.

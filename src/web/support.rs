@@ -6,17 +6,15 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::keys::{key_cell, keys_of};
-use super::layout::{
-    self, Col, Table, credits, csrf_field, cta, data_table, day, error_box, pager, plural,
-};
-use super::owners::{on_behalf, owner_names, reseller_owner};
+use super::keys::{chosen_on_key, key_cell, keys_of};
+use super::layout::{self, Col, Table, credits, cta, data_table, day, error_box, pager, plural};
+use super::owners::{owner_names, reseller_owner};
 use super::review::{self, ChangePage};
-use super::session::{Session, SignedForm, redirect_with_flash};
+use super::session::Session;
 use crate::app::{EXPIRING_DAYS, Operation};
 use crate::error::{AppError, AppResult};
 use aggregates::Role;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
@@ -177,28 +175,26 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
 }
 
 fn product_label(st: &WebState, x: &SupportRow) -> Markup {
-    let product = st.app.catalog.product(&x.product);
-    let edition = product
-        .and_then(|p| p.edition(&x.edition))
-        .map(|e| e.name.clone())
-        .unwrap_or_else(|| x.edition.clone());
+    let catalog = &st.app.catalog;
     html! {
-        (product.map(|p| p.name.clone()).unwrap_or_else(|| x.product.clone()))
-        " " span.muted { (edition) }
+        (catalog.product_name(&x.product))
+        " " span.muted { (catalog.edition_name(&x.product, &x.edition)) }
     }
 }
 
 /// The support a page acts on, on which key, and whose it is when a partner
 /// acts on its reseller's.
-async fn describe(st: &WebState, s: &Session, x: &SupportRow, reseller: Option<&str>) -> Markup {
-    let key = st.app.activation_key(&s.caller, &x.key_id).await.ok();
-    html! {
-        p.chosen {
-            strong { (product_label(st, x)) } " · " (plural(x.users, "user")) " · ends " (day(&x.end_of_support))
-            @if let Some(k) = &key { " · key " span.mono { (k.key) } " (" (k.name) ")" }
-        }
-        (on_behalf(reseller))
-    }
+pub(super) async fn describe(
+    st: &WebState,
+    s: &Session,
+    x: &SupportRow,
+    reseller: Option<&str>,
+) -> Markup {
+    let what = html! {
+        strong { (product_label(st, x)) }
+        " · " (plural(x.users, "user")) " · ends " (day(&x.end_of_support))
+    };
+    chosen_on_key(st, s, what, &x.key_id, reseller).await
 }
 
 /// A priced change to a support.
@@ -263,10 +259,7 @@ impl review::Change for Change {
             .unwrap_or(support.users.to_string());
         let edition = p.opt("edition").unwrap_or(&support.edition).to_string();
         let months = p.get("months").to_string();
-        let edition_name = product
-            .and_then(|x| x.edition(&edition))
-            .map(|e| e.name.clone())
-            .unwrap_or_else(|| edition.clone());
+        let edition_name = st.app.catalog.edition_name(&support.product, &edition);
         let confirm = review::Confirm {
             action: &action,
             fields: &self.fields(p),
@@ -334,68 +327,5 @@ impl review::Change for Change {
             },
         };
         ("/support", message)
-    }
-}
-
-pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
-    match st.app.support(&s.caller, &id).await {
-        Ok(x) => {
-            let (email, comment) = (
-                x.email.clone().unwrap_or_default(),
-                x.comment.clone().unwrap_or_default(),
-            );
-            edit_form(&st, &s, &x, &email, &comment, None).await
-        }
-        Err(e) => layout::session_error(&s, &e),
-    }
-}
-
-async fn edit_form(
-    st: &WebState,
-    s: &Session,
-    x: &SupportRow,
-    email: &str,
-    comment: &str,
-    error: Option<&AppError>,
-) -> Response {
-    let reseller = reseller_owner(st, s, &x.owner_id).await;
-    let described = describe(st, s, x, reseller.as_deref()).await;
-    let body = html! {
-        (described)
-        (error_box(error))
-        form.stack method="post" action={ "/support/" (encode(&x.id)) "/edit" } {
-            (csrf_field(s))
-            label for="email" { "Customer email" }
-            input #email type="email" name="email" value=(email) autofocus;
-            label for="comment" { "Comment" }
-            input #comment type="text" name="comment" value=(comment) maxlength="500";
-            button.primary type="submit" { "Save" }
-        }
-        p { a href="/support" { "Back to the support list" } }
-    };
-    layout::page_for(s, error, "Edit a support", body)
-}
-
-pub async fn edit(
-    State(st): State<WebState>,
-    Path(id): Path<String>,
-    SignedForm { session: s, form }: SignedForm,
-) -> Response {
-    let (email, comment) = (form.get("email"), form.get("comment"));
-    match st
-        .app
-        .edit_support(
-            &s.caller,
-            &id,
-            Some(email.to_string()),
-            Some(comment.to_string()),
-        )
-        .await
-    {
-        Ok(_) => redirect_with_flash("/support", "The support was saved.", s.secure),
-        Err(e) => match st.app.support(&s.caller, &id).await {
-            Ok(x) => edit_form(&st, &s, &x, email, comment, Some(&e)).await,
-            Err(_) => layout::session_error(&s, &e),
-        },
     }
 }

@@ -4,7 +4,7 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
-use super::layout::{self, Col, Table, csrf_field, data_table, error_box, pager, when};
+use super::layout::{self, Col, Table, csrf_field, data_table, error_box, pager, post_form, when};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::{ApiTokenRow, TokenScope};
 use crate::error::AppError;
@@ -117,8 +117,7 @@ async fn render(
 fn create_form(s: &Session, p: &FormData) -> Markup {
     let write = p.get("scope") == "WRITE";
     html! {
-        form.stack method="post" action="/tokens/new" {
-            (csrf_field(s))
+        (post_form(s, "/tokens/new", html! {
             label for="name" { "Name" }
             input #name type="text" name="name" required maxlength="100" value=(p.get("name")) placeholder="Grafana dashboard";
             fieldset {
@@ -129,8 +128,7 @@ fn create_form(s: &Session, p: &FormData) -> Markup {
             label for="expires" { "Expires after (optional)" }
             input #expires type="date" name="expires" value=(p.get("expires")) aria-describedby="expires-hint";
             p.hint #expires-hint { "The token works through that day (UTC). Empty: until it is revoked." }
-            button.primary type="submit" { "Create" }
-        }
+        }, "Create"))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::WebState;
 use super::forms::{Params, encode};
-use super::layout::{self, Col, Table, csrf_field, data_table, error_box, pager, when};
+use super::layout::{self, Col, Table, csrf_field, data_table, error_box, pager, post_form, when};
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewWebhook;
 use crate::error::AppError;
@@ -84,8 +84,7 @@ async fn render_list(
         (pager("/webhooks", p, &page))
         h2 { "Add an endpoint" }
         (error_box(error))
-        form.stack method="post" action="/webhooks/new" {
-            (csrf_field(s))
+        (post_form(s, "/webhooks/new", html! {
             label for="url" { "URL" }
             input #url.mono type="url" name="url" required maxlength="2048" placeholder="https://example.com/webhooks" aria-describedby="url-hint";
             p.hint #url-hint { "https, or http to 127.0.0.1, ::1 or localhost." }
@@ -97,8 +96,7 @@ async fn render_list(
                     label { input type="checkbox" name="events" value=(t); " " (type_label(t)) }
                 }
             }
-            button.primary type="submit" { "Add" }
-        }
+        }, "Add"))
         @if let Some(on) = digest {
             h2 { "Support reminders by email" }
             form.stack method="post" action="/webhooks/digest" {
