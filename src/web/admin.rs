@@ -4,6 +4,7 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::layout::{self, Col, FormPage, Table, credits, cta, data_table, number, pager, when};
+use super::owners::account_of;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewAccount;
 use crate::error::AppError;
@@ -127,11 +128,7 @@ async fn partner(st: &WebState, s: &Session, id: &str) -> Result<AccountRow, Res
     if let Some(r) = admin_only(s) {
         return Err(r);
     }
-    match st.app.visible_account(&s.caller, id).await {
-        Ok(a) if a.role == Role::Partner.as_str() => Ok(a),
-        Ok(_) => Err(layout::session_error(s, &AppError::not_found("partner"))),
-        Err(e) => Err(layout::session_error(s, &e)),
-    }
+    account_of(st, s, id, (Role::Partner, "partner")).await
 }
 
 pub async fn grant_page(
@@ -155,25 +152,18 @@ fn grant_form(s: &Session, a: &AccountRow, p: &FormData, error: Option<&AppError
         p.hint #reference-hint { "Your order or invoice number; one grant per reference." }
     };
     let before = html! { p.chosen { strong { (a.name) } " (" (a.login) ") has " strong #partner-balance { (a.balance) } " credits." } };
-    FormPage::new(
-        "Grant credits",
-        &format!("/admin/partners/{}/grant", encode(&a.id)),
-        "Grant credits",
-    )
-    .before(before)
-    .back("/admin/partners", "Back to the partners")
-    .show(s, error, fields)
+    let action = format!("/admin/partners/{}/grant", encode(&a.id));
+    let page = FormPage::new("Grant credits", &action, "Grant credits").before(before);
+    page.back("/admin/partners", "Back to the partners")
+        .show(s, error, fields)
 }
 
 pub async fn grant(
     State(st): State<WebState>,
     Path(id): Path<String>,
     SignedForm { session: s, form }: SignedForm,
-) -> Response {
-    let a = match partner(&st, &s, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let a = partner(&st, &s, &id).await?;
     // A grant whose reference was used before answers with the first entry.
     let started = projections::db::time_text(chrono::Utc::now());
     let result = match form.int("amount", "The amount") {
@@ -190,7 +180,7 @@ pub async fn grant(
         }
         Err(e) => Err(e),
     };
-    match result {
+    Ok(match result {
         Ok(entry) if entry.at < started => redirect_with_flash(
             "/admin/partners",
             &format!(
@@ -213,5 +203,5 @@ pub async fn grant(
             s.secure,
         ),
         Err(e) => grant_form(&s, &a, &form, Some(&e)),
-    }
+    })
 }

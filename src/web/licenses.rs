@@ -228,20 +228,11 @@ impl review::Change for Upgrade {
                 }), &confirm))
             } @else {
                 (review::choices_form(&action, html! {
-                    label for="edition" { "Edition" }
-                    select #edition name="edition" autofocus {
-                        @if let Some(product) = product {
-                            @let current = product.rank(&license.edition).unwrap_or(0);
-                            @for (i, e) in product.editions.iter().enumerate() {
-                                @if i >= current {
-                                    option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.license_per_user)) " per user" }
-                                }
-                            }
-                        }
-                    }
-                    label for="users" { "Users" }
-                    input #users type="number" name="users" min=(license.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
-                    p.hint #users-hint { "An upgrade never lowers the users or the edition; it costs the difference." }
+                    (review::upgrade_fields(
+                        review::Upgrade { product, from: (license.users, &license.edition), to: (&users, &edition) },
+                        |e| format!("{} per user", credits(e.license_per_user)),
+                        "An upgrade never lowers the users or the edition; it costs the difference.",
+                    ))
                 }))
             }
             p { a href="/licenses" { "Back to the licenses" } }

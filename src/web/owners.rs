@@ -1,10 +1,13 @@
 //! Telling the caller's own rows from its resellers' in the tables.
 
 use super::WebState;
+use super::layout;
 use super::session::Session;
+use crate::error::AppError;
 use aggregates::Role;
+use axum::response::Response;
 use maud::{Markup, html};
-use projections::queries::PageRequest;
+use projections::queries::{AccountRow, PageRequest};
 use std::collections::HashMap;
 
 /// How many resellers' names a table page can show; past this the row says
@@ -107,5 +110,20 @@ pub fn on_behalf(reseller: Option<&str>) -> Markup {
                 ": credits are spent from, and refunded to, its balance."
             }
         }
+    }
+}
+
+/// The account `id` when the caller sees it and it is a `role` (`noun` to a
+/// person); else the page that says it is not there, as for any other id.
+pub async fn account_of(
+    st: &WebState,
+    s: &Session,
+    id: &str,
+    (role, noun): (Role, &str),
+) -> Result<AccountRow, Response> {
+    match st.app.visible_account(&s.caller, id).await {
+        Ok(a) if a.role == role.as_str() => Ok(a),
+        Ok(_) => Err(layout::session_error(s, &AppError::not_found(noun))),
+        Err(e) => Err(layout::session_error(s, &e)),
     }
 }

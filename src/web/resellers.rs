@@ -6,6 +6,7 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::layout::{self, Col, FormPage, Table, credits, cta, data_table, number, pager, when};
+use super::owners::account_of;
 use super::session::{Session, SignedForm, redirect_with_flash};
 use crate::app::NewAccount;
 use crate::error::AppError;
@@ -201,11 +202,7 @@ async fn reseller(st: &WebState, s: &Session, id: &str) -> Result<AccountRow, Re
     if let Some(r) = partner_only(s) {
         return Err(r);
     }
-    match st.app.visible_account(&s.caller, id).await {
-        Ok(a) if a.role == Role::Reseller.as_str() => Ok(a),
-        Ok(_) => Err(layout::session_error(s, &AppError::not_found("reseller"))),
-        Err(e) => Err(layout::session_error(s, &e)),
-    }
+    account_of(st, s, id, (Role::Reseller, "reseller")).await
 }
 
 pub async fn give_page(
@@ -248,25 +245,18 @@ fn give_form(
         @if let Some(before) = before { (before) }
         p.chosen { strong { (r.name) } " (" (r.login) ") has " strong #reseller-balance { (r.balance) } " credits." }
     };
-    FormPage::new(
-        "Give credits to a reseller",
-        &format!("/resellers/{}/credits", encode(&r.id)),
-        "Give credits",
-    )
-    .before(before)
-    .back("/resellers", "Back to the resellers")
-    .show(s, error, fields)
+    let action = format!("/resellers/{}/credits", encode(&r.id));
+    let page = FormPage::new("Give credits to a reseller", &action, "Give credits").before(before);
+    page.back("/resellers", "Back to the resellers")
+        .show(s, error, fields)
 }
 
 pub async fn give(
     State(st): State<WebState>,
     Path(id): Path<String>,
     SignedForm { session: s, form }: SignedForm,
-) -> Response {
-    let r = match reseller(&st, &s, &id).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let r = reseller(&st, &s, &id).await?;
     let result = match form.int("amount", "The amount") {
         Ok(amount) => match st
             .app
@@ -282,7 +272,7 @@ pub async fn give(
         },
         Err(e) => Err(e),
     };
-    match result {
+    Ok(match result {
         Ok(entry) => redirect_with_flash(
             "/resellers",
             &format!(
@@ -301,7 +291,7 @@ pub async fn give(
             None,
             Some(&e),
         ),
-    }
+    })
 }
 
 pub async fn edit_page(State(st): State<WebState>, s: Session, Path(id): Path<String>) -> Response {
@@ -341,39 +331,34 @@ fn edit_form(
         (product_boxes(st, products))
     };
     let before = html! { p.chosen { "Login " strong { (r.login) } } };
-    FormPage::new(
-        "Edit a reseller",
-        &format!("/resellers/{}/edit", encode(&r.id)),
-        "Save",
-    )
-    .before(before)
-    .back("/resellers", "Back to the resellers")
-    .show(s, error, fields)
+    let action = format!("/resellers/{}/edit", encode(&r.id));
+    let page = FormPage::new("Edit a reseller", &action, "Save").before(before);
+    page.back("/resellers", "Back to the resellers")
+        .show(s, error, fields)
 }
 
 pub async fn edit(
     State(st): State<WebState>,
     Path(id): Path<String>,
     SignedForm { session: s, form }: SignedForm,
-) -> Response {
-    let r = match reseller(&st, &s, &id).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let r = reseller(&st, &s, &id).await?;
     let products = form.all("products");
     // Unchanged fields are left out, so the log records only what changed.
     let email = Some(form.get("email").to_string()).filter(|e| *e != r.email);
     let name = Some(form.get("name").to_string()).filter(|n| *n != r.name);
-    match st
-        .app
-        .edit_reseller(&s.caller, &id, email, name, Some(products.clone()))
-        .await
-    {
-        Ok(a) => redirect_with_flash(
-            "/resellers",
-            &format!("Reseller {} was saved.", a.login),
-            s.secure,
-        ),
-        Err(e) => edit_form(&st, &s, &r, &form, &products, Some(&e)),
-    }
+    Ok(
+        match st
+            .app
+            .edit_reseller(&s.caller, &id, email, name, Some(products.clone()))
+            .await
+        {
+            Ok(a) => redirect_with_flash(
+                "/resellers",
+                &format!("Reseller {} was saved.", a.login),
+                s.secure,
+            ),
+            Err(e) => edit_form(&st, &s, &r, &form, &products, Some(&e)),
+        },
+    )
 }

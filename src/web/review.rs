@@ -13,6 +13,7 @@ use super::layout::quote_panel;
 use super::session::{Session, SignedForm, redirect_with_flash, unhex};
 use crate::app::{Operation, Quote};
 use crate::error::{AppError, AppResult};
+use aggregates::catalog::{Edition, Product};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get};
@@ -193,6 +194,34 @@ pub fn choices_form(action: &str, fields: Markup) -> Markup {
             (fields)
             button type="submit" { "Review" }
         }
+    }
+}
+
+/// An upgrade's choices: the product, the users and edition it has, and
+/// those chosen so far (as typed).
+pub struct Upgrade<'a> {
+    pub product: Option<&'a Product>,
+    pub from: (i64, &'a str),
+    pub to: (&'a str, &'a str),
+}
+
+/// The edition (this one or a higher one, each with `price`) and the users
+/// (these or more) of an upgrade.
+pub fn upgrade_fields(u: Upgrade<'_>, price: impl Fn(&Edition) -> String, hint: &str) -> Markup {
+    let ((from_users, from_edition), (users, edition)) = (u.from, u.to);
+    html! {
+        label for="edition" { "Edition" }
+        select #edition name="edition" autofocus {
+            @if let Some(product) = u.product {
+                @let current = product.rank(from_edition).unwrap_or(0);
+                @for e in product.editions.iter().skip(current) {
+                    option value=(e.code) selected[e.code == edition] { (e.name) " — " (price(e)) }
+                }
+            }
+        }
+        label for="users" { "Users" }
+        input #users type="number" name="users" min=(from_users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
+        p.hint #users-hint { (hint) }
     }
 }
 

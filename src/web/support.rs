@@ -286,20 +286,11 @@ impl review::Change for Change {
                 (review::choices_form(&action, html! {
                     @match self {
                         Change::Upgrade => {
-                            label for="edition" { "Edition" }
-                            select #edition name="edition" autofocus {
-                                @if let Some(product) = product {
-                                    @let current = product.rank(&support.edition).unwrap_or(0);
-                                    @for (i, e) in product.editions.iter().enumerate() {
-                                        @if i >= current {
-                                            option value=(e.code) selected[e.code == edition] { (e.name) " — " (credits(e.support_per_user_month)) " per user per month" }
-                                        }
-                                    }
-                                }
-                            }
-                            label for="users" { "Users" }
-                            input #users type="number" name="users" min=(support.users) max=(aggregates::values::MAX_USERS) value=(users) required aria-describedby="users-hint";
-                            p.hint #users-hint { "The difference is charged for the months left until the End of Support." }
+                            (review::upgrade_fields(
+                                review::Upgrade { product, from: (support.users, &support.edition), to: (&users, &edition) },
+                                |e| format!("{} per user per month", credits(e.support_per_user_month)),
+                                "The difference is charged for the months left until the End of Support.",
+                            ))
                         }
                         Change::Extend => {
                             label for="months" { "Extend by" }
