@@ -1,7 +1,7 @@
 //! The command line: `serve` (the default) and the operator's tools.
 
 use crate::config::{DbArgs, ServeArgs};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -31,33 +31,9 @@ enum Command {
     /// Run the service (the default).
     Serve(ServeArgs),
     /// Add an administrator account.
-    CreateAdmin {
-        #[command(flatten)]
-        db: DbArgs,
-        #[arg(long)]
-        login: String,
-        #[arg(long)]
-        email: String,
-        /// Default: generated and printed once.
-        #[arg(long)]
-        password: Option<String>,
-        #[arg(long, default_value = "Administrator")]
-        name: String,
-    },
+    CreateAdmin(StaffArgs),
     /// Add an auditor account: reads everything, changes nothing.
-    CreateAuditor {
-        #[command(flatten)]
-        db: DbArgs,
-        #[arg(long)]
-        login: String,
-        #[arg(long)]
-        email: String,
-        /// Default: generated and printed once.
-        #[arg(long)]
-        password: Option<String>,
-        #[arg(long, default_value = "Auditor")]
-        name: String,
-    },
+    CreateAuditor(StaffArgs),
     /// Drop every view and rebuild it from the event log.
     Replay {
         #[command(flatten)]
@@ -122,6 +98,31 @@ enum Command {
     },
 }
 
+/// A vendor staff account to add from the command line.
+#[derive(Args)]
+struct StaffArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[arg(long)]
+    login: String,
+    #[arg(long)]
+    email: String,
+    /// Default: generated and printed once.
+    #[arg(long)]
+    password: Option<String>,
+    /// Default: "Administrator" or "Auditor".
+    #[arg(long)]
+    name: Option<String>,
+}
+
+impl StaffArgs {
+    async fn create(self, role: aggregates::Role, default_name: &str) -> Result<ExitCode, String> {
+        let name = self.name.unwrap_or_else(|| default_name.to_string());
+        let new = crate::app::NewAccount::top_level(self.login, self.email, name, self.password);
+        create_admin(self.db, new, role).await
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli
@@ -170,26 +171,8 @@ fn offline(db: DbArgs) -> ServeArgs {
 async fn run(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Serve(args) => serve(args).await,
-        Command::CreateAdmin {
-            db,
-            login,
-            email,
-            password,
-            name,
-        } => {
-            let new = crate::app::NewAccount::top_level(login, email, name, password);
-            create_admin(db, new, aggregates::Role::Admin).await
-        }
-        Command::CreateAuditor {
-            db,
-            login,
-            email,
-            password,
-            name,
-        } => {
-            let new = crate::app::NewAccount::top_level(login, email, name, password);
-            create_admin(db, new, aggregates::Role::Auditor).await
-        }
+        Command::CreateAdmin(staff) => staff.create(aggregates::Role::Admin, "Administrator").await,
+        Command::CreateAuditor(staff) => staff.create(aggregates::Role::Auditor, "Auditor").await,
         Command::Replay { db } => replay(db).await,
         Command::Verify { db, views } => verify(db, views).await,
         Command::ExportEvents {
