@@ -35,7 +35,7 @@ struct Frameworks<R: Repository> {
     admin: Framework<R, Admin>,
 }
 
-struct Framework<R: Repository, A: Aggregate + Clone + crate::event_store::Footprint> {
+struct Framework<R: Repository, A: Aggregate + Clone + crate::event_store::Footprint + 'static> {
     commands: CqrsFramework<A, LedgerStore<R, A>>,
     reads: LedgerStore<R, A>,
 }
@@ -48,7 +48,8 @@ where
         + Send
         + Sync
         + Account
-        + crate::event_store::Footprint,
+        + crate::event_store::Footprint
+        + 'static,
 {
     fn new(pool: &R::Pool, services: &LedgerServices) -> Self {
         let store = LedgerStore::new(pool, SNAPSHOT_EVERY);

@@ -21,14 +21,21 @@ both_backends!(
         }
         let key = app.key(&token, "Server").await;
         let desktop = |users: i64| json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" } });
-        let snapshots: i64 = {
+        // The snapshot is written in the background, after the answer.
+        let mut snapshots = 0;
+        for _ in 0..200 {
             let running = app.running.as_ref().expect("running");
-            sqlx::query_scalar("SELECT count(*) FROM snapshots WHERE aggregate_id = $1")
-                .bind(&acme)
-                .fetch_one(&running.app.db.pool)
-                .await
-                .expect("count snapshots")
-        };
+            snapshots =
+                sqlx::query_scalar("SELECT count(*) FROM snapshots WHERE aggregate_id = $1")
+                    .bind(&acme)
+                    .fetch_one(&running.app.db.pool)
+                    .await
+                    .expect("count snapshots");
+            if snapshots > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
         assert_eq!(snapshots, 1, "one snapshot after 100 events");
 
         for round in ["live", "after a restart"] {
