@@ -127,7 +127,12 @@ impl<A: Clone + Footprint> Cache<A> {
         self.states.get(id).map(|e| (e.state.clone(), e.sequence))
     }
 
+    /// Keeps `state` as the stream's at `sequence`, unless a later one is
+    /// kept already (two commits' answers can arrive out of order).
     pub(super) fn put(&mut self, id: String, state: A, sequence: usize) {
+        if self.states.get(&id).is_some_and(|e| e.sequence > sequence) {
+            return;
+        }
         let limit = LIMIT.load(Ordering::Relaxed);
         let bytes = state.footprint() + size_of::<Entry<A>>() + id.len();
         self.forget(&id);
@@ -164,7 +169,7 @@ impl<A: Clone + Footprint> Cache<A> {
         }
     }
 
-    pub(super) fn forget(&mut self, id: &str) {
+    fn forget(&mut self, id: &str) {
         if let Some(e) = self.states.remove(id) {
             self.sub(e.bytes);
         }
@@ -190,6 +195,24 @@ impl<A> Drop for Cache<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_answer_does_not_replace_a_later_state() {
+        let mut cache = Cache::new();
+        let later = Ledger {
+            balance: 7,
+            ..Ledger::default()
+        };
+        cache.put("acc".into(), later.clone(), 11);
+        cache.put("acc".into(), Ledger::default(), 10);
+        assert_eq!(cache.get("acc"), Some((later, 11)));
+        let latest = Ledger {
+            balance: 9,
+            ..Ledger::default()
+        };
+        cache.put("acc".into(), latest.clone(), 12);
+        assert_eq!(cache.get("acc"), Some((latest, 12)));
+    }
 
     #[test]
     fn a_ledger_with_more_licenses_is_estimated_larger() {

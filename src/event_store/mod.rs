@@ -225,11 +225,10 @@ where
         let state = std::mem::take(&mut context.aggregate);
         let committed = match self.events.commit(events, context, metadata).await {
             Ok(committed) => committed,
-            Err(e) => {
-                // Most likely another writer got there first.
-                self.cache().forget(&aggregate_id);
-                return Err(e);
-            }
+            // Most likely another writer got there first. The cached state
+            // stays: it is a true state at its sequence, and the retry reads
+            // the winner's events on top of it instead of the snapshot.
+            Err(e) => return Err(e),
         };
         if after / self.every > before / self.every {
             self.snapshot_later(&aggregate_id, state.clone(), after);
