@@ -176,6 +176,12 @@ connection!(
 );
 connection!(CreditEntryConnection, CreditEntryEdge, CreditEntry);
 connection!(EventConnection, EventEdge, Event);
+connection!(WebhookConnection, WebhookEdge, super::webhooks::Webhook);
+connection!(
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    super::webhooks::WebhookDelivery
+);
 connection!(
     ApiTokenConnection,
     ApiTokenEdge,

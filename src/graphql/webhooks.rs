@@ -2,11 +2,11 @@
 //! deliveries, and the mutations on them. Merged into the root query and
 //! mutation, so it stays apart from the other additions.
 
-use super::paging::{PageInfo, encode_cursor, page_complexity};
+use super::paging::{WebhookConnection, WebhookDeliveryConnection, page_complexity};
 use super::scalars::time;
 use super::types::Account;
 use super::{app, caller, gql, page_request};
-use crate::app::{DeliveryRow, NewWebhook, Page, WebhookRow};
+use crate::app::{DeliveryRow, NewWebhook, WebhookRow};
 use crate::error::AppError;
 use async_graphql::resolver_utils::EnumType;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
@@ -137,54 +137,6 @@ impl WebhookDelivery {
 }
 
 #[derive(SimpleObject)]
-pub struct WebhookEdge {
-    pub cursor: String,
-    pub node: Webhook,
-}
-
-#[derive(SimpleObject)]
-pub struct WebhookConnection {
-    pub edges: Vec<WebhookEdge>,
-    pub page_info: PageInfo,
-    pub total_count: i32,
-}
-
-#[derive(SimpleObject)]
-pub struct WebhookDeliveryEdge {
-    pub cursor: String,
-    pub node: WebhookDelivery,
-}
-
-#[derive(SimpleObject)]
-pub struct WebhookDeliveryConnection {
-    pub edges: Vec<WebhookDeliveryEdge>,
-    pub page_info: PageInfo,
-    pub total_count: i32,
-}
-
-/// Edges and page info of a page, as every connection builds them.
-fn edges<R, N, E>(
-    page: Page<R>,
-    had_cursor: bool,
-    node: impl Fn(R) -> N,
-    edge: impl Fn(String, N) -> E,
-    cursor_of: impl Fn(&E) -> &str,
-) -> (Vec<E>, PageInfo, i32) {
-    let edges: Vec<E> = page
-        .rows
-        .into_iter()
-        .map(|(c, r)| edge(encode_cursor(&c), node(r)))
-        .collect();
-    let info = PageInfo {
-        has_next_page: page.has_next,
-        has_previous_page: had_cursor,
-        start_cursor: edges.first().map(|e| cursor_of(e).to_string()),
-        end_cursor: edges.last().map(|e| cursor_of(e).to_string()),
-    };
-    (edges, info, i32::try_from(page.total).unwrap_or(i32::MAX))
-}
-
-#[derive(SimpleObject)]
 pub struct CreatedWebhook {
     pub webhook: Webhook,
     /// The signing secret (Standard Webhooks: whsec_ + base64), shown once.
@@ -215,18 +167,7 @@ impl WebhookQuery {
         let page = page_request(first, after).map_err(gql)?;
         let had_cursor = page.after.is_some();
         let result = app(ctx).webhooks(c, page).await.map_err(gql)?;
-        let (edges, page_info, total_count) = edges(
-            result,
-            had_cursor,
-            Webhook,
-            |cursor, node| WebhookEdge { cursor, node },
-            |e| &e.cursor,
-        );
-        Ok(WebhookConnection {
-            edges,
-            page_info,
-            total_count,
-        })
+        Ok(WebhookConnection::from_page(result, had_cursor, Webhook))
     }
 
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
@@ -244,18 +185,11 @@ impl WebhookQuery {
             .webhook_deliveries(c, &webhook_id, page)
             .await
             .map_err(gql)?;
-        let (edges, page_info, total_count) = edges(
+        Ok(WebhookDeliveryConnection::from_page(
             result,
             had_cursor,
             WebhookDelivery,
-            |cursor, node| WebhookDeliveryEdge { cursor, node },
-            |e| &e.cursor,
-        );
-        Ok(WebhookDeliveryConnection {
-            edges,
-            page_info,
-            total_count,
-        })
+        ))
     }
 }
 
