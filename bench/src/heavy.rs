@@ -83,7 +83,8 @@ pub async fn partner(
 /// database, and the in-memory cache's estimate of it, per event.
 async fn state_sizes(app: &App, partner: &str) -> Result<(), String> {
     let snapshot: Option<i64> = sqlx::query_scalar(
-        "SELECT length(payload) FROM snapshots \
+        // The cast reads PostgreSQL's json column as the text it holds.
+        "SELECT CAST(length(CAST(payload AS TEXT)) AS BIGINT) FROM snapshots \
          WHERE aggregate_type = 'Partner' AND aggregate_id = $1 \
          ORDER BY last_sequence DESC LIMIT 1",
     )
