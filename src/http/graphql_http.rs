@@ -254,7 +254,7 @@ async fn run(
     body: serde_json::Value,
     operation: &mut String,
 ) -> Response {
-    let request: async_graphql::Request = match serde_json::from_value(body) {
+    let mut request: async_graphql::Request = match serde_json::from_value(body) {
         Ok(r) => r,
         Err(e) => {
             return respond(
@@ -281,20 +281,22 @@ async fn run(
         );
     }
     // Parse and validate first: a request that cannot run is a 400 with no
-    // data, and a mutation over GET is refused before anything happens.
-    let query = match async_graphql::parser::parse_query(&request.query) {
+    // data, and a mutation over GET is refused before anything happens. The
+    // request keeps the parsed document, so the schema does not parse again.
+    let wanted = request.operation_name.clone();
+    let query = match request.parsed_query() {
         Ok(doc) => doc,
         Err(e) => {
             return respond(
                 request_error_status(media),
                 media,
-                &error_body(&e.to_string(), "BAD_USER_INPUT"),
+                &error_body(&e.message, "BAD_USER_INPUT"),
             );
         }
     };
-    *operation = operation_name(&query, request.operation_name.as_deref());
+    *operation = operation_name(query, wanted.as_deref());
     if method == Method::GET {
-        let is_mutation = operation_is_mutation(&query, request.operation_name.as_deref());
+        let is_mutation = operation_is_mutation(query, wanted.as_deref());
         if is_mutation {
             let mut r = respond(
                 StatusCode::METHOD_NOT_ALLOWED,
