@@ -269,6 +269,17 @@ pub struct Db {
     pub backend: Backend,
 }
 
+impl Backend {
+    /// Whether a pool checks a connection before handing it out. A
+    /// PostgreSQL connection can die with its server (a restart), and the
+    /// check finds that before a request does. A SQLite connection is an open
+    /// file that does not go stale, and the check would cost a round trip
+    /// through its worker thread on every query.
+    pub fn pings_before_use(self) -> bool {
+        self == Backend::Postgres
+    }
+}
+
 impl Db {
     /// A pool of `max_connections` on `url`. `session` is run on every new
     /// connection (pragmas, session settings): the caller decides them, so
@@ -286,6 +297,7 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(backend.pings_before_use())
             .after_connect(move |conn, _| {
                 let session = session.clone();
                 Box::pin(async move {

@@ -6,6 +6,7 @@
 
 use super::anyhow_lite::Context;
 use crate::config::{DbArgs, Synchronous};
+use projections::Backend;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Database, TransactionManager};
@@ -77,6 +78,7 @@ pub(super) async fn sqlite(settings: &DbArgs) -> Result<(sqlx::SqlitePool, Strin
     create_private_database(options.get_filename())?;
     let pool = SqlitePoolOptions::new()
         .max_connections(SQLITE_CONNECTIONS)
+        .test_before_acquire(Backend::Sqlite.pings_before_use())
         .before_acquire(|conn, _| {
             Box::pin(async move {
                 let depth =
@@ -116,6 +118,7 @@ pub(super) async fn postgres(settings: &DbArgs) -> Result<sqlx::PgPool, String> 
         )]);
     PgPoolOptions::new()
         .max_connections(POSTGRES_CONNECTIONS)
+        .test_before_acquire(Backend::Postgres.pings_before_use())
         .acquire_timeout(Duration::from_secs(30))
         .before_acquire(|conn, _| {
             Box::pin(async move {
