@@ -128,7 +128,39 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
             }
         }
     }
-    for (id, t) in &transfers {
+    check_transfers(&transfers, &mut s)?;
+    s.transfers = transfers.len();
+    s.resellers_pending = check_registrations(db, &registered, &recorded).await?;
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM credentials c
+          WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.aggregate_id = c.account_id)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    s.logins_pending = usize::try_from(pending).unwrap_or_default();
+    let reserved: Vec<String> = sqlx::query_scalar("SELECT key_id FROM key_reservations")
+        .fetch_all(&db.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    s.keys_reserved_unused = reserved.iter().filter(|id| !keys.contains(*id)).count();
+    s.balance = balances.values().sum();
+    let expected = s.granted - s.spent + s.refunded - s.credits_in_flight;
+    if s.balance != expected {
+        return Err(format!(
+            "credits were created or destroyed: balances sum to {} but grants − spends + refunds − in flight = {expected}",
+            s.balance
+        ));
+    }
+    check_views(db, &balances, at).await?;
+    Ok(s)
+}
+
+/// Every transfer debits its partner once and credits, with the same amount,
+/// the reseller the partner named; one not yet credited is in flight and
+/// counted in `s`.
+fn check_transfers(transfers: &HashMap<String, Transfer>, s: &mut Summary) -> Result<(), String> {
+    for (id, t) in transfers {
         match (t.out.as_slice(), t.r#in.as_slice()) {
             ([out], [inn]) if out == inn => {
                 // Balanced amounts are not enough: the credit must reach the
@@ -159,31 +191,7 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
             }
         }
     }
-    s.transfers = transfers.len();
-    s.resellers_pending = check_registrations(db, &registered, &recorded).await?;
-    let pending: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM credentials c
-          WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.aggregate_id = c.account_id)",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .map_err(|e| e.to_string())?;
-    s.logins_pending = usize::try_from(pending).unwrap_or_default();
-    let reserved: Vec<String> = sqlx::query_scalar("SELECT key_id FROM key_reservations")
-        .fetch_all(&db.pool)
-        .await
-        .map_err(|e| e.to_string())?;
-    s.keys_reserved_unused = reserved.iter().filter(|id| !keys.contains(*id)).count();
-    s.balance = balances.values().sum();
-    let expected = s.granted - s.spent + s.refunded - s.credits_in_flight;
-    if s.balance != expected {
-        return Err(format!(
-            "credits were created or destroyed: balances sum to {} but grants − spends + refunds − in flight = {expected}",
-            s.balance
-        ));
-    }
-    check_views(db, &balances, at).await?;
-    Ok(s)
+    Ok(())
 }
 
 /// Every reseller's registration has its partner's record, once, on the

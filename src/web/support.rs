@@ -8,7 +8,7 @@ use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::keys::{chosen_on_key, key_cell, keys_of};
 use super::layout::{self, Col, Table, credits, cta, data_table, day, error_box, pager, plural};
-use super::owners::{owner_names, reseller_owner};
+use super::owners::{OwnerNames, owner_names, reseller_owner};
 use super::review::{self, ChangePage};
 use super::session::Session;
 use crate::app::{EXPIRING_DAYS, Operation};
@@ -19,7 +19,8 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use projections::db::date_text;
-use projections::queries::{Page, SupportFilter, SupportOrder, SupportRow};
+use projections::queries::{KeyRow, Page, SupportFilter, SupportOrder, SupportRow};
+use std::collections::HashMap;
 
 fn filter_of(p: &FormData) -> AppResult<SupportFilter> {
     let mut from = p.date("from", "The first End of Support date")?;
@@ -144,34 +145,47 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             page.rows.is_empty().then_some(if error.is_some() { "Correct the filters to see supports." } else { "No support matches these filters." }),
             html! {
                 @for (_, x) in &page.rows {
-                    tr.reseller-row[!owners.is_own(&x.owner_id)] {
-                        td { (key_cell(&keys, &x.key_id)) }
-                        td { (product_label(&st, x)) }
-                        td.num { (x.users) }
-                        td.when { (day(&x.starts_on)) }
-                        td {
-                            (day(&x.end_of_support))
-                            @if x.end_of_support.as_str() < today.as_str() { " " span.badge.expired { "Expired" } }
-                        }
-                        td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
-                        td { (owners.label(&x.owner_id)) }
-                        td.actions {
-                            // An expired support is extended, not upgraded.
-                            @if seller {
-                                @if x.end_of_support.as_str() >= today.as_str() {
-                                    a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
-                                }
-                                a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
-                                a href={ "/support/" (encode(&x.id)) "/edit" } { "Edit" }
-                            }
-                        }
-                    }
+                    (support_row(&st, x, (&owners, &keys), &today, seller))
                 }
             },
         ))
         (pager("/support", &p, &page))
     };
     layout::page_for(&s, error.as_ref(), "Support", body)
+}
+
+/// One support's row in the list: actions only for a seller, and an expired
+/// support is extended, not upgraded.
+fn support_row(
+    st: &WebState,
+    x: &SupportRow,
+    (owners, keys): (&OwnerNames, &HashMap<String, KeyRow>),
+    today: &str,
+    seller: bool,
+) -> Markup {
+    html! {
+        tr.reseller-row[!owners.is_own(&x.owner_id)] {
+            td { (key_cell(keys, &x.key_id)) }
+            td { (product_label(st, x)) }
+            td.num { (x.users) }
+            td.when { (day(&x.starts_on)) }
+            td {
+                (day(&x.end_of_support))
+                @if x.end_of_support.as_str() < today { " " span.badge.expired { "Expired" } }
+            }
+            td.text { (x.email.as_deref().unwrap_or("")) @if let Some(c) = &x.comment { br; span.muted { (c) } } }
+            td { (owners.label(&x.owner_id)) }
+            td.actions {
+                @if seller {
+                    @if x.end_of_support.as_str() >= today {
+                        a href={ "/support/" (encode(&x.id)) "/upgrade" } { "Upgrade" }
+                    }
+                    a href={ "/support/" (encode(&x.id)) "/extend" } { "Extend" }
+                    a href={ "/support/" (encode(&x.id)) "/edit" } { "Edit" }
+                }
+            }
+        }
+    }
 }
 
 fn product_label(st: &WebState, x: &SupportRow) -> Markup {
