@@ -4,6 +4,7 @@ use crate::db::{Backend, Db, SqlBuilder};
 use aggregates::LedgerEvent;
 use serde::Deserialize;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
 /// A place in the global log: events are consumed in (transaction_id,
@@ -114,10 +115,7 @@ pub async fn read_raw_after(
     rows.iter()
         .map(|row| {
             Ok(RawEvent {
-                at_log: LogPosition {
-                    transaction_id: row.try_get("transaction_id")?,
-                    position: row.try_get("global_position")?,
-                },
+                at_log: log_position(row)?,
                 aggregate_id: row.try_get("aggregate_id")?,
                 sequence: row.try_get("sequence")?,
                 event_type: row.try_get("event_type")?,
@@ -227,13 +225,7 @@ pub async fn stream_head(db: &Db, aggregate_id: &str) -> Result<Option<LogPositi
     .bind(aggregate_id)
     .fetch_optional(&db.pool)
     .await?;
-    row.map(|r| {
-        Ok(LogPosition {
-            transaction_id: r.try_get("transaction_id")?,
-            position: r.try_get("global_position")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(log_position).transpose()
 }
 
 /// The log position of the event stored at `global_position`: where a
@@ -243,19 +235,21 @@ pub async fn position_of(
     global_position: i64,
 ) -> Result<Option<LogPosition>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "SELECT {} AS transaction_id FROM events WHERE global_position = $1",
+        "SELECT {} AS transaction_id, global_position FROM events WHERE global_position = $1",
         db.backend.log_transaction_id()
     ))
     .bind(global_position)
     .fetch_optional(&db.pool)
     .await?;
-    row.map(|r| {
-        Ok(LogPosition {
-            transaction_id: r.try_get("transaction_id")?,
-            position: global_position,
-        })
+    row.as_ref().map(log_position).transpose()
+}
+
+/// A row of `transaction_id` and `global_position` as a log position.
+fn log_position(r: &AnyRow) -> Result<LogPosition, sqlx::Error> {
+    Ok(LogPosition {
+        transaction_id: r.try_get("transaction_id")?,
+        position: r.try_get("global_position")?,
     })
-    .transpose()
 }
 
 /// The events after `after` the projector has not applied yet, visible or

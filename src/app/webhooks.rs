@@ -9,6 +9,7 @@ use aggregates::Role;
 use chrono::Utc;
 use projections::db::{int, opt_text, text, time_text};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 pub const MAX_URL: usize = 2048;
 pub const MAX_DESCRIPTION: usize = 500;
@@ -51,7 +52,7 @@ const WEBHOOK_COLUMNS: &str =
 const DELIVERY_COLUMNS: &str = "id, webhook_id, message_id, event_type, status, attempts, \
      last_response_code, last_error, last_attempt_at, next_attempt_at, seq";
 
-fn webhook_row(r: &sqlx::any::AnyRow) -> Result<WebhookRow, sqlx::Error> {
+fn webhook_row(r: &AnyRow) -> Result<WebhookRow, sqlx::Error> {
     Ok(WebhookRow {
         id: text(r, "id")?,
         owner_id: text(r, "owner_id")?,
@@ -68,7 +69,7 @@ fn webhook_row(r: &sqlx::any::AnyRow) -> Result<WebhookRow, sqlx::Error> {
     })
 }
 
-fn delivery_row(r: &sqlx::any::AnyRow) -> Result<DeliveryRow, sqlx::Error> {
+fn delivery_row(r: &AnyRow) -> Result<DeliveryRow, sqlx::Error> {
     Ok(DeliveryRow {
         id: text(r, "id")?,
         webhook_id: text(r, "webhook_id")?,
@@ -107,17 +108,45 @@ pub fn check_url(url: &str) -> AppResult<()> {
     }
 }
 
-fn seq_page<T>(mut rows: Vec<T>, first: i64, total: i64, seq: impl Fn(&T) -> i64) -> Page<T> {
+type Decode<T> = fn(&AnyRow) -> Result<T, sqlx::Error>;
+
+/// A page of `rows` (one more than `first` fetched, to tell whether a next
+/// page exists), each decoded and given its `seq` as the cursor.
+fn seq_page<T>(
+    rows: &[AnyRow],
+    decode: Decode<T>,
+    first: i64,
+    total: i64,
+    seq: impl Fn(&T) -> i64,
+) -> AppResult<Page<T>> {
     let has_next = rows.len() as i64 > first;
-    rows.truncate(usize::try_from(first).unwrap_or(0));
-    Page {
-        rows: rows
-            .into_iter()
-            .map(|r| (Cursor::Position(seq(&r)), r))
-            .collect(),
+    let rows = rows
+        .iter()
+        .take(usize::try_from(first).unwrap_or(0))
+        .map(|r| {
+            let row = decode(r)?;
+            Ok((Cursor::Position(seq(&row)), row))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Page {
+        rows,
         has_next,
         total,
-    }
+    })
+}
+
+/// The row `select` finds, decoded; `select` takes the id as `$1`.
+async fn one_by_id<T>(
+    app: &App,
+    select: &str,
+    id: &str,
+    decode: Decode<T>,
+) -> AppResult<Option<T>> {
+    let row = sqlx::query(select)
+        .bind(id)
+        .fetch_optional(&app.db.pool)
+        .await?;
+    Ok(row.as_ref().map(decode).transpose()?)
 }
 
 fn before(page: &PageRequest) -> AppResult<i64> {
@@ -233,22 +262,13 @@ impl App {
                 .fetch_one(&self.db.pool)
                 .await?
         };
-        let rows = rows
-            .iter()
-            .map(webhook_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(seq_page(rows, page.first, total, |r| r.seq))
+        seq_page(&rows, webhook_row, page.first, total, |r| r.seq)
     }
 
     /// An endpoint the caller owns (the administrator: any), or NOT_FOUND.
     pub async fn webhook(&self, caller: &Caller, id: &str) -> AppResult<WebhookRow> {
-        let row = sqlx::query(&format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        match row.as_ref().map(webhook_row).transpose()? {
+        let select = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
+        match one_by_id(self, &select, id, webhook_row).await? {
             Some(w) if caller.role == Role::Admin || w.owner_id == caller.id => Ok(w),
             _ => Err(AppError::not_found("webhook")),
         }
@@ -276,14 +296,13 @@ impl App {
         caller.ensure_may_act()?;
         self.webhook(caller, id).await?;
         let mut tx = self.db.begin_write().await?;
-        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM webhooks WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // Its deliveries first: they name it.
+        for delete in [
+            "DELETE FROM webhook_deliveries WHERE webhook_id = $1",
+            "DELETE FROM webhooks WHERE id = $1",
+        ] {
+            sqlx::query(delete).bind(id).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -310,21 +329,12 @@ impl App {
                 .bind(webhook_id)
                 .fetch_one(&self.db.pool)
                 .await?;
-        let rows = rows
-            .iter()
-            .map(delivery_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(seq_page(rows, page.first, total, |r| r.seq))
+        seq_page(&rows, delivery_row, page.first, total, |r| r.seq)
     }
 
     pub async fn webhook_delivery(&self, caller: &Caller, id: &str) -> AppResult<DeliveryRow> {
-        let row = sqlx::query(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some(d) = row.as_ref().map(delivery_row).transpose()? else {
+        let select = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1");
+        let Some(d) = one_by_id(self, &select, id, delivery_row).await? else {
             return Err(AppError::not_found("webhook delivery"));
         };
         // Someone else's endpoint answers NOT_FOUND like a missing one.

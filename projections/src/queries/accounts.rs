@@ -1,6 +1,6 @@
 //! Accounts: admins, partners and resellers, and what each holds.
 
-use super::{Page, PageRequest, newest_first};
+use super::{Page, PageRequest, Scope, by_id, newest_first};
 use crate::db::{Db, SqlBuilder, int, opt_text, text};
 use sqlx::any::AnyRow;
 
@@ -19,6 +19,8 @@ pub struct AccountRow {
 }
 
 const ACCOUNT_COLUMNS: &str = "SELECT a.id, a.role, a.login, a.email, a.name, a.parent_id, a.balance, a.products, a.created_at, a.position";
+
+view_row!(AccountRow, "accounts" "a", ACCOUNT_COLUMNS, account_row);
 
 /// Written by hand, not derived: `products` is stored as json text, which
 /// the Any driver cannot decode into a list.
@@ -39,13 +41,8 @@ fn account_row(r: &AnyRow) -> Result<AccountRow, sqlx::Error> {
 }
 
 pub async fn account(db: &Db, id: &str) -> Result<Option<AccountRow>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "{ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?;
-    row.as_ref().map(account_row).transpose()
+    // Accounts are not scoped: who may see one is the caller's to decide.
+    by_id(db, &Scope::All, id).await
 }
 
 /// Admin (`parent` None): every account, optionally of one role. Partner
@@ -63,16 +60,7 @@ pub async fn accounts(
     if let Some(role) = role {
         f.push(" AND a.role = ").bind_text(role);
     }
-    newest_first(
-        db,
-        None,
-        f,
-        (ACCOUNT_COLUMNS, "a"),
-        page_req,
-        account_row,
-        |x| x.position,
-    )
-    .await
+    newest_first(db, None, f, page_req).await
 }
 
 /// Counts of what an account holds, for lists of resellers and the home page.

@@ -1,7 +1,7 @@
 //! Credits: the ledger of each account's movements, its balance at a time,
 //! and the results of idempotent commands.
 
-use super::{Cursor, Page, PageRequest, newest_first, page_of_total};
+use super::{Cursor, Page, PageRequest, Scope, by_id, newest_first, page_of_total};
 use crate::db::{Db, SqlBuilder};
 use sqlx::FromRow;
 
@@ -56,13 +56,11 @@ pub struct CreditDetail {
 
 const ENTRY_COLUMNS: &str = "SELECT c.id, c.account_id, c.position, c.at, c.amount, c.balance_after, c.reason, c.reference, c.actor_id, c.detail";
 
+view_row!(CreditEntryRow, "credit_entries" "c", ENTRY_COLUMNS);
+
 pub async fn credit_entry(db: &Db, id: &str) -> Result<Option<CreditEntryRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{ENTRY_COLUMNS} FROM credit_entries c WHERE c.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await
+    // Entries are not scoped: who may see one is the caller's to decide.
+    by_id(db, &Scope::All, id).await
 }
 
 pub async fn grant_entry(
@@ -131,16 +129,7 @@ pub async fn grants_by_actor(
 ) -> Result<Page<CreditEntryRow>, sqlx::Error> {
     let mut f = SqlBuilder::new("FROM credit_entries c WHERE c.actor_id = ");
     f.bind_text(actor_id).push(" AND c.reason = 'GRANT'");
-    newest_first(
-        db,
-        None,
-        f,
-        (ENTRY_COLUMNS, "c"),
-        page_req,
-        |r| CreditEntryRow::from_row(r),
-        |x| x.position,
-    )
-    .await
+    newest_first(db, None, f, page_req).await
 }
 
 /// The balance after the last entry at or before `at_or_before`.

@@ -1,6 +1,6 @@
 //! Activation keys, by id, by code, or listed with a search.
 
-use super::{Page, PageRequest, Scope, newest_first};
+use super::{Page, PageRequest, Scope, by_id, newest_first};
 use crate::db::{Db, SqlBuilder, like_pattern};
 use sqlx::FromRow;
 
@@ -19,16 +19,14 @@ pub struct KeyRow {
 
 const KEY_COLUMNS: &str = "SELECT k.id, k.owner_id, k.name, k.key, k.device_fingerprint, k.device_name, k.activated_at, k.created_at, k.position";
 
+view_row!(KeyRow, "activation_keys" "k", KEY_COLUMNS);
+
 pub async fn activation_key(
     db: &Db,
     scope: &Scope,
     id: &str,
 ) -> Result<Option<KeyRow>, sqlx::Error> {
-    let mut q = SqlBuilder::new(KEY_COLUMNS);
-    q.push(" FROM activation_keys k WHERE k.id = ")
-        .bind_text(id);
-    scope.restrict(&mut q, "k");
-    q.query_as().fetch_optional(&db.pool).await
+    by_id(db, scope, id).await
 }
 
 pub async fn activation_key_by_code(db: &Db, key: &str) -> Result<Option<KeyRow>, sqlx::Error> {
@@ -70,14 +68,5 @@ pub async fn activation_keys(
         }
         f.push(")");
     }
-    newest_first(
-        db,
-        None,
-        f,
-        (KEY_COLUMNS, "k"),
-        page_req,
-        |r| KeyRow::from_row(r),
-        |x| x.position,
-    )
-    .await
+    newest_first(db, None, f, page_req).await
 }

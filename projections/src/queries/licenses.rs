@@ -1,7 +1,7 @@
 //! Licenses: the list the portal filters, searches and counts, with the
 //! maintained totals that spare it a count.
 
-use super::{Page, PageRequest, Scope, newest_first};
+use super::{Page, PageRequest, Scope, by_id, newest_first, of_key};
 use crate::db::{Db, SqlBuilder, int, opt_text, text};
 use aggregates::{LicenseKind, LicenseStatus};
 use sqlx::any::AnyRow;
@@ -31,6 +31,8 @@ const LICENSE_COLUMNS: &str = "SELECT l.id, l.key_id, l.owner_id, l.product, l.e
      l.email, l.comment, l.credits_spent, l.deleted, l.created_at, l.updated_at, l.position, \
      (SELECT CASE WHEN k.device_fingerprint IS NULL THEN 0 ELSE 1 END \
         FROM activation_keys k WHERE k.id = l.key_id) AS activated";
+
+view_row!(LicenseRow, "licenses" "l", LICENSE_COLUMNS, license_row);
 
 /// Written by hand, not derived: `deleted` and `activated` are stored as
 /// 0 or 1, which the Any driver will not decode as a bool.
@@ -67,11 +69,7 @@ pub struct LicenseFilter {
 }
 
 pub async fn license(db: &Db, scope: &Scope, id: &str) -> Result<Option<LicenseRow>, sqlx::Error> {
-    let mut q = SqlBuilder::new(LICENSE_COLUMNS);
-    q.push(" FROM licenses l WHERE l.id = ").bind_text(id);
-    scope.restrict(&mut q, "l");
-    let row = q.query().fetch_optional(&db.pool).await?;
-    row.as_ref().map(license_row).transpose()
+    by_id(db, scope, id).await
 }
 
 /// Newest first. `now` decides which trials have expired.
@@ -119,16 +117,7 @@ pub async fn licenses(
         f.push(" AND l.kind = ").bind_text(v.as_str());
     }
     restrict_statuses(&mut f, &filter.statuses, now);
-    newest_first(
-        db,
-        total,
-        f,
-        (LICENSE_COLUMNS, "l"),
-        page_req,
-        license_row,
-        |x| x.position,
-    )
-    .await
+    newest_first(db, total, f, page_req).await
 }
 
 /// Adds the condition that keeps licenses in one of `statuses` (none: all);
@@ -251,11 +240,5 @@ async fn license_total(
 }
 
 pub async fn licenses_of_key(db: &Db, key_id: &str) -> Result<Vec<LicenseRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "{LICENSE_COLUMNS} FROM licenses l WHERE l.key_id = $1 ORDER BY l.position"
-    ))
-    .bind(key_id)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter().map(license_row).collect()
+    of_key(db, key_id).await
 }

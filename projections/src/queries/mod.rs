@@ -2,6 +2,28 @@
 //! `Scope` — the one place that decides whose rows a caller may see — and
 //! pages by keyset through `page`, which this module holds.
 
+/// Declares a row type a `ViewRow`: its table and alias, its SELECT, and
+/// how it decodes (`FromRow` unless a function is named). Every row keeps
+/// its log position in `position`.
+macro_rules! view_row {
+    ($row:ty, $table:literal $alias:literal, $select:expr) => {
+        view_row!($row, $table $alias, $select, <$row as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row);
+    };
+    ($row:ty, $table:literal $alias:literal, $select:expr, $decode:expr) => {
+        impl super::ViewRow for $row {
+            const TABLE: &'static str = $table;
+            const ALIAS: &'static str = $alias;
+            const SELECT: &'static str = $select;
+            fn decode(r: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+                $decode(r)
+            }
+            fn position(&self) -> i64 {
+                self.position
+            }
+        }
+    };
+}
+
 mod accounts;
 mod credits;
 mod keys;
@@ -68,30 +90,62 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-/// The rows newest first, by the log position of the table `alias` names:
-/// every list that has no order of its own. `total` as for `page_of_total`.
-async fn newest_first<T>(
+/// A view row the queries read: its table, the SELECT that reads it, how
+/// a result row decodes, and its log position (what newest first means).
+trait ViewRow: Sized {
+    /// The table and the alias every SQL of these queries gives it.
+    const TABLE: &'static str;
+    const ALIAS: &'static str;
+    /// `SELECT` and the columns, each prefixed by `ALIAS`.
+    const SELECT: &'static str;
+    fn decode(r: &AnyRow) -> Result<Self, sqlx::Error>;
+    fn position(&self) -> i64;
+}
+
+/// The row with this id, if `scope` may see it.
+async fn by_id<T: ViewRow>(db: &Db, scope: &Scope, id: &str) -> Result<Option<T>, sqlx::Error> {
+    let (table, alias) = (T::TABLE, T::ALIAS);
+    let mut q = SqlBuilder::new(T::SELECT);
+    q.push(&format!(" FROM {table} {alias} WHERE {alias}.id = "))
+        .bind_text(id);
+    scope.restrict(&mut q, alias);
+    let row = q.query().fetch_optional(&db.pool).await?;
+    row.as_ref().map(T::decode).transpose()
+}
+
+/// The rows on one activation key, oldest first.
+async fn of_key<T: ViewRow>(db: &Db, key_id: &str) -> Result<Vec<T>, sqlx::Error> {
+    let (select, table, alias) = (T::SELECT, T::TABLE, T::ALIAS);
+    let rows = sqlx::query(&format!(
+        "{select} FROM {table} {alias} WHERE {alias}.key_id = $1 ORDER BY {alias}.position"
+    ))
+    .bind(key_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(T::decode).collect()
+}
+
+/// The rows of `filter` newest first, by their log position: every list
+/// that has no order of its own. `total` as for `page_of_total`.
+async fn newest_first<T: ViewRow>(
     db: &Db,
     total: Option<i64>,
     filter: SqlBuilder,
-    (select, alias): (&str, &str),
     page_req: &PageRequest,
-    decode: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
-    position: impl Fn(&T) -> i64,
 ) -> Result<Page<T>, sqlx::Error> {
-    let order = format!("{alias}.position DESC");
-    let after = position_after(alias, &page_req.after, true);
+    let order = format!("{}.position DESC", T::ALIAS);
+    let after = position_after(T::ALIAS, &page_req.after, true);
     page_of_total(
         db,
         total,
         filter,
-        select,
+        T::SELECT,
         &order,
         after,
         page_req.first,
         |r| {
-            let row = decode(r)?;
-            Ok((Cursor::Position(position(&row)), row))
+            let row = T::decode(r)?;
+            Ok((Cursor::Position(row.position()), row))
         },
     )
     .await

@@ -1,6 +1,6 @@
 //! Subscriptions.
 
-use super::{Page, PageRequest, Scope, newest_first};
+use super::{Page, PageRequest, Scope, by_id, newest_first, of_key};
 use crate::db::{Db, SqlBuilder};
 use sqlx::FromRow;
 
@@ -24,15 +24,14 @@ pub struct SubscriptionRow {
 const SUBSCRIPTION_COLUMNS: &str = "SELECT u.id, u.key_id, u.owner_id, u.software, u.channels, u.months, u.starts_on, \
      u.ends_on, u.email, u.comment, u.credits_spent, u.created_at, u.position";
 
+view_row!(SubscriptionRow, "subscriptions" "u", SUBSCRIPTION_COLUMNS);
+
 pub async fn subscription(
     db: &Db,
     scope: &Scope,
     id: &str,
 ) -> Result<Option<SubscriptionRow>, sqlx::Error> {
-    let mut q = SqlBuilder::new(SUBSCRIPTION_COLUMNS);
-    q.push(" FROM subscriptions u WHERE u.id = ").bind_text(id);
-    scope.restrict(&mut q, "u");
-    q.query_as().fetch_optional(&db.pool).await
+    by_id(db, scope, id).await
 }
 
 pub async fn subscriptions(
@@ -46,26 +45,12 @@ pub async fn subscriptions(
     if let Some(owner) = owner_id {
         f.push(" AND u.owner_id = ").bind_text(owner);
     }
-    newest_first(
-        db,
-        None,
-        f,
-        (SUBSCRIPTION_COLUMNS, "u"),
-        page_req,
-        |r| SubscriptionRow::from_row(r),
-        |x| x.position,
-    )
-    .await
+    newest_first(db, None, f, page_req).await
 }
 
 pub async fn subscriptions_of_key(
     db: &Db,
     key_id: &str,
 ) -> Result<Vec<SubscriptionRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SUBSCRIPTION_COLUMNS} FROM subscriptions u WHERE u.key_id = $1 ORDER BY u.position"
-    ))
-    .bind(key_id)
-    .fetch_all(&db.pool)
-    .await
+    of_key(db, key_id).await
 }

@@ -1,6 +1,6 @@
 //! Supports (maintenance periods), listed by end of support or creation.
 
-use super::{Cursor, Page, PageRequest, Scope, page_of_total, position_after};
+use super::{Cursor, Page, PageRequest, Scope, by_id, of_key, page_of_total, position_after};
 use crate::db::{Db, SqlBuilder};
 use sqlx::FromRow;
 
@@ -25,6 +25,8 @@ pub struct SupportRow {
 const SUPPORT_COLUMNS: &str = "SELECT s.id, s.key_id, s.owner_id, s.product, s.edition, s.users, s.starts_on, \
      s.end_of_support, s.credits_spent, s.email, s.comment, s.created_at, s.updated_at, s.position";
 
+view_row!(SupportRow, "supports" "s", SUPPORT_COLUMNS);
+
 #[derive(Debug, Clone, Default)]
 pub struct SupportFilter {
     pub owner_id: Option<String>,
@@ -43,10 +45,7 @@ pub enum SupportOrder {
 }
 
 pub async fn support(db: &Db, scope: &Scope, id: &str) -> Result<Option<SupportRow>, sqlx::Error> {
-    let mut q = SqlBuilder::new(SUPPORT_COLUMNS);
-    q.push(" FROM supports s WHERE s.id = ").bind_text(id);
-    scope.restrict(&mut q, "s");
-    q.query_as().fetch_optional(&db.pool).await
+    by_id(db, scope, id).await
 }
 
 /// `today` decides what has expired (endOfSupport before today).
@@ -84,30 +83,19 @@ pub async fn supports(
         }
         None => {}
     }
-    let (order_sql, after) = match (order, &page_req.after) {
-        (SupportOrder::CreatedDesc, after) => ("s.position DESC", position_after("s", after, true)),
-        (SupportOrder::EndAsc, Some(Cursor::DateAndPosition(d, p))) => {
-            let mut b = SqlBuilder::new("(s.end_of_support > ");
-            b.bind_text(d)
-                .push(" OR (s.end_of_support = ")
-                .bind_text(d)
-                .push(" AND s.position > ")
-                .bind_int(*p)
-                .push("))");
-            ("s.end_of_support ASC, s.position ASC", Some(b))
-        }
-        (SupportOrder::EndDesc, Some(Cursor::DateAndPosition(d, p))) => {
-            let mut b = SqlBuilder::new("(s.end_of_support < ");
-            b.bind_text(d)
-                .push(" OR (s.end_of_support = ")
-                .bind_text(d)
-                .push(" AND s.position < ")
-                .bind_int(*p)
-                .push("))");
-            ("s.end_of_support DESC, s.position DESC", Some(b))
-        }
-        (SupportOrder::EndAsc, _) => ("s.end_of_support ASC, s.position ASC", None),
-        (SupportOrder::EndDesc, _) => ("s.end_of_support DESC, s.position DESC", None),
+    let (order_sql, after) = match order {
+        SupportOrder::CreatedDesc => (
+            "s.position DESC",
+            position_after("s", &page_req.after, true),
+        ),
+        SupportOrder::EndAsc => (
+            "s.end_of_support ASC, s.position ASC",
+            end_after(&page_req.after, ">"),
+        ),
+        SupportOrder::EndDesc => (
+            "s.end_of_support DESC, s.position DESC",
+            end_after(&page_req.after, "<"),
+        ),
     };
     page_of_total(
         db,
@@ -130,10 +118,21 @@ pub async fn supports(
 }
 
 pub async fn supports_of_key(db: &Db, key_id: &str) -> Result<Vec<SupportRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SUPPORT_COLUMNS} FROM supports s WHERE s.key_id = $1 ORDER BY s.position"
-    ))
-    .bind(key_id)
-    .fetch_all(&db.pool)
-    .await
+    of_key(db, key_id).await
+}
+
+/// The keyset condition of a list sorted by end of support, then position:
+/// `past` is `>` when ascending, `<` when descending.
+fn end_after(after: &Option<Cursor>, past: &str) -> Option<SqlBuilder> {
+    let Some(Cursor::DateAndPosition(d, p)) = after else {
+        return None;
+    };
+    let mut b = SqlBuilder::new(&format!("(s.end_of_support {past} "));
+    b.bind_text(d)
+        .push(" OR (s.end_of_support = ")
+        .bind_text(d)
+        .push(&format!(" AND s.position {past} "))
+        .bind_int(*p)
+        .push("))");
+    Some(b)
 }

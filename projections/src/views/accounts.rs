@@ -11,34 +11,19 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     match &e.event {
-        AdminRegistered { login, email, name } => {
-            insert_account(
-                batch,
-                e,
-                Role::Admin.as_str(),
-                login,
-                email,
-                name,
-                None,
-                None,
-            );
-        }
-        AuditorRegistered { login, email, name } => {
-            insert_account(batch, e, "AUDITOR", login, email, name, None, None);
-            welcome(batch, e);
-        }
-        PartnerRegistered { login, email, name } => {
-            insert_account(
-                batch,
-                e,
-                Role::Partner.as_str(),
-                login,
-                email,
-                name,
-                None,
-                None,
-            );
-            welcome(batch, e);
+        AdminRegistered { login, email, name }
+        | AuditorRegistered { login, email, name }
+        | PartnerRegistered { login, email, name } => {
+            let role = match &e.event {
+                AdminRegistered { .. } => Role::Admin,
+                AuditorRegistered { .. } => Role::Auditor,
+                _ => Role::Partner,
+            };
+            insert_account(batch, e, role.as_str(), login, email, name, None, None);
+            // Every account but an admin is sent the welcome email.
+            if role != Role::Admin {
+                welcome(batch, e);
+            }
         }
         ResellerRegistered {
             partner_id,

@@ -15,6 +15,9 @@
 use super::Tx;
 use crate::db::{Backend, Column};
 use serde::Serialize;
+use sqlx::Any;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 use std::collections::{BTreeMap, HashMap};
 
 /// Rows of one table waiting to be inserted, by id.
@@ -48,6 +51,24 @@ impl<R: Row> Pending<R> {
 
     pub(super) fn push(&mut self, row: R) {
         self.rows.push(row);
+    }
+
+    /// Changes the row `id` where it is: here by `change` if the batch
+    /// inserts it, else in the database by `update`, the same change in SQL.
+    pub(super) async fn change<'q>(
+        &mut self,
+        tx: &mut Tx<'_>,
+        id: &str,
+        change: impl FnOnce(&mut R),
+        update: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<(), sqlx::Error> {
+        match self.get_mut(id) {
+            Some(row) => change(row),
+            None => {
+                update.execute(&mut **tx).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn write(self, tx: &mut Tx<'_>, backend: Backend) -> Result<(), sqlx::Error> {

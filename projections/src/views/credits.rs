@@ -107,17 +107,31 @@ async fn detail_of(
             users,
             ..
         } => on_key(tx, batch, key_id, product, edition, *users).await?,
+        // An upgrade names the new edition and users; the key and the
+        // product are the row's.
         LicenseUpgraded {
-            license_id,
+            license_id: id,
             users,
             edition,
             ..
-        } => match held(tx, batch, "licenses", license_id).await? {
-            Some((key_id, product, _, _)) => {
-                on_key(tx, batch, &key_id, &product, edition, *users).await?
+        }
+        | SupportUpgraded {
+            support_id: id,
+            users,
+            edition,
+            ..
+        } => {
+            let table = match event {
+                LicenseUpgraded { .. } => "licenses",
+                _ => "supports",
+            };
+            match held(tx, batch, table, id).await? {
+                Some((key_id, product, _, _)) => {
+                    on_key(tx, batch, &key_id, &product, edition, *users).await?
+                }
+                None => return Ok(None),
             }
-            None => return Ok(None),
-        },
+        }
         LicenseDeleted { license_id, .. } => match held(tx, batch, "licenses", license_id).await? {
             Some((key_id, product, edition, users)) => {
                 on_key(tx, batch, &key_id, &product, &edition, users).await?
@@ -134,17 +148,6 @@ async fn detail_of(
         } => CreditDetail {
             months: Some(i64::from(*months)),
             ..on_key(tx, batch, key_id, product, edition, *users).await?
-        },
-        SupportUpgraded {
-            support_id,
-            users,
-            edition,
-            ..
-        } => match held(tx, batch, "supports", support_id).await? {
-            Some((key_id, product, _, _)) => {
-                on_key(tx, batch, &key_id, &product, edition, *users).await?
-            }
-            None => return Ok(None),
         },
         SupportExtended {
             support_id, months, ..

@@ -1,6 +1,7 @@
 //! The licenses view, its search text and its maintained totals.
 
 use super::batch::{Batch, LicenseRow};
+use super::upgrade::upgraded;
 use super::{Applied, Tx};
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
@@ -66,24 +67,8 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
             credits,
             ..
         } => {
-            if let Some(l) = batch.licenses.get_mut(license_id) {
-                l.users = *users;
-                l.edition = edition.clone();
-                l.credits_spent += *credits;
-                l.updated_at = at.to_string();
-                return Ok(());
-            }
-            sqlx::query(
-                "UPDATE licenses SET users = $1, edition = $2, credits_spent = credits_spent + $3,
-                        updated_at = $4 WHERE id = $5",
-            )
-            .bind(*users)
-            .bind(edition)
-            .bind(*credits)
-            .bind(at)
-            .bind(license_id)
-            .execute(&mut **tx)
-            .await?;
+            let upgrade = (*users, edition.as_str(), *credits);
+            upgraded(tx, &mut batch.licenses, license_id, upgrade, at).await?;
         }
         LicenseEdited {
             license_id,
@@ -107,24 +92,22 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
                 comment.as_deref(),
             )
             .await?;
-            if let Some(l) = batch.licenses.get_mut(license_id) {
-                l.email = email.clone();
-                l.comment = comment.clone();
-                l.updated_at = at.to_string();
-                l.search_text = search;
-                return Ok(());
-            }
-            sqlx::query(
+            let update = sqlx::query(
                 "UPDATE licenses SET email = $1, comment = $2, updated_at = $3, search_text = $4
                   WHERE id = $5",
             )
             .bind(email.as_deref())
             .bind(comment.as_deref())
             .bind(at)
-            .bind(search)
-            .bind(license_id)
-            .execute(&mut **tx)
-            .await?;
+            .bind(search.clone())
+            .bind(license_id);
+            let edit = |l: &mut LicenseRow| {
+                l.email = email.clone();
+                l.comment = comment.clone();
+                l.updated_at = at.to_string();
+                l.search_text = search;
+            };
+            batch.licenses.change(tx, license_id, edit, update).await?;
         }
         LicenseDeleted {
             license_id, refund, ..

@@ -10,6 +10,7 @@ mod keys;
 mod licenses;
 mod subscriptions;
 mod support;
+mod upgrade;
 
 pub use batch::Batch;
 pub use credits::credit_entry_id;

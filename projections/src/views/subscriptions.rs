@@ -53,22 +53,24 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
             credits,
             ..
         } => {
-            if let Some(s) = batch.subscriptions.get_mut(subscription_id) {
-                s.ends_on = crate::db::date_text(*ends_on);
-                s.months += i64::from(*months);
-                s.credits_spent += *credits;
-                return Ok(());
-            }
-            sqlx::query(
+            let (ends_on, months) = (crate::db::date_text(*ends_on), i64::from(*months));
+            let update = sqlx::query(
                 "UPDATE subscriptions SET ends_on = $1, months = months + $2,
                         credits_spent = credits_spent + $3 WHERE id = $4",
             )
-            .bind(crate::db::date_text(*ends_on))
-            .bind(i64::from(*months))
+            .bind(ends_on.clone())
+            .bind(months)
             .bind(*credits)
-            .bind(subscription_id)
-            .execute(&mut **tx)
-            .await?;
+            .bind(subscription_id);
+            let extend = |s: &mut SubscriptionRow| {
+                s.ends_on = ends_on;
+                s.months += months;
+                s.credits_spent += *credits;
+            };
+            batch
+                .subscriptions
+                .change(tx, subscription_id, extend, update)
+                .await?;
         }
         SubscriptionUpgraded {
             subscription_id,
@@ -76,20 +78,21 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
             credits,
             ..
         } => {
-            if let Some(s) = batch.subscriptions.get_mut(subscription_id) {
-                s.channels = *channels;
-                s.credits_spent += *credits;
-                return Ok(());
-            }
-            sqlx::query(
+            let update = sqlx::query(
                 "UPDATE subscriptions SET channels = $1, credits_spent = credits_spent + $2
                   WHERE id = $3",
             )
             .bind(*channels)
             .bind(*credits)
-            .bind(subscription_id)
-            .execute(&mut **tx)
-            .await?;
+            .bind(subscription_id);
+            let upgrade = |s: &mut SubscriptionRow| {
+                s.channels = *channels;
+                s.credits_spent += *credits;
+            };
+            batch
+                .subscriptions
+                .change(tx, subscription_id, upgrade, update)
+                .await?;
         }
         _ => {}
     }

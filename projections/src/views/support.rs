@@ -1,6 +1,7 @@
 //! The supports view.
 
 use super::batch::{Batch, SupportRow};
+use super::upgrade::upgraded;
 use super::{Applied, Tx};
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
@@ -51,24 +52,8 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
             credits,
             ..
         } => {
-            if let Some(s) = batch.supports.get_mut(support_id) {
-                s.users = *users;
-                s.edition = edition.clone();
-                s.credits_spent += *credits;
-                s.updated_at = at.to_string();
-                return Ok(());
-            }
-            sqlx::query(
-                "UPDATE supports SET users = $1, edition = $2, credits_spent = credits_spent + $3,
-                        updated_at = $4 WHERE id = $5",
-            )
-            .bind(*users)
-            .bind(edition)
-            .bind(*credits)
-            .bind(at)
-            .bind(support_id)
-            .execute(&mut **tx)
-            .await?;
+            let upgrade = (*users, edition.as_str(), *credits);
+            upgraded(tx, &mut batch.supports, support_id, upgrade, at).await?;
         }
         SupportExtended {
             support_id,
@@ -76,43 +61,43 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
             credits,
             ..
         } => {
-            if let Some(s) = batch.supports.get_mut(support_id) {
-                s.end_of_support = crate::db::date_text(*end_of_support);
-                s.credits_spent += *credits;
-                s.updated_at = at.to_string();
-                return Ok(());
-            }
-            sqlx::query(
+            let end_of_support = crate::db::date_text(*end_of_support);
+            let update = sqlx::query(
                 "UPDATE supports SET end_of_support = $1, credits_spent = credits_spent + $2,
                         updated_at = $3 WHERE id = $4",
             )
-            .bind(crate::db::date_text(*end_of_support))
+            .bind(end_of_support.clone())
             .bind(*credits)
             .bind(at)
-            .bind(support_id)
-            .execute(&mut **tx)
-            .await?;
+            .bind(support_id);
+            let extend = |s: &mut SupportRow| {
+                s.end_of_support = end_of_support;
+                s.credits_spent += *credits;
+                s.updated_at = at.to_string();
+            };
+            batch
+                .supports
+                .change(tx, support_id, extend, update)
+                .await?;
         }
         SupportEdited {
             support_id,
             email,
             comment,
         } => {
-            if let Some(s) = batch.supports.get_mut(support_id) {
-                s.email = email.clone();
-                s.comment = comment.clone();
-                s.updated_at = at.to_string();
-                return Ok(());
-            }
-            sqlx::query(
+            let update = sqlx::query(
                 "UPDATE supports SET email = $1, comment = $2, updated_at = $3 WHERE id = $4",
             )
             .bind(email.as_deref())
             .bind(comment.as_deref())
             .bind(at)
-            .bind(support_id)
-            .execute(&mut **tx)
-            .await?;
+            .bind(support_id);
+            let edit = |s: &mut SupportRow| {
+                s.email = email.clone();
+                s.comment = comment.clone();
+                s.updated_at = at.to_string();
+            };
+            batch.supports.change(tx, support_id, edit, update).await?;
         }
         _ => {}
     }
