@@ -35,12 +35,7 @@ fn a_permanent_license_costs_users_times_the_edition_price() {
 #[test]
 fn a_permanent_license_needs_every_credit_it_costs() {
     let order = permanent("l1", RA, "DESKTOP", 5);
-    partner(partner_with(50))
-        .when(order.cmd())
-        .then_expect_events(vec![order.assigned(50)]);
-    partner(partner_with(49))
-        .when(order.cmd())
-        .then_expect_error(insufficient(50, 49));
+    needs_every_credit(order.cmd(), 50, order.assigned(50));
     partner(partner_with(0))
         .when(order.cmd())
         .then_expect_error(insufficient(50, 0));

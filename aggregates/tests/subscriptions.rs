@@ -26,12 +26,7 @@ fn a_subscription_costs_channels_times_price_times_months() {
 #[test]
 fn a_subscription_needs_every_credit_it_costs() {
     let order = subscription("sub1", 3, 12);
-    partner(partner_with(144))
-        .when(order.cmd())
-        .then_expect_events(vec![order.created(day(2026, 3, 9), 144)]);
-    partner(partner_with(143))
-        .when(order.cmd())
-        .then_expect_error(insufficient(144, 143));
+    needs_every_credit(order.cmd(), 144, order.created(day(2026, 3, 9), 144));
 }
 
 #[test]

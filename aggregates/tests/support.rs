@@ -33,12 +33,7 @@ fn support_costs_users_times_price_times_months_from_today() {
 #[test]
 fn support_needs_every_credit_it_costs() {
     let order = support("s1", RA, "DESKTOP", 5, 12);
-    partner(partner_with(60))
-        .when(order.cmd())
-        .then_expect_events(vec![order.assigned(day(2026, 3, 9), 60)]);
-    partner(partner_with(59))
-        .when(order.cmd())
-        .then_expect_error(insufficient(60, 59));
+    needs_every_credit(order.cmd(), 60, order.assigned(day(2026, 3, 9), 60));
 }
 
 #[test]

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use testkit::Graphql;
-use testkit::graphql::string_at;
 
 const NESTED: &str = "query($k: ID!) { licenses(first: 50, filter: { activationKeyId: $k }) { edges { node { activationKey { licenses { activationKey { licenses { id } } } } } } } }";
 const ASSIGN: &str = "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id } }";
@@ -18,30 +17,12 @@ const PROBE: &str = "{ me { id } }";
 /// running trial per product, so they are permanent ones); then each
 /// abusive document while a probe runs beside it.
 pub async fn phase(client: &Graphql, admin: &str) -> Result<(), String> {
-    let d = client
-        .data(
-            Some(admin),
-            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-            json!({ "i": { "login": "abuser", "email": "abuser@example.com", "name": "Abuser", "password": "guessed-at-pass-1" } }),
-        )
+    let id = client
+        .create_partner(admin, "abuser", "Abuser", "guessed-at-pass-1")
         .await?;
-    let id = string_at(&d, &["createPartner", "id"])?;
-    client
-        .data(
-            Some(admin),
-            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100000, reference: \"abuse\") { id } }",
-            json!({ "p": id }),
-        )
-        .await?;
+    client.grant(admin, &id, 100_000, "abuse").await?;
     let partner = client.login("abuser", "guessed-at-pass-1").await?;
-    let d = client
-        .data(
-            Some(&partner),
-            "mutation { createActivationKey(name: \"trials\") { id } }",
-            json!({}),
-        )
-        .await?;
-    let key = string_at(&d, &["createActivationKey", "id"])?;
+    let key = client.create_key(&partner, "trials").await?;
     for _ in 0..100 {
         client
             .data(

@@ -27,15 +27,11 @@ impl Api {
         let admin = client.login("admin", crate::ADMIN_PASSWORD).await?;
         let mut partners = Vec::new();
         for i in 0..args.clients {
-            let d = client
-                .data(
-                    Some(&admin),
-                    "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-                    json!({ "i": { "login": format!("bench{i}"), "email": format!("bench{i}@example.com"), "name": format!("Bench {i}"), "password": PARTNER_PASSWORD } }),
-                )
+            let login = format!("bench{i}");
+            let id = client
+                .create_partner(&admin, &login, &format!("Bench {i}"), PARTNER_PASSWORD)
                 .await?;
-            let id = string_at(&d, &["createPartner", "id"])?;
-            let token = client.login(&format!("bench{i}"), PARTNER_PASSWORD).await?;
+            let token = client.login(&login, PARTNER_PASSWORD).await?;
             partners.push((id, token));
         }
         Ok(Api {
@@ -73,15 +69,7 @@ impl Api {
     pub async fn assign_licenses(&self, args: &BenchArgs) -> Result<Rate, String> {
         let mut keys = Vec::new();
         for (_, token) in self.partners.iter() {
-            let d = self
-                .client
-                .data(
-                    Some(token),
-                    "mutation { createActivationKey(name: \"bench\") { id } }",
-                    json!({}),
-                )
-                .await?;
-            keys.push(string_at(&d, &["createActivationKey", "id"])?);
+            keys.push(self.client.create_key(token, "bench").await?);
         }
         let keys = Arc::new(keys);
         let (c, p) = (self.client.clone(), self.partners.clone());

@@ -128,30 +128,12 @@ async fn from_snapshot(
 
 /// The partner "heavy" with credits to spare, signed in, and its one key.
 async fn create(client: &Graphql, admin: &str) -> Result<Heavy, String> {
-    let d = client
-        .data(
-            Some(admin),
-            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-            json!({ "i": { "login": "heavy", "email": "heavy@example.com", "name": "Heavy", "password": crate::api::PARTNER_PASSWORD } }),
-        )
+    let id = client
+        .create_partner(admin, "heavy", "Heavy", crate::api::PARTNER_PASSWORD)
         .await?;
-    let id = string_at(&d, &["createPartner", "id"])?;
-    client
-        .data(
-            Some(admin),
-            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 10000000, reference: \"heavy\") { id } }",
-            json!({ "p": id }),
-        )
-        .await?;
+    client.grant(admin, &id, 10_000_000, "heavy").await?;
     let token = client.login("heavy", crate::api::PARTNER_PASSWORD).await?;
-    let d = client
-        .data(
-            Some(&token),
-            "mutation { createActivationKey(name: \"heavy\") { id } }",
-            json!({}),
-        )
-        .await?;
-    let key = string_at(&d, &["createActivationKey", "id"])?;
+    let key = client.create_key(&token, "heavy").await?;
     Ok(Heavy { id, key, token })
 }
 

@@ -69,6 +69,15 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The median and 99th percentile of sorted latencies, for a report line.
+pub fn p50_p99(sorted: &[f64]) -> String {
+    format!(
+        "p50 {:>7.2} ms   p99 {:>7.2} ms",
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.99)
+    )
+}
+
 /// Milliseconds since `started`.
 pub fn ms_since(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0

@@ -5,7 +5,7 @@
 //! header), so the client's parsing of the HTML is left out.
 
 use crate::heavy::{Heavy, license_count};
-use crate::measure::percentile;
+use crate::measure::p50_p99;
 use license_portal::app::App;
 use license_portal::config::ServeArgs;
 
@@ -77,11 +77,7 @@ pub async fn pages(app: &App, serve: &ServeArgs, heavy: &Heavy) -> Result<(), St
         }
         let mut took = took.split_off(WARM_UP);
         took.sort_by(f64::total_cmp);
-        println!(
-            "  {label:<36} p50 {:>7.2} ms   p99 {:>7.2} ms",
-            percentile(&took, 0.5),
-            percentile(&took, 0.99)
-        );
+        println!("  {label:<36} {}", p50_p99(&took));
     }
     running.stop().await;
     Ok(())

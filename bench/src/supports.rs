@@ -2,7 +2,7 @@
 //! 30-day range, over `--support-rows` rows; through GraphQL and in plain SQL.
 
 use crate::BenchArgs;
-use crate::measure::{ms_since, percentile};
+use crate::measure::{ms_since, p50_p99};
 use license_portal::app::App;
 use license_portal::config::ServeArgs;
 use projections::Backend;
@@ -48,16 +48,8 @@ pub async fn range(args: &BenchArgs, app: &App, serve: &ServeArgs) -> Result<(),
         "supports, 30-day endOfSupport range over {} rows (~{matched} match, first 50 + totalCount):",
         args.support_rows
     );
-    println!(
-        "  through GraphQL:  p50 {:>7.2} ms   p99 {:>7.2} ms",
-        percentile(&api, 0.5),
-        percentile(&api, 0.99)
-    );
-    println!(
-        "  same SQL direct:  p50 {:>7.2} ms   p99 {:>7.2} ms",
-        percentile(&sql, 0.5),
-        percentile(&sql, 0.99)
-    );
+    println!("  through GraphQL:  {}", p50_p99(&api));
+    println!("  same SQL direct:  {}", p50_p99(&sql));
     running.stop().await;
     Ok(())
 }

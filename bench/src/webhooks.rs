@@ -21,11 +21,7 @@ const LATENCY_SAMPLES: usize = 200;
 
 pub async fn phase(args: &BenchArgs, client: &Graphql, admin: &str) -> Result<(), String> {
     client
-        .data(
-            Some(admin),
-            "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-            json!({ "i": { "login": "hooks", "email": "hooks@example.com", "name": "Hooks", "password": crate::api::PARTNER_PASSWORD } }),
-        )
+        .create_partner(admin, "hooks", "Hooks", crate::api::PARTNER_PASSWORD)
         .await?;
     let partner = client.login("hooks", crate::api::PARTNER_PASSWORD).await?;
 

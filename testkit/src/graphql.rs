@@ -54,6 +54,55 @@ impl Graphql {
             .await?;
         string_at(&d, &["login", "token"])
     }
+
+    /// A new partner `login`, mailed at login@example.com, created by the
+    /// administrator signed in as `admin`; its id.
+    pub async fn create_partner(
+        &self,
+        admin: &str,
+        login: &str,
+        name: &str,
+        password: &str,
+    ) -> Result<String, String> {
+        let input = json!({ "login": login, "email": format!("{login}@example.com"), "name": name, "password": password });
+        let d = self
+            .data(
+                Some(admin),
+                "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
+                json!({ "i": input }),
+            )
+            .await?;
+        string_at(&d, &["createPartner", "id"])
+    }
+
+    /// A new activation key `name` of the account signed in as `token`; its id.
+    pub async fn create_key(&self, token: &str, name: &str) -> Result<String, String> {
+        let d = self
+            .data(
+                Some(token),
+                "mutation($n: String!) { createActivationKey(name: $n) { id } }",
+                json!({ "n": name }),
+            )
+            .await?;
+        string_at(&d, &["createActivationKey", "id"])
+    }
+
+    /// Grants the partner `partner_id` `amount` credits under `reference`.
+    pub async fn grant(
+        &self,
+        admin: &str,
+        partner_id: &str,
+        amount: i64,
+        reference: &str,
+    ) -> Result<(), String> {
+        self.data(
+            Some(admin),
+            "mutation($p: ID!, $a: Int!, $r: String!) { grantCredits(partnerId: $p, amount: $a, reference: $r) { id } }",
+            json!({ "p": partner_id, "a": amount, "r": reference }),
+        )
+        .await
+        .map(drop)
+    }
 }
 
 /// The GraphQL endpoint of a server listening on `addr`.

@@ -134,6 +134,17 @@ pub fn insufficient(required: i64, balance: i64) -> DomainError {
     DomainError::InsufficientCredits { required, balance }
 }
 
+/// A partner holding exactly `price` credits is answered `accepted` to
+/// `command`; one holding a credit less is refused with the figures.
+pub fn needs_every_credit(command: LedgerCommand, price: i64, accepted: LedgerEvent) {
+    partner(partner_with(price))
+        .when(command.clone())
+        .then_expect_events(vec![accepted]);
+    partner(partner_with(price - 1))
+        .when(command)
+        .then_expect_error(insufficient(price, price - 1));
+}
+
 /// The refusal of a command that belongs to another role.
 pub fn wrong_role(role: Role) -> DomainError {
     forbidden(match role {
