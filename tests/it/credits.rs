@@ -1,73 +1,60 @@
 //! The vendor's credit grants, the credit history and the audit trail.
 
 use crate::common;
-use crate::common::{Backend, TestApp, all_at_once};
-use serde_json::json;
+use crate::common::{Backend, TestApp, all_at_once, column};
+use serde_json::{Value, json};
 
 const GRANT: &str = "mutation($p: ID!, $a: Int!, $r: String!, $k: String) { grantCredits(partnerId: $p, amount: $a, reference: $r, idempotencyKey: $k) { id amount balanceAfter reason reference actor { login } } }";
 const HISTORY: &str = "query($a: ID, $from: DateTime, $to: DateTime, $first: Int, $after: String) { creditHistory(accountId: $a, from: $from, to: $to, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id at amount balanceAfter reason reference } } } }";
+
+/// The entry a grant document with `vars` made or replayed.
+async fn grant(app: &TestApp, admin: &str, vars: Value) -> Value {
+    app.ok(Some(admin), GRANT, vars).await["grantCredits"].clone()
+}
+
+/// The error code of a grant document with `vars` that must fail.
+async fn grant_refused(app: &TestApp, admin: &str, vars: Value) -> String {
+    app.error_code(Some(admin), GRANT, vars).await
+}
 
 both_backends!(
     grants_are_recorded_once_per_reference,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let (acme, token) = app.partner(&admin, "acme").await;
-        let first = app
-            .ok(
-                Some(&admin),
-                GRANT,
-                json!({ "p": acme, "a": 1000, "r": "INV-1" }),
-            )
-            .await["grantCredits"]
-            .clone();
+        let first = grant(&app, &admin, json!({ "p": acme, "a": 1000, "r": "INV-1" })).await;
         assert_eq!(first["amount"], 1000);
         assert_eq!(first["balanceAfter"], 1000);
         assert_eq!(first["reason"], "GRANT");
         assert_eq!(first["reference"], "INV-1");
         assert_eq!(first["actor"]["login"], "admin");
         // The same reference again: the first entry, nothing granted twice.
-        let again = app
-            .ok(
-                Some(&admin),
-                GRANT,
-                json!({ "p": acme, "a": 1000, "r": "INV-1" }),
-            )
-            .await["grantCredits"]
-            .clone();
+        let again = grant(&app, &admin, json!({ "p": acme, "a": 1000, "r": "INV-1" })).await;
         assert_eq!(again["id"], first["id"]);
         assert_eq!(app.balance(&token).await, 1000);
         // … with another amount: a conflict, still nothing granted.
         assert_eq!(
-            app.error_code(
-                Some(&admin),
-                GRANT,
-                json!({ "p": acme, "a": 5, "r": "INV-1" })
-            )
-            .await,
+            grant_refused(&app, &admin, json!({ "p": acme, "a": 5, "r": "INV-1" })).await,
             "CONFLICT"
         );
         // An idempotency key replays the first answer too.
-        let keyed = app
-            .ok(
-                Some(&admin),
-                GRANT,
-                json!({ "p": acme, "a": 7, "r": "INV-2", "k": "k-1" }),
-            )
-            .await["grantCredits"]
-            .clone();
-        let replay = app
-            .ok(
-                Some(&admin),
-                GRANT,
-                json!({ "p": acme, "a": 7, "r": "INV-2", "k": "k-1" }),
-            )
-            .await["grantCredits"]
-            .clone();
+        let keyed = grant(
+            &app,
+            &admin,
+            json!({ "p": acme, "a": 7, "r": "INV-2", "k": "k-1" }),
+        )
+        .await;
+        let replay = grant(
+            &app,
+            &admin,
+            json!({ "p": acme, "a": 7, "r": "INV-2", "k": "k-1" }),
+        )
+        .await;
         assert_eq!(keyed, replay);
         assert_eq!(
-            app.error_code(
-                Some(&admin),
-                GRANT,
+            grant_refused(
+                &app,
+                &admin,
                 json!({ "p": acme, "a": 8, "r": "INV-3", "k": "k-1" })
             )
             .await,
@@ -88,28 +75,26 @@ both_backends!(bad_grants_change_nothing, |app: TestApp| async move {
         (5, ""),
         (5, "   "),
     ] {
-        let code = app
-            .error_code(
-                Some(&admin),
-                GRANT,
-                json!({ "p": acme, "a": amount, "r": reference }),
-            )
-            .await;
+        let code = grant_refused(
+            &app,
+            &admin,
+            json!({ "p": acme, "a": amount, "r": reference }),
+        )
+        .await;
         assert_eq!(code, "BAD_USER_INPUT", "{amount} {reference:?}");
     }
     // Out of Int range entirely: refused by the schema, still BAD_USER_INPUT.
-    let code = app
-        .error_code(
-            Some(&admin),
-            GRANT,
-            json!({ "p": acme, "a": 3_000_000_000i64, "r": "R3" }),
-        )
-        .await;
+    let code = grant_refused(
+        &app,
+        &admin,
+        json!({ "p": acme, "a": 3_000_000_000i64, "r": "R3" }),
+    )
+    .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert_eq!(
-        app.error_code(
-            Some(&admin),
-            GRANT,
+        grant_refused(
+            &app,
+            &admin,
             json!({ "p": "acc_nobody", "a": 5, "r": "R4" })
         )
         .await,
@@ -137,13 +122,7 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
     let page1 = app.ok(Some(&token), HISTORY, json!({ "first": 2 })).await["creditHistory"].clone();
     assert_eq!(page1["totalCount"], 5);
     assert_eq!(page1["pageInfo"]["hasNextPage"], true);
-    let amounts: Vec<i64> = page1["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["amount"].as_i64().unwrap())
-        .collect();
-    assert_eq!(amounts, vec![10, 20], "oldest first");
+    assert_eq!(column(&page1, "amount"), [10, 20], "oldest first");
     let page2 = app
         .ok(
             Some(&token),
@@ -152,13 +131,7 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
         )
         .await["creditHistory"]
         .clone();
-    let after: Vec<i64> = page2["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["balanceAfter"].as_i64().unwrap())
-        .collect();
-    assert_eq!(after, vec![60, 100, 150]);
+    assert_eq!(column(&page2, "balanceAfter"), [60, 100, 150]);
     assert_eq!(page2["pageInfo"]["hasNextPage"], false);
     assert_eq!(
         app.error_code(Some(&token), HISTORY, json!({ "first": 501 }))
@@ -249,15 +222,9 @@ both_backends!(events_show_the_audit_trail, |app: TestApp| async move {
     app.key(&token, "Server").await;
     let q = "query($a: ID) { events(aggregateId: $a) { totalCount edges { node { aggregateType aggregateId sequence eventType payload at actor { login } } } } }";
     let d = app.ok(Some(&token), q, json!({ "a": acme })).await;
-    let types: Vec<&str> = d["events"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["eventType"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
-        vec![
+        column(&d["events"], "eventType"),
+        [
             "PartnerRegistered",
             "CreditsGranted",
             "ActivationKeyCreated"

@@ -1,6 +1,6 @@
 //! Activation keys (seed section 2).
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, column};
 use serde_json::json;
 
 const CREATE: &str = "mutation($n: String!, $k: String) { createActivationKey(name: $n, key: $k) { id name key owner { login } device { fingerprint } licenses { id } createdAt } }";
@@ -91,17 +91,8 @@ both_backends!(list_search_and_pages, |app: TestApp| async move {
     .await;
     let page = app.ok(Some(&token), LIST, json!({ "first": 3 })).await["activationKeys"].clone();
     assert_eq!(page["totalCount"], 8);
-    let names: Vec<&str> = page["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        vec!["Mail box", "Server 7", "Server 6"],
-        "newest first"
-    );
+    let names = column(&page, "name");
+    assert_eq!(names, ["Mail box", "Server 7", "Server 6"], "newest first");
     let mut seen = names.len();
     let mut after = page["pageInfo"]["endCursor"].clone();
     loop {

@@ -7,7 +7,7 @@
 //! SERVER_MONITORING STANDARD 12; TWO_FACTOR STANDARD 5; trials up to 90 days.
 
 use crate::common;
-use crate::common::{Backend, TestApp, license_input, trial_input};
+use crate::common::{Backend, TestApp, column, ids, license_input, trial_input};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
@@ -72,30 +72,10 @@ async fn quote(app: &TestApp, token: &str, input: Value) -> Value {
     app.ok(Some(token), QUOTE, json!({ "i": input })).await["quote"].clone()
 }
 
-async fn last_entry(app: &TestApp, token: &str) -> Value {
-    let d = app
-        .query(token, "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference actor { login } } } } }")
-        .await;
-    d["creditHistory"]["edges"]
-        .as_array()
-        .and_then(|e| e.last())
-        .map(|e| e["node"].clone())
-        .expect("an entry")
-}
-
 fn time(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(v.as_str().expect("a time"))
         .expect("RFC 3339")
         .with_timezone(&Utc)
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"]["id"].as_str().expect("id").to_string())
-        .collect()
 }
 
 both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
@@ -166,7 +146,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     );
     assert_eq!(app.balance(&token).await, 1000);
     // A free trial leaves no line in the history.
-    assert_eq!(last_entry(&app, &token).await["reason"], "GRANT");
+    assert_eq!(app.last_credit_entry(&token).await["reason"], "GRANT");
     app.assert_history_adds_up(&token).await;
 
     // "Check if you have enough credits … You will be warned if not."
@@ -204,7 +184,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     assert_eq!(permanent["email"], "it@customer.example");
     assert_eq!(permanent["comment"], "Main office");
     assert_eq!(app.balance(&token).await, 850);
-    let entry = last_entry(&app, &token).await;
+    let entry = app.last_credit_entry(&token).await;
     assert_eq!(entry["amount"], -150);
     assert_eq!(entry["balanceAfter"], 850);
     assert_eq!(entry["reason"], "LICENSE");
@@ -245,7 +225,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     assert_eq!(upgraded["createdAt"], permanent["createdAt"]);
     assert!(time(&upgraded["updatedAt"]) >= time(&permanent["updatedAt"]));
     assert_eq!(app.balance(&token).await, 500);
-    let entry = last_entry(&app, &token).await;
+    let entry = app.last_credit_entry(&token).await;
     assert_eq!(entry["amount"], -350);
     assert_eq!(entry["reason"], "LICENSE_UPGRADE");
     assert_eq!(entry["reference"], id.as_str());
@@ -309,7 +289,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     assert_eq!(refund["reason"], "LICENSE_REFUND");
     assert_eq!(refund["reference"], id.as_str());
     assert_eq!(refund["actor"]["login"], "acme");
-    assert_eq!(last_entry(&app, &token).await["id"], refund["id"]);
+    assert_eq!(app.last_credit_entry(&token).await["id"], refund["id"]);
     assert_eq!(app.balance(&token).await, 1000);
     let node = app
         .ok_for_id(
@@ -330,17 +310,12 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     assert_eq!(app.balance(&token).await, 1000);
     app.assert_history_adds_up(&token).await;
 
-    let reasons: Vec<String> = app
+    let history = app
         .query(&token, "{ creditHistory { edges { node { reason } } } }")
-        .await["creditHistory"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["reason"].as_str().unwrap().to_string())
-        .collect();
+        .await;
     assert_eq!(
-        reasons,
-        vec![
+        column(&history["creditHistory"], "reason"),
+        [
             "GRANT",
             "LICENSE",
             "LICENSE_UPGRADE",

@@ -162,15 +162,10 @@ async fn assign(app: &TestApp, token: &str, input: Value) -> Value {
         .clone()
 }
 
+/// The ids of a connection's nodes, sorted: for lists whose order is not
+/// what the test is about.
 fn ids(connection: &Value) -> Vec<String> {
-    let mut v: Vec<String> = connection["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"]["id"].as_str().expect("id").to_string())
-        .collect();
-    v.sort();
-    v
+    sorted(common::ids(connection))
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -183,12 +178,7 @@ fn s(v: &Value) -> String {
 }
 
 fn entries(history: &Value) -> Vec<Value> {
-    history["creditHistory"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
+    common::nodes(&history["creditHistory"])
 }
 
 /// The code of the first error; panics when the request succeeded.

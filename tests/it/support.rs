@@ -8,7 +8,7 @@
 //! month, for the same lengths.
 
 use crate::common;
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, column, ids};
 use chrono::{Days, Months, NaiveDate, Utc};
 use serde_json::{Value, json};
 
@@ -111,26 +111,6 @@ async fn quote(app: &TestApp, token: &str, input: Value) -> Value {
     app.ok(Some(token), QUOTE, json!({ "i": input })).await["quote"].clone()
 }
 
-async fn last_entry(app: &TestApp, token: &str) -> Value {
-    let d = app
-        .query(token, "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference } } } }")
-        .await;
-    d["creditHistory"]["edges"]
-        .as_array()
-        .and_then(|e| e.last())
-        .map(|e| e["node"].clone())
-        .expect("an entry")
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"]["id"].as_str().expect("id").to_string())
-        .collect()
-}
-
 /// Writes a support bought in the past to the partner's stream, as the service
 /// wrote it then (support never starts in the past, so there is no other way
 /// to have one that has ended), and waits until the views show it.
@@ -186,7 +166,7 @@ both_backends!(
         assert_eq!(s["activationKey"]["id"], key["id"]);
         assert_eq!(s["owner"]["login"], "acme");
         assert_eq!(app.balance(&token).await, 940);
-        let entry = last_entry(&app, &token).await;
+        let entry = app.last_credit_entry(&token).await;
         assert_eq!(entry["amount"], -60);
         assert_eq!(entry["reason"], "SUPPORT");
         assert_eq!(entry["reference"], id.as_str());
@@ -250,7 +230,7 @@ both_backends!(
         assert_eq!(up["endOfSupport"], s["endOfSupport"]);
         let mut balance = 927 - cost;
         assert_eq!(app.balance(&token).await, balance);
-        let entry = last_entry(&app, &token).await;
+        let entry = app.last_credit_entry(&token).await;
         assert_eq!(entry["amount"], -cost);
         assert_eq!(entry["reason"], "SUPPORT_UPGRADE");
         assert_eq!(entry["reference"], id.as_str());
@@ -293,7 +273,7 @@ both_backends!(
         assert_eq!(ext["expired"], false);
         balance -= 120;
         assert_eq!(app.balance(&token).await, balance);
-        let entry = last_entry(&app, &token).await;
+        let entry = app.last_credit_entry(&token).await;
         assert_eq!(entry["amount"], -120);
         assert_eq!(entry["reason"], "SUPPORT_EXTENSION");
         assert_eq!(entry["reference"], id.as_str());
@@ -776,13 +756,11 @@ both_backends!(
                 .await,
             Vec::<String>::new()
         );
-        let flags: Vec<bool> = app.query(&seven.token, &list_doc()).await["supports"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["node"]["expired"].as_bool().unwrap())
-            .collect();
-        assert_eq!(flags, vec![true, true, false, false, false, false, false]);
+        let listed = app.query(&seven.token, &list_doc()).await;
+        assert_eq!(
+            column(&listed["supports"], "expired"),
+            [true, true, false, false, false, false, false]
+        );
     }
 );
 
@@ -1017,7 +995,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
     assert_eq!(s["owner"]["login"], "acme");
     let mut balance = 4760;
     assert_eq!(app.balance(&token).await, balance);
-    let entry = last_entry(&app, &token).await;
+    let entry = app.last_credit_entry(&token).await;
     assert_eq!(entry["amount"], -240);
     assert_eq!(entry["reason"], "SUBSCRIPTION");
     assert_eq!(entry["reference"], s["id"]);

@@ -23,12 +23,7 @@ both_backends!(
         app.grant(&admin, &id, 50, "INV-2").await;
 
         let events = app.query(&admin, EVENTS).await;
-        let nodes: Vec<Value> = events["events"]["edges"]
-            .as_array()
-            .expect("edges")
-            .iter()
-            .map(|e| e["node"].clone())
-            .collect();
+        let nodes = nodes(&events["events"]);
         assert!(nodes.len() >= 4, "{events}");
         let mut last_position = 0i64;
         for n in &nodes {

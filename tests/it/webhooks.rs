@@ -2,7 +2,7 @@
 //! local receiver (an axum server on port 0), signed as Standard Webhooks
 //! says, retried, kept across a restart, and the daily support reminders.
 
-use crate::common::{Backend, TestApp, license_input, wait_for_email};
+use crate::common::{Backend, TestApp, license_input, nodes, wait_for_email};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Days, NaiveDate};
@@ -78,13 +78,10 @@ async fn create(app: &TestApp, token: &str, url: &str, types: &[&str]) -> (Strin
 }
 
 async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
-    app.ok(Some(token), DELIVERIES, json!({ "w": webhook }))
-        .await["webhookDeliveries"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
+    let d = app
+        .ok(Some(token), DELIVERIES, json!({ "w": webhook }))
+        .await;
+    nodes(&d["webhookDeliveries"])
 }
 
 /// The deliveries of `webhook` once `settled` holds for them (they are made

@@ -11,11 +11,13 @@ use std::path::PathBuf;
 pub use testkit::Backend;
 
 pub mod binary;
+pub mod connections;
 pub mod past_events;
 pub mod sales;
 pub mod signatures;
 
 pub use binary::{Run, cli, run, run_bare};
+pub use connections::{column, ids, nodes};
 pub use past_events::{append_past_event, edit_event_payload, insert_event, support_assigned};
 pub use sales::{license_input, trial_input};
 pub use signatures::assert_signed;
@@ -271,6 +273,15 @@ impl TestApp {
             .as_str()
             .expect("id")
             .to_string()
+    }
+
+    /// The newest entry of the credit history `token` sees: what the sale or
+    /// refund just made must have written.
+    pub async fn last_credit_entry(&self, token: &str) -> Value {
+        let d = self
+            .query(token, "{ creditHistory(first: 500) { edges { node { id amount balanceAfter reason reference actor { login } } } } }")
+            .await;
+        nodes(&d["creditHistory"]).pop().expect("an entry")
     }
 
     /// The sum of the history's amounts must be the balance, and every

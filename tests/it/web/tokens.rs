@@ -21,12 +21,7 @@ fn secret_in(body: &str) -> String {
 }
 
 async fn tokens(app: &TestApp, session: &str) -> Vec<Value> {
-    app.query(session, TOKENS).await["apiTokens"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
+    nodes(&app.query(session, TOKENS).await["apiTokens"])
 }
 
 both_backends!(
