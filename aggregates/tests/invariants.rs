@@ -287,6 +287,8 @@ impl Run {
         Some(product.map_or_else(|| "NOPE".to_string(), |p| self.edition(p, index)))
     }
 
+    // One arm per kind of generated step, each a few lines turning it into
+    // its command: one match, so that a new command is one more arm here.
     fn command(&mut self, step: &Step) -> Option<LedgerCommand> {
         let idem = |i: &Option<(u8, u8)>| {
             i.map(|(key, fingerprint)| Idempotency {

@@ -241,6 +241,11 @@ impl App {
             .await
     }
 
+    // The steps of a registration in the order a crash between any two must
+    // leave recoverable (the credential row, its event, the partner's
+    // record of a reseller; see DESIGN.md on operations that touch more
+    // than one place), kept in one function so that the order reads top to
+    // bottom with the retry and race answers beside each write.
     async fn register_account(
         &self,
         role: Role,
