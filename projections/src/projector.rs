@@ -431,9 +431,9 @@ pub async fn build_deferred_indexes(db: &Db) -> Result<usize, sqlx::Error> {
         tx.rollback().await?;
         return Ok(0);
     }
-    if let Some(settings) = db.backend.index_build_settings() {
-        sqlx::query(settings).execute(&mut *tx).await?;
-    }
+    sqlx::query(db.backend.index_build_settings())
+        .execute(&mut *tx)
+        .await?;
     for (name, sql) in &saved {
         tracing::debug!(index = %name, "building an index a replay deferred");
         sqlx::query(sql).execute(&mut *tx).await?;
@@ -441,6 +441,9 @@ pub async fn build_deferred_indexes(db: &Db) -> Result<usize, sqlx::Error> {
     sqlx::query("DELETE FROM deferred_indexes")
         .execute(&mut *tx)
         .await?;
+    if let Some(reset) = db.backend.index_build_reset() {
+        sqlx::query(reset).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
     // The views only: the whole database's ANALYZE took twice as long,
     // most of it on the events.

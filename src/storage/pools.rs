@@ -41,6 +41,7 @@ fn sqlite_synchronous(settings: &DbArgs) -> SqliteSynchronous {
 pub(super) fn sqlite_session(settings: &DbArgs) -> Vec<String> {
     vec![
         format!("PRAGMA busy_timeout = {}", SQLITE_BUSY.as_millis()),
+        projections::db::SQLITE_TEMP_STORE.to_string(),
         format!(
             "PRAGMA synchronous = {}",
             match settings.sqlite_synchronous {
@@ -69,6 +70,7 @@ pub(super) async fn sqlite(settings: &DbArgs) -> Result<(sqlx::SqlitePool, Strin
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(sqlite_synchronous(settings))
+        .pragma("temp_store", "MEMORY")
         .busy_timeout(SQLITE_BUSY);
     if let Some(dir) = options.get_filename().parent()
         && !dir.as_os_str().is_empty()

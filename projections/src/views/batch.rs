@@ -1,6 +1,7 @@
 //! What one projector batch holds until it commits: the rows its events
-//! insert, kept in memory and written at `finish` with one statement per
-//! table, and what it has looked up.
+//! insert, kept in memory and written at `finish` a table at a time (one
+//! statement on PostgreSQL, a few multi-row ones on SQLite), and what it
+//! has looked up.
 //!
 //! Measured on a 120,000-event log (SQLite, 2 cores): a license cost five
 //! statements (balance, the key twice, the entry, the row and its search
@@ -13,7 +14,8 @@
 //! each event had been written on its own, whatever the batch's size.
 
 use super::Tx;
-use crate::db::{Backend, Column};
+use super::binds::bind_row;
+use crate::db::{Backend, Column, RowsTravel};
 use serde::Serialize;
 use sqlx::Any;
 use sqlx::any::AnyArguments;
@@ -76,8 +78,9 @@ impl<R: Row> Pending<R> {
     }
 }
 
-/// A view row as `finish` writes it: serialized as a JSON object whose
-/// fields are `COLUMNS`, in any order.
+/// A view row as `finish` writes it: its fields, serialized, are
+/// `COLUMNS` in that order (a JSON object on PostgreSQL, bound values on
+/// SQLite; see `binds`).
 pub(super) trait Row: Serialize {
     const TABLE: &'static str;
     const COLUMNS: &'static [(&'static str, Column)];
@@ -85,10 +88,14 @@ pub(super) trait Row: Serialize {
     const ON_CONFLICT: &'static str = "";
 }
 
-/// Inserts `rows` into their table with one statement, whatever their
-/// number: the rows travel as one JSON array, which both backends take
-/// apart in SQL (the statement's text stays the same, so it is prepared
-/// once per connection, and no placeholder limit applies).
+/// Rows of one `VALUES` statement at most: far below SQLite's limit of
+/// bound parameters (32,766) for the widest row. A batch's rows go in
+/// statements of a power of two rows each, so that a table has at most a
+/// dozen statement texts, each prepared once per connection.
+const VALUES_ROWS: usize = 1024;
+
+/// Inserts `rows` into their table, as the backend takes them
+/// (`Backend::rows_travel`): one JSON array, or bound `VALUES`.
 async fn insert_rows<R: Row>(
     tx: &mut Tx<'_>,
     backend: Backend,
@@ -97,17 +104,28 @@ async fn insert_rows<R: Row>(
     if rows.is_empty() {
         return Ok(());
     }
-    let json = serde_json::to_string(rows)
-        .map_err(|e| sqlx::Error::Encode(format!("rows of {}: {e}", R::TABLE).into()))?;
-    let names: Vec<&str> = R::COLUMNS.iter().map(|(name, _)| *name).collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) {} WHERE true{}",
-        R::TABLE,
-        names.join(", "),
-        backend.json_rows("$1", R::COLUMNS),
-        R::ON_CONFLICT,
-    );
-    sqlx::query(&sql).bind(json).execute(&mut **tx).await?;
+    match backend.rows_travel() {
+        RowsTravel::JsonArray => {
+            let json = serde_json::to_string(rows)
+                .map_err(|e| sqlx::Error::Encode(format!("rows of {}: {e}", R::TABLE).into()))?;
+            let sql = backend.insert_rows(R::TABLE, R::COLUMNS, rows.len(), R::ON_CONFLICT);
+            sqlx::query(&sql).bind(json).execute(&mut **tx).await?;
+        }
+        RowsTravel::Values => {
+            let mut rest = rows;
+            while !rest.is_empty() {
+                let n = VALUES_ROWS.min(1 << rest.len().ilog2());
+                let (these, after) = rest.split_at(n);
+                let mut args = AnyArguments::default();
+                for row in these {
+                    bind_row(row, R::COLUMNS, &mut args)?;
+                }
+                let sql = backend.insert_rows(R::TABLE, R::COLUMNS, n, R::ON_CONFLICT);
+                sqlx::query_with(&sql, args).execute(&mut **tx).await?;
+                rest = after;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -589,19 +607,33 @@ impl Batch {
 mod tests {
     use super::*;
 
-    /// Each row's fields are exactly the columns its INSERT names.
+    /// Each row's fields are exactly the columns its INSERT names, in
+    /// their order, and bind as one value per column.
     fn fields_are_columns<R: Row + Default>() {
-        let value = serde_json::to_value(R::default()).expect("a row serializes");
-        let mut fields: Vec<&str> = value
-            .as_object()
-            .expect("a row is an object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut columns: Vec<&str> = R::COLUMNS.iter().map(|(c, _)| *c).collect();
-        fields.sort();
-        columns.sort();
-        assert_eq!(fields, columns, "{}", R::TABLE);
+        let mut args = AnyArguments::default();
+        bind_row(&R::default(), R::COLUMNS, &mut args).expect("a row binds");
+        assert_eq!(sqlx::Arguments::len(&args), R::COLUMNS.len(), "{}", R::TABLE);
+    }
+
+    #[test]
+    fn a_field_out_of_its_columns_place_is_refused() {
+        const SWAPPED: &[(&str, Column)] = &[
+            ("account_id", Column::Text),
+            ("key", Column::Text),
+            ("sender", Column::Text),
+            ("entity_id", Column::Text),
+        ];
+        let row = IdempotencyRow::default();
+        assert!(bind_row(&row, SWAPPED, &mut AnyArguments::default()).is_err());
+        const SHORT: &[(&str, Column)] = &[("account_id", Column::Text)];
+        assert!(bind_row(&row, SHORT, &mut AnyArguments::default()).is_err());
+    }
+
+    #[test]
+    fn a_values_insert_has_a_placeholder_per_field() {
+        let columns = &[("a", Column::Text), ("b", Column::Int)];
+        let sql = Backend::Sqlite.insert_rows("t", columns, 3, "");
+        assert_eq!(sql, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)");
     }
 
     #[test]

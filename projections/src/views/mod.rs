@@ -5,6 +5,7 @@
 
 mod accounts;
 mod batch;
+mod binds;
 mod credits;
 mod keys;
 mod licenses;
