@@ -612,7 +612,12 @@ mod tests {
     fn fields_are_columns<R: Row + Default>() {
         let mut args = AnyArguments::default();
         bind_row(&R::default(), R::COLUMNS, &mut args).expect("a row binds");
-        assert_eq!(sqlx::Arguments::len(&args), R::COLUMNS.len(), "{}", R::TABLE);
+        assert_eq!(
+            sqlx::Arguments::len(&args),
+            R::COLUMNS.len(),
+            "{}",
+            R::TABLE
+        );
     }
 
     #[test]

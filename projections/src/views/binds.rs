@@ -67,9 +67,7 @@ impl<'q> ValueBinder<'_, 'q> {
     where
         T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
     {
-        self.args
-            .add(value)
-            .map_err(|e| BindError(e.to_string()))
+        self.args.add(value).map_err(|e| BindError(e.to_string()))
     }
 }
 
