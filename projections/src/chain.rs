@@ -6,7 +6,7 @@
 //! recompute it; an edit to a stored event changes every hash from there on.
 
 use crate::db::Db;
-use crate::log::{self, LogError, RawEvent};
+use crate::log::{self, LogError, LogPosition, LogRows, RawEvent};
 use crate::projector::{advance_checkpoint, load_checkpoint};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -111,42 +111,137 @@ pub async fn stored_between(
 pub async fn run_once(db: &Db) -> Result<usize, LogError> {
     let from = load_checkpoint(db, CONSUMER).await?;
     let events = log::read_raw_after(db, from, BATCH).await?;
-    let Some(last) = events.last().map(|e| e.at_log) else {
+    if events.is_empty() {
         return Ok(0);
-    };
-    let (mut ordinal, mut prev) = if from.position == 0 {
-        (0, GENESIS)
-    } else {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT ordinal, hash FROM event_hashes WHERE position = $1")
-                .bind(from.position)
-                .fetch_optional(&db.pool)
-                .await?;
-        let corrupt = |reason: &str| LogError::Corrupt {
-            position: from.position,
-            reason: reason.into(),
-        };
-        let (ordinal, hash) = row.ok_or_else(|| corrupt("its hash is missing"))?;
-        let hash = from_hex(&hash).ok_or_else(|| corrupt("its stored hash is not hex"))?;
-        (ordinal, hash)
-    };
+    }
     let mut tx = db.begin_write().await?;
-    if !advance_checkpoint(&mut tx, CONSUMER, from, last).await? {
+    let tip = tip(&mut tx).await?;
+    if tip.at != from {
+        // Another process chained these first.
         tx.rollback().await?;
         return Ok(0);
     }
-    for event in &events {
+    if !extend(&mut tx, tip, &events).await? {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    tx.commit().await?;
+    Ok(events.len())
+}
+
+/// Chains the batch the projector has just applied inside the projector's
+/// own transaction, when the chain is where that batch starts: one commit
+/// for both, and a waiter told of an event finds its hash too. Runs in a
+/// savepoint, so a chain that cannot be extended leaves the views' batch to
+/// commit; that is logged here, and the caller catches the chain up on its
+/// own (`drain`). True when the batch was chained.
+pub async fn extend_inline(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    from: LogPosition,
+    rows: &LogRows,
+) -> bool {
+    let attempt = async {
+        let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
+        let tip = tip(&mut savepoint).await?;
+        if tip.at != from {
+            // Behind (a log older than the chain), ahead (a replay of the
+            // views) or moved by another process: not this batch's to chain.
+            savepoint.rollback().await?;
+            return Ok(false);
+        }
+        let outcome = match rows.raw() {
+            Ok(events) => extend(&mut savepoint, tip, &events).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(true) => {
+                savepoint.commit().await?;
+                Ok(true)
+            }
+            Ok(false) => {
+                savepoint.rollback().await?;
+                Ok(false)
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                Err(e)
+            }
+        }
+    };
+    match attempt.await {
+        Ok(chained) => chained,
+        Err(e) => {
+            tracing::error!(error = %e, "hash chain failed inside the views' batch; retrying on its own");
+            false
+        }
+    }
+}
+
+/// Where the chain ends: its checkpoint, and the ordinal and hash of the
+/// event there (0 and the genesis hash before the first).
+struct Tip {
+    at: LogPosition,
+    ordinal: i64,
+    hash: [u8; 32],
+}
+
+async fn tip(conn: &mut sqlx::AnyConnection) -> Result<Tip, LogError> {
+    let (transaction_id, position, ordinal, hash): (i64, i64, Option<i64>, Option<String>) =
+        sqlx::query_as(
+            "SELECT c.transaction_id, c.position, h.ordinal, h.hash
+               FROM log_checkpoints c LEFT JOIN event_hashes h ON h.position = c.position
+              WHERE c.consumer = $1",
+        )
+        .bind(CONSUMER)
+        .fetch_one(&mut *conn)
+        .await?;
+    let at = LogPosition {
+        transaction_id,
+        position,
+    };
+    if position == 0 {
+        return Ok(Tip {
+            at,
+            ordinal: 0,
+            hash: GENESIS,
+        });
+    }
+    let corrupt = |reason: &str| LogError::Corrupt {
+        position,
+        reason: reason.into(),
+    };
+    let (ordinal, hash) = ordinal
+        .zip(hash)
+        .ok_or_else(|| corrupt("its hash is missing"))?;
+    let hash = from_hex(&hash).ok_or_else(|| corrupt("its stored hash is not hex"))?;
+    Ok(Tip { at, ordinal, hash })
+}
+
+/// Moves the chain from `tip` over `events`, the log's next ones; false
+/// when another process moved it first (the caller drops its work).
+async fn extend(
+    conn: &mut sqlx::AnyConnection,
+    tip: Tip,
+    events: &[RawEvent],
+) -> Result<bool, LogError> {
+    let Some(last) = events.last().map(|e| e.at_log) else {
+        return Ok(true);
+    };
+    if !advance_checkpoint(conn, CONSUMER, tip.at, last).await? {
+        return Ok(false);
+    }
+    let (mut ordinal, mut prev) = (tip.ordinal, tip.hash);
+    for event in events {
         prev = link(&prev, event);
         ordinal += 1;
         sqlx::query("INSERT INTO event_hashes (position, ordinal, hash) VALUES ($1, $2, $3)")
             .bind(event.at_log.position)
             .bind(ordinal)
             .bind(to_hex(&prev))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
-    tx.commit().await?;
-    Ok(events.len())
+    Ok(true)
 }
 
 /// Chains everything the log holds now.

@@ -101,8 +101,7 @@ pub async fn read_after(
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, LogError> {
-    let rows = fetch_after(db, after, limit).await?;
-    rows.iter().map(decode).collect()
+    rows_after(db, after, limit).await?.events()
 }
 
 /// As `read_after`, without decoding the payloads.
@@ -111,26 +110,38 @@ pub async fn read_raw_after(
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<RawEvent>, LogError> {
-    let rows = fetch_after(db, after, limit).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(RawEvent {
-                at_log: log_position(row)?,
-                aggregate_id: row.try_get("aggregate_id")?,
-                sequence: row.try_get("sequence")?,
-                event_type: row.try_get("event_type")?,
-                payload: row.try_get("payload")?,
-                metadata: row.try_get("metadata")?,
-            })
-        })
-        .collect()
+    rows_after(db, after, limit).await?.raw()
 }
 
-async fn fetch_after(
-    db: &Db,
-    after: LogPosition,
-    limit: i64,
-) -> Result<Vec<sqlx::any::AnyRow>, LogError> {
+/// Rows of the log as read, decoded on demand: the projector applies a
+/// batch and chains the same batch from one read.
+pub struct LogRows(Vec<AnyRow>);
+
+impl LogRows {
+    pub fn events(&self) -> Result<Vec<StoredEvent>, LogError> {
+        self.0.iter().map(decode).collect()
+    }
+
+    pub fn raw(&self) -> Result<Vec<RawEvent>, LogError> {
+        self.0
+            .iter()
+            .map(|row| {
+                Ok(RawEvent {
+                    at_log: log_position(row)?,
+                    aggregate_id: row.try_get("aggregate_id")?,
+                    sequence: row.try_get("sequence")?,
+                    event_type: row.try_get("event_type")?,
+                    payload: row.try_get("payload")?,
+                    metadata: row.try_get("metadata")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The rows of up to `limit` events after `after`, as `read_after` reads
+/// them.
+pub async fn rows_after(db: &Db, after: LogPosition, limit: i64) -> Result<LogRows, LogError> {
     let mut q = SqlBuilder::new(&format!(
         "SELECT {} FROM events WHERE ",
         columns(db.backend)
@@ -141,7 +152,7 @@ async fn fetch_after(
         .push(db.backend.log_order())
         .push(" LIMIT ")
         .bind_int(limit);
-    Ok(q.query().fetch_all(&db.pool).await?)
+    Ok(LogRows(q.query().fetch_all(&db.pool).await?))
 }
 
 /// PostgreSQL: the transaction id below which every transaction of this

@@ -7,6 +7,7 @@ use crate::log::{self, LogError, LogPosition, StoredEvent};
 use crate::pacing::Pacing;
 use crate::views;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
@@ -39,6 +40,10 @@ pub struct Projector {
     db: Db,
     wake: Notify,
     progress: watch::Sender<LogPosition>,
+    /// The hash chain may be behind the views: true at start (a database
+    /// that held events before the chain existed) and after a batch it
+    /// could not chain; an idle pass then catches it up.
+    chain_behind: AtomicBool,
 }
 
 pub async fn load_checkpoint(db: &Db, consumer: &str) -> Result<LogPosition, sqlx::Error> {
@@ -56,7 +61,7 @@ pub async fn load_checkpoint(db: &Db, consumer: &str) -> Result<LogPosition, sql
 /// Moves a consumer's checkpoint from `from` to `to` inside `tx`; false when
 /// another process moved it first (the caller then drops its work).
 pub async fn advance_checkpoint(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     consumer: &str,
     from: LogPosition,
     to: LogPosition,
@@ -70,7 +75,7 @@ pub async fn advance_checkpoint(
     .bind(consumer)
     .bind(from.transaction_id)
     .bind(from.position)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -82,6 +87,7 @@ impl Projector {
             db,
             wake: Notify::new(),
             progress,
+            chain_behind: AtomicBool::new(true),
         })
     }
 
@@ -100,11 +106,12 @@ impl Projector {
             }
             newer
         });
-        let events = log::read_after(&self.db, from, limit).await?;
+        let rows = log::rows_after(&self.db, from, limit).await?;
+        let events = rows.events()?;
         let Some(last) = events.last().map(|e| e.at_log) else {
-            // Nothing new for the views, but the chain may still be behind
-            // (a database that held events before it existed).
-            chain(&self.db).await;
+            if self.chain_behind.load(Ordering::Relaxed) {
+                self.chain().await;
+            }
             return Ok(0);
         };
         let mut tx = self.db.begin_write().await?;
@@ -117,12 +124,30 @@ impl Projector {
             apply_logged(&mut tx, &mut batch, event).await?;
         }
         finish(&mut tx, batch, &events).await?;
+        let chained = crate::chain::extend_inline(&mut tx, from, &rows).await;
         tx.commit().await?;
-        // Read after the views' batch, so every event a waiter is told about
-        // has its hash too.
-        chain(&self.db).await;
+        if chained {
+            self.chain_behind.store(false, Ordering::Relaxed);
+        } else {
+            // Before the waiters are told, so every event they are told
+            // about has its hash too.
+            self.chain().await;
+        }
         self.progress.send_replace(last);
         Ok(events.len())
+    }
+
+    /// Catches the hash chain up with the log on its own. A chain that
+    /// cannot be extended must not stop the views: it is logged and retried
+    /// at the next pass, and `verify` reports what is wrong.
+    async fn chain(&self) {
+        match crate::chain::drain(&self.db).await {
+            Ok(_) => self.chain_behind.store(false, Ordering::Relaxed),
+            Err(e) => {
+                self.chain_behind.store(true, Ordering::Relaxed);
+                tracing::error!(error = %e, "hash chain failed; retrying");
+            }
+        }
     }
 
     /// Runs until `shutdown` resolves. Errors are logged and retried: a view
@@ -135,7 +160,12 @@ impl Projector {
                 Ok(n) if n > 0 => {
                     pacing.worked();
                     held = HeldBack::default();
-                    continue;
+                    // A full batch leaves more to read. A shorter one took
+                    // all there was: a writer that wants its event seen
+                    // sooner than the next poll nudges (`wait_for`).
+                    if n >= BATCH as usize {
+                        continue;
+                    }
                 }
                 Ok(_) => {
                     pacing.worked();
@@ -279,14 +309,6 @@ impl Projector {
 struct HeldBack {
     since: Option<Instant>,
     logged: Option<Instant>,
-}
-
-/// A chain that cannot be extended must not stop the views: it is logged and
-/// retried at the next batch, and `verify` reports what is wrong.
-async fn chain(db: &Db) {
-    if let Err(e) = crate::chain::drain(db).await {
-        tracing::error!(error = %e, "hash chain failed; retrying");
-    }
 }
 
 /// Writes what a batch gathered. A row refused here belongs to one of the

@@ -173,3 +173,69 @@ each_backend!(
     a_replay_cut_short_has_its_indexes_built_at_the_next_start,
     replay_cut_short
 );
+
+/// The hash chain is extended in the views' own transaction. A chain that
+/// cannot be extended (here its tip's hash is missing) must not hold up the
+/// views; once it can be again, the projector's next pass catches it up.
+async fn chain_fails_views_go_on(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
+    let app = license_portal::server::build_app(&args).await.expect("app");
+    acme_with_grants(&app, 3).await;
+    let db = &app.db;
+    let p = Projector::new(db.clone());
+    assert_eq!(drained(&p, p.drain().await.expect("drain"), 4).await, 4);
+    assert_eq!(count(db, "SELECT count(*) FROM event_hashes").await, 4);
+
+    let (position, ordinal, hash): (i64, i64, String) = sqlx::query_as(
+        "SELECT position, ordinal, hash FROM event_hashes ORDER BY ordinal DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("tip");
+    sqlx::query("DELETE FROM event_hashes WHERE position = $1")
+        .bind(position)
+        .execute(&db.pool)
+        .await
+        .expect("break the chain's tip");
+    let grant = LedgerCommand::GrantCredits {
+        amount: 100,
+        reference: "AFTER".into(),
+        idempotency: None,
+    };
+    app.ledgers
+        .execute(Role::Partner, "acc_acme", grant, &Actor::System("test"))
+        .await
+        .expect("grant");
+    let late = p.drain().await.expect("the views go on");
+    assert_eq!(drained(&p, late, 1).await, 1);
+    assert_eq!(
+        count(db, "SELECT balance FROM accounts WHERE id = 'acc_acme'").await,
+        106
+    );
+    assert_eq!(
+        count(db, "SELECT count(*) FROM event_hashes").await,
+        3,
+        "nothing chained past a missing hash"
+    );
+
+    sqlx::query("INSERT INTO event_hashes (position, ordinal, hash) VALUES ($1, $2, $3)")
+        .bind(position)
+        .bind(ordinal)
+        .bind(&hash)
+        .execute(&db.pool)
+        .await
+        .expect("mend the chain");
+    assert_eq!(p.drain().await.expect("idle pass"), 0);
+    assert_eq!(count(db, "SELECT count(*) FROM event_hashes").await, 5);
+    assert_eq!(
+        license_portal::verify::check_chain(db).await,
+        Ok(5),
+        "the caught-up chain follows from the events"
+    );
+}
+
+each_backend!(
+    a_chain_that_cannot_be_extended_does_not_hold_up_the_views,
+    chain_fails_views_go_on
+);
