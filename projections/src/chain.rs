@@ -135,11 +135,7 @@ pub async fn run_once(db: &Db) -> Result<usize, LogError> {
 /// savepoint, so a chain that cannot be extended leaves the views' batch to
 /// commit; that is logged here, and the caller catches the chain up on its
 /// own (`drain`). True when the batch was chained.
-pub async fn extend_inline(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    from: LogPosition,
-    rows: &LogRows,
-) -> bool {
+pub async fn extend_inline(tx: &mut crate::db::WriteTx, from: LogPosition, rows: &LogRows) -> bool {
     let attempt = async {
         let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
         let tip = tip(&mut savepoint).await?;

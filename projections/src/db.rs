@@ -3,9 +3,11 @@
 //! portable types (text and 64-bit integers), which both backends accept.
 
 use crate::log::LogPosition;
+use crate::write_gate::{Turn, WriteGate};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+use std::path::Path;
 use std::time::Duration;
 
 /// Every SQLite connection keeps its temporary files in memory. A
@@ -317,6 +319,39 @@ pub enum Column {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite: this process's writers of the file take turns here (see
+    /// `write_gate`); None on PostgreSQL.
+    gate: Option<WriteGate>,
+}
+
+/// A transaction that writes, holding the writer's turn on SQLite until it
+/// commits or rolls back.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<Turn>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
 }
 
 impl Backend {
@@ -328,6 +363,15 @@ impl Backend {
     pub fn pings_before_use(self) -> bool {
         self == Backend::Postgres
     }
+}
+
+/// The file a `sqlite:` URL opens.
+fn sqlite_file(url: &str) -> &str {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    path.split('?').next().unwrap_or(path)
 }
 
 impl Db {
@@ -369,17 +413,34 @@ impl Db {
             })
             .connect(url)
             .await?;
-        Ok(Db { pool, backend })
+        let gate = match backend {
+            Backend::Sqlite => WriteGate::for_file(Path::new(sqlite_file(url))),
+            Backend::Postgres => None,
+        };
+        Ok(Db {
+            pool,
+            backend,
+            gate,
+        })
+    }
+
+    /// This process's turn to write to the database (see `write_gate`):
+    /// for writes that do not go through `begin_write`.
+    pub async fn write_turn(&self) -> Result<Option<Turn>, sqlx::Error> {
+        crate::write_gate::turn(self.gate.as_ref()).await
     }
 
     /// Starts a transaction that writes. On SQLite it takes the write lock at
     /// once: a read-then-write transaction could otherwise fail on upgrade
     /// without waiting for the busy timeout.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        // The turn first: a writer waiting for it holds no connection.
+        let turn = self.write_turn().await?;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// Refreshes the planner's statistics after a bulk write, on `table` or

@@ -8,6 +8,7 @@ pub mod pacing;
 pub mod projector;
 pub mod queries;
 pub mod views;
+pub mod write_gate;
 
 pub use db::{Backend, Db};
 pub use log::{LogPosition, StoredEvent};

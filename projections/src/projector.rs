@@ -314,7 +314,7 @@ struct HeldBack {
 /// Writes what a batch gathered. A row refused here belongs to one of the
 /// batch's events; the first is named.
 async fn finish(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut crate::db::WriteTx,
     batch: views::Batch,
     events: &[StoredEvent],
 ) -> Result<(), LogError> {
@@ -325,7 +325,7 @@ async fn finish(
 }
 
 async fn apply_logged(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut crate::db::WriteTx,
     batch: &mut views::Batch,
     event: &StoredEvent,
 ) -> Result<(), LogError> {
@@ -548,7 +548,7 @@ pub async fn compare_with_replay(db: &Db) -> Result<Vec<TableComparison>, LogErr
 
 /// Every row of `table` as one text each, sorted.
 async fn dump(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut crate::db::WriteTx,
     backend: crate::db::Backend,
     table: &str,
 ) -> Result<Vec<String>, sqlx::Error> {

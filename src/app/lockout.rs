@@ -116,7 +116,7 @@ impl App {
 /// Adds one to `subject`'s counter (a new window when its last one has
 /// passed); returns the count and the window's start.
 async fn bump(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut projections::db::WriteTx,
     subject: &str,
     now: DateTime<Utc>,
     since: &str,

@@ -34,6 +34,7 @@ use cqrs_es::persist::{
 };
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
+use projections::write_gate::{WriteGate, turn};
 use sqlite_es::SqliteEventRepository;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -75,6 +76,9 @@ pub struct LedgerStore<R: Repository, A: Aggregate> {
     /// Streams whose snapshot is being written: one write per stream at a
     /// time; a boundary passed meanwhile is left to the next one.
     writing: Arc<Mutex<HashSet<String>>>,
+    /// SQLite: appends and snapshot writes wait their turn with the
+    /// process's other writers instead of in SQLite's busy handler.
+    gate: Option<WriteGate>,
 }
 
 impl<R: Repository, A: Aggregate + Clone + Footprint + 'static> LedgerStore<R, A> {
@@ -88,6 +92,7 @@ impl<R: Repository, A: Aggregate + Clone + Footprint + 'static> LedgerStore<R, A
             every: every.max(1),
             cache: Arc::new(Mutex::new(Cache::new())),
             writing: Arc::default(),
+            gate: pool.write_gate(),
         }
     }
 
@@ -141,15 +146,18 @@ impl<R: Repository, A: Aggregate + Clone + Footprint + 'static> LedgerStore<R, A
             return;
         }
         let (pool, writing, id) = (self.snapshots.clone(), self.writing.clone(), id.to_string());
+        let gate = self.gate.clone();
         let count = i64::try_from(after / self.every).unwrap_or(i64::MAX);
         let sequence = i64::try_from(after).unwrap_or(i64::MAX);
         tokio::spawn(async move {
             let encoded = tokio::task::spawn_blocking(move || serde_json::to_string(&state)).await;
             let written = match encoded {
-                Ok(Ok(payload)) => pool
-                    .write(A::TYPE, &id, sequence, count, &payload)
-                    .await
-                    .map_err(|e| e.to_string()),
+                Ok(Ok(payload)) => async {
+                    let _turn = turn(gate.as_ref()).await?;
+                    pool.write(A::TYPE, &id, sequence, count, &payload).await
+                }
+                .await
+                .map_err(|e| e.to_string()),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
@@ -232,7 +240,12 @@ where
         // The framework handed the command this same aggregate, so it already
         // holds the new events: it is the state at `after`.
         let state = std::mem::take(&mut context.aggregate);
-        let committed = match self.events.commit(events, context, metadata).await {
+        let turn = turn(self.gate.as_ref())
+            .await
+            .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
+        let committed = self.events.commit(events, context, metadata).await;
+        drop(turn);
+        let committed = match committed {
             Ok(committed) => committed,
             // Most likely another writer got there first. The cached state
             // stays: it is a true state at its sequence, and the retry reads

@@ -3,6 +3,7 @@
 //! through the event store's own pool, so the trait is implemented by the
 //! two pools; the SQL differs only in how the JSON column is cast.
 
+use projections::write_gate::WriteGate;
 use std::future::Future;
 
 /// The snapshot table of the database a pool is open on.
@@ -25,12 +26,20 @@ pub trait SnapshotTable: Clone + Send + Sync + 'static {
         count: i64,
         payload: &str,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// The queue this process's writers of the database take turns in, if
+    /// its backend needs one (see `projections::write_gate`).
+    fn write_gate(&self) -> Option<WriteGate>;
 }
 
 const DELETE_OLDER: &str = "DELETE FROM snapshots \
      WHERE aggregate_type = $1 AND aggregate_id = $2 AND last_sequence < $3";
 
 impl SnapshotTable for sqlx::SqlitePool {
+    fn write_gate(&self) -> Option<WriteGate> {
+        WriteGate::for_file(self.connect_options().get_filename())
+    }
+
     async fn read(&self, kind: &str, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
         sqlx::query_as(
             "SELECT last_sequence, payload FROM snapshots \
@@ -76,6 +85,10 @@ impl SnapshotTable for sqlx::SqlitePool {
 }
 
 impl SnapshotTable for sqlx::PgPool {
+    fn write_gate(&self) -> Option<WriteGate> {
+        None
+    }
+
     async fn read(&self, kind: &str, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
         sqlx::query_as(
             "SELECT last_sequence, payload::text FROM snapshots \

@@ -103,7 +103,7 @@ pub fn fan_out<'a>(
 /// order the sender keeps per endpoint). A message an endpoint already has
 /// is skipped.
 pub async fn insert_deliveries(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut projections::db::WriteTx,
     max_attempts: u32,
     deliveries: &[NewDelivery],
 ) -> AppResult<usize> {
@@ -394,7 +394,7 @@ impl Webhooks {
     /// disabled and its owner emailed, in the same transaction.
     async fn note_failure(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut projections::db::WriteTx,
         webhook_id: &str,
         now: DateTime<Utc>,
     ) -> AppResult<()> {

@@ -42,7 +42,7 @@ struct Notice {
 /// Queues an email in the outbox (sent by the mailer) inside `tx`; a second
 /// one with the same id is skipped.
 pub async fn queue_email(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut projections::db::WriteTx,
     id: &str,
     kind: &str,
     account_id: &str,
@@ -180,7 +180,7 @@ impl Webhooks {
     /// notices of the day.
     async fn queue_digests(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut projections::db::WriteTx,
         day: &str,
         notices: &[Notice],
     ) -> AppResult<()> {

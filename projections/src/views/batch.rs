@@ -59,7 +59,7 @@ impl<R: Row> Pending<R> {
     /// inserts it, else in the database by `update`, the same change in SQL.
     pub(super) async fn change<'q>(
         &mut self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         id: &str,
         change: impl FnOnce(&mut R),
         update: Query<'q, Any, AnyArguments<'q>>,
@@ -73,7 +73,7 @@ impl<R: Row> Pending<R> {
         Ok(())
     }
 
-    async fn write(self, tx: &mut Tx<'_>, backend: Backend) -> Result<(), sqlx::Error> {
+    async fn write(self, tx: &mut Tx, backend: Backend) -> Result<(), sqlx::Error> {
         insert_rows(tx, backend, &self.rows).await
     }
 }
@@ -96,11 +96,7 @@ const VALUES_ROWS: usize = 1024;
 
 /// Inserts `rows` into their table, as the backend takes them
 /// (`Backend::rows_travel`): one JSON array, or bound `VALUES`.
-async fn insert_rows<R: Row>(
-    tx: &mut Tx<'_>,
-    backend: Backend,
-    rows: &[R],
-) -> Result<(), sqlx::Error> {
+async fn insert_rows<R: Row>(tx: &mut Tx, backend: Backend, rows: &[R]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -466,7 +462,7 @@ impl Batch {
     /// or the owner itself.
     pub(super) async fn scope_of(
         &mut self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         owner: &str,
     ) -> Result<String, sqlx::Error> {
         if let Some(account) = self.accounts.get(owner) {
@@ -492,7 +488,7 @@ impl Batch {
     /// The text and name of an activation key (None when there is none).
     pub(super) async fn key_text(
         &mut self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         key_id: &str,
     ) -> Result<Option<(String, String)>, sqlx::Error> {
         if let Some(k) = self.keys.get(key_id) {
@@ -514,7 +510,7 @@ impl Batch {
     /// returns the balance after it.
     pub(super) async fn move_balance(
         &mut self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         owner: &str,
         amount: i64,
     ) -> Result<i64, sqlx::Error> {
@@ -561,7 +557,7 @@ impl Batch {
     }
 
     /// Writes what the batch holds; call before committing.
-    pub async fn finish(self, tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
+    pub async fn finish(self, tx: &mut Tx) -> Result<(), sqlx::Error> {
         let backend = self.backend;
         self.accounts.write(tx, backend).await?;
         self.outbox.write(tx, backend).await?;

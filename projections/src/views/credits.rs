@@ -24,7 +24,7 @@ pub fn credit_entry_id(stream: &str, sequence: i64) -> String {
 
 /// Records the credits an event moves and the result of the idempotent
 /// command that caused it, whatever its area.
-pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Applied {
+pub(super) async fn apply(tx: &mut Tx, batch: &mut Batch, e: &StoredEvent) -> Applied {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
 
@@ -85,7 +85,7 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
 /// come from the event where it changes them (an upgrade's new users). The
 /// views hold the same at a replay's every step, so a replay writes the same.
 async fn detail_of(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     batch: &mut Batch,
     event: &LedgerEvent,
 ) -> Result<Option<CreditDetail>, sqlx::Error> {
@@ -200,11 +200,7 @@ async fn detail_of(
     Ok(Some(detail))
 }
 
-async fn account_name(
-    tx: &mut Tx<'_>,
-    batch: &Batch,
-    id: &str,
-) -> Result<Option<String>, sqlx::Error> {
+async fn account_name(tx: &mut Tx, batch: &Batch, id: &str) -> Result<Option<String>, sqlx::Error> {
     if let Some(account) = batch.accounts.get(id) {
         return Ok(Some(account.name.clone()));
     }
@@ -215,7 +211,7 @@ async fn account_name(
 }
 
 async fn key_detail(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     batch: &mut Batch,
     key_id: &str,
 ) -> Result<CreditDetail, sqlx::Error> {
@@ -228,7 +224,7 @@ async fn key_detail(
 }
 
 async fn on_key(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     batch: &mut Batch,
     key_id: &str,
     product: &str,
@@ -245,7 +241,7 @@ async fn on_key(
 
 /// Key id, product, edition and users of a license or support row.
 async fn held(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     batch: &Batch,
     table: &'static str,
     id: &str,
@@ -281,7 +277,7 @@ async fn held(
 
 /// Key id, software and channels of a subscription row.
 async fn subscribed(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     batch: &Batch,
     id: &str,
 ) -> Result<Option<(String, String, i64)>, sqlx::Error> {

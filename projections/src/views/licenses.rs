@@ -7,7 +7,7 @@ use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
 
 /// Applies this area's events; `views::apply` routes the others elsewhere.
-pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Applied {
+pub(super) async fn apply(tx: &mut Tx, batch: &mut Batch, e: &StoredEvent) -> Applied {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     let at = e.at.as_str();
@@ -119,7 +119,7 @@ pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -
 
 /// Marks a license deleted and moves it to the deleted totals.
 async fn deleted(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     batch: &mut Batch,
     at: &str,
     license_id: &str,
@@ -176,7 +176,7 @@ struct Counted<'a> {
 /// and the key without its dashes, lower case, one per line (a search never
 /// spans two of them: the box is one line).
 async fn license_search_text(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     batch: &mut Batch,
     key_id: &str,
     email: Option<&str>,

@@ -18,7 +18,6 @@ pub use credits::credit_entry_id;
 
 use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
-use sqlx::{Any, Transaction};
 
 /// Tables `replay` empties before rebuilding. Service tables (credentials,
 /// sessions, outbox, key reservations) are not projections and stay.
@@ -33,14 +32,14 @@ pub const VIEW_TABLES: &[&str] = &[
     "subscriptions",
 ];
 
-type Tx<'a> = Transaction<'static, Any>;
+type Tx = crate::db::WriteTx;
 
 /// What applying an event to a view comes to: only the database can fail.
 type Applied = Result<(), sqlx::Error>;
 
 /// Applies one event to the views; what `batch` gathers is written by its
 /// `finish`, in the same transaction.
-pub async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Applied {
+pub async fn apply(tx: &mut Tx, batch: &mut Batch, e: &StoredEvent) -> Applied {
     use LedgerEvent::*;
     credits::apply(tx, batch, e).await?;
     match &e.event {

@@ -7,7 +7,7 @@ use crate::log::StoredEvent;
 use aggregates::LedgerEvent;
 
 /// Applies this area's events; `views::apply` routes the others elsewhere.
-pub(super) async fn apply(tx: &mut Tx<'_>, batch: &mut Batch, e: &StoredEvent) -> Applied {
+pub(super) async fn apply(tx: &mut Tx, batch: &mut Batch, e: &StoredEvent) -> Applied {
     use LedgerEvent::*;
     let owner = e.aggregate_id.as_str();
     let at = e.at.as_str();

@@ -11,7 +11,7 @@ pub(super) trait Upgradable: Row {
 
 /// Applies an upgrade to the row `id` of `rows`.
 pub(super) async fn upgraded<R: Upgradable>(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     rows: &mut Pending<R>,
     id: &str,
     (users, edition, credits): (i64, &str, i64),
