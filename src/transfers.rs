@@ -11,34 +11,20 @@ use aggregates::{LedgerCommand, LedgerEvent, Role};
 use projections::Db;
 use projections::log::{self, LogPosition};
 use projections::pacing::Pacing;
-use projections::projector::{advance_checkpoint, load_checkpoint};
+use projections::projector::{LazyCheckpoint, advance_checkpoint, load_checkpoint};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 /// The name of its checkpoint; `verify` reads it to tell a second step still
 /// to come from one the process passed by.
 pub const CONSUMER: &str = "transfers";
-/// How long the stored checkpoint may lag behind events that held no
-/// transfer. Writing it after every batch doubled the write transactions
-/// on SQLite, where writers queue for one lock.
-const LAZY_CHECKPOINT: Duration = Duration::from_secs(5);
-
-/// How far this process has read past the stored checkpoint.
-#[derive(Default)]
-struct Seen {
-    /// Every event up to here was read; those after the stored checkpoint
-    /// held no transfer, so reading them again after a restart is harmless.
-    position: LogPosition,
-    checkpoint_written: Option<Instant>,
-}
-
 pub struct Transfers {
     db: Db,
     ledgers: Arc<Ledgers>,
     wake: Notify,
     progress: watch::Sender<LogPosition>,
-    seen: Mutex<Seen>,
+    seen: Mutex<LazyCheckpoint>,
 }
 
 impl Transfers {
@@ -49,13 +35,13 @@ impl Transfers {
             ledgers,
             wake: Notify::new(),
             progress,
-            seen: Mutex::new(Seen::default()),
+            seen: Mutex::default(),
         })
     }
 
     pub async fn run_once(&self) -> AppResult<usize> {
         let stored = load_checkpoint(&self.db, CONSUMER).await?;
-        let from = stored.max(self.seen().position);
+        let from = self.seen().from(stored);
         let events = log::read_after(&self.db, from, 100).await?;
         let Some(last) = events.last().map(|e| e.at_log) else {
             self.progress
@@ -111,27 +97,23 @@ impl Transfers {
                 ),
             }
         }
-        let due = self
-            .seen()
-            .checkpoint_written
-            .is_none_or(|at| at.elapsed() >= LAZY_CHECKPOINT);
-        if worked || due {
+        let write = worked || self.seen().due();
+        if write {
             let mut tx = self.db.begin_write().await?;
             if !advance_checkpoint(&mut tx, CONSUMER, stored, last).await? {
                 // Another process moved it: start again from where it is.
                 tx.rollback().await?;
-                *self.seen() = Seen::default();
+                *self.seen() = LazyCheckpoint::default();
                 return Ok(0);
             }
             tx.commit().await?;
-            self.seen().checkpoint_written = Some(Instant::now());
         }
-        self.seen().position = last;
+        self.seen().read_to(last, write);
         self.progress.send_replace(last);
         Ok(events.len())
     }
 
-    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+    fn seen(&self) -> std::sync::MutexGuard<'_, LazyCheckpoint> {
         // The state is two plain values: a panic elsewhere cannot leave it
         // half-written, so a poisoned lock is still good to read.
         self.seen.lock().unwrap_or_else(|e| e.into_inner())

@@ -80,6 +80,43 @@ pub async fn advance_checkpoint(
     Ok(done.rows_affected() == 1)
 }
 
+/// How long a log consumer's stored checkpoint may lag behind events that
+/// gave it nothing to write. Writing it after every batch doubled the write
+/// transactions on SQLite, where writers queue for one lock.
+const LAZY_CHECKPOINT: Duration = Duration::from_secs(5);
+
+/// How far a log consumer (transfers, webhooks) has read past its stored
+/// checkpoint. The events in between gave it nothing to write, so reading
+/// them again after a restart is harmless; the checkpoint is written with
+/// the consumer's next work, or every `LAZY_CHECKPOINT` without.
+#[derive(Default)]
+pub struct LazyCheckpoint {
+    position: LogPosition,
+    written: Option<Instant>,
+}
+
+impl LazyCheckpoint {
+    /// Where to read from, given the stored checkpoint.
+    pub fn from(&self, stored: LogPosition) -> LogPosition {
+        stored.max(self.position)
+    }
+
+    /// Whether the stored checkpoint should be written though nothing else is.
+    pub fn due(&self) -> bool {
+        self.written
+            .is_none_or(|at| at.elapsed() >= LAZY_CHECKPOINT)
+    }
+
+    /// Every event up to `last` was read; `written` says whether the stored
+    /// checkpoint was moved there too.
+    pub fn read_to(&mut self, last: LogPosition, written: bool) {
+        self.position = last;
+        if written {
+            self.written = Some(Instant::now());
+        }
+    }
+}
+
 impl Projector {
     pub fn new(db: Db) -> Arc<Projector> {
         let (progress, _) = watch::channel(LogPosition::default());

@@ -108,6 +108,8 @@ pub struct Webhooks {
     wake: Notify,
     /// Tells the owners of disabled endpoints where to look.
     public_url: String,
+    /// How far the log consumer has read past its stored checkpoint.
+    read: std::sync::Mutex<projections::projector::LazyCheckpoint>,
 }
 
 impl Webhooks {
@@ -127,7 +129,14 @@ impl Webhooks {
             http,
             wake: Notify::new(),
             public_url: public_url.trim_end_matches('/').to_string(),
+            read: std::sync::Mutex::default(),
         }))
+    }
+
+    /// The consumer's read position; a panic elsewhere cannot leave its two
+    /// plain values half-written, so a poisoned lock is still good.
+    fn read(&self) -> std::sync::MutexGuard<'_, projections::projector::LazyCheckpoint> {
+        self.read.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn nudge(&self) {

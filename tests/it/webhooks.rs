@@ -314,6 +314,40 @@ both_backends!(
     }
 );
 
+// The consumer moves its checkpoint lazily past events that made no
+// delivery, so after a restart it reads them again, with the endpoints of
+// then: one made meanwhile must still not hear of what came before it.
+both_backends!(
+    an_endpoint_hears_only_of_what_happened_after_it_was_made_even_across_a_restart,
+    settings: fast_webhooks,
+    |mut app: TestApp| async move {
+        let admin = app.admin().await;
+        let (_, partner) = app.partner(&admin, "laterp").await;
+        app.key(&partner, "before any endpoint").await;
+        app.key(&partner, "still before").await;
+        let rx = Receiver::start(0, Duration::ZERO).await;
+        create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let after = app.key(&partner, "after the endpoint").await;
+        app.restart().await;
+        app.key(&partner, "after the restart").await;
+        rx.wait("the two keys made after the endpoint", |r| {
+            r.iter().map(|x| &x.id).collect::<HashSet<_>>().len() >= 2
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let names: HashSet<String> = rx
+            .received()
+            .iter()
+            .filter_map(|r| r.json()["data"]["name"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(
+            names,
+            HashSet::from(["after the endpoint".to_string(), "after the restart".to_string()]),
+            "key {after}"
+        );
+    }
+);
+
 both_backends!(
     a_restart_during_delivery_loses_no_event,
     settings: fast_webhooks,
