@@ -5,7 +5,7 @@
 //! follows 32 zero bytes. Anyone holding a signed head and the raw events can
 //! recompute it; an edit to a stored event changes every hash from there on.
 
-use crate::db::Db;
+use crate::db::{Backend, Column, Db};
 use crate::log::{self, LogError, LogPosition, LogRows, RawEvent};
 use crate::projector::{advance_checkpoint, load_checkpoint};
 use sha2::{Digest, Sha256};
@@ -121,7 +121,7 @@ pub async fn run_once(db: &Db) -> Result<usize, LogError> {
         tx.rollback().await?;
         return Ok(0);
     }
-    if !extend(&mut tx, tip, &events).await? {
+    if !extend(&mut tx, db.backend, tip, &events).await? {
         tx.rollback().await?;
         return Ok(0);
     }
@@ -135,7 +135,12 @@ pub async fn run_once(db: &Db) -> Result<usize, LogError> {
 /// savepoint, so a chain that cannot be extended leaves the views' batch to
 /// commit; that is logged here, and the caller catches the chain up on its
 /// own (`drain`). True when the batch was chained.
-pub async fn extend_inline(tx: &mut crate::db::WriteTx, from: LogPosition, rows: &LogRows) -> bool {
+pub async fn extend_inline(
+    tx: &mut crate::db::WriteTx,
+    backend: Backend,
+    from: LogPosition,
+    rows: &LogRows,
+) -> bool {
     let attempt = async {
         let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
         let tip = tip(&mut savepoint).await?;
@@ -146,7 +151,7 @@ pub async fn extend_inline(tx: &mut crate::db::WriteTx, from: LogPosition, rows:
             return Ok(false);
         }
         let outcome = match rows.raw() {
-            Ok(events) => extend(&mut savepoint, tip, &events).await,
+            Ok(events) => extend(&mut savepoint, backend, tip, &events).await,
             Err(e) => Err(e),
         };
         match outcome {
@@ -217,6 +222,7 @@ async fn tip(conn: &mut sqlx::AnyConnection) -> Result<Tip, LogError> {
 /// when another process moved it first (the caller drops its work).
 async fn extend(
     conn: &mut sqlx::AnyConnection,
+    backend: Backend,
     tip: Tip,
     events: &[RawEvent],
 ) -> Result<bool, LogError> {
@@ -227,17 +233,37 @@ async fn extend(
         return Ok(false);
     }
     let (mut ordinal, mut prev) = (tip.ordinal, tip.hash);
+    let mut links = Vec::with_capacity(events.len());
     for event in events {
         prev = link(&prev, event);
         ordinal += 1;
-        sqlx::query("INSERT INTO event_hashes (position, ordinal, hash) VALUES ($1, $2, $3)")
-            .bind(event.at_log.position)
-            .bind(ordinal)
-            .bind(to_hex(&prev))
-            .execute(&mut *conn)
-            .await?;
+        links.push(Link {
+            position: event.at_log.position,
+            ordinal,
+            hash: to_hex(&prev),
+        });
     }
+    // In as few statements as the views' rows: one a link cost a replay
+    // one round trip per event.
+    crate::views::insert_rows(conn, backend, &links).await?;
     Ok(true)
+}
+
+/// A row of `event_hashes`.
+#[derive(serde::Serialize)]
+struct Link {
+    position: i64,
+    ordinal: i64,
+    hash: String,
+}
+
+impl crate::views::Row for Link {
+    const TABLE: &'static str = "event_hashes";
+    const COLUMNS: &'static [(&'static str, Column)] = &[
+        ("position", Column::Int),
+        ("ordinal", Column::Int),
+        ("hash", Column::Text),
+    ];
 }
 
 /// Chains everything the log holds now.

@@ -161,7 +161,7 @@ impl Projector {
             apply_logged(&mut tx, &mut batch, event).await?;
         }
         finish(&mut tx, batch, &events).await?;
-        let chained = crate::chain::extend_inline(&mut tx, from, &rows).await;
+        let chained = crate::chain::extend_inline(&mut tx, self.db.backend, from, &rows).await;
         tx.commit().await?;
         if chained {
             self.chain_behind.store(false, Ordering::Relaxed);

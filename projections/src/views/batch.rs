@@ -81,7 +81,7 @@ impl<R: Row> Pending<R> {
 /// A view row as `finish` writes it: its fields, serialized, are
 /// `COLUMNS` in that order (a JSON object on PostgreSQL, bound values on
 /// SQLite; see `binds`).
-pub(super) trait Row: Serialize {
+pub(crate) trait Row: Serialize {
     const TABLE: &'static str;
     const COLUMNS: &'static [(&'static str, Column)];
     /// Appended to the INSERT (a conflict clause).
@@ -96,7 +96,11 @@ const VALUES_ROWS: usize = 1024;
 
 /// Inserts `rows` into their table, as the backend takes them
 /// (`Backend::rows_travel`): one JSON array, or bound `VALUES`.
-async fn insert_rows<R: Row>(tx: &mut Tx, backend: Backend, rows: &[R]) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert_rows<R: Row>(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    rows: &[R],
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -105,7 +109,7 @@ async fn insert_rows<R: Row>(tx: &mut Tx, backend: Backend, rows: &[R]) -> Resul
             let json = serde_json::to_string(rows)
                 .map_err(|e| sqlx::Error::Encode(format!("rows of {}: {e}", R::TABLE).into()))?;
             let sql = backend.insert_rows(R::TABLE, R::COLUMNS, rows.len(), R::ON_CONFLICT);
-            sqlx::query(&sql).bind(json).execute(&mut **tx).await?;
+            sqlx::query(&sql).bind(json).execute(&mut *conn).await?;
         }
         RowsTravel::Values => {
             let mut rest = rows;
@@ -117,7 +121,7 @@ async fn insert_rows<R: Row>(tx: &mut Tx, backend: Backend, rows: &[R]) -> Resul
                     bind_row(row, R::COLUMNS, &mut args)?;
                 }
                 let sql = backend.insert_rows(R::TABLE, R::COLUMNS, n, R::ON_CONFLICT);
-                sqlx::query_with(&sql, args).execute(&mut **tx).await?;
+                sqlx::query_with(&sql, args).execute(&mut *conn).await?;
                 rest = after;
             }
         }

@@ -27,6 +27,47 @@ pub(super) fn bind_row<R: Serialize>(
         .map_err(|e| sqlx::Error::Encode(e.0.into()))
 }
 
+/// The serializer methods of the values neither binder takes: lists, tuples,
+/// maps, and enum variants with fields (`variant` names those).
+macro_rules! refuse_compounds {
+    ($variant:literal) => {
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, BindError> {
+            refuse("a list")
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, BindError> {
+            refuse("a tuple")
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, BindError> {
+            refuse("a tuple")
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, BindError> {
+            refuse("a tuple")
+        }
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, BindError> {
+            refuse("a map")
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, BindError> {
+            refuse($variant)
+        }
+    };
+}
+
 #[derive(Debug)]
 pub(super) struct BindError(String);
 
@@ -196,40 +237,7 @@ impl<'a, 'q> ser::Serializer for &'a mut RowBinder<'_, 'q> {
     ) -> Result<(), BindError> {
         refuse("a bare value")
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, BindError> {
-        refuse("a list")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, BindError> {
-        refuse("a tuple")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, BindError> {
-        refuse("a tuple")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, BindError> {
-        refuse("a tuple")
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, BindError> {
-        refuse("a map")
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, BindError> {
-        refuse("an enum")
-    }
+    refuse_compounds!("an enum");
 }
 
 impl<'q> ser::Serializer for ValueBinder<'_, 'q> {
@@ -328,31 +336,6 @@ impl<'q> ser::Serializer for ValueBinder<'_, 'q> {
     ) -> Result<(), BindError> {
         refuse("an enum with data")
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, BindError> {
-        refuse("a list")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, BindError> {
-        refuse("a tuple")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, BindError> {
-        refuse("a tuple")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, BindError> {
-        refuse("a tuple")
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, BindError> {
-        refuse("a map")
-    }
     fn serialize_struct(
         self,
         _: &'static str,
@@ -360,13 +343,5 @@ impl<'q> ser::Serializer for ValueBinder<'_, 'q> {
     ) -> Result<Self::SerializeStruct, BindError> {
         refuse("a nested object")
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, BindError> {
-        refuse("an enum with data")
-    }
+    refuse_compounds!("an enum with data");
 }

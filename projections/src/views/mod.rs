@@ -14,6 +14,7 @@ mod support;
 mod upgrade;
 
 pub use batch::Batch;
+pub(crate) use batch::{Row, insert_rows};
 pub use credits::credit_entry_id;
 
 use crate::log::StoredEvent;
