@@ -239,3 +239,51 @@ each_backend!(
     a_chain_that_cannot_be_extended_does_not_hold_up_the_views,
     chain_fails_views_go_on
 );
+
+/// A link that cannot be written (on PostgreSQL a failed statement spoils
+/// its transaction) leaves the views' batch to commit: the chain is
+/// written in a savepoint, and caught up once the obstacle goes.
+async fn link_write_fails_views_go_on(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
+    let app = license_portal::server::build_app(&args).await.expect("app");
+    acme_with_grants(&app, 3).await;
+    let db = &app.db;
+    let p = Projector::new(db.clone());
+    assert_eq!(drained(&p, p.drain().await.expect("drain"), 4).await, 4);
+    // The next link's ordinal, taken by a row at no event's position.
+    sqlx::query("INSERT INTO event_hashes (position, ordinal, hash) VALUES (-1, 5, 'x')")
+        .execute(&db.pool)
+        .await
+        .expect("block the next link");
+    let grant = LedgerCommand::GrantCredits {
+        amount: 100,
+        reference: "BLOCKED".into(),
+        idempotency: None,
+    };
+    app.ledgers
+        .execute(Role::Partner, "acc_acme", grant, &Actor::System("test"))
+        .await
+        .expect("grant");
+    assert_eq!(p.run_once().await.expect("the views' batch"), 1);
+    assert_eq!(
+        count(db, "SELECT balance FROM accounts WHERE id = 'acc_acme'").await,
+        106
+    );
+    assert_eq!(count(db, "SELECT count(*) FROM event_hashes").await, 5);
+    sqlx::query("DELETE FROM event_hashes WHERE position = -1")
+        .execute(&db.pool)
+        .await
+        .expect("unblock");
+    assert_eq!(p.drain().await.expect("idle pass"), 0);
+    assert_eq!(
+        license_portal::verify::check_chain(db).await,
+        Ok(5),
+        "the caught-up chain follows from the events"
+    );
+}
+
+each_backend!(
+    a_link_that_cannot_be_written_does_not_hold_up_the_views,
+    link_write_fails_views_go_on
+);
