@@ -38,9 +38,11 @@ const BULK_ROWS: i64 = 1_000;
 /// id and a payload the size of the log's average event.
 async fn bulk_insert_baseline(db: &projections::Db, rows: i64) -> Result<(), String> {
     let e = |e: sqlx::Error| e.to_string();
-    let average: f64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(avg(length(payload)), 0) AS DOUBLE PRECISION) FROM events",
-    )
+    // The payload column is json on PostgreSQL, which has no length().
+    let average: f64 = sqlx::query_scalar(&format!(
+        "SELECT CAST(COALESCE(avg(length({})), 0) AS DOUBLE PRECISION) FROM events",
+        db.backend.json_text("payload")
+    ))
     .fetch_one(&db.pool)
     .await
     .map_err(e)?;

@@ -15,7 +15,7 @@
 //! be written or read is logged and the state is replayed from the events.
 //! So it is written in the background: turning a large state into JSON and
 //! writing it takes tens of milliseconds (a partner with 100,000 licenses:
-//! 25 MB, ~70 ms to encode) that the command's answer need not wait for, and
+//! 16 MB) that the command's answer need not wait for, and
 //! one lost to a crash costs only a longer replay at the next load.
 //!
 //! The states this process last committed are also kept in memory; see
