@@ -6,6 +6,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use projections::Db;
+use projections::db::WriteOn;
 use projections::db::time_text;
 use projections::pacing::Pacing;
 use sqlx::Row;
@@ -135,7 +136,7 @@ impl Mailer {
                     .bind(e)
                     .bind(time_text(Utc::now() + ChronoDuration::seconds(pause)))
                     .bind(&id)
-                    .execute(&self.db.pool)
+                    .write_on(&self.db)
                     .await?;
                 }
             }

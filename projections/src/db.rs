@@ -324,6 +324,23 @@ pub struct Db {
     gate: Option<WriteGate>,
 }
 
+/// One statement that writes, outside a transaction: `.write_on(&db)` in
+/// place of `.execute(&db.pool)` runs it in this process's turn on SQLite
+/// (see `write_gate`), as `Db::begin_write` does for a transaction.
+pub trait WriteOn {
+    fn write_on(
+        self,
+        db: &Db,
+    ) -> impl std::future::Future<Output = Result<sqlx::any::AnyQueryResult, sqlx::Error>> + Send;
+}
+
+impl<'q> WriteOn for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    async fn write_on(self, db: &Db) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        let _turn = db.write_turn().await?;
+        self.execute(&db.pool).await
+    }
+}
+
 /// A transaction that writes, holding the writer's turn on SQLite until it
 /// commits or rolls back.
 pub struct WriteTx {
@@ -424,9 +441,8 @@ impl Db {
         })
     }
 
-    /// This process's turn to write to the database (see `write_gate`):
-    /// for writes that do not go through `begin_write`.
-    pub async fn write_turn(&self) -> Result<Option<Turn>, sqlx::Error> {
+    /// This process's turn to write to the database (see `write_gate`).
+    async fn write_turn(&self) -> Result<Option<Turn>, sqlx::Error> {
         crate::write_gate::turn(self.gate.as_ref()).await
     }
 

@@ -3,9 +3,10 @@
 //! sleeps in its busy handler (1, 2, 5, 10, 15, 20, 25 ms … between tries)
 //! instead of being told when the lock is free. With 8 clients granting
 //! credits, those sleeps were the p99 (~130 ms against a p50 of 7 ms). The
-//! process's writers (the event store's appends and snapshots, the views'
-//! and consumers' transactions) queue here instead, in arrival order, and
-//! reach SQLite one by one; the busy handler remains for other processes.
+//! process's writers (the event store's appends and snapshots, every
+//! `Db::begin_write` transaction, every single statement sent with
+//! `db::WriteOn`) queue here instead, in arrival order, and reach SQLite
+//! one by one; the busy handler remains for other processes.
 //! PostgreSQL has row locks and needs none of this.
 
 use std::collections::HashMap;

@@ -9,6 +9,7 @@ use crate::error::{AppError, AppResult};
 use crate::ledgers::Actor;
 use aggregates::{LedgerCommand, Role, values};
 use chrono::{Duration, Utc};
+use projections::db::WriteOn;
 use projections::db::time_text;
 use projections::queries::{self, AccountRow};
 use serde::{Deserialize, Serialize};
@@ -83,7 +84,7 @@ impl App {
             .bind(&account.id)
             .bind(time_text(now))
             .bind(time_text(expires))
-            .execute(&self.db.pool)
+            .write_on(&self.db)
             .await?;
         Ok((token, account, expires))
     }
@@ -113,7 +114,7 @@ impl App {
     pub async fn logout(&self, caller: &Caller) -> AppResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(&caller.session_hash)
-            .execute(&self.db.pool)
+            .write_on(&self.db)
             .await?;
         Ok(())
     }
@@ -332,7 +333,7 @@ impl App {
         .bind(creator)
         .bind(idem.as_ref().map(|i| i.key.as_str()))
         .bind(idem.as_ref().map(|i| i.fingerprint.as_str()))
-        .execute(&self.db.pool)
+        .write_on(&self.db)
         .await;
         if let Err(e) = inserted {
             if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
@@ -547,7 +548,7 @@ impl App {
     async fn release_credentials(&self, id: &str) {
         if let Err(e) = sqlx::query("DELETE FROM credentials WHERE account_id = $1")
             .bind(id)
-            .execute(&self.db.pool)
+            .write_on(&self.db)
             .await
         {
             tracing::error!(error = %e, account = id, "could not release an unused login");

@@ -6,6 +6,7 @@ use crate::error::{AppError, AppResult};
 use aggregates::LedgerCommand;
 use aggregates::values::ActivationKeyCode;
 use chrono::{Duration, Utc};
+use projections::db::WriteOn;
 use projections::db::{parse_time, time_text};
 use projections::queries::{
     self, AccountRow, KeyRow, LicenseRow, Page, PageRequest, SubscriptionRow, SupportRow,
@@ -164,7 +165,7 @@ impl App {
         .bind(idem.map(|i| i.fingerprint.as_str()))
         .bind(code.as_str())
         .bind(&held_id)
-        .execute(&self.db.pool)
+        .write_on(&self.db)
         .await?;
         if taken.rows_affected() == 1 {
             tracing::info!(key_id = %held_id, "took over an activation key reserved by a creation that never finished");
@@ -222,7 +223,7 @@ impl App {
             }
             sqlx::query("DELETE FROM key_reservations WHERE key_id = $1")
                 .bind(key_id)
-                .execute(&self.db.pool)
+                .write_on(&self.db)
                 .await?;
             return Err(e);
         }
@@ -261,7 +262,7 @@ impl App {
         .bind(idem.map(|i| i.key.as_str()))
         .bind(idem.map(|i| i.fingerprint.as_str()))
         .bind(time_text(Utc::now()))
-        .execute(&self.db.pool)
+        .write_on(&self.db)
         .await?;
         Ok(done.rows_affected() == 1)
     }

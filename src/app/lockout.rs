@@ -16,6 +16,7 @@ use super::App;
 use crate::auth::token_hash;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
+use projections::db::WriteOn;
 use projections::db::{parse_time, time_text};
 use sqlx::Row;
 
@@ -98,7 +99,7 @@ impl App {
         let since = time_text(Utc::now() - self.lockout_window());
         sqlx::query("DELETE FROM sign_in_failures WHERE window_start <= $1")
             .bind(&since)
-            .execute(&self.db.pool)
+            .write_on(&self.db)
             .await?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 use super::{App, Caller, NewAccount, idempotency};
 use crate::error::{AppError, AppResult};
 use aggregates::{LedgerCommand, Role, values};
+use projections::db::WriteOn;
 use projections::queries::{self, AccountRow, CreditEntryRow};
 use std::time::Duration;
 
@@ -98,7 +99,7 @@ impl App {
                 sqlx::query("UPDATE credentials SET email_lower = $1 WHERE account_id = $2")
                     .bind(email.to_lowercase())
                     .bind(&reseller.id)
-                    .execute(&self.db.pool)
+                    .write_on(&self.db)
                     .await;
             if let Err(e) = taken {
                 if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
@@ -120,7 +121,7 @@ impl App {
             sqlx::query("UPDATE credentials SET email_lower = $1 WHERE account_id = $2")
                 .bind(reseller.email.to_lowercase())
                 .bind(&reseller.id)
-                .execute(&self.db.pool)
+                .write_on(&self.db)
                 .await?;
             return Err(e);
         }

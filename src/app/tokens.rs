@@ -7,6 +7,7 @@ use crate::auth;
 use crate::error::{AppError, AppResult};
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use projections::db::WriteOn;
 use projections::db::time_text;
 use rand::RngCore;
 use sqlx::Row;
@@ -179,7 +180,7 @@ impl App {
         .bind(&hash)
         .bind(time_text(now))
         .bind(expires_at.map(time_text))
-        .execute(&self.db.pool)
+        .write_on(&self.db)
         .await?;
         Ok((self.own_token(caller, &id).await?, secret))
     }
@@ -195,7 +196,7 @@ impl App {
         .bind(time_text(Utc::now()))
         .bind(id)
         .bind(&caller.id)
-        .execute(&self.db.pool)
+        .write_on(&self.db)
         .await?;
         self.own_token(caller, id).await
     }
@@ -275,7 +276,7 @@ impl App {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(&now)
             .bind(&id)
-            .execute(&self.db.pool)
+            .write_on(&self.db)
             .await?;
         Ok(Some(Caller {
             id: row.try_get("account_id")?,

@@ -7,6 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::webhooks::{EVENT_TYPES, signing};
 use aggregates::Role;
 use chrono::Utc;
+use projections::db::WriteOn;
 use projections::db::{int, opt_text, text, time_text};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -286,7 +287,7 @@ impl App {
         sqlx::query("UPDATE webhooks SET enabled = $1, failing_since = NULL WHERE id = $2")
             .bind(i64::from(enabled))
             .bind(id)
-            .execute(&self.db.pool)
+            .write_on(&self.db)
             .await?;
         self.webhooks.nudge();
         self.webhook(caller, id).await
@@ -357,7 +358,7 @@ impl App {
         )
         .bind(time_text(Utc::now()))
         .bind(id)
-        .execute(&self.db.pool)
+        .write_on(&self.db)
         .await?;
         self.webhooks.nudge();
         self.webhook_delivery(caller, id).await
@@ -386,7 +387,7 @@ impl App {
         )
         .bind(&caller.id)
         .bind(i64::from(on))
-        .execute(&self.db.pool)
+        .write_on(&self.db)
         .await?;
         Ok(())
     }

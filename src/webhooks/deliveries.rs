@@ -12,6 +12,7 @@
 use super::{Webhooks, event_data, event_type, payload, signing};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use projections::db::WriteOn;
 use projections::db::{int, opt_text, parse_time, text, time_text};
 use projections::log;
 use projections::pacing::Pacing;
@@ -304,7 +305,7 @@ impl Webhooks {
             .bind(&lease_until)
             .bind(&id)
             .bind(&now_text)
-            .execute(&self.db.pool)
+            .write_on(&self.db)
             .await?;
             if won.rows_affected() == 1 {
                 claimed.push(Claimed {
