@@ -12,7 +12,7 @@ use projections::Db;
 use projections::log::{self, LogPosition};
 use projections::pacing::Pacing;
 use projections::projector::{LazyCheckpoint, advance_checkpoint, load_checkpoint};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
@@ -24,7 +24,7 @@ pub struct Transfers {
     ledgers: Arc<Ledgers>,
     wake: Notify,
     progress: watch::Sender<LogPosition>,
-    seen: Mutex<LazyCheckpoint>,
+    seen: LazyCheckpoint,
 }
 
 impl Transfers {
@@ -35,13 +35,13 @@ impl Transfers {
             ledgers,
             wake: Notify::new(),
             progress,
-            seen: Mutex::default(),
+            seen: LazyCheckpoint::default(),
         })
     }
 
     pub async fn run_once(&self) -> AppResult<usize> {
         let stored = load_checkpoint(&self.db, CONSUMER).await?;
-        let from = self.seen().from(stored);
+        let from = self.seen.from(stored);
         let events = log::read_after(&self.db, from, 100).await?;
         let Some(last) = events.last().map(|e| e.at_log) else {
             self.progress
@@ -97,26 +97,20 @@ impl Transfers {
                 ),
             }
         }
-        let write = worked || self.seen().due();
+        let write = worked || self.seen.due();
         if write {
             let mut tx = self.db.begin_write().await?;
             if !advance_checkpoint(&mut tx, CONSUMER, stored, last).await? {
                 // Another process moved it: start again from where it is.
                 tx.rollback().await?;
-                *self.seen() = LazyCheckpoint::default();
+                self.seen.forget();
                 return Ok(0);
             }
             tx.commit().await?;
         }
-        self.seen().read_to(last, write);
+        self.seen.read_to(last, write);
         self.progress.send_replace(last);
         Ok(events.len())
-    }
-
-    fn seen(&self) -> std::sync::MutexGuard<'_, LazyCheckpoint> {
-        // The state is two plain values: a panic elsewhere cannot leave it
-        // half-written, so a poisoned lock is still good to read.
-        self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {

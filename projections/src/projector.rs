@@ -90,7 +90,10 @@ const LAZY_CHECKPOINT: Duration = Duration::from_secs(5);
 /// them again after a restart is harmless; the checkpoint is written with
 /// the consumer's next work, or every `LAZY_CHECKPOINT` without.
 #[derive(Default)]
-pub struct LazyCheckpoint {
+pub struct LazyCheckpoint(std::sync::Mutex<Read>);
+
+#[derive(Default)]
+struct Read {
     position: LogPosition,
     written: Option<Instant>,
 }
@@ -98,22 +101,35 @@ pub struct LazyCheckpoint {
 impl LazyCheckpoint {
     /// Where to read from, given the stored checkpoint.
     pub fn from(&self, stored: LogPosition) -> LogPosition {
-        stored.max(self.position)
+        stored.max(self.read().position)
     }
 
     /// Whether the stored checkpoint should be written though nothing else is.
     pub fn due(&self) -> bool {
-        self.written
+        self.read()
+            .written
             .is_none_or(|at| at.elapsed() >= LAZY_CHECKPOINT)
     }
 
     /// Every event up to `last` was read; `written` says whether the stored
     /// checkpoint was moved there too.
-    pub fn read_to(&mut self, last: LogPosition, written: bool) {
-        self.position = last;
+    pub fn read_to(&self, last: LogPosition, written: bool) {
+        let mut read = self.read();
+        read.position = last;
         if written {
-            self.written = Some(Instant::now());
+            read.written = Some(Instant::now());
         }
+    }
+
+    /// Another process moved the stored checkpoint: read from there.
+    pub fn forget(&self) {
+        *self.read() = Read::default();
+    }
+
+    fn read(&self) -> std::sync::MutexGuard<'_, Read> {
+        // Two plain values, each changed in one step: a panic elsewhere
+        // cannot leave them half-written, so a poisoned lock is still good.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

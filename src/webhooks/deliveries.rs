@@ -16,7 +16,7 @@ use projections::db::WriteOn;
 use projections::db::{int, opt_text, parse_time, text, time_text};
 use projections::log;
 use projections::pacing::Pacing;
-use projections::projector::{LazyCheckpoint, advance_checkpoint, load_checkpoint};
+use projections::projector::{advance_checkpoint, load_checkpoint};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,7 +178,7 @@ impl Webhooks {
     /// event's account and its partner are known.
     pub async fn enqueue_once(&self) -> AppResult<usize> {
         let stored = load_checkpoint(&self.db, CONSUMER).await?;
-        let from = self.read().from(stored);
+        let from = self.read.from(stored);
         let views = load_checkpoint(&self.db, "views").await?;
         if views <= from {
             return Ok(0);
@@ -222,14 +222,14 @@ impl Webhooks {
                 rows.extend(fan_out(heard, &message_id, kind, to, &body));
             }
         }
-        let write = !rows.is_empty() || self.read().due();
+        let write = !rows.is_empty() || self.read.due();
         if write {
             let mut tx = self.db.begin_write().await?;
             // The checkpoint first: on PostgreSQL a second process waits here
             // for the first to commit, then finds the checkpoint moved.
             if !advance_checkpoint(&mut tx, CONSUMER, stored, last).await? {
                 tx.rollback().await?;
-                *self.read() = LazyCheckpoint::default();
+                self.read.forget();
                 return Ok(0);
             }
             let made =
@@ -239,7 +239,7 @@ impl Webhooks {
                 self.nudge();
             }
         }
-        self.read().read_to(last, write);
+        self.read.read_to(last, write);
         Ok(events.len())
     }
 

@@ -109,7 +109,7 @@ pub struct Webhooks {
     /// Tells the owners of disabled endpoints where to look.
     public_url: String,
     /// How far the log consumer has read past its stored checkpoint.
-    read: std::sync::Mutex<projections::projector::LazyCheckpoint>,
+    read: projections::projector::LazyCheckpoint,
 }
 
 impl Webhooks {
@@ -129,14 +129,8 @@ impl Webhooks {
             http,
             wake: Notify::new(),
             public_url: public_url.trim_end_matches('/').to_string(),
-            read: std::sync::Mutex::default(),
+            read: Default::default(),
         }))
-    }
-
-    /// The consumer's read position; a panic elsewhere cannot leave its two
-    /// plain values half-written, so a poisoned lock is still good.
-    fn read(&self) -> std::sync::MutexGuard<'_, projections::projector::LazyCheckpoint> {
-        self.read.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn nudge(&self) {

@@ -44,16 +44,36 @@ async fn acme_with_grants(app: &App, grants: i64) {
         .await
         .expect("register");
     for i in 1..=grants {
-        let grant = LedgerCommand::GrantCredits {
-            amount: i,
-            reference: format!("R{i}"),
-            idempotency: None,
-        };
-        app.ledgers
-            .execute(Role::Partner, "acc_acme", grant, &actor)
-            .await
-            .expect("grant");
+        grant_acme(app, i, &format!("R{i}")).await;
     }
+}
+
+/// Grants acc_acme `amount` credits through the ledgers alone.
+async fn grant_acme(app: &App, amount: i64, reference: &str) {
+    let grant = LedgerCommand::GrantCredits {
+        amount,
+        reference: reference.into(),
+        idempotency: None,
+    };
+    app.ledgers
+        .execute(Role::Partner, "acc_acme", grant, &Actor::System("test"))
+        .await
+        .expect("grant");
+}
+
+/// An app on a fresh database with acc_acme and its 3 grants (4 events),
+/// projected and chained by the projector returned.
+async fn chained_acme(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> (std::sync::Arc<App>, std::sync::Arc<Projector>) {
+    let args = serve_args(fresh_database(backend, dir).await, dir);
+    let app = license_portal::server::build_app(&args).await.expect("app");
+    acme_with_grants(&app, 3).await;
+    let p = Projector::new(app.db.clone());
+    assert_eq!(drained(&p, p.drain().await.expect("drain"), 4).await, 4);
+    assert_eq!(count(&app.db, "SELECT count(*) FROM event_hashes").await, 4);
+    (app, p)
 }
 
 async fn appended_while_stopped(backend: Backend) {
@@ -89,15 +109,7 @@ async fn appended_while_stopped(backend: Backend) {
     assert_eq!(count(db, "SELECT count(*) FROM credit_entries").await, 30);
 
     // More events later: only those are applied.
-    let grant = LedgerCommand::GrantCredits {
-        amount: 1000,
-        reference: "LATE".into(),
-        idempotency: None,
-    };
-    app.ledgers
-        .execute(Role::Partner, "acc_acme", grant, &Actor::System("test"))
-        .await
-        .expect("grant");
+    grant_acme(&app, 1000, "LATE").await;
     let late = b.drain().await.expect("late");
     assert_eq!(drained(&b, late, 1).await, 1);
     assert_eq!(
@@ -179,13 +191,8 @@ each_backend!(
 /// views; once it can be again, the projector's next pass catches it up.
 async fn chain_fails_views_go_on(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
-    let app = license_portal::server::build_app(&args).await.expect("app");
-    acme_with_grants(&app, 3).await;
+    let (app, p) = chained_acme(backend, dir.path()).await;
     let db = &app.db;
-    let p = Projector::new(db.clone());
-    assert_eq!(drained(&p, p.drain().await.expect("drain"), 4).await, 4);
-    assert_eq!(count(db, "SELECT count(*) FROM event_hashes").await, 4);
 
     let (position, ordinal, hash): (i64, i64, String) = sqlx::query_as(
         "SELECT position, ordinal, hash FROM event_hashes ORDER BY ordinal DESC LIMIT 1",
@@ -198,15 +205,7 @@ async fn chain_fails_views_go_on(backend: Backend) {
         .execute(&db.pool)
         .await
         .expect("break the chain's tip");
-    let grant = LedgerCommand::GrantCredits {
-        amount: 100,
-        reference: "AFTER".into(),
-        idempotency: None,
-    };
-    app.ledgers
-        .execute(Role::Partner, "acc_acme", grant, &Actor::System("test"))
-        .await
-        .expect("grant");
+    grant_acme(&app, 100, "AFTER").await;
     let late = p.drain().await.expect("the views go on");
     assert_eq!(drained(&p, late, 1).await, 1);
     assert_eq!(
@@ -245,26 +244,14 @@ each_backend!(
 /// written in a savepoint, and caught up once the obstacle goes.
 async fn link_write_fails_views_go_on(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let args = serve_args(fresh_database(backend, dir.path()).await, dir.path());
-    let app = license_portal::server::build_app(&args).await.expect("app");
-    acme_with_grants(&app, 3).await;
+    let (app, p) = chained_acme(backend, dir.path()).await;
     let db = &app.db;
-    let p = Projector::new(db.clone());
-    assert_eq!(drained(&p, p.drain().await.expect("drain"), 4).await, 4);
     // The next link's ordinal, taken by a row at no event's position.
     sqlx::query("INSERT INTO event_hashes (position, ordinal, hash) VALUES (-1, 5, 'x')")
         .execute(&db.pool)
         .await
         .expect("block the next link");
-    let grant = LedgerCommand::GrantCredits {
-        amount: 100,
-        reference: "BLOCKED".into(),
-        idempotency: None,
-    };
-    app.ledgers
-        .execute(Role::Partner, "acc_acme", grant, &Actor::System("test"))
-        .await
-        .expect("grant");
+    grant_acme(&app, 100, "BLOCKED").await;
     assert_eq!(p.run_once().await.expect("the views' batch"), 1);
     assert_eq!(
         count(db, "SELECT balance FROM accounts WHERE id = 'acc_acme'").await,
