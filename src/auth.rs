@@ -73,9 +73,7 @@ pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use projections::hex;
 
 /// What random keys are drawn from: A–Z and 0–9 without 0/O and 1/I, so a
 /// key read over the phone is not mistaken. 32 characters: a byte's low five

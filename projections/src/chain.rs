@@ -35,7 +35,7 @@ pub fn link(prev: &[u8; 32], event: &RawEvent) -> [u8; 32] {
 }
 
 pub fn to_hex(hash: &[u8; 32]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(hash)
 }
 
 pub fn from_hex(text: &str) -> Option<[u8; 32]> {

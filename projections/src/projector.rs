@@ -24,6 +24,8 @@ const POLL: Duration = Duration::from_millis(200);
 /// it says so, and how often it says so again.
 const HELD_BACK: Duration = Duration::from_secs(5);
 const HELD_BACK_REPEAT: Duration = Duration::from_secs(60);
+/// How often a projector that is not held back looks whether it is.
+const HELD_BACK_PROBE: Duration = Duration::from_secs(1);
 
 /// How far the views are behind the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +46,11 @@ pub struct Projector {
     /// that held events before the chain existed) and after a batch it
     /// could not chain; an idle pass then catches it up.
     chain_behind: AtomicBool,
+    /// The checkpoint as this projector last committed it, so that a pass
+    /// need not read it back: None until read, and after a pass found it
+    /// moved elsewhere. Moving it is still a compare-and-set on the stored
+    /// one, so a stale copy costs a pass, never an event.
+    checkpoint: std::sync::Mutex<Option<LogPosition>>,
 }
 
 pub async fn load_checkpoint(db: &Db, consumer: &str) -> Result<LogPosition, sqlx::Error> {
@@ -141,6 +148,7 @@ impl Projector {
             wake: Notify::new(),
             progress,
             chain_behind: AtomicBool::new(true),
+            checkpoint: std::sync::Mutex::new(None),
         })
     }
 
@@ -151,6 +159,13 @@ impl Projector {
 
     /// Applies up to `limit` events in one transaction.
     async fn run_batch(&self, limit: i64) -> Result<usize, LogError> {
+        if let Some(from) = self.known_checkpoint()
+            && let Some(n) = self.batch_from(from, limit).await?
+        {
+            return Ok(n);
+        }
+        // Not known yet, or moved by another process since this one moved
+        // it: read it, and go on from there in this same pass.
         let from = load_checkpoint(&self.db, CONSUMER).await?;
         self.progress.send_if_modified(|p| {
             let newer = *p < from;
@@ -159,18 +174,28 @@ impl Projector {
             }
             newer
         });
+        Ok(self.batch_from(from, limit).await?.unwrap_or(0))
+    }
+
+    /// Applies up to `limit` events after `from`; None when the stored
+    /// checkpoint is not at `from` (the batch is then dropped).
+    async fn batch_from(&self, from: LogPosition, limit: i64) -> Result<Option<usize>, LogError> {
         let rows = log::rows_after(&self.db, from, limit).await?;
         let events = rows.events()?;
         let Some(last) = events.last().map(|e| e.at_log) else {
+            // Idle: the next pass reads the stored checkpoint again, so a
+            // reset made elsewhere (a replay) is seen without a new event.
+            self.remember_checkpoint(None);
             if self.chain_behind.load(Ordering::Relaxed) {
                 self.chain().await;
             }
-            return Ok(0);
+            return Ok(Some(0));
         };
         let mut tx = self.db.begin_write().await?;
         if !advance_checkpoint(&mut tx, CONSUMER, from, last).await? {
             tx.rollback().await?;
-            return Ok(0);
+            self.remember_checkpoint(None);
+            return Ok(None);
         }
         let mut batch = views::Batch::new(self.db.backend);
         for event in &events {
@@ -179,6 +204,7 @@ impl Projector {
         finish(&mut tx, batch, &events).await?;
         let chained = crate::chain::extend_inline(&mut tx, self.db.backend, from, &rows).await;
         tx.commit().await?;
+        self.remember_checkpoint(Some(last));
         if chained {
             self.chain_behind.store(false, Ordering::Relaxed);
         } else {
@@ -187,7 +213,15 @@ impl Projector {
             self.chain().await;
         }
         self.progress.send_replace(last);
-        Ok(events.len())
+        Ok(Some(events.len()))
+    }
+
+    fn known_checkpoint(&self) -> Option<LogPosition> {
+        *self.checkpoint.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn remember_checkpoint(&self, at: Option<LogPosition>) {
+        *self.checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = at;
     }
 
     /// Catches the hash chain up with the log on its own. A chain that
@@ -212,7 +246,7 @@ impl Projector {
             match self.run_once().await {
                 Ok(n) if n > 0 => {
                     pacing.worked();
-                    held = HeldBack::default();
+                    held.clear();
                     // A full batch leaves more to read. A shorter one took
                     // all there was: a writer that wants its event seen
                     // sooner than the next poll nudges (`wait_for`).
@@ -261,6 +295,7 @@ impl Projector {
         mut progress: impl FnMut(ReplayProgress),
     ) -> Result<usize, LogError> {
         reset_views_for_replay(&self.db).await?;
+        self.remember_checkpoint(None);
         let mut total = 0;
         loop {
             let n = self.run_batch(REPLAY_BATCH).await?;
@@ -299,12 +334,20 @@ impl Projector {
         if self.db.backend != crate::db::Backend::Postgres {
             return;
         }
+        // Under load most passes that find nothing follow a nudge whose
+        // event an earlier pass took; counting the pending events after
+        // each would be a query per command. Once a second is enough to
+        // start the `HELD_BACK` clock.
+        if held.since.is_none() && held.probed.is_some_and(|at| at.elapsed() < HELD_BACK_PROBE) {
+            return;
+        }
+        held.probed = Some(Instant::now());
         let pending = match log::pending(&self.db, self.position()).await {
             Ok((n, _)) => n,
             Err(_) => return,
         };
         if pending == 0 {
-            *held = HeldBack::default();
+            held.clear();
             return;
         }
         let since = *held.since.get_or_insert_with(Instant::now);
@@ -347,6 +390,9 @@ impl Projector {
     /// mutation then reads its own writes. Gives up after `timeout`.
     pub async fn wait_for(&self, position: LogPosition, timeout: Duration) -> bool {
         let rx = self.progress.subscribe();
+        if *rx.borrow() >= position {
+            return true;
+        }
         self.nudge();
         reached(rx, position, timeout).await
     }
@@ -356,12 +402,21 @@ impl Projector {
     }
 }
 
-/// When the projector first found events it could not read yet, and when
-/// it last said so.
+/// When the projector first found events it could not read yet, when it
+/// last said so, and when it last looked.
 #[derive(Default)]
 struct HeldBack {
     since: Option<Instant>,
     logged: Option<Instant>,
+    probed: Option<Instant>,
+}
+
+impl HeldBack {
+    /// Not held back (any more); the last look still counts.
+    fn clear(&mut self) {
+        self.since = None;
+        self.logged = None;
+    }
 }
 
 /// Writes what a batch gathered. A row refused here belongs to one of the

@@ -116,6 +116,34 @@ async fn appended_while_stopped(backend: Backend) {
         count(db, "SELECT balance FROM accounts WHERE id = 'acc_acme'").await,
         465 + 1000
     );
+
+    // A projector goes on from the checkpoint it last committed, without
+    // reading it back; when another has moved it since, it must find out
+    // and apply only what came after.
+    grant_acme(&app, 10_000, "LATER").await;
+    assert_eq!(applied_once(&a).await, 1);
+    grant_acme(&app, 20_000, "LATEST").await;
+    let latest = b.drain().await.expect("latest");
+    assert_eq!(drained(&b, latest, 1).await, 1);
+    grant_acme(&app, 40_000, "LAST").await;
+    assert_eq!(applied_once(&a).await, 1, "a applies LAST only");
+    assert_eq!(count(db, "SELECT count(*) FROM credit_entries").await, 34);
+    assert_eq!(
+        count(db, "SELECT balance FROM accounts WHERE id = 'acc_acme'").await,
+        465 + 1000 + 10_000 + 20_000 + 40_000
+    );
+}
+
+/// One pass of `p` that applies something (see `drained` for the waits).
+async fn applied_once(p: &Projector) -> usize {
+    for _ in 0..200 {
+        let n = p.run_once().await.expect("pass");
+        if n > 0 {
+            return n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    0
 }
 
 each_backend!(

@@ -18,8 +18,7 @@ pub fn credit_entry_id(stream: &str, sequence: i64) -> String {
     h.update([0u8]);
     h.update(sequence.to_be_bytes());
     let digest = h.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("crd_{hex}")
+    format!("crd_{}", crate::hex(&digest[..16]))
 }
 
 /// Records the credits an event moves and the result of the idempotent
