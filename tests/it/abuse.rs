@@ -13,8 +13,7 @@ const ASSIGN: &str =
 /// A partner with one key holding a few licenses (one free trial, the rest
 /// permanent: a key gets one running trial per product); (token, key id).
 async fn partner_with_trials(app: &TestApp, trials: usize) -> (String, String) {
-    let admin = app.admin().await;
-    let (partner_id, partner) = app.partner(&admin, "acme").await;
+    let (admin, partner_id, partner) = app.admin_and_partner("acme").await;
     app.grant(&admin, &partner_id, 100_000, "INV-ABUSE").await;
     let key = app.key(&partner, "office").await;
     for i in 0..trials {
@@ -230,8 +229,7 @@ both_backends!(
 both_backends!(
     balances_stay_within_a_graphql_int,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
+        let (admin, partner_id, partner) = app.admin_and_partner("acme").await;
         let grant = "mutation($p: ID!, $a: Int!, $r: String!) { grantCredits(partnerId: $p, amount: $a, reference: $r) { balanceAfter } }";
         for i in 0..214 {
             app.ok(

@@ -37,8 +37,7 @@ async fn auditor(app: &TestApp, admin: &str) -> String {
 both_backends!(
     the_auditor_reads_what_an_admin_reads,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
+        let (admin, partner_id, partner) = app.admin_and_partner("acme").await;
         app.grant(&admin, &partner_id, 100, "PO-1").await;
         let before = chrono::Utc::now();
         app.grant(&admin, &partner_id, 50, "PO-2").await;
@@ -102,8 +101,7 @@ both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
 });
 
 both_backends!(the_auditor_portal_is_read_only, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (partner_id, _) = app.partner(&admin, "acme").await;
+    let (admin, partner_id, _) = app.admin_and_partner("acme").await;
     app.grant(&admin, &partner_id, 70, "PO-7").await;
     // A session from the API is a portal session too.
     let token = auditor(&app, &admin).await;

@@ -254,8 +254,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
 });
 
 both_backends!(device_requests_refused, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (_, _, token) = app.admin_and_partner("acme").await;
     let key = app.key(&token, "Server").await;
     let code = key["key"].as_str().unwrap();
     // A well-formed key nobody has.

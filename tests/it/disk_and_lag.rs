@@ -69,8 +69,7 @@ async fn sqlite_writes_resume_after_a_full_disk() {
     };
     let url = testkit::database::sqlite_url(&mount, "full.db");
     let app = TestApp::spawn_with(serve_args(url, dir.path()), dir).await;
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     assert_eq!(get(&app, "/healthz").await.0, 200);
 
     fill(&mount.join("filler"));
@@ -167,8 +166,7 @@ async fn postgres_an_idle_transaction_does_not_stall_the_views() {
     let mut args = serve_args(url, dir.path());
     args.db.idle_in_transaction_timeout = 1;
     let app = TestApp::spawn_with(args, dir).await;
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
 
     let db = app.running.as_ref().expect("running").app.db.clone();
     let mut stuck = db.pool.begin().await.expect("begin");

@@ -124,8 +124,7 @@ where
     F: FnOnce(projections::Db) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let admin = app.admin().await;
-    let (acme, partner) = app.partner(&admin, "acme").await;
+    let (admin, acme, partner) = app.admin_and_partner("acme").await;
     let (_, other) = app.partner(&admin, "globex").await;
     let crashed = crashed_app(app, FaultPoint::AfterKeyReserved).await;
     let stopped = crashed

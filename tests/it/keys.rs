@@ -17,8 +17,7 @@ fn is_key_format(k: &str) -> bool {
 }
 
 both_backends!(random_and_chosen_keys, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (admin, _, token) = app.admin_and_partner("acme").await;
     let random = app
         .ok(Some(&token), CREATE, json!({ "n": "Server 1" }))
         .await["createActivationKey"]
@@ -77,8 +76,7 @@ both_backends!(random_and_chosen_keys, |app: TestApp| async move {
 });
 
 both_backends!(list_search_and_pages, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (admin, _, token) = app.admin_and_partner("acme").await;
     for i in 1..=7 {
         app.ok(Some(&token), CREATE, json!({ "n": format!("Server {i}") }))
             .await;

@@ -79,8 +79,7 @@ fn time(v: &Value) -> DateTime<Utc> {
 }
 
 both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     app.grant(&admin, &acme, 1000, "INV-2026-001").await;
     app.assert_history_adds_up(&token).await;
 
@@ -607,8 +606,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
 });
 
 both_backends!(filters_search_and_pages, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let (_, other) = app.partner(&admin, "globex").await;
     app.grant(&admin, &acme, 500, "INV-1").await;
     let create_key =

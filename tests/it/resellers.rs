@@ -277,8 +277,7 @@ async fn edit_products(app: &TestApp, partner: &str, reseller_id: &str, products
 both_backends!(
     a_reseller_created_with_a_password_has_nothing_generated,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, partner) = app.partner(&admin, "acme").await;
+        let (_, acme, partner) = app.admin_and_partner("acme").await;
         let created = app
             .ok(
                 Some(&partner),
@@ -306,8 +305,7 @@ both_backends!(
 both_backends!(
     a_reseller_created_without_a_password_replaces_the_generated_one_first,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (_, _, partner) = app.admin_and_partner("acme").await;
         // A strong password, shown once, to be changed at first sign-in.
         let created = app
             .ok(
@@ -1178,8 +1176,7 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
 both_backends!(
     a_reseller_sees_and_touches_only_its_own,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, a) = app.partner(&admin, "acme").await;
+        let (admin, acme, a) = app.admin_and_partner("acme").await;
         let (globex, b) = app.partner(&admin, "globex").await;
         app.grant(&admin, &acme, 1000, "INV-A").await;
         app.grant(&admin, &globex, 1000, "INV-B").await;
@@ -1651,8 +1648,7 @@ both_backends!(
 both_backends!(
     the_resellers_welcome_email_arrives,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (_, _, partner) = app.admin_and_partner("acme").await;
         let created = app
             .ok(
                 Some(&partner),

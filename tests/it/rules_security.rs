@@ -14,8 +14,7 @@ const DELETE: &str = "mutation($id: ID!) { deleteLicense(id: $id) { amount reaso
 
 /// A partner with `credits` and one activation key; returns (token, key).
 async fn seller(app: &TestApp, credits: i64) -> (String, Value) {
-    let admin = app.admin().await;
-    let (id, token) = app.partner(&admin, "acme").await;
+    let (admin, id, token) = app.admin_and_partner("acme").await;
     if credits > 0 {
         app.grant(&admin, &id, credits, "INV-1").await;
     }
@@ -276,8 +275,7 @@ const EDIT_RESELLER: &str =
 both_backends!(
     a_partner_cannot_tell_whose_login_or_email_is_taken,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, acme) = app.partner(&admin, "acme").await;
+        let (admin, _, acme) = app.admin_and_partner("acme").await;
         let (_, _globex) = app.partner(&admin, "globex").await;
         let (own, _) = app.reseller(&acme, "resb", &["REMOTE_ACCESS"], 0).await;
         let (_, _) = app.reseller(&acme, "resc", &["REMOTE_ACCESS"], 0).await;
@@ -344,8 +342,7 @@ both_backends!(
 both_backends!(
     credit_entry_ids_and_cursors_are_opaque,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (id, token) = app.partner(&admin, "acme").await;
+        let (admin, id, token) = app.admin_and_partner("acme").await;
         let mut ids = Vec::new();
         for i in 1..=3 {
             ids.push(app.grant(&admin, &id, 10 * i, &format!("INV-{i}")).await["id"].clone());

@@ -268,8 +268,7 @@ both_backends!(
     wrong_current_passwords_count_like_failed_sign_ins,
     settings: |args: &mut ServeArgs| args.security.signin_account_failures = 3,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, acme) = app.partner(&admin, "acme").await;
+        let (_, _, acme) = app.admin_and_partner("acme").await;
         for i in 0..3 {
             let code = app
                 .error_code(

@@ -12,8 +12,7 @@ both_backends!(
     a_snapshot_holds_the_state_of_the_log,
     |app: TestApp| async move {
         let mut app = app;
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
+        let (admin, acme, token) = app.admin_and_partner("acme").await;
         // 130 grants of one credit: the stream passes the snapshot at event 100
         // in the middle of them.
         for i in 0..130 {
@@ -77,8 +76,7 @@ both_backends!(two_servers_share_one_ledger, |app: TestApp| async move {
         dir: tempfile::tempdir().expect("temp dir"),
         args,
     };
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let key = app.key(&token, "Server").await;
     let desktop = |users: i64| json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" } });
     let other_admin = other.admin().await;

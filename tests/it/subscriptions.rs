@@ -87,8 +87,7 @@ both_backends!(
             assert_eq!(got, code, "{channels} channels");
         }
         // Another partner's subscription is not found.
-        let admin = app.admin().await;
-        let (_, globex) = app.partner(&admin, "globex").await;
+        let (_, _, globex) = app.admin_and_partner("globex").await;
         let got = app
             .error_code(Some(&globex), UPGRADE, json!({ "id": sub["id"], "c": 9 }))
             .await;

@@ -568,8 +568,7 @@ impl Seven {
 }
 
 async fn seven_supports(app: &TestApp) -> Seven {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let (_, other) = app.partner(&admin, "globex").await;
     app.grant(&admin, &acme, 2000, "INV-1").await;
     let key = app.key(&token, "Server").await;
@@ -964,8 +963,7 @@ fn subscription_input(key: &Value, channels: i64, months: i64) -> Value {
 }
 
 both_backends!(remote_support_subscriptions, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let (globex, other) = app.partner(&admin, "globex").await;
     app.grant(&admin, &acme, 5000, "INV-1").await;
     app.grant(&admin, &globex, 100, "INV-G").await;

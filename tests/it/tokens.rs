@@ -166,8 +166,7 @@ pub async fn create_token(
 both_backends!(
     read_token_reads_and_is_refused_every_mutation,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
+        let (_, partner_id, partner) = app.admin_and_partner("acme").await;
         let (secret, token) = create_token(&app, &partner, "Dashboard", "READ").await;
         assert!(secret.starts_with("lpt_"), "{secret}");
         assert_eq!(token["prefix"].as_str(), Some(&secret[..8]));
@@ -222,8 +221,7 @@ both_backends!(
 both_backends!(
     write_token_acts_but_manages_no_credentials,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (admin, _, partner) = app.admin_and_partner("acme").await;
         let (_, _) = create_token(&app, &partner, "First", "READ").await;
         let (secret, _) = create_token(&app, &partner, "CI", "WRITE").await;
         app.key(&secret, "Build server").await;
@@ -268,8 +266,7 @@ both_backends!(
 both_backends!(
     revoked_and_expired_tokens_stop_at_once,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (_, _, partner) = app.admin_and_partner("acme").await;
         let (secret, token) = create_token(&app, &partner, "Script", "WRITE").await;
         app.query(&secret, "{ me { id } }").await;
         let revoked = app
@@ -324,8 +321,7 @@ both_backends!(
 );
 
 both_backends!(the_portal_takes_no_token, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "acme").await;
+    let (_, _, partner) = app.admin_and_partner("acme").await;
     let (secret, _) = create_token(&app, &partner, "Dashboard", "WRITE").await;
     let base = app.url.trim_end_matches("/graphql").to_string();
     let client = reqwest::Client::builder()
@@ -366,8 +362,7 @@ async fn each_token_has_a_rate_limit() {
     let mut args = serve_args(url, dir.path());
     args.integrations.api_token_rate_limit = 3;
     let app = TestApp::spawn_with(args, dir).await;
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "acme").await;
+    let (_, _, partner) = app.admin_and_partner("acme").await;
     let (secret, _) = create_token(&app, &partner, "Busy", "READ").await;
     let (other, _) = create_token(&app, &partner, "Quiet", "READ").await;
     for _ in 0..3 {

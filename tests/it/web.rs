@@ -136,8 +136,7 @@ fn cookie_named<'a>(answer: &'a Answer, name: &str) -> &'a str {
 both_backends!(
     sign_in_in_two_steps_reveals_nothing,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, _) = app.partner(&admin, "acme").await;
+        let (_, _, _) = app.admin_and_partner("acme").await;
         let mut v = Visitor::new(&app);
         let page = v.get("/").await;
         assert_eq!(page.status, 303);
@@ -246,8 +245,7 @@ async fn cookies_are_secure_behind_https() {
 both_backends!(
     forms_without_the_session_token_are_refused,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (_, _, partner) = app.admin_and_partner("acme").await;
         let mut v = Visitor::new(&app);
         assert_eq!(v.sign_in("acme", "partner-pass-1").await.status, 303);
         let form = v.page("/keys/new").await;
@@ -437,8 +435,7 @@ async fn key_with_license(
 both_backends!(
     a_resellers_pages_show_only_its_rows,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, acme_token) = app.partner(&admin, "acme").await;
+        let (admin, acme, acme_token) = app.admin_and_partner("acme").await;
         let (globex, globex_token) = app.partner(&admin, "globex").await;
         app.grant(&admin, &acme, 1000, "INV-A").await;
         app.grant(&admin, &globex, 1000, "INV-G").await;
@@ -533,8 +530,7 @@ both_backends!(
 both_backends!(
     a_partner_acts_on_its_resellers_rows,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, acme_token) = app.partner(&admin, "acme").await;
+        let (admin, acme, acme_token) = app.admin_and_partner("acme").await;
         app.grant(&admin, &acme, 1000, "INV-A").await;
         let (resa, resa_token) = app
             .reseller(&acme_token, "resa", &["REMOTE_ACCESS"], 100)
@@ -743,8 +739,7 @@ fn listed_keys(body: &str) -> Vec<&str> {
 }
 
 both_backends!(pages_go_forward_and_back, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (_, _, token) = app.admin_and_partner("acme").await;
     for i in 0..60 {
         app.key(&token, &format!("customer-{i:02}")).await;
     }
@@ -776,8 +771,7 @@ both_backends!(pages_go_forward_and_back, |app: TestApp| async move {
 both_backends!(
     a_key_link_opens_that_key_or_says_why_not,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, acme) = app.partner(&admin, "acme").await;
+        let (admin, _, acme) = app.admin_and_partner("acme").await;
         let (_, globex) = app.partner(&admin, "globex").await;
         let oldest = app.key(&acme, "oldest-customer").await;
         for i in 0..3 {
@@ -1024,8 +1018,7 @@ async fn review_less(v: &mut Visitor, path: &str) -> String {
 }
 
 both_backends!(random_keys_avoid_look_alikes, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (_, _, token) = app.admin_and_partner("acme").await;
     for i in 0..40 {
         let key = app.key(&token, &format!("k{i}")).await;
         let text = key["key"].as_str().expect("key");
@@ -1184,8 +1177,7 @@ both_backends!(
 both_backends!(
     the_credit_history_says_what_each_entry_was_for,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
+        let (admin, acme, token) = app.admin_and_partner("acme").await;
         app.grant(&admin, &acme, 1000, "INV-2026-7").await;
         let key = app.key(&token, "Tailspin HQ").await;
         let code = key["key"].as_str().expect("key").to_string();

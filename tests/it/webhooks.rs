@@ -115,8 +115,7 @@ both_backends!(
     deliveries_are_signed_and_listed,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "hookp").await;
+        let (admin, partner_id, partner) = app.admin_and_partner("hookp").await;
         let rx = Receiver::start(0, Duration::ZERO).await;
         let (hook, secret) = create(
             &app,
@@ -213,8 +212,7 @@ both_backends!(
 );
 
 both_backends!(endpoints_are_checked,settings: fast_webhooks, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "boundp").await;
+    let (_, _, partner) = app.admin_and_partner("boundp").await;
     let refused = |url: String, description: Option<String>, types: Vec<&'static str>| {
         let app = &app;
         let partner = partner.clone();
@@ -292,8 +290,7 @@ both_backends!(
     a_failing_receiver_gets_the_event_on_the_third_try,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "retryp").await;
+        let (_, _, partner) = app.admin_and_partner("retryp").await;
         let rx = Receiver::start(2, Duration::ZERO).await;
         let (hook, secret) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
         app.key(&partner, "retried").await;
@@ -321,8 +318,7 @@ both_backends!(
     an_endpoint_hears_only_of_what_happened_after_it_was_made_even_across_a_restart,
     settings: fast_webhooks,
     |mut app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "laterp").await;
+        let (_, _, partner) = app.admin_and_partner("laterp").await;
         app.key(&partner, "before any endpoint").await;
         app.key(&partner, "still before").await;
         let rx = Receiver::start(0, Duration::ZERO).await;
@@ -352,8 +348,7 @@ both_backends!(
     a_restart_during_delivery_loses_no_event,
     settings: fast_webhooks,
     |mut app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "restartp").await;
+        let (_, _, partner) = app.admin_and_partner("restartp").await;
         let rx = Receiver::start(0, Duration::from_millis(30)).await;
         create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
         const KEYS: usize = 25;
@@ -386,8 +381,7 @@ both_backends!(
     an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "downp").await;
+        let (_, _, partner) = app.admin_and_partner("downp").await;
         let rx = Receiver::start(usize::MAX, Duration::ZERO).await;
         let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
         const ENABLED: &str = "{ webhooks { edges { node { id enabled } } } }";
@@ -438,8 +432,7 @@ both_backends!(
     a_disabled_endpoint_gets_nothing,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "pausep").await;
+        let (_, _, partner) = app.admin_and_partner("pausep").await;
         let rx = Receiver::start(0, Duration::ZERO).await;
         let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
         let paused = app
@@ -463,8 +456,7 @@ both_backends!(
     a_resellers_events_reach_its_partner_only,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner_a) = app.partner(&admin, "parta").await;
+        let (admin, _, partner_a) = app.admin_and_partner("parta").await;
         let (_, partner_b) = app.partner(&admin, "partb").await;
         let rx_a = Receiver::start(0, Duration::ZERO).await;
         let rx_b = Receiver::start(0, Duration::ZERO).await;
@@ -494,8 +486,7 @@ both_backends!(
 );
 
 both_backends!(support_reminders_fire_once,settings: fast_webhooks, |mut app: TestApp| async move {
-    let admin = app.admin().await;
-    let (partner_id, partner) = app.partner(&admin, "remindp").await;
+    let (admin, partner_id, partner) = app.admin_and_partner("remindp").await;
     app.grant(&admin, &partner_id, 1000, "PO-R").await;
     let rx = Receiver::start(0, Duration::ZERO).await;
     create(

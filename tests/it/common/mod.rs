@@ -159,11 +159,18 @@ impl TestApp {
         (id, self.login(login, "partner-pass-1").await)
     }
 
+    /// The administrator's token and a new partner of its making, where
+    /// most tests start; returns (admin, id, token).
+    pub async fn admin_and_partner(&self, login: &str) -> (String, String, String) {
+        let admin = self.admin().await;
+        let (id, token) = self.partner(&admin, login).await;
+        (admin, id, token)
+    }
+
     /// The administrator's token and a partner granted `credits` (invoice
     /// INV-1), where most tests of selling start; returns (admin, id, token).
     pub async fn funded_partner(&self, login: &str, credits: i64) -> (String, String, String) {
-        let admin = self.admin().await;
-        let (id, token) = self.partner(&admin, login).await;
+        let (admin, id, token) = self.admin_and_partner(login).await;
         self.grant(&admin, &id, credits, "INV-1").await;
         (admin, id, token)
     }

@@ -27,8 +27,7 @@ async fn tokens(app: &TestApp, session: &str) -> Vec<Value> {
 both_backends!(
     tokens_are_made_shown_once_listed_and_revoked_in_the_portal,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, session) = app.partner(&admin, "acme").await;
+        let (_, _, session) = app.admin_and_partner("acme").await;
         let mut v = Visitor::new(&app);
         v.sign_in("acme", "partner-pass-1").await;
         let home = v.page("/").await;
@@ -177,8 +176,7 @@ both_backends!(
 both_backends!(
     the_tokens_link_is_there_for_whoever_may_make_tokens,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (admin, _, partner) = app.admin_and_partner("acme").await;
         app.reseller(&partner, "northwind", &["REMOTE_ACCESS"], 0)
             .await;
         app.ok(
