@@ -107,20 +107,31 @@ fn signed_file(signer: &license_portal::signing::Signer25519, days: i64) -> Stri
     serde_json::to_string(&signer.sign(payload.to_string())).expect("json")
 }
 
+/// `check-license` on `contents` written to `name` in `dir`, with only the
+/// signing key at `signing_key` to trust: its exit code and what it printed.
+fn check_license_file(
+    dir: &std::path::Path,
+    name: &str,
+    contents: String,
+    signing_key: &std::path::Path,
+) -> (Option<i32>, String) {
+    let file = dir.join(name);
+    std::fs::write(&file, contents).expect("write");
+    let Run { code, stdout, .. } = run_bare(
+        &["check-license", file.to_str().expect("path")],
+        &[("SIGNING_KEY_PATH", signing_key)],
+    );
+    (code, stdout)
+}
+
 #[test]
 fn check_license_never_trusts_the_files_own_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Anyone can make a key, sign a file with it and name it in the file.
     let forger = license_portal::signing::Signer25519::ephemeral();
-    let file = dir.path().join("forged.json");
-    std::fs::write(&file, signed_file(&forger, 30)).expect("write");
     let no_key = dir.path().join("no-signing-key");
-    let Run {
-        code, stdout: out, ..
-    } = run_bare(
-        &["check-license", file.to_str().expect("path")],
-        &[("SIGNING_KEY_PATH", &no_key)],
-    );
+    let (code, out) =
+        check_license_file(dir.path(), "forged.json", signed_file(&forger, 30), &no_key);
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("no trusted key"), "{out}");
     assert!(!out.contains("is VALID"), "{out}");
@@ -132,23 +143,19 @@ fn check_license_refuses_an_expired_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key_path = dir.path().join("signing-key");
     let vendor = license_portal::signing::Signer25519::load_or_create(&key_path).expect("key");
-    let fresh = dir.path().join("fresh.json");
-    std::fs::write(&fresh, signed_file(&vendor, 30)).expect("write");
-    let Run {
-        code, stdout: out, ..
-    } = run_bare(
-        &["check-license", fresh.to_str().expect("path")],
-        &[("SIGNING_KEY_PATH", &key_path)],
+    let (code, out) = check_license_file(
+        dir.path(),
+        "fresh.json",
+        signed_file(&vendor, 30),
+        &key_path,
     );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("is VALID"), "{out}");
-    let expired = dir.path().join("expired.json");
-    std::fs::write(&expired, signed_file(&vendor, -1)).expect("write");
-    let Run {
-        code, stdout: out, ..
-    } = run_bare(
-        &["check-license", expired.to_str().expect("path")],
-        &[("SIGNING_KEY_PATH", &key_path)],
+    let (code, out) = check_license_file(
+        dir.path(),
+        "expired.json",
+        signed_file(&vendor, -1),
+        &key_path,
     );
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("expired"), "{out}");
@@ -183,43 +190,23 @@ both_backends!(
         let order = |users: i64| json!({ "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" });
         // The reseller picks a key that spells its partner's "order-77".
         let spelled = format!("{partner_id}/order-77");
-        let by_reseller = app
-            .ok(
-                Some(&reseller),
+        // What a sale of `users` under the key `idem` made, or a retry found.
+        let assigned = async |token: &str, users: i64, idem: &str| {
+            app.ok(
+                Some(token),
                 ASSIGN,
-                json!({ "i": order(1), "idem": spelled }),
+                json!({ "i": order(users), "idem": idem }),
             )
             .await["assignLicense"]["id"]
-            .clone();
+                .clone()
+        };
+        let by_reseller = assigned(&reseller, 1, &spelled).await;
         // The partner's own "order-77" on the reseller's key is another request.
-        let by_partner = app
-            .ok(
-                Some(&partner),
-                ASSIGN,
-                json!({ "i": order(2), "idem": "order-77" }),
-            )
-            .await["assignLicense"]["id"]
-            .clone();
+        let by_partner = assigned(&partner, 2, "order-77").await;
         assert_ne!(by_reseller, by_partner);
         // Each retry still finds its own first result.
-        let again = app
-            .ok(
-                Some(&partner),
-                ASSIGN,
-                json!({ "i": order(2), "idem": "order-77" }),
-            )
-            .await["assignLicense"]["id"]
-            .clone();
-        assert_eq!(again, by_partner);
-        let again = app
-            .ok(
-                Some(&reseller),
-                ASSIGN,
-                json!({ "i": order(1), "idem": spelled }),
-            )
-            .await["assignLicense"]["id"]
-            .clone();
-        assert_eq!(again, by_reseller);
+        assert_eq!(assigned(&partner, 2, "order-77").await, by_partner);
+        assert_eq!(assigned(&reseller, 1, &spelled).await, by_reseller);
         // 10 + 20 spent from the reseller's 300.
         assert_eq!(app.balance(&reseller).await, 270);
     }
