@@ -88,6 +88,16 @@ impl TestApp {
         self.args.db.database_url.clone()
     }
 
+    /// What a browser gets at the GraphQL endpoint: it asks for HTML.
+    pub async fn browser_page(&self) -> reqwest::Response {
+        self.client
+            .get(&self.url)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("GET")
+    }
+
     /// Posts a GraphQL document; returns the whole JSON answer.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         testkit::graphql::post(&self.client, &self.url, token, query, variables)
