@@ -128,11 +128,7 @@ where
     let (_, other) = app.partner(&admin, "globex").await;
     let crashed = crashed_app(app, FaultPoint::AfterKeyReserved).await;
     let stopped = crashed
-        .create_activation_key(
-            &partner_caller(&acme),
-            "Server",
-            Some("ABCD-1234-EFGH-5678"),
-        )
+        .create_activation_key(&partner_caller(&acme), "Server", Some(CUT_KEY))
         .await;
     assert!(stopped.is_err(), "the crash point stops the operation");
     meanwhile(crashed.db.clone()).await;
@@ -145,6 +141,14 @@ where
 const KEY: &str =
     "mutation($n: String!, $k: String) { createActivationKey(name: $n, key: $k) { id name key } }";
 
+/// The key text whose creation was stopped after its reservation.
+const CUT_KEY: &str = "ABCD-1234-EFGH-5678";
+
+/// The variables of KEY for a key named `name` with the text CUT_KEY.
+fn cut_key_named(name: &str) -> serde_json::Value {
+    json!({ "n": name, "k": CUT_KEY })
+}
+
 both_backends!(
     an_activation_key_stopped_after_its_reservation_is_made_once_by_its_retry,
     |app: TestApp| async move {
@@ -154,28 +158,14 @@ both_backends!(
 
         // Another account cannot take the text while it may still be made.
         let code = app
-            .error_code(
-                Some(&other),
-                KEY,
-                json!({ "n": "Theirs", "k": "ABCD-1234-EFGH-5678" }),
-            )
+            .error_code(Some(&other), KEY, cut_key_named("Theirs"))
             .await;
         assert_eq!(code, "CONFLICT");
         // The owner's retry makes it, once; a second retry is refused.
-        let made = app
-            .ok(
-                Some(&partner),
-                KEY,
-                json!({ "n": "Server", "k": "ABCD-1234-EFGH-5678" }),
-            )
-            .await;
-        assert_eq!(made["createActivationKey"]["key"], "ABCD-1234-EFGH-5678");
+        let made = app.ok(Some(&partner), KEY, cut_key_named("Server")).await;
+        assert_eq!(made["createActivationKey"]["key"], CUT_KEY);
         let again = app
-            .error_code(
-                Some(&partner),
-                KEY,
-                json!({ "n": "Server", "k": "ABCD-1234-EFGH-5678" }),
-            )
+            .error_code(Some(&partner), KEY, cut_key_named("Server"))
             .await;
         assert_eq!(again, "CONFLICT");
         let keys = app
@@ -202,13 +192,7 @@ both_backends!(
         })
         .await;
 
-        let made = app
-            .ok(
-                Some(&other),
-                KEY,
-                json!({ "n": "Theirs", "k": "ABCD-1234-EFGH-5678" }),
-            )
-            .await;
+        let made = app.ok(Some(&other), KEY, cut_key_named("Theirs")).await;
         assert_eq!(made["createActivationKey"]["name"], "Theirs");
         assert_eq!(verified(&app).await.keys_reserved_unused, 0);
     }
@@ -563,13 +547,8 @@ async fn a_transaction_open_in_another_database_does_not_hold_the_views_back_pos
         .expect("open a transaction next door");
 
     let (acme, partner) = app.partner(&admin, "acme").await;
-    let granted = app
-        .gql(
-            Some(&admin),
-            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100, reference: \"INV-1\") { balanceAfter } }",
-            json!({ "p": acme }),
-        )
-        .await;
+    let grant = "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100, reference: \"INV-1\") { balanceAfter } }";
+    let granted = app.gql(Some(&admin), grant, json!({ "p": acme })).await;
     assert!(granted.get("errors").is_none(), "{granted}");
     assert!(
         granted.get("extensions").is_none(),
@@ -599,31 +578,16 @@ both_backends!(
         let partner = app.login("acme", "partner-pass-1").await;
 
         let reseller_doc = "mutation($k: String, $n: String!) { createReseller(input: { login: \"shop\", email: \"shop@example.com\", name: $n, products: [\"REMOTE_ACCESS\"] }, idempotencyKey: $k) { reseller { id } generatedPassword } }";
-        let first = app
-            .ok(
-                Some(&partner),
-                reseller_doc,
-                json!({ "k": "r-1", "n": "Shop" }),
-            )
-            .await;
-        let again = app
-            .ok(
-                Some(&partner),
-                reseller_doc,
-                json!({ "k": "r-1", "n": "Shop" }),
-            )
-            .await;
+        let under_r1 = |name: &str| json!({ "k": "r-1", "n": name });
+        let first = app.ok(Some(&partner), reseller_doc, under_r1("Shop")).await;
+        let again = app.ok(Some(&partner), reseller_doc, under_r1("Shop")).await;
         assert_eq!(
             first["createReseller"]["reseller"],
             again["createReseller"]["reseller"]
         );
         // The same key for another request is a CONFLICT.
         let code = app
-            .error_code(
-                Some(&partner),
-                reseller_doc,
-                json!({ "k": "r-1", "n": "Other" }),
-            )
+            .error_code(Some(&partner), reseller_doc, under_r1("Other"))
             .await;
         assert_eq!(code, "CONFLICT");
 
