@@ -130,16 +130,10 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
         .clone();
     assert_eq!(column(&page2, "balanceAfter"), [60, 100, 150]);
     assert_eq!(page2["pageInfo"]["hasNextPage"], false);
-    assert_eq!(
-        app.error_code(Some(&token), HISTORY, json!({ "first": 501 }))
-            .await,
-        "BAD_USER_INPUT"
-    );
-    assert_eq!(
-        app.error_code(Some(&token), HISTORY, json!({ "after": "garbage" }))
-            .await,
-        "BAD_USER_INPUT"
-    );
+    for bad in [json!({ "first": 501 }), json!({ "after": "garbage" })] {
+        let code = app.error_code(Some(&token), HISTORY, bad.clone()).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{bad}");
+    }
 
     // The balance as it stood just after the third grant.
     let third_at = page2["edges"][0]["node"]["at"]
