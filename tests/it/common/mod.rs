@@ -254,10 +254,17 @@ impl TestApp {
             .clone()
     }
 
+    /// The whole number at `pointer` (a JSON pointer) in the data of `query`.
+    pub async fn number_at(&self, token: &str, query: &str, pointer: &str) -> i64 {
+        let data = self.query(token, query).await;
+        data.pointer(pointer)
+            .and_then(Value::as_i64)
+            .unwrap_or_else(|| panic!("no number at {pointer} in {data}"))
+    }
+
     pub async fn balance(&self, token: &str) -> i64 {
-        self.query(token, "{ me { creditBalance } }").await["me"]["creditBalance"]
-            .as_i64()
-            .expect("balance")
+        self.number_at(token, "{ me { creditBalance } }", "/me/creditBalance")
+            .await
     }
 
     pub async fn key(&self, token: &str, name: &str) -> Value {
@@ -273,9 +280,9 @@ impl TestApp {
     /// How many activation keys `token` sees: what a refused or replayed
     /// request must not have changed.
     pub async fn key_count(&self, token: &str) -> i64 {
-        self.query(token, "{ activationKeys { totalCount } }").await["activationKeys"]["totalCount"]
-            .as_i64()
-            .expect("totalCount")
+        let query = "{ activationKeys { totalCount } }";
+        self.number_at(token, query, "/activationKeys/totalCount")
+            .await
     }
 
     /// Assigns the license `input` describes and returns its id, for tests
@@ -373,6 +380,21 @@ macro_rules! each_backend {
     };
 }
 
+/// The first answer of `probe` that is `Some`, asked every 50 ms up to
+/// `tries` times: for what the service does in the background.
+pub async fn eventually<T, Fut>(tries: u32, mut probe: impl FnMut() -> Fut) -> Option<T>
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..tries {
+        if let Some(found) = probe().await {
+            return Some(found);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// The .eml files written to the outbox so far, as text.
 pub fn outbox_messages(app: &TestApp) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(app.outbox_dir()) else {
@@ -388,13 +410,12 @@ pub fn outbox_messages(app: &TestApp) -> Vec<String> {
 /// Waits (up to 10 s) for an email in the outbox that contains `words`
 /// (mail goes out in the background); returns its text.
 pub async fn wait_for_email(app: &TestApp, words: &str) -> String {
-    for _ in 0..200 {
-        if let Some(m) = outbox_messages(app).into_iter().find(|m| m.contains(words)) {
-            return m;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no email with {words:?} in {}", app.outbox_dir().display());
+    let found = eventually(200, || async {
+        outbox_messages(app).into_iter().find(|m| m.contains(words))
+    });
+    found
+        .await
+        .unwrap_or_else(|| panic!("no email with {words:?} in {}", app.outbox_dir().display()))
 }
 
 /// Waits (up to 10 s) for the welcome email to `address`; returns its text.
