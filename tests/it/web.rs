@@ -95,6 +95,15 @@ impl Visitor {
         self.send(request).await
     }
 
+    /// Posts `fields` to `path` with the form token of `page`, the page the
+    /// form is on.
+    async fn submit(&mut self, path: &str, page: &str, fields: &[(&str, &str)]) -> Answer {
+        let token = csrf(page);
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(path, &all).await
+    }
+
     /// Signs in through the two steps; returns the answer to the second.
     async fn sign_in(&mut self, login: &str, password: &str) -> Answer {
         let page = self.get("/login").await;
@@ -618,10 +627,7 @@ both_backends!(
         let ask = p.page(&format!("/licenses/{license}/delete")).await;
         assert!(ask.contains("will be refunded to resa"), "{ask}");
         let done = p
-            .post(
-                &format!("/licenses/{license}/delete"),
-                &[("_csrf", &csrf(&ask))],
-            )
+            .submit(&format!("/licenses/{license}/delete"), &ask, &[])
             .await;
         assert_eq!(done.status, 303, "{}", done.body);
         let after = p.page("/licenses?status=DELETED").await;
@@ -946,10 +952,7 @@ both_backends!(
         );
         assert!(refused.contains("Back to the licenses"), "{refused}");
         let off = v
-            .post(
-                &format!("/licenses/{license}/deactivate"),
-                &[("_csrf", &csrf(&refused))],
-            )
+            .submit(&format!("/licenses/{license}/deactivate"), &refused, &[])
             .await;
         assert_eq!(off.status, 303, "{}", off.body);
         let ask = v.page(&format!("/licenses/{license}/delete")).await;
@@ -959,13 +962,10 @@ both_backends!(
         let (resa, _) = app.reseller(&token, "resa", &["REMOTE_ACCESS"], 1).await;
         let give = review_less(&mut v, &format!("/resellers/{resa}/credits")).await;
         let answer = v
-            .post(
+            .submit(
                 &format!("/resellers/{resa}/credits"),
-                &[
-                    ("_csrf", &csrf(&give)),
-                    ("_idem", "web_give_1"),
-                    ("amount", "999999"),
-                ],
+                &give,
+                &[("_idem", "web_give_1"), ("amount", "999999")],
             )
             .await;
         assert!(
@@ -979,10 +979,10 @@ both_backends!(
         a.sign_in("admin", ADMIN_PASSWORD).await;
         let grant = a.page(&format!("/admin/partners/{acme}/grant")).await;
         let again = a
-            .post(
+            .submit(
                 &format!("/admin/partners/{acme}/grant"),
+                &grant,
                 &[
-                    ("_csrf", &csrf(&grant)),
                     ("_idem", "web_g2"),
                     ("amount", "100"),
                     ("reference", "INV-1"),
@@ -1073,13 +1073,10 @@ both_backends!(
             "{edit}"
         );
         let saved = v
-            .post(
+            .submit(
                 &format!("/support/{lab_support}/edit"),
-                &[
-                    ("_csrf", &csrf(&edit)),
-                    ("email", "it@lab.example"),
-                    ("comment", "2nd floor"),
-                ],
+                &edit,
+                &[("email", "it@lab.example"), ("comment", "2nd floor")],
             )
             .await;
         assert_eq!(
@@ -1096,9 +1093,10 @@ both_backends!(
         // A malformed email is refused in words, and the form keeps it.
         let edit = v.page(&format!("/support/{lab_support}/edit")).await;
         let refused = v
-            .post(
+            .submit(
                 &format!("/support/{lab_support}/edit"),
-                &[("_csrf", &csrf(&edit)), ("email", "it@"), ("comment", "")],
+                &edit,
+                &[("email", "it@"), ("comment", "")],
             )
             .await;
         assert_eq!(refused.status, 422, "{}", refused.body);

@@ -3,7 +3,7 @@
 //! again, Revoke ends it, and a form without this session's token changes
 //! nothing.
 
-use super::{Visitor, csrf};
+use super::Visitor;
 use crate::common::*;
 use serde_json::{Value, json};
 
@@ -36,14 +36,10 @@ both_backends!(
         assert!(page.contains("No API token yet."), "{page}");
 
         let created = v
-            .post(
+            .submit(
                 "/tokens/new",
-                &[
-                    ("_csrf", &csrf(&page)),
-                    ("name", "Grafana"),
-                    ("scope", "READ"),
-                    ("expires", ""),
-                ],
+                &page,
+                &[("name", "Grafana"), ("scope", "READ"), ("expires", "")],
             )
             .await;
         assert_eq!(created.status, 200, "{}", created.body);
@@ -88,10 +84,10 @@ both_backends!(
             .date_naive()
             .to_string();
         let write = v
-            .post(
+            .submit(
                 "/tokens/new",
+                &list,
                 &[
-                    ("_csrf", &csrf(&list)),
                     ("name", "Provisioning"),
                     ("scope", "WRITE"),
                     ("expires", &next_year),
@@ -117,10 +113,10 @@ both_backends!(
 
         // A date already past is refused with the form kept.
         let past = v
-            .post(
+            .submit(
                 "/tokens/new",
+                &list,
                 &[
-                    ("_csrf", &csrf(&list)),
                     ("name", "Too late"),
                     ("scope", "READ"),
                     ("expires", "2020-01-01"),
@@ -137,9 +133,7 @@ both_backends!(
 
         // Revoke: the next request with the secret is not signed in.
         let id = token["id"].as_str().expect("id");
-        let revoked = v
-            .post(&format!("/tokens/{id}/revoke"), &[("_csrf", &csrf(&list))])
-            .await;
+        let revoked = v.submit(&format!("/tokens/{id}/revoke"), &list, &[]).await;
         assert_eq!(revoked.status, 303, "{}", revoked.body);
         assert_eq!(revoked.location.as_deref(), Some("/tokens"));
         assert_eq!(
@@ -199,10 +193,7 @@ both_backends!(
         assert!(!page.contains("href=\"/tokens\""), "{page}");
         assert!(!page.contains("action=\"/tokens/new\""), "{page}");
         let refused = v
-            .post(
-                "/tokens/new",
-                &[("_csrf", &csrf(&page)), ("name", "x"), ("scope", "READ")],
-            )
+            .submit("/tokens/new", &page, &[("name", "x"), ("scope", "READ")])
             .await;
         assert_eq!(refused.status, 403, "{}", refused.body);
     }
