@@ -3,7 +3,7 @@
 //! again, Revoke ends it, and a form without this session's token changes
 //! nothing.
 
-use super::Visitor;
+use super::{Answer, Visitor};
 use crate::common::*;
 use serde_json::{Value, json};
 
@@ -18,6 +18,12 @@ fn secret_in(body: &str) -> String {
     let start = rest.find('>').expect("the output's text") + 1;
     let end = rest.find('<').expect("its end");
     rest[start..end].to_string()
+}
+
+/// The answer to the new-token form of `page`.
+async fn new_token(v: &mut Visitor, page: &str, name: &str, scope: &str, expires: &str) -> Answer {
+    let fields = [("name", name), ("scope", scope), ("expires", expires)];
+    v.submit("/tokens/new", page, &fields).await
 }
 
 async fn tokens(app: &TestApp, session: &str) -> Vec<Value> {
@@ -35,13 +41,7 @@ both_backends!(
         let page = v.page("/tokens").await;
         assert!(page.contains("No API token yet."), "{page}");
 
-        let created = v
-            .submit(
-                "/tokens/new",
-                &page,
-                &[("name", "Grafana"), ("scope", "READ"), ("expires", "")],
-            )
-            .await;
+        let created = new_token(&mut v, &page, "Grafana", "READ", "").await;
         assert_eq!(created.status, 200, "{}", created.body);
         let secret = secret_in(&created.body);
         assert!(secret.starts_with("lpt_"), "{secret}");
@@ -83,17 +83,7 @@ both_backends!(
         let next_year = (chrono::Utc::now() + chrono::Duration::days(365))
             .date_naive()
             .to_string();
-        let write = v
-            .submit(
-                "/tokens/new",
-                &list,
-                &[
-                    ("name", "Provisioning"),
-                    ("scope", "WRITE"),
-                    ("expires", &next_year),
-                ],
-            )
-            .await;
+        let write = new_token(&mut v, &list, "Provisioning", "WRITE", &next_year).await;
         assert_eq!(write.status, 200, "{}", write.body);
         let write_secret = secret_in(&write.body);
         app.query(&write_secret, MUTATION).await;
@@ -112,17 +102,7 @@ both_backends!(
         );
 
         // A date already past is refused with the form kept.
-        let past = v
-            .submit(
-                "/tokens/new",
-                &list,
-                &[
-                    ("name", "Too late"),
-                    ("scope", "READ"),
-                    ("expires", "2020-01-01"),
-                ],
-            )
-            .await;
+        let past = new_token(&mut v, &list, "Too late", "READ", "2020-01-01").await;
         assert_eq!(past.status, 422, "{}", past.body);
         assert!(
             past.body.contains("The expiry date must be in the future"),
