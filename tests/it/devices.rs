@@ -3,7 +3,10 @@
 //! portal's rule that a license is deleted only while its key is not activated
 //! (seed section 4).
 
-use crate::common::{Backend, TestApp, all_at_once, assert_signed, cli, run, run_bare, signatures};
+use crate::common::{
+    Backend, TestApp, all_at_once, assert_signed, cli, run, run_bare, signatures,
+    subscription_input, support_input,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
@@ -85,7 +88,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         .ok(
             Some(&token),
             "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id endOfSupport } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 4, "months": 12 } }),
+            json!({ "i": support_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 4, 12) }),
         )
         .await["assignSupport"]
         .clone();
@@ -93,7 +96,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         .ok(
             Some(&token),
             "mutation($i: CreateServiceSubscriptionInput!) { createServiceSubscription(input: $i) { id channels endsOn } }",
-            json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 3, "months": 1 } }),
+            json!({ "i": subscription_input(&key, 3, 1) }),
         )
         .await["createServiceSubscription"]
         .clone();

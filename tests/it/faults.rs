@@ -4,7 +4,7 @@
 //! with a crash point armed: the operation stops there, the test drops that
 //! `App` and starts the server again on the same database.
 
-use crate::common::{self, Backend, TestApp, license_input};
+use crate::common::{self, Backend, TestApp, license_input, subscription_input, support_input};
 use aggregates::Role;
 use license_portal::app::faults::FaultPoint;
 use license_portal::app::{App, Caller, NewAccount};
@@ -446,7 +446,7 @@ async fn supports_subscriptions_and_upgrades_answer_while_the_views_are_held_bac
         &app.gql(
             Some(&partner),
             "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id users edition { code } endOfSupport creditsSpent } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "months": 12 } }),
+            json!({ "i": support_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, 12) }),
         )
         .await,
     )["assignSupport"]
@@ -477,7 +477,7 @@ async fn supports_subscriptions_and_upgrades_answer_while_the_views_are_held_bac
         &app.gql(
             Some(&partner),
             "mutation($i: CreateServiceSubscriptionInput!) { createServiceSubscription(input: $i) { id channels endsOn } }",
-            json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 1, "months": 12 } }),
+            json!({ "i": subscription_input(&key, 1, 12) }),
         )
         .await,
     )["createServiceSubscription"]

@@ -8,7 +8,7 @@
 //! month, for the same lengths.
 
 use crate::common;
-use crate::common::{Backend, TestApp, column, ids};
+use crate::common::{Backend, TestApp, column, ids, subscription_input, support_input};
 use chrono::{Days, Months, NaiveDate, Utc};
 use serde_json::{Value, json};
 
@@ -89,16 +89,6 @@ fn period_end(start: NaiveDate, months: u32) -> NaiveDate {
 /// is a twelfth of 365 days, partial credits round up.
 fn prorated(monthly: i64, days: i64) -> i64 {
     (monthly * days * 12 + 364) / 365
-}
-
-fn support_input(key: &Value, product: &str, edition: &str, users: i64, months: i64) -> Value {
-    json!({
-        "activationKeyId": key["id"],
-        "product": product,
-        "edition": edition,
-        "users": users,
-        "months": months,
-    })
 }
 
 async fn assign(app: &TestApp, token: &str, input: Value) -> Value {
@@ -952,15 +942,6 @@ both_backends!(idempotent_support_operations, |app: TestApp| async move {
     .await;
     app.assert_history_adds_up(&token).await;
 });
-
-fn subscription_input(key: &Value, channels: i64, months: i64) -> Value {
-    json!({
-        "activationKeyId": key["id"],
-        "software": "REMOTE_SUPPORT",
-        "channels": channels,
-        "months": months,
-    })
-}
 
 both_backends!(remote_support_subscriptions, |app: TestApp| async move {
     let (admin, acme, token) = app.admin_and_partner("acme").await;

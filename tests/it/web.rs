@@ -431,7 +431,7 @@ async fn key_with_license(
     let mut input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT");
     input["comment"] = json!(comment);
     let license = app.license_id(token, input).await;
-    let support = json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "months": 1 } });
+    let support = json!({ "i": support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 1) });
     app.ok(
         Some(token),
         "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id } }",
@@ -1038,7 +1038,7 @@ async fn two_tailspin_supports(app: &TestApp, token: &str) -> (String, String, S
             .ok(
                 Some(token),
                 "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id } }",
-                json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 10, "months": 1 } }),
+                json!({ "i": support_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 10, 1) }),
             )
             .await;
         last = d["assignSupport"]["id"].as_str().expect("id").to_string();
@@ -1046,7 +1046,7 @@ async fn two_tailspin_supports(app: &TestApp, token: &str) -> (String, String, S
             app.ok(
                 Some(token),
                 "mutation($i: CreateServiceSubscriptionInput!) { createServiceSubscription(input: $i) { id } }",
-                json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 2, "months": 1 } }),
+                json!({ "i": subscription_input(&key, 2, 1) }),
             )
             .await;
         }

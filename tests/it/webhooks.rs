@@ -2,7 +2,7 @@
 //! local receiver (an axum server on port 0), signed as Standard Webhooks
 //! says, retried, kept across a restart, and the daily support reminders.
 
-use crate::common::{Backend, TestApp, license_input, nodes, wait_for_email};
+use crate::common::{Backend, TestApp, license_input, nodes, support_input, wait_for_email};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Days, NaiveDate};
@@ -509,7 +509,7 @@ both_backends!(support_reminders_fire_once,settings: fast_webhooks, |mut app: Te
         .ok(
             Some(&partner),
             "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id endOfSupport } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "months": 3 } }),
+            json!({ "i": support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 3) }),
         )
         .await;
     let eos: NaiveDate = support["assignSupport"]["endOfSupport"]

@@ -19,7 +19,7 @@ pub mod signatures;
 pub use binary::{Run, cli, run, run_bare};
 pub use connections::{column, ids, nodes};
 pub use past_events::{append_past_event, edit_event_payload, insert_event, support_assigned};
-pub use sales::{license_input, trial_input};
+pub use sales::{license_input, subscription_input, support_input, trial_input};
 pub use signatures::assert_signed;
 
 pub const ADMIN_PASSWORD: &str = "operator-password-1";
