@@ -61,7 +61,22 @@ fn verifies(secret: &str, r: &Received) -> bool {
 }
 
 const CREATE: &str = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret webhook { id url description eventTypes enabled owner { login } createdAt } } }";
+const DELETE: &str = "mutation($id: ID!) { deleteWebhook(id: $id) }";
 const DELIVERIES: &str = "query($w: ID!) { webhookDeliveries(webhookId: $w, first: 100) { totalCount edges { node { id messageId eventType status attempts lastResponseCode lastAttemptAt nextAttemptAt } } } }";
+
+/// A partner `login` with an endpoint for ACTIVATION_KEY_CREATED at a new
+/// receiver that fails its first `failures` deliveries; returns (the
+/// partner's token, the receiver, the endpoint's id, its secret).
+async fn partner_hearing_of_keys(
+    app: &TestApp,
+    login: &str,
+    failures: usize,
+) -> (String, Receiver, String, String) {
+    let (_, _, partner) = app.admin_and_partner(login).await;
+    let rx = Receiver::start(failures, Duration::ZERO).await;
+    let (hook, secret) = create(app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+    (partner, rx, hook, secret)
+}
 
 /// Registers an endpoint; returns (id, secret).
 async fn create(app: &TestApp, token: &str, url: &str, types: &[&str]) -> (String, String) {
@@ -175,13 +190,8 @@ both_backends!(
 
         // Redelivery sends the same message again.
         let id = done[0]["id"].as_str().expect("delivery id");
-        let again = app
-            .ok(
-                Some(&partner),
-                "mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { id status } }",
-                json!({ "d": id }),
-            )
-            .await;
+        let redeliver = "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id status } }";
+        let again = app.ok_for_id(&partner, redeliver, id).await;
         assert_eq!(again["redeliverWebhook"]["id"], id);
         let got = rx.wait("the redelivery", |r| r.len() >= 3).await;
         assert_eq!(got[2].id, got[1].id);
@@ -197,16 +207,10 @@ both_backends!(
             .await;
         assert_eq!(code, "NOT_FOUND");
         let code = app
-            .error_code(
-                Some(&other),
-                "mutation($id: ID!) { deleteWebhook(id: $id) }",
-                json!({ "id": hook }),
-            )
+            .error_code(Some(&other), DELETE, json!({ "id": hook }))
             .await;
         assert_eq!(code, "NOT_FOUND");
-        let deleted = app
-            .ok_for_id(&partner, "mutation($id: ID!) { deleteWebhook(id: $id) }", &hook)
-            .await;
+        let deleted = app.ok_for_id(&partner, DELETE, &hook).await;
         assert_eq!(deleted["deleteWebhook"], true);
     }
 );
@@ -290,9 +294,7 @@ both_backends!(
     a_failing_receiver_gets_the_event_on_the_third_try,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let (_, _, partner) = app.admin_and_partner("retryp").await;
-        let rx = Receiver::start(2, Duration::ZERO).await;
-        let (hook, secret) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let (partner, rx, hook, secret) = partner_hearing_of_keys(&app, "retryp", 2).await;
         app.key(&partner, "retried").await;
         let got = rx.wait("three attempts", |r| r.len() >= 3).await;
         assert!(
@@ -381,9 +383,7 @@ both_backends!(
     an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let (_, _, partner) = app.admin_and_partner("downp").await;
-        let rx = Receiver::start(usize::MAX, Duration::ZERO).await;
-        let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let (partner, rx, hook, _) = partner_hearing_of_keys(&app, "downp", usize::MAX).await;
         const ENABLED: &str = "{ webhooks { edges { node { id enabled } } } }";
         let enabled = |d: Value| d["webhooks"]["edges"][0]["node"]["enabled"].clone();
         app.key(&partner, "first").await;
@@ -432,9 +432,7 @@ both_backends!(
     a_disabled_endpoint_gets_nothing,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let (_, _, partner) = app.admin_and_partner("pausep").await;
-        let rx = Receiver::start(0, Duration::ZERO).await;
-        let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let (partner, rx, hook, _) = partner_hearing_of_keys(&app, "pausep", 0).await;
         let paused = app
             .ok_for_id(&partner, "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }", &hook)
             .await;
