@@ -433,6 +433,13 @@ pub async fn wait_for_welcome_password(app: &TestApp, address: &str) -> String {
         .unwrap_or_else(|| panic!("no password in {message}"))
 }
 
+/// `doc` with `fields` where it says FIELDS: the documents about one kind of
+/// object ask for one list of its fields, written once.
+pub fn with_fields(doc: &str, fields: &str) -> String {
+    assert!(doc.contains("FIELDS"), "nowhere to put the fields in {doc}");
+    doc.replace("FIELDS", fields)
+}
+
 /// The message of an answer's first error ("" when there is none).
 pub fn error_message(answer: &Value) -> &str {
     answer["errors"][0]["message"].as_str().unwrap_or("")
