@@ -77,8 +77,7 @@ both_backends!(
     a_price_change_never_rewrites_history,
     |app: TestApp| async move {
         let mut app = app;
-        let (_, _, token) = app.funded_partner("acme", 1000).await;
-        let key = app.key(&token, "Server").await;
+        let (token, key) = app.funded_partner_key("acme", 1000, "Server").await;
         let first = sell_desktop(&app, &token, &key, 10).await;
         assert_eq!(
             first["creditsSpent"], 100,

@@ -1,7 +1,7 @@
 //! Faults: a full disk, an idle transaction, and what /healthz and /readyz
 //! say meanwhile.
 
-use crate::common::{Backend, TestApp, run, serve_args};
+use crate::common::{Backend, TestApp, license_input, run, serve_args};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -231,12 +231,11 @@ fn verify_views(app: &TestApp) -> (Option<i32>, String) {
 both_backends!(
     verify_views_compares_with_a_replay,
     |app: TestApp| async move {
-        let (_, _, token) = app.funded_partner("acme", 500).await;
-        let key = app.key(&token, "Server").await;
+        let (token, key) = app.funded_partner_key("acme", 500, "Server").await;
         app.ok(
         Some(&token),
         "mutation($i: AssignLicenseInput!) { assignLicense(input: $i, idempotencyKey: \"l-1\") { id } }",
-        json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "PERMANENT" } }),
+        json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT") }),
     )
     .await;
         let (code, out) = verify_views(&app);

@@ -322,7 +322,7 @@ async fn committed_mutations_answer_their_result_while_the_views_are_held_back_p
         &app.gql(
             Some(&partner),
             "mutation($i: AssignLicenseInput!) { assignLicense(input: $i, idempotencyKey: \"order-1\") { id users creditsSpent product { code } } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "kind": "PERMANENT" } }),
+            json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, "PERMANENT") }),
         )
         .await,
     );
@@ -420,8 +420,7 @@ fn answered_behind(answer: &serde_json::Value) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn supports_subscriptions_and_upgrades_answer_while_the_views_are_held_back_postgres() {
     let app = impatient_app().await;
-    let (_, _, partner) = app.funded_partner("acme", 5_000).await;
-    let key = app.key(&partner, "Server").await;
+    let (partner, key) = app.funded_partner_key("acme", 5_000, "Server").await;
     let license = app
         .license_id(
             &partner,

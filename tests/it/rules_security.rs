@@ -3,7 +3,7 @@
 //! key, idempotency keys crossing senders, a reseller reading its partner's
 //! figures, and ids that count the whole system's activity.
 
-use crate::common::{Backend, Run, TestApp, run, run_bare};
+use crate::common::{Backend, Run, TestApp, license_input, run, run_bare};
 use serde_json::{Value, json};
 
 const ACTIVATE: &str = "mutation($k: String!, $f: String!) { activateKey(key: $k, deviceFingerprint: $f) { payload signature publicKey } }";
@@ -187,7 +187,8 @@ both_backends!(
             .reseller(&partner, "resb", &["REMOTE_ACCESS"], 300)
             .await;
         let key = app.key(&reseller, "shop server").await;
-        let order = |users: i64| json!({ "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" });
+        let order =
+            |users: i64| license_input(&key, "REMOTE_ACCESS", "DESKTOP", users, "PERMANENT");
         // The reseller picks a key that spells its partner's "order-77".
         let spelled = format!("{partner_id}/order-77");
         // What a sale of `users` under the key `idem` made, or a retry found.

@@ -11,8 +11,7 @@ const UPGRADE: &str = "mutation($id: ID!, $c: Int!, $k: String) { upgradeService
 /// A partner with 1000 credits and a 3-channel, 12-month subscription
 /// (144 credits) on a key named "Tailspin HQ"; its token and subscription.
 async fn with_subscription(app: &TestApp) -> (String, Value) {
-    let (_, _, token) = app.funded_partner("acme", 1000).await;
-    let key = app.key(&token, "Tailspin HQ").await;
+    let (token, key) = app.funded_partner_key("acme", 1000, "Tailspin HQ").await;
     let d = app
         .ok(
             Some(&token),

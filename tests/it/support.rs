@@ -125,8 +125,9 @@ fn ending_today() -> (NaiveDate, u32) {
 both_backends!(
     assign_upgrade_and_extend_support,
     |app: TestApp| async move {
-        let (_, _, token) = app.funded_partner("acme", 1000).await;
-        let key = app.key(&token, "Customer server").await;
+        let (token, key) = app
+            .funded_partner_key("acme", 1000, "Customer server")
+            .await;
         let t = today();
 
         // 5 users × 1 credit × 12 months, from today.
@@ -847,8 +848,7 @@ both_backends!(
 );
 
 both_backends!(idempotent_support_operations, |app: TestApp| async move {
-    let (_, _, token) = app.funded_partner("acme", 1000).await;
-    let key = app.key(&token, "Server").await;
+    let (token, key) = app.funded_partner_key("acme", 1000, "Server").await;
     let input = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, 6);
     let doc = support_doc(ASSIGN);
     let first = app
@@ -1110,8 +1110,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
 both_backends!(
     a_malformed_date_is_bad_user_input,
     |app: TestApp| async move {
-        let (_, _, token) = app.funded_partner("acme", 100).await;
-        let key = app.key(&token, "Server").await;
+        let (token, key) = app.funded_partner_key("acme", 100, "Server").await;
         for bad in ["2026-02-30", "tomorrow", "2026-1-5"] {
             let mut input = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 1);
             input["startsOn"] = json!(bad);

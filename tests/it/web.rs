@@ -824,8 +824,7 @@ both_backends!(
 both_backends!(
     a_review_is_confirmed_once_and_only_as_reviewed,
     |app: TestApp| async move {
-        let (_, _, token) = app.funded_partner("acme", 1000).await;
-        let key = app.key(&token, "customer").await;
+        let (token, key) = app.funded_partner_key("acme", 1000, "customer").await;
         let mut v = Visitor::new(&app);
         v.sign_in("acme", "partner-pass-1").await;
         let path = format!(

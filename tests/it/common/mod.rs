@@ -185,6 +185,20 @@ impl TestApp {
         (admin, id, token)
     }
 
+    /// A partner granted `credits` (as by funded_partner) with one activation
+    /// key named `key_name`, where most tests of one sale start; returns
+    /// (token, key).
+    pub async fn funded_partner_key(
+        &self,
+        login: &str,
+        credits: i64,
+        key_name: &str,
+    ) -> (String, Value) {
+        let (_, _, token) = self.funded_partner(login, credits).await;
+        let key = self.key(&token, key_name).await;
+        (token, key)
+    }
+
     /// A partner the administrator created with no password, so that the
     /// service makes one and mails it to `email`; returns its id.
     pub async fn partner_without_password(&self, login: &str, email: &str, name: &str) -> String {
