@@ -13,8 +13,7 @@ const ASSIGN: &str =
 /// A partner with one key holding a few licenses (one free trial, the rest
 /// permanent: a key gets one running trial per product); (token, key id).
 async fn partner_with_trials(app: &TestApp, trials: usize) -> (String, String) {
-    let admin = app.admin().await;
-    let (partner_id, partner) = app.partner(&admin, "acme").await;
+    let (admin, partner_id, partner) = app.admin_and_partner("acme").await;
     app.grant(&admin, &partner_id, 100_000, "INV-ABUSE").await;
     let key = app.key(&partner, "office").await;
     for i in 0..trials {
@@ -46,13 +45,8 @@ both_backends!(
         );
 
         // One level of nesting is an ordinary question, and answered.
-        let d = app
-            .ok(
-                Some(&partner),
-                "query($k: ID!) { licenses(first: 50, filter: { activationKeyId: $k }) { edges { node { activationKey { licenses { id } supports { id } serviceSubscriptions { id } } } } } }",
-                json!({ "k": key }),
-            )
-            .await;
+        let one_level = "query($k: ID!) { licenses(first: 50, filter: { activationKeyId: $k }) { edges { node { activationKey { licenses { id } supports { id } serviceSubscriptions { id } } } } } }";
+        let d = app.ok(Some(&partner), one_level, json!({ "k": key })).await;
         let edges = d["licenses"]["edges"].as_array().expect("edges");
         assert_eq!(edges.len(), 3, "{d}");
         assert_eq!(
@@ -63,20 +57,17 @@ both_backends!(
         );
 
         // The lists of a key take a page size, capped like a page.
-        let d = app
-            .ok(
-                Some(&partner),
-                "query($k: ID!) { node(id: $k) { ... on ActivationKey { licenses(first: 2) { id } } } }",
-                json!({ "k": key }),
+        let page_of = |size: usize| {
+            format!(
+                "query($k: ID!) {{ node(id: $k) {{ ... on ActivationKey {{ licenses(first: {size}) {{ id }} }} }} }}"
             )
+        };
+        let d = app
+            .ok(Some(&partner), &page_of(2), json!({ "k": key }))
             .await;
         assert_eq!(d["node"]["licenses"].as_array().map(Vec::len), Some(2));
         let answer = app
-            .gql(
-                Some(&partner),
-                "query($k: ID!) { node(id: $k) { ... on ActivationKey { licenses(first: 101) { id } } } }",
-                json!({ "k": key }),
-            )
+            .gql(Some(&partner), &page_of(101), json!({ "k": key }))
             .await;
         assert_eq!(
             answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
@@ -97,13 +88,8 @@ both_backends!(
             .gql(None, &format!("mutation {{ {logins} }}"), json!({}))
             .await;
         assert_bad_input(&answer, "passwords");
-        let answer = app
-            .gql(
-                None,
-                "mutation { ...Twice } fragment Twice on Mutation { a: login(login: \"admin\", password: \"x\") { token } b: changePassword(current: \"x\", new: \"y\") }",
-                json!({}),
-            )
-            .await;
+        let twice = "mutation { ...Twice } fragment Twice on Mutation { a: login(login: \"admin\", password: \"x\") { token } b: changePassword(current: \"x\", new: \"y\") }";
+        let answer = app.gql(None, twice, json!({})).await;
         assert_bad_input(&answer, "passwords");
         // One is fine.
         app.login("admin", crate::common::ADMIN_PASSWORD).await;
@@ -118,12 +104,7 @@ both_backends!(
         let search = "activationKeys(first: 0, search: \"zz\") { totalCount }";
         let answer = app.aliased_query(Some(&admin), search, 50).await;
         assert_bad_input(&answer, "exceeds the budget");
-        let d = app
-            .query(
-                &admin,
-                "{ activationKeys(first: 0, search: \"zz\") { totalCount } }",
-            )
-            .await;
+        let d = app.query(&admin, &format!("{{ {search} }}")).await;
         assert_eq!(d["activationKeys"]["totalCount"], 0);
     }
 );
@@ -150,13 +131,8 @@ both_backends!(
 
         // A document of 40 KB.
         let padding = " ".repeat(40 * 1024);
-        let answer = app
-            .gql(
-                Some(&admin),
-                &format!("{{ me {{ id }} {padding} }}"),
-                json!({}),
-            )
-            .await;
+        let large = format!("{{ me {{ id }} {padding} }}");
+        let answer = app.gql(Some(&admin), &large, json!({})).await;
         assert_bad_input(&answer, "bytes");
     }
 );
@@ -173,13 +149,8 @@ both_backends!(
             )
             .await;
         assert_bad_input(&answer, "U+0000");
-        let answer = app
-            .gql(
-                None,
-                "mutation { login(login: \"ad\\u0000min\", password: \"x\") { token } }",
-                json!({}),
-            )
-            .await;
+        let escaped = "mutation { login(login: \"ad\\u0000min\", password: \"x\") { token } }";
+        let answer = app.gql(None, escaped, json!({})).await;
         assert_bad_input(&answer, "U+0000");
 
         let (partner, key) = partner_with_trials(&app, 0).await;
@@ -230,8 +201,7 @@ both_backends!(
 both_backends!(
     balances_stay_within_a_graphql_int,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
+        let (admin, partner_id, partner) = app.admin_and_partner("acme").await;
         let grant = "mutation($p: ID!, $a: Int!, $r: String!) { grantCredits(partnerId: $p, amount: $a, reference: $r) { balanceAfter } }";
         for i in 0..214 {
             app.ok(
@@ -273,13 +243,7 @@ both_backends!(
         assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
         assert_eq!(resp.headers()["cache-control"], "no-store");
 
-        let page = app
-            .client
-            .get(&app.url)
-            .header("accept", "text/html")
-            .send()
-            .await
-            .expect("GET");
+        let page = app.browser_page().await;
         assert_eq!(page.status(), 200);
         let policy = page.headers()["content-security-policy"]
             .to_str()

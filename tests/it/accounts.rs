@@ -5,6 +5,8 @@ use serde_json::json;
 
 const LOGIN: &str = "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token expiresAt account { login role } } }";
 const CREATE_PARTNER: &str = "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id login email name role creditBalance } }";
+const CHANGE_PASSWORD: &str =
+    "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) }";
 
 both_backends!(sign_in_by_login_or_email, |app: TestApp| async move {
     let admin = app.admin().await;
@@ -44,16 +46,13 @@ both_backends!(
 both_backends!(ten_failures_lock_the_login, |app: TestApp| async move {
     let admin = app.admin().await;
     app.partner(&admin, "acme").await;
+    let as_acme = |password: &str| json!({ "l": "acme", "p": password });
     for _ in 0..10 {
-        let code = app
-            .error_code(None, LOGIN, json!({ "l": "acme", "p": "wrong-pass" }))
-            .await;
+        let code = app.error_code(None, LOGIN, as_acme("wrong-pass")).await;
         assert_eq!(code, "UNAUTHENTICATED");
     }
     // Even the right password is refused while the login is locked.
-    let code = app
-        .error_code(None, LOGIN, json!({ "l": "acme", "p": "partner-pass-1" }))
-        .await;
+    let code = app.error_code(None, LOGIN, as_acme("partner-pass-1")).await;
     assert_eq!(code, "RATE_LIMITED");
     // Another login is not affected.
     app.admin().await;
@@ -102,30 +101,18 @@ both_backends!(
         assert_eq!(app.query(&first, "{ me { id } }").await["me"], json!(null));
         assert!(app.query(&second, "{ me { id } }").await["me"]["id"].is_string());
 
-        let change = "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) }";
-        let code = app
-            .error_code(
-                Some(&second),
-                change,
-                json!({ "c": "wrong-current", "n": "new-pass-123" }),
-            )
-            .await;
-        assert_eq!(code, "BAD_USER_INPUT");
-        let code = app
-            .error_code(
-                Some(&second),
-                change,
-                json!({ "c": "partner-pass-1", "n": "short" }),
-            )
-            .await;
-        assert_eq!(code, "BAD_USER_INPUT");
+        // A wrong current password, then a new one too short.
+        for (current, new) in [
+            ("wrong-current", "new-pass-123"),
+            ("partner-pass-1", "short"),
+        ] {
+            let change = json!({ "c": current, "n": new });
+            let code = app.error_code(Some(&second), CHANGE_PASSWORD, change).await;
+            assert_eq!(code, "BAD_USER_INPUT");
+        }
         let third = app.login("acme", "partner-pass-1").await;
-        app.ok(
-            Some(&second),
-            change,
-            json!({ "c": "partner-pass-1", "n": "new-pass-123" }),
-        )
-        .await;
+        let change = json!({ "c": "partner-pass-1", "n": "new-pass-123" });
+        app.ok(Some(&second), CHANGE_PASSWORD, change).await;
         // Every session of the account ends, the one that changed it too.
         for t in [&second, &third] {
             assert_eq!(app.query(t, "{ me { id } }").await["me"], json!(null));
@@ -202,25 +189,12 @@ both_backends!(
             .query(&token, "{ me { login mustChangePassword } }")
             .await;
         assert_eq!(me["me"]["mustChangePassword"], true);
-        let code = app
-            .error_code(
-                Some(&token),
-                "mutation { createActivationKey(name: \"x\") { id } }",
-                json!({}),
-            )
-            .await;
+        let create_key = "mutation { createActivationKey(name: \"x\") { id } }";
+        let code = app.error_code(Some(&token), create_key, json!({})).await;
         assert_eq!(code, "FORBIDDEN");
-        app.ok(
-            Some(&token),
-            "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) }",
-            json!({ "c": password, "n": "my-own-pass-1" }),
-        )
-        .await;
+        let change = json!({ "c": password, "n": "my-own-pass-1" });
+        app.ok(Some(&token), CHANGE_PASSWORD, change).await;
         let token = app.login("acme", "my-own-pass-1").await;
-        app.query(
-            &token,
-            "mutation { createActivationKey(name: \"x\") { id } }",
-        )
-        .await;
+        app.query(&token, create_key).await;
     }
 );

@@ -1,7 +1,7 @@
 //! The AUDITOR role: reads what an administrator reads, changes nothing.
 
 use crate::common::*;
-use crate::tokens::{EVERY_MUTATION, served_mutations};
+use crate::tokens::{every_mutation, served_mutations};
 use serde_json::{Value, json};
 
 const CREATE: &str =
@@ -37,8 +37,7 @@ async fn auditor(app: &TestApp, admin: &str) -> String {
 both_backends!(
     the_auditor_reads_what_an_admin_reads,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
+        let (admin, partner_id, partner) = app.admin_and_partner("acme").await;
         app.grant(&admin, &partner_id, 100, "PO-1").await;
         let before = chrono::Utc::now();
         app.grant(&admin, &partner_id, 50, "PO-2").await;
@@ -75,8 +74,9 @@ both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
     let audrey = auditor(&app, &admin).await;
     let before = app.query(&admin, "{ events { totalCount } }").await;
     let served = served_mutations(&app, &audrey).await;
-    for (name, doc) in EVERY_MUTATION {
-        if !served.iter().any(|s| s == name) || ["login", "logout", "changePassword"].contains(name)
+    for (name, doc) in every_mutation() {
+        if !served.iter().any(|s| s == name)
+            || ["login", "logout", "changePassword"].contains(&name)
         {
             continue;
         }
@@ -102,8 +102,7 @@ both_backends!(the_auditor_changes_nothing, |app: TestApp| async move {
 });
 
 both_backends!(the_auditor_portal_is_read_only, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (partner_id, _) = app.partner(&admin, "acme").await;
+    let (admin, partner_id, _) = app.admin_and_partner("acme").await;
     app.grant(&admin, &partner_id, 70, "PO-7").await;
     // A session from the API is a portal session too.
     let token = auditor(&app, &admin).await;

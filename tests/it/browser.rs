@@ -246,8 +246,7 @@ async fn the_partner_guide_in_a_browser() {
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let admin = app.admin().await;
-    let (acme, _) = app.partner(&admin, "acme").await;
+    let (admin, acme, _) = app.admin_and_partner("acme").await;
     app.grant(&admin, &acme, 100, "INV-2026-001").await;
 
     let b = open_browser(&driver, &app).await;

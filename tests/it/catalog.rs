@@ -3,15 +3,17 @@
 
 use crate::common;
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, license_input};
 use license_portal::server;
 use serde_json::{Value, json};
 
 const ASSIGN: &str =
     "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { id creditsSpent } }";
 
-fn desktop_license(key: &Value, users: i64) -> Value {
-    json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" } })
+/// The license a sale of `users` users of Remote Access Desktop on `key` made.
+async fn sell_desktop(app: &TestApp, token: &str, key: &Value, users: i64) -> Value {
+    let input = license_input(key, "REMOTE_ACCESS", "DESKTOP", users, "PERMANENT");
+    app.ok(Some(token), ASSIGN, json!({ "i": input })).await["assignLicense"].clone()
 }
 
 /// The built-in catalog with Remote Access Desktop at `price` credits a user.
@@ -75,12 +77,8 @@ both_backends!(
     a_price_change_never_rewrites_history,
     |app: TestApp| async move {
         let mut app = app;
-        let (_, _, token) = app.funded_partner("acme", 1000).await;
-        let key = app.key(&token, "Server").await;
-        let first = app
-            .ok(Some(&token), ASSIGN, desktop_license(&key, 10))
-            .await["assignLicense"]
-            .clone();
+        let (token, key) = app.funded_partner_key("acme", 1000, "Server").await;
+        let first = sell_desktop(&app, &token, &key, 10).await;
         assert_eq!(
             first["creditsSpent"], 100,
             "10 users at the built-in 10 a user"
@@ -101,10 +99,7 @@ both_backends!(
             )
             .await;
         assert_eq!(history["creditHistory"]["edges"][1]["node"]["amount"], -100);
-        let second = app
-            .ok(Some(&token), ASSIGN, desktop_license(&key, 10))
-            .await["assignLicense"]
-            .clone();
+        let second = sell_desktop(&app, &token, &key, 10).await;
         assert_eq!(second["creditsSpent"], 200);
         assert_eq!(app.balance(&token).await, 700);
 

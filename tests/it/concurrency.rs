@@ -33,8 +33,7 @@ both_backends!(
     fifty_buyers_for_twenty_licenses,
     |app: TestApp| async move {
         // Exactly 20 licenses' worth.
-        let (_, _, token) = app.funded_partner("acme", 100).await;
-        let key = app.key(&token, "Server").await;
+        let (token, key) = app.funded_partner_key("acme", 100, "Server").await;
         let app = Arc::new(app);
         let answers = assigned_at_once(&app, &token, 50, json!({ "i": one_user(&key) })).await;
         let mut won = 0;
@@ -75,8 +74,7 @@ both_backends!(
 );
 
 both_backends!(a_retried_request_spends_once, |app: TestApp| async move {
-    let (_, _, token) = app.funded_partner("acme", 100).await;
-    let key = app.key(&token, "Server").await;
+    let (token, key) = app.funded_partner_key("acme", 100, "Server").await;
     let app = Arc::new(app);
     // The same request, sent 20 times at once with one idempotency key.
     let vars = json!({ "i": one_user(&key), "k": "retry-me" });

@@ -20,8 +20,7 @@ async fn grant_refused(app: &TestApp, admin: &str, vars: Value) -> String {
 both_backends!(
     grants_are_recorded_once_per_reference,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
+        let (admin, acme, token) = app.admin_and_partner("acme").await;
         let first = grant(&app, &admin, json!({ "p": acme, "a": 1000, "r": "INV-1" })).await;
         assert_eq!(first["amount"], 1000);
         assert_eq!(first["balanceAfter"], 1000);
@@ -66,8 +65,7 @@ both_backends!(
 );
 
 both_backends!(bad_grants_change_nothing, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     for (amount, reference) in [
         (0, "R0"),
         (-5, "R1"),
@@ -114,8 +112,7 @@ both_backends!(bad_grants_change_nothing, |app: TestApp| async move {
 });
 
 both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     for i in 1..=5 {
         app.grant(&admin, &acme, i * 10, &format!("INV-{i}")).await;
     }
@@ -133,16 +130,10 @@ both_backends!(history_pages_and_balance_as_of, |app: TestApp| async move {
         .clone();
     assert_eq!(column(&page2, "balanceAfter"), [60, 100, 150]);
     assert_eq!(page2["pageInfo"]["hasNextPage"], false);
-    assert_eq!(
-        app.error_code(Some(&token), HISTORY, json!({ "first": 501 }))
-            .await,
-        "BAD_USER_INPUT"
-    );
-    assert_eq!(
-        app.error_code(Some(&token), HISTORY, json!({ "after": "garbage" }))
-            .await,
-        "BAD_USER_INPUT"
-    );
+    for bad in [json!({ "first": 501 }), json!({ "after": "garbage" })] {
+        let code = app.error_code(Some(&token), HISTORY, bad.clone()).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{bad}");
+    }
 
     // The balance as it stood just after the third grant.
     let third_at = page2["edges"][0]["node"]["at"]
@@ -251,8 +242,7 @@ both_backends!(events_show_the_audit_trail, |app: TestApp| async move {
 });
 
 both_backends!(concurrent_grants_all_land, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let app = std::sync::Arc::new(app);
     all_at_once((1..=20i64).map(|i| {
         let (app, admin, acme) = (app.clone(), admin.clone(), acme.clone());

@@ -3,7 +3,10 @@
 //! portal's rule that a license is deleted only while its key is not activated
 //! (seed section 4).
 
-use crate::common::{Backend, TestApp, all_at_once, assert_signed, cli, run, run_bare, signatures};
+use crate::common::{
+    Backend, TestApp, all_at_once, assert_signed, cli, license_input, run, run_bare, signatures,
+    subscription_input, support_input,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
@@ -60,14 +63,13 @@ fn check_license(app: &TestApp, path: &std::path::Path) -> (bool, String) {
 }
 
 both_backends!(activation_binds_one_device, |app: TestApp| async move {
-    let (_, _, token) = app.funded_partner("acme", 500).await;
-    let key = app.key(&token, "Customer server").await;
+    let (token, key) = app.funded_partner_key("acme", 500, "Customer server").await;
     let code = key["key"].as_str().unwrap().to_string();
     let license = app
         .ok(
             Some(&token),
             ASSIGN,
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 4, "kind": "PERMANENT" } }),
+            json!({ "i": license_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 4, "PERMANENT") }),
         )
         .await["assignLicense"]
         .clone();
@@ -85,7 +87,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         .ok(
             Some(&token),
             "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id endOfSupport } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 4, "months": 12 } }),
+            json!({ "i": support_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 4, 12) }),
         )
         .await["assignSupport"]
         .clone();
@@ -93,7 +95,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
         .ok(
             Some(&token),
             "mutation($i: CreateServiceSubscriptionInput!) { createServiceSubscription(input: $i) { id channels endsOn } }",
-            json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 3, "months": 1 } }),
+            json!({ "i": subscription_input(&key, 3, 1) }),
         )
         .await["createServiceSubscription"]
         .clone();
@@ -254,8 +256,7 @@ both_backends!(activation_binds_one_device, |app: TestApp| async move {
 });
 
 both_backends!(device_requests_refused, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (_, _, token) = app.admin_and_partner("acme").await;
     let key = app.key(&token, "Server").await;
     let code = key["key"].as_str().unwrap();
     // A well-formed key nobody has.
@@ -307,13 +308,12 @@ both_backends!(device_requests_refused, |app: TestApp| async move {
 });
 
 both_backends!(check_license_offline, |app: TestApp| async move {
-    let (_, _, token) = app.funded_partner("acme", 100).await;
-    let key = app.key(&token, "Server").await;
+    let (token, key) = app.funded_partner_key("acme", 100, "Server").await;
     let code = key["key"].as_str().unwrap().to_string();
     app.ok(
         Some(&token),
         ASSIGN,
-        json!({ "i": { "activationKeyId": key["id"], "product": "SERVER_MONITORING", "edition": "STANDARD", "users": 3, "kind": "PERMANENT" } }),
+        json!({ "i": license_input(&key, "SERVER_MONITORING", "STANDARD", 3, "PERMANENT") }),
     )
     .await;
     let file = activate(&app, &code, "device-A", Some("Monitor")).await;
@@ -407,14 +407,13 @@ both_backends!(check_license_offline, |app: TestApp| async move {
 });
 
 both_backends!(racing_devices_one_wins, |app: TestApp| async move {
-    let (_, _, token) = app.funded_partner("acme", 100).await;
-    let key = app.key(&token, "Contested").await;
+    let (token, key) = app.funded_partner_key("acme", 100, "Contested").await;
     let spare = app.key(&token, "Spare").await;
     let on_spare = app
         .ok(
             Some(&token),
             ASSIGN,
-            json!({ "i": { "activationKeyId": spare["id"], "product": "TWO_FACTOR", "edition": "STANDARD", "users": 2, "kind": "PERMANENT" } }),
+            json!({ "i": license_input(&spare, "TWO_FACTOR", "STANDARD", 2, "PERMANENT") }),
         )
         .await["assignLicense"]
         .clone();

@@ -1,7 +1,7 @@
 //! Faults: a full disk, an idle transaction, and what /healthz and /readyz
 //! say meanwhile.
 
-use crate::common::{Backend, TestApp, run, serve_args};
+use crate::common::{Backend, TestApp, license_input, run, serve_args};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -69,8 +69,7 @@ async fn sqlite_writes_resume_after_a_full_disk() {
     };
     let url = testkit::database::sqlite_url(&mount, "full.db");
     let app = TestApp::spawn_with(serve_args(url, dir.path()), dir).await;
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     assert_eq!(get(&app, "/healthz").await.0, 200);
 
     fill(&mount.join("filler"));
@@ -167,8 +166,7 @@ async fn postgres_an_idle_transaction_does_not_stall_the_views() {
     let mut args = serve_args(url, dir.path());
     args.db.idle_in_transaction_timeout = 1;
     let app = TestApp::spawn_with(args, dir).await;
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
 
     let db = app.running.as_ref().expect("running").app.db.clone();
     let mut stuck = db.pool.begin().await.expect("begin");
@@ -233,12 +231,11 @@ fn verify_views(app: &TestApp) -> (Option<i32>, String) {
 both_backends!(
     verify_views_compares_with_a_replay,
     |app: TestApp| async move {
-        let (_, _, token) = app.funded_partner("acme", 500).await;
-        let key = app.key(&token, "Server").await;
+        let (token, key) = app.funded_partner_key("acme", 500, "Server").await;
         app.ok(
         Some(&token),
         "mutation($i: AssignLicenseInput!) { assignLicense(input: $i, idempotencyKey: \"l-1\") { id } }",
-        json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "kind": "PERMANENT" } }),
+        json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT") }),
     )
     .await;
         let (code, out) = verify_views(&app);

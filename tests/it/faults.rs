@@ -4,7 +4,7 @@
 //! with a crash point armed: the operation stops there, the test drops that
 //! `App` and starts the server again on the same database.
 
-use crate::common::{self, Backend, TestApp, license_input};
+use crate::common::{self, Backend, TestApp, license_input, subscription_input, support_input};
 use aggregates::Role;
 use license_portal::app::faults::FaultPoint;
 use license_portal::app::{App, Caller, NewAccount};
@@ -124,16 +124,11 @@ where
     F: FnOnce(projections::Db) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let admin = app.admin().await;
-    let (acme, partner) = app.partner(&admin, "acme").await;
+    let (admin, acme, partner) = app.admin_and_partner("acme").await;
     let (_, other) = app.partner(&admin, "globex").await;
     let crashed = crashed_app(app, FaultPoint::AfterKeyReserved).await;
     let stopped = crashed
-        .create_activation_key(
-            &partner_caller(&acme),
-            "Server",
-            Some("ABCD-1234-EFGH-5678"),
-        )
+        .create_activation_key(&partner_caller(&acme), "Server", Some(CUT_KEY))
         .await;
     assert!(stopped.is_err(), "the crash point stops the operation");
     meanwhile(crashed.db.clone()).await;
@@ -146,6 +141,14 @@ where
 const KEY: &str =
     "mutation($n: String!, $k: String) { createActivationKey(name: $n, key: $k) { id name key } }";
 
+/// The key text whose creation was stopped after its reservation.
+const CUT_KEY: &str = "ABCD-1234-EFGH-5678";
+
+/// The variables of KEY for a key named `name` with the text CUT_KEY.
+fn cut_key_named(name: &str) -> serde_json::Value {
+    json!({ "n": name, "k": CUT_KEY })
+}
+
 both_backends!(
     an_activation_key_stopped_after_its_reservation_is_made_once_by_its_retry,
     |app: TestApp| async move {
@@ -155,28 +158,14 @@ both_backends!(
 
         // Another account cannot take the text while it may still be made.
         let code = app
-            .error_code(
-                Some(&other),
-                KEY,
-                json!({ "n": "Theirs", "k": "ABCD-1234-EFGH-5678" }),
-            )
+            .error_code(Some(&other), KEY, cut_key_named("Theirs"))
             .await;
         assert_eq!(code, "CONFLICT");
         // The owner's retry makes it, once; a second retry is refused.
-        let made = app
-            .ok(
-                Some(&partner),
-                KEY,
-                json!({ "n": "Server", "k": "ABCD-1234-EFGH-5678" }),
-            )
-            .await;
-        assert_eq!(made["createActivationKey"]["key"], "ABCD-1234-EFGH-5678");
+        let made = app.ok(Some(&partner), KEY, cut_key_named("Server")).await;
+        assert_eq!(made["createActivationKey"]["key"], CUT_KEY);
         let again = app
-            .error_code(
-                Some(&partner),
-                KEY,
-                json!({ "n": "Server", "k": "ABCD-1234-EFGH-5678" }),
-            )
+            .error_code(Some(&partner), KEY, cut_key_named("Server"))
             .await;
         assert_eq!(again, "CONFLICT");
         let keys = app
@@ -203,13 +192,7 @@ both_backends!(
         })
         .await;
 
-        let made = app
-            .ok(
-                Some(&other),
-                KEY,
-                json!({ "n": "Theirs", "k": "ABCD-1234-EFGH-5678" }),
-            )
-            .await;
+        let made = app.ok(Some(&other), KEY, cut_key_named("Theirs")).await;
         assert_eq!(made["createActivationKey"]["name"], "Theirs");
         assert_eq!(verified(&app).await.keys_reserved_unused, 0);
     }
@@ -339,7 +322,7 @@ async fn committed_mutations_answer_their_result_while_the_views_are_held_back_p
         &app.gql(
             Some(&partner),
             "mutation($i: AssignLicenseInput!) { assignLicense(input: $i, idempotencyKey: \"order-1\") { id users creditsSpent product { code } } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "kind": "PERMANENT" } }),
+            json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, "PERMANENT") }),
         )
         .await,
     );
@@ -437,8 +420,7 @@ fn answered_behind(answer: &serde_json::Value) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn supports_subscriptions_and_upgrades_answer_while_the_views_are_held_back_postgres() {
     let app = impatient_app().await;
-    let (_, _, partner) = app.funded_partner("acme", 5_000).await;
-    let key = app.key(&partner, "Server").await;
+    let (partner, key) = app.funded_partner_key("acme", 5_000, "Server").await;
     let license = app
         .license_id(
             &partner,
@@ -463,7 +445,7 @@ async fn supports_subscriptions_and_upgrades_answer_while_the_views_are_held_bac
         &app.gql(
             Some(&partner),
             "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id users edition { code } endOfSupport creditsSpent } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 2, "months": 12 } }),
+            json!({ "i": support_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, 12) }),
         )
         .await,
     )["assignSupport"]
@@ -494,7 +476,7 @@ async fn supports_subscriptions_and_upgrades_answer_while_the_views_are_held_bac
         &app.gql(
             Some(&partner),
             "mutation($i: CreateServiceSubscriptionInput!) { createServiceSubscription(input: $i) { id channels endsOn } }",
-            json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 1, "months": 12 } }),
+            json!({ "i": subscription_input(&key, 1, 12) }),
         )
         .await,
     )["createServiceSubscription"]
@@ -564,13 +546,8 @@ async fn a_transaction_open_in_another_database_does_not_hold_the_views_back_pos
         .expect("open a transaction next door");
 
     let (acme, partner) = app.partner(&admin, "acme").await;
-    let granted = app
-        .gql(
-            Some(&admin),
-            "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100, reference: \"INV-1\") { balanceAfter } }",
-            json!({ "p": acme }),
-        )
-        .await;
+    let grant = "mutation($p: ID!) { grantCredits(partnerId: $p, amount: 100, reference: \"INV-1\") { balanceAfter } }";
+    let granted = app.gql(Some(&admin), grant, json!({ "p": acme })).await;
     assert!(granted.get("errors").is_none(), "{granted}");
     assert!(
         granted.get("extensions").is_none(),
@@ -600,31 +577,16 @@ both_backends!(
         let partner = app.login("acme", "partner-pass-1").await;
 
         let reseller_doc = "mutation($k: String, $n: String!) { createReseller(input: { login: \"shop\", email: \"shop@example.com\", name: $n, products: [\"REMOTE_ACCESS\"] }, idempotencyKey: $k) { reseller { id } generatedPassword } }";
-        let first = app
-            .ok(
-                Some(&partner),
-                reseller_doc,
-                json!({ "k": "r-1", "n": "Shop" }),
-            )
-            .await;
-        let again = app
-            .ok(
-                Some(&partner),
-                reseller_doc,
-                json!({ "k": "r-1", "n": "Shop" }),
-            )
-            .await;
+        let under_r1 = |name: &str| json!({ "k": "r-1", "n": name });
+        let first = app.ok(Some(&partner), reseller_doc, under_r1("Shop")).await;
+        let again = app.ok(Some(&partner), reseller_doc, under_r1("Shop")).await;
         assert_eq!(
             first["createReseller"]["reseller"],
             again["createReseller"]["reseller"]
         );
         // The same key for another request is a CONFLICT.
         let code = app
-            .error_code(
-                Some(&partner),
-                reseller_doc,
-                json!({ "k": "r-1", "n": "Other" }),
-            )
+            .error_code(Some(&partner), reseller_doc, under_r1("Other"))
             .await;
         assert_eq!(code, "CONFLICT");
 

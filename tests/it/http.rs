@@ -44,12 +44,7 @@ both_backends!(
         assert_eq!(resp.status(), 405);
 
         // A browser gets GraphiQL.
-        let page = client
-            .get(&app.url)
-            .header("accept", "text/html")
-            .send()
-            .await
-            .expect("GET");
+        let page = app.browser_page().await;
         assert_eq!(page.status(), 200);
         assert!(page.text().await.expect("body").contains("graphiql"));
 
@@ -67,10 +62,9 @@ both_backends!(
     |app: TestApp| async move {
         let admin = app.admin().await;
         // owner → parent → parent … nests as deep as a client likes.
-        let mut selection = String::from("id");
-        for _ in 0..20 {
-            selection = format!("parent {{ {selection} }}");
-        }
+        let selection = (0..20).fold(String::from("id"), |inner, _| {
+            format!("parent {{ {inner} }}")
+        });
         let deep = format!("{{ me {{ {selection} }} }}");
         let answer = app.gql(Some(&admin), &deep, json!({})).await;
         assert_bad_input(&answer, "nested too deep");

@@ -17,8 +17,7 @@ fn is_key_format(k: &str) -> bool {
 }
 
 both_backends!(random_and_chosen_keys, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (admin, _, token) = app.admin_and_partner("acme").await;
     let random = app
         .ok(Some(&token), CREATE, json!({ "n": "Server 1" }))
         .await["createActivationKey"]
@@ -26,13 +25,8 @@ both_backends!(random_and_chosen_keys, |app: TestApp| async move {
     assert!(is_key_format(random["key"].as_str().unwrap()), "{random}");
     assert_eq!(random["owner"]["login"], "acme");
     assert_eq!(random["device"], json!(null));
-    let chosen = app
-        .ok(
-            Some(&token),
-            CREATE,
-            json!({ "n": "Server 2", "k": "abcd-1234-efgh-5678" }),
-        )
-        .await;
+    let in_lower_case = json!({ "n": "Server 2", "k": "abcd-1234-efgh-5678" });
+    let chosen = app.ok(Some(&token), CREATE, in_lower_case).await;
     assert_eq!(chosen["createActivationKey"]["key"], "ABCD-1234-EFGH-5678");
     // Unused anywhere: another partner cannot take it either.
     let (_, other) = app.partner(&admin, "globex").await;
@@ -77,8 +71,7 @@ both_backends!(random_and_chosen_keys, |app: TestApp| async move {
 });
 
 both_backends!(list_search_and_pages, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (admin, _, token) = app.admin_and_partner("acme").await;
     for i in 1..=7 {
         app.ok(Some(&token), CREATE, json!({ "n": format!("Server {i}") }))
             .await;

@@ -7,34 +7,19 @@
 //! SERVER_MONITORING STANDARD 12; TWO_FACTOR STANDARD 5; trials up to 90 days.
 
 use crate::common;
-use crate::common::{Backend, TestApp, column, ids, license_input, trial_input};
+use crate::common::{Backend, TestApp, column, ids, license_input, trial_input, with_fields};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 const LICENSE_FIELDS: &str = "id kind status users trialEndsAt email comment creditsSpent activated product { code } edition { code } activationKey { id key } owner { login } createdAt updatedAt";
+const ASSIGN: &str = "mutation($i: AssignLicenseInput!, $k: String) { assignLicense(input: $i, idempotencyKey: $k) { FIELDS } }";
+const UPGRADE: &str = "mutation($id: ID!, $u: Int, $e: ID, $k: String) { upgradeLicense(id: $id, users: $u, edition: $e, idempotencyKey: $k) { FIELDS } }";
+const EDIT: &str = "mutation($id: ID!, $email: String, $c: String) { editLicense(id: $id, email: $email, comment: $c) { FIELDS } }";
+const LIST: &str = "query($f: LicenseFilter, $first: Int, $after: String) { licenses(filter: $f, first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { FIELDS } } } }";
 
-fn assign_doc() -> String {
-    format!(
-        "mutation($i: AssignLicenseInput!, $k: String) {{ assignLicense(input: $i, idempotencyKey: $k) {{ {LICENSE_FIELDS} }} }}"
-    )
-}
-
-fn upgrade_doc() -> String {
-    format!(
-        "mutation($id: ID!, $u: Int, $e: ID, $k: String) {{ upgradeLicense(id: $id, users: $u, edition: $e, idempotencyKey: $k) {{ {LICENSE_FIELDS} }} }}"
-    )
-}
-
-fn edit_doc() -> String {
-    format!(
-        "mutation($id: ID!, $email: String, $c: String) {{ editLicense(id: $id, email: $email, comment: $c) {{ {LICENSE_FIELDS} }} }}"
-    )
-}
-
-fn list_doc() -> String {
-    format!(
-        "query($f: LicenseFilter, $first: Int, $after: String) {{ licenses(filter: $f, first: $first, after: $after) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ cursor node {{ {LICENSE_FIELDS} }} }} }} }}"
-    )
+/// `doc` asking for the fields of a license where it says FIELDS.
+fn license_doc(doc: &str) -> String {
+    with_fields(doc, LICENSE_FIELDS)
 }
 
 const DELETE: &str = "mutation($id: ID!, $k: String) { deleteLicense(id: $id, idempotencyKey: $k) { id amount balanceAfter reason reference actor { login } } }";
@@ -63,7 +48,7 @@ async fn refused(app: &TestApp, token: &str, doc: &str, vars: Value, code: &str)
 }
 
 async fn assign(app: &TestApp, token: &str, input: Value) -> Value {
-    app.ok(Some(token), &assign_doc(), json!({ "i": input }))
+    app.ok(Some(token), &license_doc(ASSIGN), json!({ "i": input }))
         .await["assignLicense"]
         .clone()
 }
@@ -79,8 +64,7 @@ fn time(v: &Value) -> DateTime<Utc> {
 }
 
 both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     app.grant(&admin, &acme, 1000, "INV-2026-001").await;
     app.assert_history_adds_up(&token).await;
 
@@ -158,7 +142,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     let answer = refused(
         &app,
         &token,
-        &assign_doc(),
+        &license_doc(ASSIGN),
         json!({ "i": too_big }),
         "INSUFFICIENT_CREDITS",
     )
@@ -214,7 +198,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     let upgraded = app
         .ok(
             Some(&token),
-            &upgrade_doc(),
+            &license_doc(UPGRADE),
             json!({ "id": id, "u": 20, "e": "ENTERPRISE" }),
         )
         .await["upgradeLicense"]
@@ -233,7 +217,11 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
 
     // Users alone, at the current edition's price.
     let upgraded = app
-        .ok(Some(&token), &upgrade_doc(), json!({ "id": id, "u": 25 }))
+        .ok(
+            Some(&token),
+            &license_doc(UPGRADE),
+            json!({ "id": id, "u": 25 }),
+        )
         .await["upgradeLicense"]
         .clone();
     assert_eq!(upgraded["users"], 25);
@@ -246,7 +234,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     let edited = app
         .ok(
             Some(&token),
-            &edit_doc(),
+            &license_doc(EDIT),
             json!({ "id": id, "c": "Moved to the Lyon office" }),
         )
         .await["editLicense"]
@@ -256,7 +244,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     let edited = app
         .ok(
             Some(&token),
-            &edit_doc(),
+            &license_doc(EDIT),
             json!({ "id": id, "email": "admin@customer.example" }),
         )
         .await["editLicense"]
@@ -266,7 +254,11 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     assert_eq!(edited["creditsSpent"], 625);
     // A blank field clears it.
     let cleared = app
-        .ok(Some(&token), &edit_doc(), json!({ "id": id, "c": "" }))
+        .ok(
+            Some(&token),
+            &license_doc(EDIT),
+            json!({ "id": id, "c": "" }),
+        )
         .await["editLicense"]
         .clone();
     assert_eq!(cleared["comment"], json!(null));
@@ -275,7 +267,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     refused(
         &app,
         &token,
-        &edit_doc(),
+        &license_doc(EDIT),
         json!({ "id": id, "email": "not an email" }),
         "BAD_USER_INPUT",
     )
@@ -326,7 +318,7 @@ both_backends!(the_seed_story_end_to_end, |app: TestApp| async move {
     let deleted = app
         .ok(
             Some(&token),
-            &list_doc(),
+            &license_doc(LIST),
             json!({ "f": { "status": ["DELETED"] } }),
         )
         .await;
@@ -367,7 +359,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
     assert_eq!(app.balance(&token).await, 70);
     app.assert_history_adds_up(&token).await;
 
-    let assign_doc = assign_doc();
+    let assign_doc = license_doc(ASSIGN);
     let with = |f: &dyn Fn(&mut Value)| {
         let mut i = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT");
         f(&mut i);
@@ -469,7 +461,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
 
     // Upgrades: never lower, must change something, not a trial, not deleted,
     // not another partner's, paid in full.
-    let upgrade = upgrade_doc();
+    let upgrade = license_doc(UPGRADE);
     let pid = permanent["id"].clone();
     for (vars, code) in [
         (json!({ "id": pid, "u": 1 }), "BAD_USER_INPUT"),
@@ -543,7 +535,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
     }
 
     // Edits: a valid email, a live license of the caller's.
-    let edit = edit_doc();
+    let edit = license_doc(EDIT);
     for (vars, code) in [
         (
             json!({ "id": pid, "email": "no-at-sign" }),
@@ -607,8 +599,7 @@ both_backends!(every_refusal_changes_nothing, |app: TestApp| async move {
 });
 
 both_backends!(filters_search_and_pages, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let (_, other) = app.partner(&admin, "globex").await;
     app.grant(&admin, &acme, 500, "INV-1").await;
     let create_key =
@@ -705,7 +696,7 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
         l5.as_str(),
         l6.as_str(),
     );
-    let list = list_doc();
+    let list = license_doc(LIST);
     let find = |filter: Value| {
         let (app, token, list) = (&app, &token, &list);
         async move {
@@ -938,7 +929,7 @@ both_backends!(filters_search_and_pages, |app: TestApp| async move {
 both_backends!(idempotent_license_operations, |app: TestApp| async move {
     let (admin, acme, token) = app.funded_partner("acme", 1000).await;
     let key = app.key(&token, "Server").await;
-    let doc = assign_doc();
+    let doc = license_doc(ASSIGN);
     let input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 10, "PERMANENT");
 
     let first = app
@@ -969,7 +960,7 @@ both_backends!(idempotent_license_operations, |app: TestApp| async move {
     app.assert_history_adds_up(&token).await;
 
     // Upgrade.
-    let upgrade = upgrade_doc();
+    let upgrade = license_doc(UPGRADE);
     let vars = json!({ "id": first["id"], "u": 12, "k": "up-1" });
     let up = app.ok(Some(&token), &upgrade, vars.clone()).await["upgradeLicense"].clone();
     assert_eq!(up["creditsSpent"], 120);
@@ -1136,7 +1127,7 @@ both_backends!(
             refused(
                 &app,
                 &reseller_token,
-                &assign_doc(),
+                &license_doc(ASSIGN),
                 json!({ "i": input }),
                 "FORBIDDEN",
             )
@@ -1153,7 +1144,7 @@ both_backends!(
             refused(
                 &app,
                 &reseller_token,
-                &assign_doc(),
+                &license_doc(ASSIGN),
                 json!({ "i": trial }),
                 "FORBIDDEN",
             )
@@ -1162,7 +1153,7 @@ both_backends!(
         let answer = refused(
             &app,
             &reseller_token,
-            &assign_doc(),
+            &license_doc(ASSIGN),
             json!({ "i": license_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 4, "PERMANENT") }),
             "INSUFFICIENT_CREDITS",
         )
@@ -1174,7 +1165,7 @@ both_backends!(
         refused(
             &app,
             &reseller_token,
-            &assign_doc(),
+            &license_doc(ASSIGN),
             json!({ "i": license_input(&partner_key, "TWO_FACTOR", "STANDARD", 1, "PERMANENT") }),
             "NOT_FOUND",
         )
@@ -1182,7 +1173,7 @@ both_backends!(
         let d = app
             .ok(
                 Some(&token),
-                &list_doc(),
+                &license_doc(LIST),
                 json!({ "f": { "ownerId": reseller_id } }),
             )
             .await;

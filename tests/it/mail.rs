@@ -128,18 +128,14 @@ both_backends!(
         let admin = app.admin().await;
         app.partner(&admin, "acme").await;
         let db = &app.running.as_ref().expect("running").app.db;
-        let mut attempts = 0i64;
-        for _ in 0..100 {
-            attempts = sqlx::query_scalar("SELECT attempts FROM outbox")
+        let attempted = common::eventually(100, || async move {
+            let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM outbox")
                 .fetch_one(&db.pool)
                 .await
                 .expect("row");
-            if attempts > 0 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert!(attempts >= 1);
+            (attempts > 0).then_some(attempts)
+        });
+        assert!(attempted.await.is_some_and(|attempts| attempts >= 1));
         let (sent, error): (Option<String>, Option<String>) =
             sqlx::query_as("SELECT sent_at, last_error FROM outbox")
                 .fetch_one(&db.pool)

@@ -130,8 +130,7 @@ both_backends!(counters_follow_operations, |app: TestApp| async move {
     .unwrap_or(0.0);
     assert_eq!(grants_before, 0.0);
 
-    let admin = app.admin().await;
-    let (acme, _) = app.partner(&admin, "acme").await;
+    let (admin, acme, _) = app.admin_and_partner("acme").await;
     app.ok(
         Some(&admin),
         GRANT,

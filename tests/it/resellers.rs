@@ -9,7 +9,7 @@
 //! month; Remote Support 4 credits a channel and month.
 
 use crate::common;
-use crate::common::{Backend, TestApp, all_at_once, cli, license_input};
+use crate::common::{Backend, TestApp, all_at_once, cli, license_input, with_fields};
 use aggregates::{LedgerCommand, Role};
 use chrono::{Days, NaiveDate, Utc};
 use license_portal::ledgers::Actor;
@@ -18,70 +18,42 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 const ACCOUNT_FIELDS: &str = "id role login email name creditBalance parent { id login } allowedProducts { code } keyCount licenseCount mustChangePassword";
-
-fn create_doc() -> String {
-    format!(
-        "mutation($i: CreateResellerInput!) {{ createReseller(input: $i) {{ generatedPassword reseller {{ {ACCOUNT_FIELDS} }} }} }}"
-    )
-}
-
-fn edit_doc() -> String {
-    format!(
-        "mutation($id: ID!, $i: EditResellerInput!) {{ editReseller(id: $id, input: $i) {{ {ACCOUNT_FIELDS} }} }}"
-    )
-}
-
-fn accounts_doc() -> String {
-    format!(
-        "query($r: Role) {{ accounts(role: $r, first: 500) {{ totalCount edges {{ node {{ {ACCOUNT_FIELDS} }} }} }} }}"
-    )
-}
-
+const CREATE: &str = "mutation($i: CreateResellerInput!) { createReseller(input: $i) { generatedPassword reseller { FIELDS } } }";
+const EDIT: &str =
+    "mutation($id: ID!, $i: EditResellerInput!) { editReseller(id: $id, input: $i) { FIELDS } }";
+const ACCOUNTS: &str =
+    "query($r: Role) { accounts(role: $r, first: 500) { totalCount edges { node { FIELDS } } } }";
 const GIVE: &str = "mutation($r: ID!, $a: Int!, $k: String) { giveCredits(resellerId: $r, amount: $a, idempotencyKey: $k) { id account { id } amount balanceAfter reason reference actor { login } } }";
 const LICENSE_FIELDS: &str = "id status users creditsSpent email comment product { code } owner { login } activationKey { id }";
 const HISTORY: &str = "query($a: ID) { creditHistory(accountId: $a, first: 500) { totalCount edges { node { id amount balanceAfter reason reference actor { login } account { login } } } } }";
 const EVENTS: &str = "query($a: ID) { events(aggregateId: $a, first: 500) { totalCount edges { node { aggregateType aggregateId eventType actor { login } } } } }";
 const CHANGE_PASSWORD: &str =
     "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) }";
-
-fn assign_doc() -> String {
-    format!(
-        "mutation($i: AssignLicenseInput!, $k: String) {{ assignLicense(input: $i, idempotencyKey: $k) {{ {LICENSE_FIELDS} }} }}"
-    )
-}
-
-fn edit_license_doc() -> String {
-    format!(
-        "mutation($id: ID!, $e: String, $c: String) {{ editLicense(id: $id, email: $e, comment: $c) {{ {LICENSE_FIELDS} }} }}"
-    )
-}
-
-fn upgrade_license_doc() -> String {
-    format!(
-        "mutation($id: ID!, $u: Int) {{ upgradeLicense(id: $id, users: $u) {{ {LICENSE_FIELDS} }} }}"
-    )
-}
-
-fn licenses_doc() -> String {
-    format!(
-        "query($f: LicenseFilter) {{ licenses(filter: $f, first: 500) {{ totalCount edges {{ node {{ {LICENSE_FIELDS} }} }} }} }}"
-    )
-}
-
+const ASSIGN: &str = "mutation($i: AssignLicenseInput!, $k: String) { assignLicense(input: $i, idempotencyKey: $k) { FIELDS } }";
+const EDIT_LICENSE: &str = "mutation($id: ID!, $e: String, $c: String) { editLicense(id: $id, email: $e, comment: $c) { FIELDS } }";
+const UPGRADE_LICENSE: &str =
+    "mutation($id: ID!, $u: Int) { upgradeLicense(id: $id, users: $u) { FIELDS } }";
+const LICENSES: &str = "query($f: LicenseFilter) { licenses(filter: $f, first: 500) { totalCount edges { node { FIELDS } } } }";
 const DELETE: &str = "mutation($id: ID!) { deleteLicense(id: $id) { id account { login } amount balanceAfter reason reference actor { login } } }";
 const SUPPORT_FIELDS: &str =
     "id users startsOn endOfSupport expired creditsSpent owner { login } activationKey { id }";
+const ASSIGN_SUPPORT: &str =
+    "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { FIELDS } }";
+const SUPPORTS: &str = "query($f: SupportFilter) { supports(filter: $f, first: 500) { totalCount edges { node { FIELDS } } } }";
 
-fn assign_support_doc() -> String {
-    format!(
-        "mutation($i: AssignSupportInput!) {{ assignSupport(input: $i) {{ {SUPPORT_FIELDS} }} }}"
-    )
+/// `doc` asking for the fields of an account where it says FIELDS.
+fn account_doc(doc: &str) -> String {
+    with_fields(doc, ACCOUNT_FIELDS)
 }
 
-fn supports_doc() -> String {
-    format!(
-        "query($f: SupportFilter) {{ supports(filter: $f, first: 500) {{ totalCount edges {{ node {{ {SUPPORT_FIELDS} }} }} }} }}"
-    )
+/// `doc` asking for the fields of a license where it says FIELDS.
+fn license_doc(doc: &str) -> String {
+    with_fields(doc, LICENSE_FIELDS)
+}
+
+/// `doc` asking for the fields of a support where it says FIELDS.
+fn support_doc(doc: &str) -> String {
+    with_fields(doc, SUPPORT_FIELDS)
 }
 
 const UPGRADE_SUPPORT: &str =
@@ -116,7 +88,7 @@ async fn reseller(
     let d = app
         .ok(
             Some(partner),
-            &create_doc(),
+            &account_doc(CREATE),
             json!({ "i": reseller_input(login, products, Some("reseller-pass-1")) }),
         )
         .await;
@@ -157,7 +129,7 @@ fn subscription_input(key: &Value, channels: i64, months: i64) -> Value {
 }
 
 async fn assign(app: &TestApp, token: &str, input: Value) -> Value {
-    app.ok(Some(token), &assign_doc(), json!({ "i": input }))
+    app.ok(Some(token), &license_doc(ASSIGN), json!({ "i": input }))
         .await["assignLicense"]
         .clone()
 }
@@ -244,7 +216,7 @@ async fn sell(app: &TestApp, token: &str, name: &str, users: i64, months: i64) -
     let support = app
         .ok(
             Some(token),
-            &assign_support_doc(),
+            &support_doc(ASSIGN_SUPPORT),
             json!({ "i": support_input(&key, users, months) }),
         )
         .await["assignSupport"]
@@ -268,7 +240,7 @@ async fn sell(app: &TestApp, token: &str, name: &str, users: i64, months: i64) -
 async fn edit_products(app: &TestApp, partner: &str, reseller_id: &str, products: &[&str]) {
     app.ok(
         Some(partner),
-        &edit_doc(),
+        &account_doc(EDIT),
         json!({ "id": reseller_id, "i": { "products": products } }),
     )
     .await;
@@ -277,12 +249,11 @@ async fn edit_products(app: &TestApp, partner: &str, reseller_id: &str, products
 both_backends!(
     a_reseller_created_with_a_password_has_nothing_generated,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, partner) = app.partner(&admin, "acme").await;
+        let (_, acme, partner) = app.admin_and_partner("acme").await;
         let created = app
             .ok(
                 Some(&partner),
-                &create_doc(),
+                &account_doc(CREATE),
                 json!({ "i": reseller_input("west", &["REMOTE_ACCESS", "REMOTE_SUPPORT"], Some("reseller-pass-1")) }),
             )
             .await["createReseller"]
@@ -306,13 +277,12 @@ both_backends!(
 both_backends!(
     a_reseller_created_without_a_password_replaces_the_generated_one_first,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (_, _, partner) = app.admin_and_partner("acme").await;
         // A strong password, shown once, to be changed at first sign-in.
         let created = app
             .ok(
                 Some(&partner),
-                &create_doc(),
+                &account_doc(CREATE),
                 json!({ "i": reseller_input("east", &["TWO_FACTOR"], None) }),
             )
             .await["createReseller"]
@@ -364,7 +334,7 @@ both_backends!(
             ),
         ] {
             assert_eq!(
-                code(&app, &partner, &create_doc(), json!({ "i": input })).await,
+                code(&app, &partner, &account_doc(CREATE), json!({ "i": input })).await,
                 expected,
                 "{input}"
             );
@@ -376,10 +346,13 @@ both_backends!(only_a_partner_has_resellers, |app: TestApp| async move {
     let Acme { admin, west, .. } = acme_and_west(&app, 0).await;
     let north = json!({ "i": reseller_input("north", &["TWO_FACTOR"], None) });
     assert_eq!(
-        code(&app, &admin, &create_doc(), north.clone()).await,
+        code(&app, &admin, &account_doc(CREATE), north.clone()).await,
         "FORBIDDEN"
     );
-    assert_eq!(code(&app, &west, &create_doc(), north).await, "FORBIDDEN");
+    assert_eq!(
+        code(&app, &west, &account_doc(CREATE), north).await,
+        "FORBIDDEN"
+    );
 });
 
 // Seed section 7.
@@ -401,7 +374,7 @@ both_backends!(
         assert_eq!(entry["account"]["id"], acme.as_str());
         assert_eq!(entry["actor"]["login"], "acme");
         assert_eq!(
-            app.query(&partner, &accounts_doc()).await["accounts"]["edges"]
+            app.query(&partner, &account_doc(ACCOUNTS)).await["accounts"]["edges"]
                 .as_array()
                 .expect("edges")
                 .iter()
@@ -435,7 +408,7 @@ both_backends!(
         let key = &sold.key;
         for doc_vars in [
             (
-                assign_doc(),
+                license_doc(ASSIGN),
                 json!({ "i": license_input(key, "TWO_FACTOR", "STANDARD", 1, "PERMANENT") }),
             ),
             (
@@ -470,19 +443,19 @@ both_backends!(
         let lics = app
             .ok(
                 Some(&partner),
-                &licenses_doc(),
+                &license_doc(LICENSES),
                 json!({ "f": { "ownerId": west_id } }),
             )
             .await;
         assert_eq!(ids(&lics["licenses"]), vec![s(&license["id"])]);
-        let all = app.query(&partner, &licenses_doc()).await;
+        let all = app.query(&partner, &license_doc(LICENSES)).await;
         assert_eq!(ids(&all["licenses"]), vec![s(&license["id"])]);
-        let sups = app.query(&partner, &supports_doc()).await;
+        let sups = app.query(&partner, &support_doc(SUPPORTS)).await;
         assert_eq!(ids(&sups["supports"]), vec![s(&support["id"])]);
         let sups = app
             .ok(
                 Some(&partner),
-                &supports_doc(),
+                &support_doc(SUPPORTS),
                 json!({ "f": { "includeResellers": true } }),
             )
             .await;
@@ -490,7 +463,7 @@ both_backends!(
         let own_only = app
             .ok(
                 Some(&partner),
-                &supports_doc(),
+                &support_doc(SUPPORTS),
                 json!({ "f": { "includeResellers": false } }),
             )
             .await;
@@ -560,14 +533,14 @@ both_backends!(
         let edited = app
             .ok(
                 Some(&partner),
-                &edit_license_doc(),
+                &license_doc(EDIT_LICENSE),
                 json!({ "id": license["id"], "c": "checked by acme" }),
             )
             .await["editLicense"]
             .clone();
         assert_eq!(edited["comment"], "checked by acme");
         assert_eq!(edited["owner"]["login"], "west");
-        let seen = app.query(&west, &licenses_doc()).await;
+        let seen = app.query(&west, &license_doc(LICENSES)).await;
         assert_eq!(
             seen["licenses"]["edges"][0]["node"]["comment"],
             "checked by acme"
@@ -608,7 +581,7 @@ both_backends!(
         let edited = app
             .ok(
                 Some(&partner),
-                &edit_doc(),
+                &account_doc(EDIT),
                 json!({ "id": west_id, "i": { "email": "sales@west.example", "name": "West Ltd", "products": ["TWO_FACTOR", "REMOTE_SUPPORT"] } }),
             )
             .await["editReseller"]
@@ -635,7 +608,7 @@ both_backends!(
             code(
                 &app,
                 &partner,
-                &edit_doc(),
+                &account_doc(EDIT),
                 json!({ "id": west_id, "i": { "email": "east@shop.example", "name": "Other" } })
             )
             .await,
@@ -645,7 +618,7 @@ both_backends!(
             code(
                 &app,
                 &partner,
-                &edit_doc(),
+                &account_doc(EDIT),
                 json!({ "id": west_id, "i": { "products": [] } })
             )
             .await,
@@ -670,7 +643,7 @@ both_backends!(
             code(
                 &app,
                 &west,
-                &assign_doc(),
+                &license_doc(ASSIGN),
                 json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT") })
             )
             .await,
@@ -679,7 +652,7 @@ both_backends!(
         let kept = app
             .ok(
                 Some(&west),
-                &licenses_doc(),
+                &license_doc(LICENSES),
                 json!({ "f": { "status": ["ACTIVE"] } }),
             )
             .await;
@@ -725,7 +698,7 @@ both_backends!(
         let (east_id, east) = reseller(&app, &partner, "east", &["TWO_FACTOR"]).await;
         app.key(&east, "East's first key").await;
 
-        let list = app.query(&partner, &accounts_doc()).await["accounts"].clone();
+        let list = app.query(&partner, &account_doc(ACCOUNTS)).await["accounts"].clone();
         assert_eq!(list["totalCount"], 2);
         let row = |id: &str| {
             list["edges"]
@@ -762,15 +735,19 @@ both_backends!(
             ..
         } = acme_and_west(&app, 0).await;
         reseller(&app, &partner, "east", &["TWO_FACTOR"]).await;
-        let mine = app.query(&west, &accounts_doc()).await;
+        let mine = app.query(&west, &account_doc(ACCOUNTS)).await;
         assert_eq!(mine["accounts"]["totalCount"], 0);
         let (_, globex) = app.partner(&admin, "globex").await;
         reseller(&app, &globex, "south", &["TWO_FACTOR"]).await;
         let every = app
-            .ok(Some(&admin), &accounts_doc(), json!({ "r": "RESELLER" }))
+            .ok(
+                Some(&admin),
+                &account_doc(ACCOUNTS),
+                json!({ "r": "RESELLER" }),
+            )
             .await;
         assert_eq!(every["accounts"]["totalCount"], 3);
-        let partners = app.query(&admin, &accounts_doc()).await;
+        let partners = app.query(&admin, &account_doc(ACCOUNTS)).await;
         assert_eq!(partners["accounts"]["totalCount"], 2);
     }
 );
@@ -958,7 +935,7 @@ both_backends!(
         let upgraded = app
             .ok(
                 Some(&partner),
-                &upgrade_license_doc(),
+                &license_doc(UPGRADE_LICENSE),
                 json!({ "id": license["id"], "u": 3 }),
             )
             .await["upgradeLicense"]
@@ -968,7 +945,7 @@ both_backends!(
         let support = app
             .ok(
                 Some(&partner),
-                &assign_support_doc(),
+                &support_doc(ASSIGN_SUPPORT),
                 json!({ "i": support_input(&key, 1, 3) }),
             )
             .await["assignSupport"]
@@ -981,7 +958,7 @@ both_backends!(
             code(
                 &app,
                 &partner,
-                &assign_doc(),
+                &license_doc(ASSIGN),
                 json!({ "i": license_input(&key, "TWO_FACTOR", "STANDARD", 1, "PERMANENT") })
             )
             .await,
@@ -990,7 +967,7 @@ both_backends!(
         let short = app
             .gql(
                 Some(&partner),
-                &assign_doc(),
+                &license_doc(ASSIGN),
                 json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, "PERMANENT") }),
             )
             .await;
@@ -1032,7 +1009,7 @@ both_backends!(
             code(
                 &app,
                 &partner,
-                &assign_doc(),
+                &license_doc(ASSIGN),
                 json!({ "i": other, "k": "order-1" })
             )
             .await,
@@ -1047,7 +1024,7 @@ both_backends!(
 async fn keyed_order(app: &TestApp, token: String, order: Value) -> Value {
     app.ok(
         Some(&token),
-        &assign_doc(),
+        &license_doc(ASSIGN),
         json!({ "i": order, "k": "order-1" }),
     )
     .await
@@ -1100,8 +1077,14 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
         (NODE.into(), json!({ "id": other.subscription })),
         (NODE.into(), json!({ "id": other.entry })),
         (KEYS.into(), json!({ "o": other.account })),
-        (licenses_doc(), json!({ "f": { "ownerId": other.account } })),
-        (supports_doc(), json!({ "f": { "ownerId": other.account } })),
+        (
+            license_doc(LICENSES),
+            json!({ "f": { "ownerId": other.account } }),
+        ),
+        (
+            support_doc(SUPPORTS),
+            json!({ "f": { "ownerId": other.account } }),
+        ),
         (SUBSCRIPTIONS.into(), json!({ "o": other.account })),
         (HISTORY.into(), json!({ "a": other.account })),
         (
@@ -1109,11 +1092,11 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
             json!({ "a": other.account }),
         ),
         (
-            edit_license_doc(),
+            license_doc(EDIT_LICENSE),
             json!({ "id": other.license, "c": "mine now" }),
         ),
         (
-            upgrade_license_doc(),
+            license_doc(UPGRADE_LICENSE),
             json!({ "id": other.license, "u": 2 }),
         ),
         (DELETE.into(), json!({ "id": other.license })),
@@ -1126,11 +1109,11 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
             json!({ "id": other.support, "m": 1 }),
         ),
         (
-            assign_doc(),
+            license_doc(ASSIGN),
             json!({ "i": license_input(&other.key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT") }),
         ),
         (
-            assign_support_doc(),
+            support_doc(ASSIGN_SUPPORT),
             json!({ "i": support_input(&other.key, 1, 1) }),
         ),
         (
@@ -1166,7 +1149,7 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
     assert_eq!(
         app.error_code(
             Some(token),
-            &licenses_doc(),
+            &license_doc(LICENSES),
             json!({ "f": { "activationKeyId": key_id } }),
         )
         .await,
@@ -1178,8 +1161,7 @@ async fn cannot_touch(app: &TestApp, token: &str, other: &Holdings, owner_token:
 both_backends!(
     a_reseller_sees_and_touches_only_its_own,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, a) = app.partner(&admin, "acme").await;
+        let (admin, acme, a) = app.admin_and_partner("acme").await;
         let (globex, b) = app.partner(&admin, "globex").await;
         app.grant(&admin, &acme, 1000, "INV-A").await;
         app.grant(&admin, &globex, 1000, "INV-B").await;
@@ -1214,7 +1196,7 @@ both_backends!(
             code(
                 &app,
                 &b,
-                &edit_doc(),
+                &account_doc(EDIT),
                 json!({ "id": r1, "i": { "name": "Mine" } })
             )
             .await,
@@ -1224,7 +1206,7 @@ both_backends!(
             code(
                 &app,
                 &a,
-                &edit_doc(),
+                &account_doc(EDIT),
                 json!({ "id": globex, "i": { "name": "Mine" } })
             )
             .await,
@@ -1235,7 +1217,10 @@ both_backends!(
             "NOT_FOUND"
         );
         for (doc, vars) in [
-            (edit_doc(), json!({ "id": r2, "i": { "name": "Mine" } })),
+            (
+                account_doc(EDIT),
+                json!({ "id": r2, "i": { "name": "Mine" } }),
+            ),
             (GIVE.to_string(), json!({ "r": r2, "a": 1 })),
         ] {
             assert_eq!(code(&app, &t1, &doc, vars).await, "FORBIDDEN");
@@ -1325,7 +1310,7 @@ async fn past_support(
 async fn expired_supports(app: &TestApp, token: &str, filter: Value) -> Value {
     let mut f = filter;
     f["expired"] = json!(true);
-    app.ok(Some(token), &supports_doc(), json!({ "f": f }))
+    app.ok(Some(token), &support_doc(SUPPORTS), json!({ "f": f }))
         .await["supports"]
         .clone()
 }
@@ -1378,7 +1363,7 @@ both_backends!(
         let current = app
             .ok(
                 Some(&west),
-                &assign_support_doc(),
+                &support_doc(ASSIGN_SUPPORT),
                 json!({ "i": support_input(&west_key, 1, 1) }),
             )
             .await["assignSupport"]
@@ -1403,7 +1388,7 @@ both_backends!(
         let live = app
             .ok(
                 Some(&partner),
-                &supports_doc(),
+                &support_doc(SUPPORTS),
                 json!({ "f": { "expired": false } }),
             )
             .await;
@@ -1412,7 +1397,7 @@ both_backends!(
         let mine = app
             .ok(
                 Some(&west),
-                &supports_doc(),
+                &support_doc(SUPPORTS),
                 json!({ "f": { "expired": true } }),
             )
             .await;
@@ -1420,7 +1405,7 @@ both_backends!(
         let theirs = app
             .ok(
                 Some(&other),
-                &supports_doc(),
+                &support_doc(SUPPORTS),
                 json!({ "f": { "expired": true } }),
             )
             .await;
@@ -1651,12 +1636,11 @@ both_backends!(
 both_backends!(
     the_resellers_welcome_email_arrives,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (_, _, partner) = app.admin_and_partner("acme").await;
         let created = app
             .ok(
                 Some(&partner),
-                &create_doc(),
+                &account_doc(CREATE),
                 json!({ "i": reseller_input("east", &["TWO_FACTOR"], None) }),
             )
             .await["createReseller"]

@@ -4,8 +4,7 @@ use crate::common::{Backend, TestApp};
 
 both_backends!(data_survives_a_restart, |app: TestApp| async move {
     let mut app = app;
-    let (_, _, token) = app.funded_partner("acme", 500).await;
-    let key = app.key(&token, "Server").await;
+    let (token, key) = app.funded_partner_key("acme", 500, "Server").await;
     let q = "{ me { login creditBalance } activationKeys { edges { node { id key } } } creditHistory { totalCount } }";
     let before = app.query(&token, q).await;
     app.restart().await;

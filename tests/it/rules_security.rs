@@ -3,7 +3,7 @@
 //! key, idempotency keys crossing senders, a reseller reading its partner's
 //! figures, and ids that count the whole system's activity.
 
-use crate::common::{Backend, Run, TestApp, run, run_bare};
+use crate::common::{Backend, Run, TestApp, license_input, run, run_bare};
 use serde_json::{Value, json};
 
 const ACTIVATE: &str = "mutation($k: String!, $f: String!) { activateKey(key: $k, deviceFingerprint: $f) { payload signature publicKey } }";
@@ -14,8 +14,7 @@ const DELETE: &str = "mutation($id: ID!) { deleteLicense(id: $id) { amount reaso
 
 /// A partner with `credits` and one activation key; returns (token, key).
 async fn seller(app: &TestApp, credits: i64) -> (String, Value) {
-    let admin = app.admin().await;
-    let (id, token) = app.partner(&admin, "acme").await;
+    let (admin, id, token) = app.admin_and_partner("acme").await;
     if credits > 0 {
         app.grant(&admin, &id, credits, "INV-1").await;
     }
@@ -108,20 +107,31 @@ fn signed_file(signer: &license_portal::signing::Signer25519, days: i64) -> Stri
     serde_json::to_string(&signer.sign(payload.to_string())).expect("json")
 }
 
+/// `check-license` on `contents` written to `name` in `dir`, with only the
+/// signing key at `signing_key` to trust: its exit code and what it printed.
+fn check_license_file(
+    dir: &std::path::Path,
+    name: &str,
+    contents: String,
+    signing_key: &std::path::Path,
+) -> (Option<i32>, String) {
+    let file = dir.join(name);
+    std::fs::write(&file, contents).expect("write");
+    let Run { code, stdout, .. } = run_bare(
+        &["check-license", file.to_str().expect("path")],
+        &[("SIGNING_KEY_PATH", signing_key)],
+    );
+    (code, stdout)
+}
+
 #[test]
 fn check_license_never_trusts_the_files_own_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Anyone can make a key, sign a file with it and name it in the file.
     let forger = license_portal::signing::Signer25519::ephemeral();
-    let file = dir.path().join("forged.json");
-    std::fs::write(&file, signed_file(&forger, 30)).expect("write");
     let no_key = dir.path().join("no-signing-key");
-    let Run {
-        code, stdout: out, ..
-    } = run_bare(
-        &["check-license", file.to_str().expect("path")],
-        &[("SIGNING_KEY_PATH", &no_key)],
-    );
+    let (code, out) =
+        check_license_file(dir.path(), "forged.json", signed_file(&forger, 30), &no_key);
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("no trusted key"), "{out}");
     assert!(!out.contains("is VALID"), "{out}");
@@ -133,23 +143,19 @@ fn check_license_refuses_an_expired_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key_path = dir.path().join("signing-key");
     let vendor = license_portal::signing::Signer25519::load_or_create(&key_path).expect("key");
-    let fresh = dir.path().join("fresh.json");
-    std::fs::write(&fresh, signed_file(&vendor, 30)).expect("write");
-    let Run {
-        code, stdout: out, ..
-    } = run_bare(
-        &["check-license", fresh.to_str().expect("path")],
-        &[("SIGNING_KEY_PATH", &key_path)],
+    let (code, out) = check_license_file(
+        dir.path(),
+        "fresh.json",
+        signed_file(&vendor, 30),
+        &key_path,
     );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("is VALID"), "{out}");
-    let expired = dir.path().join("expired.json");
-    std::fs::write(&expired, signed_file(&vendor, -1)).expect("write");
-    let Run {
-        code, stdout: out, ..
-    } = run_bare(
-        &["check-license", expired.to_str().expect("path")],
-        &[("SIGNING_KEY_PATH", &key_path)],
+    let (code, out) = check_license_file(
+        dir.path(),
+        "expired.json",
+        signed_file(&vendor, -1),
+        &key_path,
     );
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("expired"), "{out}");
@@ -181,46 +187,27 @@ both_backends!(
             .reseller(&partner, "resb", &["REMOTE_ACCESS"], 300)
             .await;
         let key = app.key(&reseller, "shop server").await;
-        let order = |users: i64| json!({ "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" });
+        let order =
+            |users: i64| license_input(&key, "REMOTE_ACCESS", "DESKTOP", users, "PERMANENT");
         // The reseller picks a key that spells its partner's "order-77".
         let spelled = format!("{partner_id}/order-77");
-        let by_reseller = app
-            .ok(
-                Some(&reseller),
+        // What a sale of `users` under the key `idem` made, or a retry found.
+        let assigned = async |token: &str, users: i64, idem: &str| {
+            app.ok(
+                Some(token),
                 ASSIGN,
-                json!({ "i": order(1), "idem": spelled }),
+                json!({ "i": order(users), "idem": idem }),
             )
             .await["assignLicense"]["id"]
-            .clone();
+                .clone()
+        };
+        let by_reseller = assigned(&reseller, 1, &spelled).await;
         // The partner's own "order-77" on the reseller's key is another request.
-        let by_partner = app
-            .ok(
-                Some(&partner),
-                ASSIGN,
-                json!({ "i": order(2), "idem": "order-77" }),
-            )
-            .await["assignLicense"]["id"]
-            .clone();
+        let by_partner = assigned(&partner, 2, "order-77").await;
         assert_ne!(by_reseller, by_partner);
         // Each retry still finds its own first result.
-        let again = app
-            .ok(
-                Some(&partner),
-                ASSIGN,
-                json!({ "i": order(2), "idem": "order-77" }),
-            )
-            .await["assignLicense"]["id"]
-            .clone();
-        assert_eq!(again, by_partner);
-        let again = app
-            .ok(
-                Some(&reseller),
-                ASSIGN,
-                json!({ "i": order(1), "idem": spelled }),
-            )
-            .await["assignLicense"]["id"]
-            .clone();
-        assert_eq!(again, by_reseller);
+        assert_eq!(assigned(&partner, 2, "order-77").await, by_partner);
+        assert_eq!(assigned(&reseller, 1, &spelled).await, by_reseller);
         // 10 + 20 spent from the reseller's 300.
         assert_eq!(app.balance(&reseller).await, 270);
     }
@@ -276,8 +263,7 @@ const EDIT_RESELLER: &str =
 both_backends!(
     a_partner_cannot_tell_whose_login_or_email_is_taken,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, acme) = app.partner(&admin, "acme").await;
+        let (admin, _, acme) = app.admin_and_partner("acme").await;
         let (_, _globex) = app.partner(&admin, "globex").await;
         let (own, _) = app.reseller(&acme, "resb", &["REMOTE_ACCESS"], 0).await;
         let (_, _) = app.reseller(&acme, "resc", &["REMOTE_ACCESS"], 0).await;
@@ -344,8 +330,7 @@ both_backends!(
 both_backends!(
     credit_entry_ids_and_cursors_are_opaque,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (id, token) = app.partner(&admin, "acme").await;
+        let (admin, id, token) = app.admin_and_partner("acme").await;
         let mut ids = Vec::new();
         for i in 1..=3 {
             ids.push(app.grant(&admin, &id, 10 * i, &format!("INV-{i}")).await["id"].clone());

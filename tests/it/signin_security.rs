@@ -42,17 +42,15 @@ async fn gql_from(
         .expect("JSON answer")
 }
 
+/// The answer to a sign-in from `client`.
+async fn sign_in_answer_from(app: &TestApp, client: &str, login: &str, password: &str) -> Value {
+    let vars = json!({ "l": login, "p": password });
+    gql_from(app, client, None, LOGIN, vars).await
+}
+
 /// The error code of a sign-in from `client`, or "OK".
 async fn sign_in_from(app: &TestApp, client: &str, login: &str, password: &str) -> String {
-    let answer = gql_from(
-        app,
-        client,
-        None,
-        LOGIN,
-        json!({ "l": login, "p": password }),
-    )
-    .await;
-    outcome(&answer)
+    outcome(&sign_in_answer_from(app, client, login, password).await)
 }
 
 fn outcome(answer: &Value) -> String {
@@ -72,6 +70,15 @@ fn tally(outcomes: &[String]) -> HashMap<String, usize> {
 
 fn trusting_localhost(args: &mut ServeArgs) {
     args.security.trusted_proxies = vec!["127.0.0.1".parse().expect("address")];
+}
+
+/// Settings trusting the local proxy, that hold one client to `failures`
+/// failed sign-ins.
+fn trusting_localhost_with_client_failures(failures: u32) -> impl FnOnce(&mut ServeArgs) {
+    move |args| {
+        trusting_localhost(args);
+        args.security.signin_client_failures = failures;
+    }
 }
 
 // 3. Hashing waits for a free slot.
@@ -165,14 +172,7 @@ both_backends!(
                 "UNAUTHENTICATED"
             );
         }
-        let locked = gql_from(
-            &app,
-            attacker,
-            None,
-            LOGIN,
-            json!({ "l": "admin", "p": "guess-x" }),
-        )
-        .await;
+        let locked = sign_in_answer_from(&app, attacker, "admin", "guess-x").await;
         assert_eq!(outcome(&locked), "RATE_LIMITED");
         let message = locked["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(
@@ -207,10 +207,7 @@ both_backends!(
 
 both_backends!(
     one_client_is_held_to_its_own_limit_over_all_accounts,
-    settings: |args: &mut ServeArgs| {
-        trusting_localhost(args);
-        args.security.signin_client_failures = 4;
-    },
+    settings: trusting_localhost_with_client_failures(4),
     |app: TestApp| async move {
         let admin = app.admin().await;
         app.partner(&admin, "acme").await;
@@ -221,14 +218,7 @@ both_backends!(
                 "UNAUTHENTICATED"
             );
         }
-        let refused = gql_from(
-            &app,
-            sprayer,
-            None,
-            LOGIN,
-            json!({ "l": "acme", "p": "partner-pass-1" }),
-        )
-        .await;
+        let refused = sign_in_answer_from(&app, sprayer, "acme", "partner-pass-1").await;
         assert_eq!(outcome(&refused), "RATE_LIMITED");
         let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains("from this address"), "{message}");
@@ -268,25 +258,17 @@ both_backends!(
     wrong_current_passwords_count_like_failed_sign_ins,
     settings: |args: &mut ServeArgs| args.security.signin_account_failures = 3,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, acme) = app.partner(&admin, "acme").await;
+        let (_, _, acme) = app.admin_and_partner("acme").await;
+        let from = |current: &str| json!({ "c": current, "n": "Quartz-Lantern-41" });
         for i in 0..3 {
             let code = app
-                .error_code(
-                    Some(&acme),
-                    CHANGE,
-                    json!({ "c": format!("guess-{i}"), "n": "Quartz-Lantern-41" }),
-                )
+                .error_code(Some(&acme), CHANGE, from(&format!("guess-{i}")))
                 .await;
             assert_eq!(code, "BAD_USER_INPUT");
         }
         // Locked now: the right current password is refused, and so is a sign-in.
         let code = app
-            .error_code(
-                Some(&acme),
-                CHANGE,
-                json!({ "c": "partner-pass-1", "n": "Quartz-Lantern-41" }),
-            )
+            .error_code(Some(&acme), CHANGE, from("partner-pass-1"))
             .await;
         assert_eq!(code, "RATE_LIMITED");
         let code = app
@@ -452,17 +434,21 @@ async fn portal_password_change(
         .expect("GET /login");
     remember(&mut cookies, &page);
     let token = csrf(&page.text().await.expect("body"));
-    let signed = http
-        .post(format!("{base}/login"))
-        .header("cookie", header(&cookies))
-        .form(&[
-            ("_csrf", token.as_str()),
-            ("login", login),
-            ("password", current),
-        ])
-        .send()
-        .await
-        .expect("POST /login");
+    // A form posted with the session's cookies.
+    let post = async |path: &str, cookies: String, fields: &[(&str, &str)]| {
+        http.post(format!("{base}{path}"))
+            .header("cookie", cookies)
+            .form(fields)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    };
+    let fields = [
+        ("_csrf", token.as_str()),
+        ("login", login),
+        ("password", current),
+    ];
+    let signed = post("/login", header(&cookies), &fields).await;
     assert_eq!(signed.status().as_u16(), 303);
     remember(&mut cookies, &signed);
     let form = http
@@ -472,18 +458,13 @@ async fn portal_password_change(
         .await
         .expect("GET /password");
     let token = csrf(&form.text().await.expect("body"));
-    let answer = http
-        .post(format!("{base}/password"))
-        .header("cookie", header(&cookies))
-        .form(&[
-            ("_csrf", token.as_str()),
-            ("current", current),
-            ("new", new),
-            ("confirm", new),
-        ])
-        .send()
-        .await
-        .expect("POST /password");
+    let fields = [
+        ("_csrf", token.as_str()),
+        ("current", current),
+        ("new", new),
+        ("confirm", new),
+    ];
+    let answer = post("/password", header(&cookies), &fields).await;
     (answer.status().as_u16(), answer.text().await.expect("body"))
 }
 
@@ -571,10 +552,7 @@ both_backends!(
 
 both_backends!(
     forwarded_for_names_the_client_behind_a_trusted_proxy,
-    settings: |args: &mut ServeArgs| {
-        trusting_localhost(args);
-        args.security.signin_client_failures = 2;
-    },
+    settings: trusting_localhost_with_client_failures(2),
     |app: TestApp| async move {
         let outcomes = failures_from_different_forwarded_addresses(&app).await;
         assert_eq!(

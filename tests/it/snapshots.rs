@@ -2,7 +2,7 @@
 //! one replayed from its events. The check is the balance the aggregate
 //! reports when it refuses a spend (extensions.balance), against the ledger.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, license_input};
 use serde_json::json;
 
 const ASSIGN: &str =
@@ -12,15 +12,14 @@ both_backends!(
     a_snapshot_holds_the_state_of_the_log,
     |app: TestApp| async move {
         let mut app = app;
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
+        let (admin, acme, token) = app.admin_and_partner("acme").await;
         // 130 grants of one credit: the stream passes the snapshot at event 100
         // in the middle of them.
         for i in 0..130 {
             app.grant(&admin, &acme, 1, &format!("INV-{i}")).await;
         }
         let key = app.key(&token, "Server").await;
-        let desktop = |users: i64| json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" } });
+        let desktop = |users: i64| json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", users, "PERMANENT") });
         // The snapshot is written in the background, after the answer.
         let mut snapshots = 0;
         for _ in 0..200 {
@@ -77,10 +76,9 @@ both_backends!(two_servers_share_one_ledger, |app: TestApp| async move {
         dir: tempfile::tempdir().expect("temp dir"),
         args,
     };
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let key = app.key(&token, "Server").await;
-    let desktop = |users: i64| json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": users, "kind": "PERMANENT" } });
+    let desktop = |users: i64| json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", users, "PERMANENT") });
     let other_admin = other.admin().await;
     let other_token = other.login("acme", "partner-pass-1").await;
     for round in 0..3 {

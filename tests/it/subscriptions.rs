@@ -11,13 +11,12 @@ const UPGRADE: &str = "mutation($id: ID!, $c: Int!, $k: String) { upgradeService
 /// A partner with 1000 credits and a 3-channel, 12-month subscription
 /// (144 credits) on a key named "Tailspin HQ"; its token and subscription.
 async fn with_subscription(app: &TestApp) -> (String, Value) {
-    let (_, _, token) = app.funded_partner("acme", 1000).await;
-    let key = app.key(&token, "Tailspin HQ").await;
+    let (token, key) = app.funded_partner_key("acme", 1000, "Tailspin HQ").await;
     let d = app
         .ok(
             Some(&token),
             CREATE,
-            json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 3, "months": 12 } }),
+            json!({ "i": subscription_input(&key, 3, 12) }),
         )
         .await;
     (token, d["createServiceSubscription"].clone())
@@ -72,26 +71,20 @@ both_backends!(
             .await;
         assert_eq!(d["upgradeServiceSubscription"]["channels"], json!(5));
         assert_eq!(app.balance(&token).await, 856 - cost);
+        let to_channels = |channels: i64| json!({ "id": sub["id"], "c": channels });
         for (channels, code) in [
             (4, "BAD_USER_INPUT"),
             (5, "BAD_USER_INPUT"),
             (1001, "BAD_USER_INPUT"),
         ] {
             let got = app
-                .error_code(
-                    Some(&token),
-                    UPGRADE,
-                    json!({ "id": sub["id"], "c": channels }),
-                )
+                .error_code(Some(&token), UPGRADE, to_channels(channels))
                 .await;
             assert_eq!(got, code, "{channels} channels");
         }
         // Another partner's subscription is not found.
-        let admin = app.admin().await;
-        let (_, globex) = app.partner(&admin, "globex").await;
-        let got = app
-            .error_code(Some(&globex), UPGRADE, json!({ "id": sub["id"], "c": 9 }))
-            .await;
+        let (_, _, globex) = app.admin_and_partner("globex").await;
+        let got = app.error_code(Some(&globex), UPGRADE, to_channels(9)).await;
         assert_eq!(got, "NOT_FOUND");
     }
 );
@@ -101,14 +94,10 @@ both_backends!(
     |app: TestApp| async move {
         let (token, _) = with_subscription(&app).await;
         let key = app.key(&token, "Tailspin Lab").await;
-        let s = app
-            .ok(
-                Some(&token),
-                "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id email comment } }",
-                json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 2, "months": 1 } }),
-            )
-            .await["assignSupport"]
-            .clone();
+        let assign =
+            "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id email comment } }";
+        let input = support_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 2, 1);
+        let s = app.ok(Some(&token), assign, json!({ "i": input })).await["assignSupport"].clone();
         assert_eq!(s["email"], Value::Null);
         const EDIT: &str = "mutation($id: ID!, $e: String, $c: String) { editSupport(id: $id, email: $e, comment: $c) { id email comment activationKey { name } } }";
         let d = app

@@ -8,48 +8,29 @@
 //! month, for the same lengths.
 
 use crate::common;
-use crate::common::{Backend, TestApp, column, ids};
+use crate::common::{
+    Backend, TestApp, column, ids, subscription_input, support_input, with_fields,
+};
 use chrono::{Days, Months, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 const SUPPORT_FIELDS: &str = "id users startsOn endOfSupport expired creditsSpent product { code } edition { code } activationKey { id } owner { login } createdAt updatedAt";
-
-fn assign_doc() -> String {
-    format!(
-        "mutation($i: AssignSupportInput!, $k: String) {{ assignSupport(input: $i, idempotencyKey: $k) {{ {SUPPORT_FIELDS} }} }}"
-    )
-}
-
-fn upgrade_doc() -> String {
-    format!(
-        "mutation($id: ID!, $u: Int, $e: ID, $k: String) {{ upgradeSupport(id: $id, users: $u, edition: $e, idempotencyKey: $k) {{ {SUPPORT_FIELDS} }} }}"
-    )
-}
-
-fn extend_doc() -> String {
-    format!(
-        "mutation($id: ID!, $m: Int!, $k: String) {{ extendSupport(id: $id, months: $m, idempotencyKey: $k) {{ {SUPPORT_FIELDS} }} }}"
-    )
-}
-
-fn list_doc() -> String {
-    format!(
-        "query($f: SupportFilter, $o: SupportOrder, $first: Int, $after: String) {{ supports(filter: $f, orderBy: $o, first: $first, after: $after) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ cursor node {{ {SUPPORT_FIELDS} }} }} }} }}"
-    )
-}
-
+const ASSIGN: &str = "mutation($i: AssignSupportInput!, $k: String) { assignSupport(input: $i, idempotencyKey: $k) { FIELDS } }";
+const UPGRADE: &str = "mutation($id: ID!, $u: Int, $e: ID, $k: String) { upgradeSupport(id: $id, users: $u, edition: $e, idempotencyKey: $k) { FIELDS } }";
+const EXTEND: &str = "mutation($id: ID!, $m: Int!, $k: String) { extendSupport(id: $id, months: $m, idempotencyKey: $k) { FIELDS } }";
+const LIST: &str = "query($f: SupportFilter, $o: SupportOrder, $first: Int, $after: String) { supports(filter: $f, orderBy: $o, first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { FIELDS } } } }";
 const SUBSCRIPTION_FIELDS: &str = "id software channels startsOn endsOn email comment creditsSpent activationKey { id } owner { login } createdAt";
+const SUBSCRIBE: &str = "mutation($i: CreateServiceSubscriptionInput!, $k: String) { createServiceSubscription(input: $i, idempotencyKey: $k) { FIELDS } }";
+const SUBSCRIPTIONS: &str = "query($o: ID, $first: Int, $after: String) { serviceSubscriptions(ownerId: $o, first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { FIELDS } } } }";
 
-fn subscribe_doc() -> String {
-    format!(
-        "mutation($i: CreateServiceSubscriptionInput!, $k: String) {{ createServiceSubscription(input: $i, idempotencyKey: $k) {{ {SUBSCRIPTION_FIELDS} }} }}"
-    )
+/// `doc` asking for the fields of a support where it says FIELDS.
+fn support_doc(doc: &str) -> String {
+    with_fields(doc, SUPPORT_FIELDS)
 }
 
-fn subscriptions_doc() -> String {
-    format!(
-        "query($o: ID, $first: Int, $after: String) {{ serviceSubscriptions(ownerId: $o, first: $first, after: $after) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage endCursor }} edges {{ node {{ {SUBSCRIPTION_FIELDS} }} }} }} }}"
-    )
+/// `doc` asking for the fields of a subscription where it says FIELDS.
+fn subscription_doc(doc: &str) -> String {
+    with_fields(doc, SUBSCRIPTION_FIELDS)
 }
 
 const QUOTE: &str = "query($i: QuoteInput!) { quote(input: $i) { cost balance sufficient } }";
@@ -91,20 +72,20 @@ fn prorated(monthly: i64, days: i64) -> i64 {
     (monthly * days * 12 + 364) / 365
 }
 
-fn support_input(key: &Value, product: &str, edition: &str, users: i64, months: i64) -> Value {
-    json!({
-        "activationKeyId": key["id"],
-        "product": product,
-        "edition": edition,
-        "users": users,
-        "months": months,
-    })
-}
-
 async fn assign(app: &TestApp, token: &str, input: Value) -> Value {
-    app.ok(Some(token), &assign_doc(), json!({ "i": input }))
+    app.ok(Some(token), &support_doc(ASSIGN), json!({ "i": input }))
         .await["assignSupport"]
         .clone()
+}
+
+/// The support an upgrade with `vars` answers with.
+async fn upgrade(app: &TestApp, token: &str, vars: Value) -> Value {
+    app.ok(Some(token), &support_doc(UPGRADE), vars).await["upgradeSupport"].clone()
+}
+
+/// The support an extension with `vars` answers with.
+async fn extend(app: &TestApp, token: &str, vars: Value) -> Value {
+    app.ok(Some(token), &support_doc(EXTEND), vars).await["extendSupport"].clone()
 }
 
 async fn quote(app: &TestApp, token: &str, input: Value) -> Value {
@@ -144,8 +125,9 @@ fn ending_today() -> (NaiveDate, u32) {
 both_backends!(
     assign_upgrade_and_extend_support,
     |app: TestApp| async move {
-        let (_, _, token) = app.funded_partner("acme", 1000).await;
-        let key = app.key(&token, "Customer server").await;
+        let (token, key) = app
+            .funded_partner_key("acme", 1000, "Customer server")
+            .await;
         let t = today();
 
         // 5 users × 1 credit × 12 months, from today.
@@ -215,14 +197,12 @@ both_backends!(
             .await,
             json!({ "cost": cost, "balance": 927, "sufficient": true })
         );
-        let up = app
-            .ok(
-                Some(&token),
-                &upgrade_doc(),
-                json!({ "id": id, "u": 10, "e": "MOBILE_WEB" }),
-            )
-            .await["upgradeSupport"]
-            .clone();
+        let up = upgrade(
+            &app,
+            &token,
+            json!({ "id": id, "u": 10, "e": "MOBILE_WEB" }),
+        )
+        .await;
         assert_eq!(up["users"], 10);
         assert_eq!(up["edition"]["code"], "MOBILE_WEB");
         assert_eq!(up["creditsSpent"], 60 + cost);
@@ -240,14 +220,7 @@ both_backends!(
         // 3 users ULTIMATE (3 × 2) − 2 × 2 = 2 a month more.
         let whole = (period_end(later, 3) - later).num_days() + 1;
         let cost = prorated(2, whole);
-        let up = app
-            .ok(
-                Some(&token),
-                &upgrade_doc(),
-                json!({ "id": future["id"], "u": 3 }),
-            )
-            .await["upgradeSupport"]
-            .clone();
+        let up = upgrade(&app, &token, json!({ "id": future["id"], "u": 3 })).await;
         assert_eq!(up["creditsSpent"], 12 + cost);
         balance -= cost;
         assert_eq!(app.balance(&token).await, balance);
@@ -264,10 +237,7 @@ both_backends!(
             .await,
             json!({ "cost": 120, "balance": balance, "sufficient": true })
         );
-        let ext = app
-            .ok(Some(&token), &extend_doc(), json!({ "id": id, "m": 6 }))
-            .await["extendSupport"]
-            .clone();
+        let ext = extend(&app, &token, json!({ "id": id, "m": 6 })).await;
         assert_eq!(ext["startsOn"], day(t));
         assert_eq!(ext["endOfSupport"], day(period_end(t, 18)));
         assert_eq!(ext["expired"], false);
@@ -280,8 +250,7 @@ both_backends!(
         app.assert_history_adds_up(&token).await;
         // And again: 1 + 1 month after 18 ends where 20 would.
         for _ in 0..2 {
-            app.ok(Some(&token), &extend_doc(), json!({ "id": id, "m": 1 }))
-                .await;
+            extend(&app, &token, json!({ "id": id, "m": 1 })).await;
         }
         balance -= 2 * 20;
         let node = app
@@ -307,7 +276,7 @@ both_backends!(support_refusals_change_nothing, |app: TestApp| async move {
     assert_eq!(app.balance(&token).await, 52);
     let t = today();
 
-    let doc = assign_doc();
+    let doc = support_doc(ASSIGN);
     let with = |f: &dyn Fn(&mut Value)| {
         let mut i = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 1);
         f(&mut i);
@@ -384,7 +353,7 @@ both_backends!(support_refusals_change_nothing, |app: TestApp| async move {
     );
 
     let sid = s["id"].clone();
-    let upgrade = upgrade_doc();
+    let upgrade = support_doc(UPGRADE);
     for (vars, code) in [
         (json!({ "id": sid, "u": 1 }), "BAD_USER_INPUT"),
         (json!({ "id": sid, "e": "DESKTOP" }), "BAD_USER_INPUT"),
@@ -400,7 +369,7 @@ both_backends!(support_refusals_change_nothing, |app: TestApp| async move {
     ] {
         refused(&app, &token, &upgrade, vars, code).await;
     }
-    let extend = extend_doc();
+    let extend = support_doc(EXTEND);
     for (vars, code) in [
         (json!({ "id": sid, "m": 2 }), "BAD_USER_INPUT"),
         (json!({ "id": sid, "m": 0 }), "BAD_USER_INPUT"),
@@ -455,7 +424,7 @@ both_backends!(
         refused(
             &app,
             &token,
-            &upgrade_doc(),
+            &support_doc(UPGRADE),
             json!({ "id": "sup_old", "u": 5 }),
             "BAD_USER_INPUT",
         )
@@ -470,34 +439,30 @@ both_backends!(
             json!({ "cost": 12, "balance": balance, "sufficient": true })
         );
         // After expiry the new period starts today, not the day after the old end.
-        let ext = app
-            .ok(
-                Some(&token),
-                &extend_doc(),
-                json!({ "id": "sup_old", "m": 3, "k": "renew-old" }),
-            )
-            .await["extendSupport"]
-            .clone();
+        let ext = extend(
+            &app,
+            &token,
+            json!({ "id": "sup_old", "m": 3, "k": "renew-old" }),
+        )
+        .await;
         assert_eq!(ext["endOfSupport"], day(period_end(t, 3)));
         assert_eq!(ext["expired"], false);
         assert_eq!(ext["creditsSpent"], 4 + 12);
         let balance = balance - 12;
         assert_eq!(app.balance(&token).await, balance);
         // The retry answers the same and spends nothing.
-        let again = app
-            .ok(
-                Some(&token),
-                &extend_doc(),
-                json!({ "id": "sup_old", "m": 3, "k": "renew-old" }),
-            )
-            .await["extendSupport"]
-            .clone();
+        let again = extend(
+            &app,
+            &token,
+            json!({ "id": "sup_old", "m": 3, "k": "renew-old" }),
+        )
+        .await;
         assert_eq!(again["endOfSupport"], ext["endOfSupport"]);
         assert_eq!(app.balance(&token).await, balance);
         refused(
             &app,
             &token,
-            &extend_doc(),
+            &support_doc(EXTEND),
             json!({ "id": "sup_old", "m": 6, "k": "renew-old" }),
             "CONFLICT",
         )
@@ -505,14 +470,7 @@ both_backends!(
         app.assert_history_adds_up(&token).await;
 
         // Ending today: the extension follows on from tomorrow.
-        let ext = app
-            .ok(
-                Some(&token),
-                &extend_doc(),
-                json!({ "id": "sup_edge", "m": 1 }),
-            )
-            .await["extendSupport"]
-            .clone();
+        let ext = extend(&app, &token, json!({ "id": "sup_edge", "m": 1 })).await;
         assert_eq!(
             ext["endOfSupport"],
             day(period_end(edge_start, edge_months + 1))
@@ -520,12 +478,7 @@ both_backends!(
         assert!(ext["endOfSupport"].as_str().unwrap() > day(t).as_str());
         assert_eq!(app.balance(&token).await, balance - 1);
         // Now running again, it may be upgraded.
-        app.ok(
-            Some(&token),
-            &upgrade_doc(),
-            json!({ "id": "sup_old", "u": 5 }),
-        )
-        .await;
+        upgrade(&app, &token, json!({ "id": "sup_old", "u": 5 })).await;
         app.assert_history_adds_up(&token).await;
     }
 );
@@ -557,7 +510,7 @@ impl Seven {
         let data = app
             .ok(
                 Some(&self.token),
-                &list_doc(),
+                &support_doc(LIST),
                 json!({ "f": filter, "o": order }),
             )
             .await;
@@ -568,8 +521,7 @@ impl Seven {
 }
 
 async fn seven_supports(app: &TestApp) -> Seven {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let (_, other) = app.partner(&admin, "globex").await;
     app.grant(&admin, &acme, 2000, "INV-1").await;
     let key = app.key(&token, "Server").await;
@@ -713,7 +665,7 @@ both_backends!(
         assert_eq!(
             app.error_code(
                 Some(&seven.token),
-                &list_doc(),
+                &support_doc(LIST),
                 json!({ "f": { "endOfSupport": { "from": day(t), "to": day(t - Days::new(1)) } } })
             )
             .await,
@@ -756,7 +708,7 @@ both_backends!(
                 .await,
             Vec::<String>::new()
         );
-        let listed = app.query(&seven.token, &list_doc()).await;
+        let listed = app.query(&seven.token, &support_doc(LIST)).await;
         assert_eq!(
             column(&listed["supports"], "expired"),
             [true, true, false, false, false, false, false]
@@ -811,7 +763,7 @@ both_backends!(
     |app: TestApp| async move {
         let seven = seven_supports(&app).await;
         let r = seven.ids()[6];
-        let list = list_doc();
+        let list = support_doc(LIST);
         // The reseller sees its own; another partner nothing.
         let data = app.query(&seven.reseller_token, &list).await;
         assert_eq!(ids(&data["supports"]), vec![r]);
@@ -839,7 +791,7 @@ both_backends!(
     |app: TestApp| async move {
         let seven = seven_supports(&app).await;
         let [a, b, c, d, e, f, r] = seven.ids();
-        let (token, list) = (&seven.token, list_doc());
+        let (token, list) = (&seven.token, support_doc(LIST));
         // Pages of two in each order, through the ties, give the whole list.
         for (order, whole) in [
             ("END_OF_SUPPORT_ASC", vec![b, a, d, e, f, r, c]),
@@ -896,10 +848,9 @@ both_backends!(
 );
 
 both_backends!(idempotent_support_operations, |app: TestApp| async move {
-    let (_, _, token) = app.funded_partner("acme", 1000).await;
-    let key = app.key(&token, "Server").await;
+    let (token, key) = app.funded_partner_key("acme", 1000, "Server").await;
     let input = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 2, 6);
-    let doc = assign_doc();
+    let doc = support_doc(ASSIGN);
     let first = app
         .ok(Some(&token), &doc, json!({ "i": input, "k": "sup-1" }))
         .await["assignSupport"]
@@ -922,31 +873,31 @@ both_backends!(idempotent_support_operations, |app: TestApp| async move {
     .await;
 
     let up = json!({ "id": first["id"], "u": 4, "k": "sup-up" });
-    let one = app.ok(Some(&token), &upgrade_doc(), up.clone()).await["upgradeSupport"].clone();
+    let one = upgrade(&app, &token, up.clone()).await;
     let balance = app.balance(&token).await;
-    let two = app.ok(Some(&token), &upgrade_doc(), up).await["upgradeSupport"].clone();
+    let two = upgrade(&app, &token, up).await;
     assert_eq!(one["creditsSpent"], two["creditsSpent"]);
     assert_eq!(two["users"], 4);
     assert_eq!(app.balance(&token).await, balance);
     refused(
         &app,
         &token,
-        &upgrade_doc(),
+        &support_doc(UPGRADE),
         json!({ "id": first["id"], "u": 5, "k": "sup-up" }),
         "CONFLICT",
     )
     .await;
 
     let ext = json!({ "id": first["id"], "m": 3, "k": "sup-ext" });
-    let one = app.ok(Some(&token), &extend_doc(), ext.clone()).await["extendSupport"].clone();
+    let one = extend(&app, &token, ext.clone()).await;
     let balance = app.balance(&token).await;
-    let two = app.ok(Some(&token), &extend_doc(), ext).await["extendSupport"].clone();
+    let two = extend(&app, &token, ext).await;
     assert_eq!(one["endOfSupport"], two["endOfSupport"]);
     assert_eq!(app.balance(&token).await, balance);
     refused(
         &app,
         &token,
-        &extend_doc(),
+        &support_doc(EXTEND),
         json!({ "id": first["id"], "m": 1, "k": "sup-ext" }),
         "CONFLICT",
     )
@@ -954,25 +905,15 @@ both_backends!(idempotent_support_operations, |app: TestApp| async move {
     app.assert_history_adds_up(&token).await;
 });
 
-fn subscription_input(key: &Value, channels: i64, months: i64) -> Value {
-    json!({
-        "activationKeyId": key["id"],
-        "software": "REMOTE_SUPPORT",
-        "channels": channels,
-        "months": months,
-    })
-}
-
 both_backends!(remote_support_subscriptions, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (acme, token) = app.partner(&admin, "acme").await;
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
     let (globex, other) = app.partner(&admin, "globex").await;
     app.grant(&admin, &acme, 5000, "INV-1").await;
     app.grant(&admin, &globex, 100, "INV-G").await;
     let key = app.key(&token, "Helpdesk").await;
     let their_key = app.key(&other, "Globex").await;
     let t = today();
-    let doc = subscribe_doc();
+    let doc = subscription_doc(SUBSCRIBE);
 
     // 5 channels × 4 credits × 12 months.
     let mut input = subscription_input(&key, 5, 12);
@@ -1094,7 +1035,7 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
     // The list: newest first, in pages; a reseller without Remote Support
     // cannot sell it.
     made.reverse();
-    let list = subscriptions_doc();
+    let list = subscription_doc(SUBSCRIPTIONS);
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -1169,22 +1110,22 @@ both_backends!(remote_support_subscriptions, |app: TestApp| async move {
 both_backends!(
     a_malformed_date_is_bad_user_input,
     |app: TestApp| async move {
-        let (_, _, token) = app.funded_partner("acme", 100).await;
-        let key = app.key(&token, "Server").await;
+        let (token, key) = app.funded_partner_key("acme", 100, "Server").await;
         for bad in ["2026-02-30", "tomorrow", "2026-1-5"] {
             let mut input = support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 1);
             input["startsOn"] = json!(bad);
             refused(
                 &app,
                 &token,
-                &assign_doc(),
+                &support_doc(ASSIGN),
                 json!({ "i": input }),
                 "BAD_USER_INPUT",
             )
             .await;
             let filter = json!({ "f": { "endOfSupport": { "from": bad } } });
             assert_eq!(
-                app.error_code(Some(&token), &list_doc(), filter).await,
+                app.error_code(Some(&token), &support_doc(LIST), filter)
+                    .await,
                 "BAD_USER_INPUT",
                 "{bad}"
             );

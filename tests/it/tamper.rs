@@ -84,10 +84,8 @@ both_backends!(
         edit_event_payload(&app, position, "INV-1", "INV-9").await;
         let (ok, out) = cli(&app, &["verify"]);
         assert!(!ok, "{out}");
-        assert!(
-            out.contains(&format!("breaks at position {position}:")),
-            "{out}"
-        );
+        let breaks = format!("breaks at position {position}:");
+        assert!(out.contains(&breaks), "{out}");
     }
 );
 

@@ -10,125 +10,47 @@ const LIST: &str =
 
 /// One document per mutation of the API, arguments well-formed, so a refusal
 /// can only come from who is asking.
-pub const EVERY_MUTATION: &[(&str, &str)] = &[
-    (
-        "editSupport",
-        r#"mutation { editSupport(id: "sup_x", comment: "c") { id } }"#,
-    ),
-    (
-        "extendServiceSubscription",
-        r#"mutation { extendServiceSubscription(id: "sub_x", months: 1) { id } }"#,
-    ),
-    (
-        "upgradeServiceSubscription",
-        r#"mutation { upgradeServiceSubscription(id: "sub_x", channels: 2) { id } }"#,
-    ),
-    (
-        "createWebhook",
-        r#"mutation { createWebhook(input: { url: "https://example.com/h", eventTypes: [LICENSE_ASSIGNED] }) { secret } }"#,
-    ),
-    (
-        "setWebhookEnabled",
-        r#"mutation { setWebhookEnabled(id: "whk_x", enabled: false) { id } }"#,
-    ),
-    (
-        "deleteWebhook",
-        r#"mutation { deleteWebhook(id: "whk_x") }"#,
-    ),
-    (
-        "redeliverWebhook",
-        r#"mutation { redeliverWebhook(deliveryId: "dlv_x") { id } }"#,
-    ),
-    (
-        "login",
-        r#"mutation { login(login: "x", password: "y") { token } }"#,
-    ),
-    ("logout", "mutation { logout }"),
-    (
-        "changePassword",
-        r#"mutation { changePassword(current: "a", new: "b") }"#,
-    ),
-    (
-        "createPartner",
-        r#"mutation { createPartner(input: { login: "zz", email: "zz@example.com", name: "zz" }) { id } }"#,
-    ),
-    (
-        "grantCredits",
-        r#"mutation { grantCredits(partnerId: "acc_x", amount: 5, reference: "r") { id } }"#,
-    ),
-    (
-        "createActivationKey",
-        r#"mutation { createActivationKey(name: "k") { id } }"#,
-    ),
-    (
-        "assignLicense",
-        r#"mutation { assignLicense(input: { activationKeyId: "key_x", product: "p", edition: "e", users: 1, kind: PERMANENT }) { id } }"#,
-    ),
-    (
-        "upgradeLicense",
-        r#"mutation { upgradeLicense(id: "lic_x", users: 2) { id } }"#,
-    ),
-    (
-        "editLicense",
-        r#"mutation { editLicense(id: "lic_x", comment: "c") { id } }"#,
-    ),
-    (
-        "deleteLicense",
-        r#"mutation { deleteLicense(id: "lic_x") { id } }"#,
-    ),
-    (
-        "assignSupport",
-        r#"mutation { assignSupport(input: { activationKeyId: "key_x", product: "p", edition: "e", users: 1, months: 12 }) { id } }"#,
-    ),
-    (
-        "upgradeSupport",
-        r#"mutation { upgradeSupport(id: "sup_x", users: 2) { id } }"#,
-    ),
-    (
-        "extendSupport",
-        r#"mutation { extendSupport(id: "sup_x", months: 12) { id } }"#,
-    ),
-    (
-        "createServiceSubscription",
-        r#"mutation { createServiceSubscription(input: { activationKeyId: "key_x", software: REMOTE_SUPPORT, channels: 1, months: 12 }) { id } }"#,
-    ),
-    (
-        "createReseller",
-        r#"mutation { createReseller(input: { login: "rr", email: "rr@example.com", name: "rr", products: [] }) { reseller { id } } }"#,
-    ),
-    (
-        "editReseller",
-        r#"mutation { editReseller(id: "acc_x", input: { name: "n" }) { id } }"#,
-    ),
-    (
-        "giveCredits",
-        r#"mutation { giveCredits(resellerId: "acc_x", amount: 1) { id } }"#,
-    ),
-    (
-        "activateKey",
-        r#"mutation { activateKey(key: "AAAA-AAAA-AAAA-AAAA", deviceFingerprint: "f") { payload } }"#,
-    ),
-    (
-        "refreshKey",
-        r#"mutation { refreshKey(key: "AAAA-AAAA-AAAA-AAAA", deviceFingerprint: "f") { payload } }"#,
-    ),
-    (
-        "deactivateKey",
-        r#"mutation { deactivateKey(key: "AAAA-AAAA-AAAA-AAAA", deviceFingerprint: "f") }"#,
-    ),
-    (
-        "createApiToken",
-        r#"mutation { createApiToken(input: { name: "t", scope: READ }) { secret } }"#,
-    ),
-    (
-        "revokeApiToken",
-        r#"mutation { revokeApiToken(id: "tok_x") { id } }"#,
-    ),
-    (
-        "createAuditor",
-        r#"mutation { createAuditor(input: { login: "aa", email: "aa@example.com", name: "aa" }) { id } }"#,
-    ),
+pub const EVERY_MUTATION: &[&str] = &[
+    r#"mutation { editSupport(id: "sup_x", comment: "c") { id } }"#,
+    r#"mutation { extendServiceSubscription(id: "sub_x", months: 1) { id } }"#,
+    r#"mutation { upgradeServiceSubscription(id: "sub_x", channels: 2) { id } }"#,
+    r#"mutation { createWebhook(input: { url: "https://example.com/h", eventTypes: [LICENSE_ASSIGNED] }) { secret } }"#,
+    r#"mutation { setWebhookEnabled(id: "whk_x", enabled: false) { id } }"#,
+    r#"mutation { deleteWebhook(id: "whk_x") }"#,
+    r#"mutation { redeliverWebhook(deliveryId: "dlv_x") { id } }"#,
+    r#"mutation { login(login: "x", password: "y") { token } }"#,
+    "mutation { logout }",
+    r#"mutation { changePassword(current: "a", new: "b") }"#,
+    r#"mutation { createPartner(input: { login: "zz", email: "zz@example.com", name: "zz" }) { id } }"#,
+    r#"mutation { grantCredits(partnerId: "acc_x", amount: 5, reference: "r") { id } }"#,
+    r#"mutation { createActivationKey(name: "k") { id } }"#,
+    r#"mutation { assignLicense(input: { activationKeyId: "key_x", product: "p", edition: "e", users: 1, kind: PERMANENT }) { id } }"#,
+    r#"mutation { upgradeLicense(id: "lic_x", users: 2) { id } }"#,
+    r#"mutation { editLicense(id: "lic_x", comment: "c") { id } }"#,
+    r#"mutation { deleteLicense(id: "lic_x") { id } }"#,
+    r#"mutation { assignSupport(input: { activationKeyId: "key_x", product: "p", edition: "e", users: 1, months: 12 }) { id } }"#,
+    r#"mutation { upgradeSupport(id: "sup_x", users: 2) { id } }"#,
+    r#"mutation { extendSupport(id: "sup_x", months: 12) { id } }"#,
+    r#"mutation { createServiceSubscription(input: { activationKeyId: "key_x", software: REMOTE_SUPPORT, channels: 1, months: 12 }) { id } }"#,
+    r#"mutation { createReseller(input: { login: "rr", email: "rr@example.com", name: "rr", products: [] }) { reseller { id } } }"#,
+    r#"mutation { editReseller(id: "acc_x", input: { name: "n" }) { id } }"#,
+    r#"mutation { giveCredits(resellerId: "acc_x", amount: 1) { id } }"#,
+    r#"mutation { activateKey(key: "AAAA-AAAA-AAAA-AAAA", deviceFingerprint: "f") { payload } }"#,
+    r#"mutation { refreshKey(key: "AAAA-AAAA-AAAA-AAAA", deviceFingerprint: "f") { payload } }"#,
+    r#"mutation { deactivateKey(key: "AAAA-AAAA-AAAA-AAAA", deviceFingerprint: "f") }"#,
+    r#"mutation { createApiToken(input: { name: "t", scope: READ }) { secret } }"#,
+    r#"mutation { revokeApiToken(id: "tok_x") { id } }"#,
+    r#"mutation { createAuditor(input: { login: "aa", email: "aa@example.com", name: "aa" }) { id } }"#,
 ];
+
+/// Each document of EVERY_MUTATION with the mutation it sends, the name the
+/// schema lists it under.
+pub fn every_mutation() -> impl Iterator<Item = (&'static str, &'static str)> {
+    EVERY_MUTATION.iter().map(|doc| {
+        let field = doc.strip_prefix("mutation { ").expect("a mutation");
+        (field.split(['(', ' ']).next().expect("a name"), *doc)
+    })
+}
 
 /// The mutations the server serves; the list above must name each one.
 pub async fn served_mutations(app: &TestApp, token: &str) -> Vec<String> {
@@ -166,8 +88,7 @@ pub async fn create_token(
 both_backends!(
     read_token_reads_and_is_refused_every_mutation,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "acme").await;
+        let (_, partner_id, partner) = app.admin_and_partner("acme").await;
         let (secret, token) = create_token(&app, &partner, "Dashboard", "READ").await;
         assert!(secret.starts_with("lpt_"), "{secret}");
         assert_eq!(token["prefix"].as_str(), Some(&secret[..8]));
@@ -194,11 +115,11 @@ both_backends!(
         let served = served_mutations(&app, &secret).await;
         for name in &served {
             assert!(
-                EVERY_MUTATION.iter().any(|(n, _)| n == name),
+                every_mutation().any(|(n, _)| n == name),
                 "mutation {name} is not in EVERY_MUTATION: add it so its refusal is tested"
             );
         }
-        for (name, doc) in EVERY_MUTATION {
+        for (name, doc) in every_mutation() {
             if !served.iter().any(|s| s == name) {
                 continue;
             }
@@ -222,8 +143,7 @@ both_backends!(
 both_backends!(
     write_token_acts_but_manages_no_credentials,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (admin, _, partner) = app.admin_and_partner("acme").await;
         let (_, _) = create_token(&app, &partner, "First", "READ").await;
         let (secret, _) = create_token(&app, &partner, "CI", "WRITE").await;
         app.key(&secret, "Build server").await;
@@ -253,23 +173,18 @@ both_backends!(
         let theirs = app.query(&other, LIST).await;
         assert_eq!(theirs["apiTokens"]["totalCount"], 0);
         let id = list["apiTokens"]["edges"][0]["node"]["id"].clone();
-        assert_eq!(
-            app.error_code(
-                Some(&other),
-                "mutation($id: ID!) { revokeApiToken(id: $id) { id } }",
-                json!({ "id": id })
-            )
-            .await,
-            "NOT_FOUND"
-        );
+        let revoke = "mutation($id: ID!) { revokeApiToken(id: $id) { id } }";
+        let code = app
+            .error_code(Some(&other), revoke, json!({ "id": id }))
+            .await;
+        assert_eq!(code, "NOT_FOUND");
     }
 );
 
 both_backends!(
     revoked_and_expired_tokens_stop_at_once,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (_, _, partner) = app.admin_and_partner("acme").await;
         let (secret, token) = create_token(&app, &partner, "Script", "WRITE").await;
         app.query(&secret, "{ me { id } }").await;
         let revoked = app
@@ -324,8 +239,7 @@ both_backends!(
 );
 
 both_backends!(the_portal_takes_no_token, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "acme").await;
+    let (_, _, partner) = app.admin_and_partner("acme").await;
     let (secret, _) = create_token(&app, &partner, "Dashboard", "WRITE").await;
     let base = app.url.trim_end_matches("/graphql").to_string();
     let client = reqwest::Client::builder()
@@ -366,8 +280,7 @@ async fn each_token_has_a_rate_limit() {
     let mut args = serve_args(url, dir.path());
     args.integrations.api_token_rate_limit = 3;
     let app = TestApp::spawn_with(args, dir).await;
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "acme").await;
+    let (_, _, partner) = app.admin_and_partner("acme").await;
     let (secret, _) = create_token(&app, &partner, "Busy", "READ").await;
     let (other, _) = create_token(&app, &partner, "Quiet", "READ").await;
     for _ in 0..3 {

@@ -95,6 +95,15 @@ impl Visitor {
         self.send(request).await
     }
 
+    /// Posts `fields` to `path` with the form token of `page`, the page the
+    /// form is on.
+    async fn submit(&mut self, path: &str, page: &str, fields: &[(&str, &str)]) -> Answer {
+        let token = csrf(page);
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(path, &all).await
+    }
+
     /// Signs in through the two steps; returns the answer to the second.
     async fn sign_in(&mut self, login: &str, password: &str) -> Answer {
         let page = self.get("/login").await;
@@ -136,8 +145,7 @@ fn cookie_named<'a>(answer: &'a Answer, name: &str) -> &'a str {
 both_backends!(
     sign_in_in_two_steps_reveals_nothing,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, _) = app.partner(&admin, "acme").await;
+        let (_, _, _) = app.admin_and_partner("acme").await;
         let mut v = Visitor::new(&app);
         let page = v.get("/").await;
         assert_eq!(page.status, 303);
@@ -246,8 +254,7 @@ async fn cookies_are_secure_behind_https() {
 both_backends!(
     forms_without_the_session_token_are_refused,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (_, _, partner) = app.admin_and_partner("acme").await;
         let mut v = Visitor::new(&app);
         assert_eq!(v.sign_in("acme", "partner-pass-1").await.status, 303);
         let form = v.page("/keys/new").await;
@@ -424,7 +431,7 @@ async fn key_with_license(
     let mut input = license_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, "PERMANENT");
     input["comment"] = json!(comment);
     let license = app.license_id(token, input).await;
-    let support = json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "months": 1 } });
+    let support = json!({ "i": support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 1) });
     app.ok(
         Some(token),
         "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id } }",
@@ -437,8 +444,7 @@ async fn key_with_license(
 both_backends!(
     a_resellers_pages_show_only_its_rows,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, acme_token) = app.partner(&admin, "acme").await;
+        let (admin, acme, acme_token) = app.admin_and_partner("acme").await;
         let (globex, globex_token) = app.partner(&admin, "globex").await;
         app.grant(&admin, &acme, 1000, "INV-A").await;
         app.grant(&admin, &globex, 1000, "INV-G").await;
@@ -533,8 +539,7 @@ both_backends!(
 both_backends!(
     a_partner_acts_on_its_resellers_rows,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, acme_token) = app.partner(&admin, "acme").await;
+        let (admin, acme, acme_token) = app.admin_and_partner("acme").await;
         app.grant(&admin, &acme, 1000, "INV-A").await;
         let (resa, resa_token) = app
             .reseller(&acme_token, "resa", &["REMOTE_ACCESS"], 100)
@@ -622,10 +627,7 @@ both_backends!(
         let ask = p.page(&format!("/licenses/{license}/delete")).await;
         assert!(ask.contains("will be refunded to resa"), "{ask}");
         let done = p
-            .post(
-                &format!("/licenses/{license}/delete"),
-                &[("_csrf", &csrf(&ask))],
-            )
+            .submit(&format!("/licenses/{license}/delete"), &ask, &[])
             .await;
         assert_eq!(done.status, 303, "{}", done.body);
         let after = p.page("/licenses?status=DELETED").await;
@@ -743,8 +745,7 @@ fn listed_keys(body: &str) -> Vec<&str> {
 }
 
 both_backends!(pages_go_forward_and_back, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (_, _, token) = app.admin_and_partner("acme").await;
     for i in 0..60 {
         app.key(&token, &format!("customer-{i:02}")).await;
     }
@@ -776,8 +777,7 @@ both_backends!(pages_go_forward_and_back, |app: TestApp| async move {
 both_backends!(
     a_key_link_opens_that_key_or_says_why_not,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, acme) = app.partner(&admin, "acme").await;
+        let (admin, _, acme) = app.admin_and_partner("acme").await;
         let (_, globex) = app.partner(&admin, "globex").await;
         let oldest = app.key(&acme, "oldest-customer").await;
         for i in 0..3 {
@@ -824,8 +824,7 @@ both_backends!(
 both_backends!(
     a_review_is_confirmed_once_and_only_as_reviewed,
     |app: TestApp| async move {
-        let (_, _, token) = app.funded_partner("acme", 1000).await;
-        let key = app.key(&token, "customer").await;
+        let (token, key) = app.funded_partner_key("acme", 1000, "customer").await;
         let mut v = Visitor::new(&app);
         v.sign_in("acme", "partner-pass-1").await;
         let path = format!(
@@ -952,10 +951,7 @@ both_backends!(
         );
         assert!(refused.contains("Back to the licenses"), "{refused}");
         let off = v
-            .post(
-                &format!("/licenses/{license}/deactivate"),
-                &[("_csrf", &csrf(&refused))],
-            )
+            .submit(&format!("/licenses/{license}/deactivate"), &refused, &[])
             .await;
         assert_eq!(off.status, 303, "{}", off.body);
         let ask = v.page(&format!("/licenses/{license}/delete")).await;
@@ -965,13 +961,10 @@ both_backends!(
         let (resa, _) = app.reseller(&token, "resa", &["REMOTE_ACCESS"], 1).await;
         let give = review_less(&mut v, &format!("/resellers/{resa}/credits")).await;
         let answer = v
-            .post(
+            .submit(
                 &format!("/resellers/{resa}/credits"),
-                &[
-                    ("_csrf", &csrf(&give)),
-                    ("_idem", "web_give_1"),
-                    ("amount", "999999"),
-                ],
+                &give,
+                &[("_idem", "web_give_1"), ("amount", "999999")],
             )
             .await;
         assert!(
@@ -985,10 +978,10 @@ both_backends!(
         a.sign_in("admin", ADMIN_PASSWORD).await;
         let grant = a.page(&format!("/admin/partners/{acme}/grant")).await;
         let again = a
-            .post(
+            .submit(
                 &format!("/admin/partners/{acme}/grant"),
+                &grant,
                 &[
-                    ("_csrf", &csrf(&grant)),
                     ("_idem", "web_g2"),
                     ("amount", "100"),
                     ("reference", "INV-1"),
@@ -1024,8 +1017,7 @@ async fn review_less(v: &mut Visitor, path: &str) -> String {
 }
 
 both_backends!(random_keys_avoid_look_alikes, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, token) = app.partner(&admin, "acme").await;
+    let (_, _, token) = app.admin_and_partner("acme").await;
     for i in 0..40 {
         let key = app.key(&token, &format!("k{i}")).await;
         let text = key["key"].as_str().expect("key");
@@ -1045,7 +1037,7 @@ async fn two_tailspin_supports(app: &TestApp, token: &str) -> (String, String, S
             .ok(
                 Some(token),
                 "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id } }",
-                json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "ENTERPRISE", "users": 10, "months": 1 } }),
+                json!({ "i": support_input(&key, "REMOTE_ACCESS", "ENTERPRISE", 10, 1) }),
             )
             .await;
         last = d["assignSupport"]["id"].as_str().expect("id").to_string();
@@ -1053,7 +1045,7 @@ async fn two_tailspin_supports(app: &TestApp, token: &str) -> (String, String, S
             app.ok(
                 Some(token),
                 "mutation($i: CreateServiceSubscriptionInput!) { createServiceSubscription(input: $i) { id } }",
-                json!({ "i": { "activationKeyId": key["id"], "software": "REMOTE_SUPPORT", "channels": 2, "months": 1 } }),
+                json!({ "i": subscription_input(&key, 2, 1) }),
             )
             .await;
         }
@@ -1080,13 +1072,10 @@ both_backends!(
             "{edit}"
         );
         let saved = v
-            .post(
+            .submit(
                 &format!("/support/{lab_support}/edit"),
-                &[
-                    ("_csrf", &csrf(&edit)),
-                    ("email", "it@lab.example"),
-                    ("comment", "2nd floor"),
-                ],
+                &edit,
+                &[("email", "it@lab.example"), ("comment", "2nd floor")],
             )
             .await;
         assert_eq!(
@@ -1103,9 +1092,10 @@ both_backends!(
         // A malformed email is refused in words, and the form keeps it.
         let edit = v.page(&format!("/support/{lab_support}/edit")).await;
         let refused = v
-            .post(
+            .submit(
                 &format!("/support/{lab_support}/edit"),
-                &[("_csrf", &csrf(&edit)), ("email", "it@"), ("comment", "")],
+                &edit,
+                &[("email", "it@"), ("comment", "")],
             )
             .await;
         assert_eq!(refused.status, 422, "{}", refused.body);
@@ -1184,8 +1174,7 @@ both_backends!(
 both_backends!(
     the_credit_history_says_what_each_entry_was_for,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (acme, token) = app.partner(&admin, "acme").await;
+        let (admin, acme, token) = app.admin_and_partner("acme").await;
         app.grant(&admin, &acme, 1000, "INV-2026-7").await;
         let key = app.key(&token, "Tailspin HQ").await;
         let code = key["key"].as_str().expect("key").to_string();

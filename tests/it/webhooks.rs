@@ -2,7 +2,7 @@
 //! local receiver (an axum server on port 0), signed as Standard Webhooks
 //! says, retried, kept across a restart, and the daily support reminders.
 
-use crate::common::{Backend, TestApp, license_input, nodes, wait_for_email};
+use crate::common::{Backend, TestApp, license_input, nodes, support_input, wait_for_email};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Days, NaiveDate};
@@ -61,7 +61,22 @@ fn verifies(secret: &str, r: &Received) -> bool {
 }
 
 const CREATE: &str = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret webhook { id url description eventTypes enabled owner { login } createdAt } } }";
+const DELETE: &str = "mutation($id: ID!) { deleteWebhook(id: $id) }";
 const DELIVERIES: &str = "query($w: ID!) { webhookDeliveries(webhookId: $w, first: 100) { totalCount edges { node { id messageId eventType status attempts lastResponseCode lastAttemptAt nextAttemptAt } } } }";
+
+/// A partner `login` with an endpoint for ACTIVATION_KEY_CREATED at a new
+/// receiver that fails its first `failures` deliveries; returns (the
+/// partner's token, the receiver, the endpoint's id, its secret).
+async fn partner_hearing_of_keys(
+    app: &TestApp,
+    login: &str,
+    failures: usize,
+) -> (String, Receiver, String, String) {
+    let (_, _, partner) = app.admin_and_partner(login).await;
+    let rx = Receiver::start(failures, Duration::ZERO).await;
+    let (hook, secret) = create(app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+    (partner, rx, hook, secret)
+}
 
 /// Registers an endpoint; returns (id, secret).
 async fn create(app: &TestApp, token: &str, url: &str, types: &[&str]) -> (String, String) {
@@ -115,8 +130,7 @@ both_backends!(
     deliveries_are_signed_and_listed,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (partner_id, partner) = app.partner(&admin, "hookp").await;
+        let (admin, partner_id, partner) = app.admin_and_partner("hookp").await;
         let rx = Receiver::start(0, Duration::ZERO).await;
         let (hook, secret) = create(
             &app,
@@ -176,13 +190,8 @@ both_backends!(
 
         // Redelivery sends the same message again.
         let id = done[0]["id"].as_str().expect("delivery id");
-        let again = app
-            .ok(
-                Some(&partner),
-                "mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { id status } }",
-                json!({ "d": id }),
-            )
-            .await;
+        let redeliver = "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id status } }";
+        let again = app.ok_for_id(&partner, redeliver, id).await;
         assert_eq!(again["redeliverWebhook"]["id"], id);
         let got = rx.wait("the redelivery", |r| r.len() >= 3).await;
         assert_eq!(got[2].id, got[1].id);
@@ -198,23 +207,16 @@ both_backends!(
             .await;
         assert_eq!(code, "NOT_FOUND");
         let code = app
-            .error_code(
-                Some(&other),
-                "mutation($id: ID!) { deleteWebhook(id: $id) }",
-                json!({ "id": hook }),
-            )
+            .error_code(Some(&other), DELETE, json!({ "id": hook }))
             .await;
         assert_eq!(code, "NOT_FOUND");
-        let deleted = app
-            .ok_for_id(&partner, "mutation($id: ID!) { deleteWebhook(id: $id) }", &hook)
-            .await;
+        let deleted = app.ok_for_id(&partner, DELETE, &hook).await;
         assert_eq!(deleted["deleteWebhook"], true);
     }
 );
 
 both_backends!(endpoints_are_checked,settings: fast_webhooks, |app: TestApp| async move {
-    let admin = app.admin().await;
-    let (_, partner) = app.partner(&admin, "boundp").await;
+    let (_, _, partner) = app.admin_and_partner("boundp").await;
     let refused = |url: String, description: Option<String>, types: Vec<&'static str>| {
         let app = &app;
         let partner = partner.clone();
@@ -292,10 +294,7 @@ both_backends!(
     a_failing_receiver_gets_the_event_on_the_third_try,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "retryp").await;
-        let rx = Receiver::start(2, Duration::ZERO).await;
-        let (hook, secret) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let (partner, rx, hook, secret) = partner_hearing_of_keys(&app, "retryp", 2).await;
         app.key(&partner, "retried").await;
         let got = rx.wait("three attempts", |r| r.len() >= 3).await;
         assert!(
@@ -321,8 +320,7 @@ both_backends!(
     an_endpoint_hears_only_of_what_happened_after_it_was_made_even_across_a_restart,
     settings: fast_webhooks,
     |mut app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "laterp").await;
+        let (_, _, partner) = app.admin_and_partner("laterp").await;
         app.key(&partner, "before any endpoint").await;
         app.key(&partner, "still before").await;
         let rx = Receiver::start(0, Duration::ZERO).await;
@@ -352,8 +350,7 @@ both_backends!(
     a_restart_during_delivery_loses_no_event,
     settings: fast_webhooks,
     |mut app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "restartp").await;
+        let (_, _, partner) = app.admin_and_partner("restartp").await;
         let rx = Receiver::start(0, Duration::from_millis(30)).await;
         create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
         const KEYS: usize = 25;
@@ -386,10 +383,7 @@ both_backends!(
     an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "downp").await;
-        let rx = Receiver::start(usize::MAX, Duration::ZERO).await;
-        let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let (partner, rx, hook, _) = partner_hearing_of_keys(&app, "downp", usize::MAX).await;
         const ENABLED: &str = "{ webhooks { edges { node { id enabled } } } }";
         let enabled = |d: Value| d["webhooks"]["edges"][0]["node"]["enabled"].clone();
         app.key(&partner, "first").await;
@@ -438,10 +432,7 @@ both_backends!(
     a_disabled_endpoint_gets_nothing,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "pausep").await;
-        let rx = Receiver::start(0, Duration::ZERO).await;
-        let (hook, _) = create(&app, &partner, &rx.url, &["ACTIVATION_KEY_CREATED"]).await;
+        let (partner, rx, hook, _) = partner_hearing_of_keys(&app, "pausep", 0).await;
         let paused = app
             .ok_for_id(&partner, "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }", &hook)
             .await;
@@ -463,8 +454,7 @@ both_backends!(
     a_resellers_events_reach_its_partner_only,
     settings: fast_webhooks,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner_a) = app.partner(&admin, "parta").await;
+        let (admin, _, partner_a) = app.admin_and_partner("parta").await;
         let (_, partner_b) = app.partner(&admin, "partb").await;
         let rx_a = Receiver::start(0, Duration::ZERO).await;
         let rx_b = Receiver::start(0, Duration::ZERO).await;
@@ -494,8 +484,7 @@ both_backends!(
 );
 
 both_backends!(support_reminders_fire_once,settings: fast_webhooks, |mut app: TestApp| async move {
-    let admin = app.admin().await;
-    let (partner_id, partner) = app.partner(&admin, "remindp").await;
+    let (admin, partner_id, partner) = app.admin_and_partner("remindp").await;
     app.grant(&admin, &partner_id, 1000, "PO-R").await;
     let rx = Receiver::start(0, Duration::ZERO).await;
     create(
@@ -518,7 +507,7 @@ both_backends!(support_reminders_fire_once,settings: fast_webhooks, |mut app: Te
         .ok(
             Some(&partner),
             "mutation($i: AssignSupportInput!) { assignSupport(input: $i) { id endOfSupport } }",
-            json!({ "i": { "activationKeyId": key["id"], "product": "REMOTE_ACCESS", "edition": "DESKTOP", "users": 1, "months": 3 } }),
+            json!({ "i": support_input(&key, "REMOTE_ACCESS", "DESKTOP", 1, 3) }),
         )
         .await;
     let eos: NaiveDate = support["assignSupport"]["endOfSupport"]

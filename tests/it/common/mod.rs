@@ -19,7 +19,7 @@ pub mod signatures;
 pub use binary::{Run, cli, run, run_bare};
 pub use connections::{column, ids, nodes};
 pub use past_events::{append_past_event, edit_event_payload, insert_event, support_assigned};
-pub use sales::{license_input, trial_input};
+pub use sales::{license_input, subscription_input, support_input, trial_input};
 pub use signatures::assert_signed;
 
 pub const ADMIN_PASSWORD: &str = "operator-password-1";
@@ -86,6 +86,16 @@ impl TestApp {
 
     pub fn database_url(&self) -> String {
         self.args.db.database_url.clone()
+    }
+
+    /// What a browser gets at the GraphQL endpoint: it asks for HTML.
+    pub async fn browser_page(&self) -> reqwest::Response {
+        self.client
+            .get(&self.url)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("GET")
     }
 
     /// Posts a GraphQL document; returns the whole JSON answer.
@@ -159,13 +169,34 @@ impl TestApp {
         (id, self.login(login, "partner-pass-1").await)
     }
 
+    /// The administrator's token and a new partner of its making, where
+    /// most tests start; returns (admin, id, token).
+    pub async fn admin_and_partner(&self, login: &str) -> (String, String, String) {
+        let admin = self.admin().await;
+        let (id, token) = self.partner(&admin, login).await;
+        (admin, id, token)
+    }
+
     /// The administrator's token and a partner granted `credits` (invoice
     /// INV-1), where most tests of selling start; returns (admin, id, token).
     pub async fn funded_partner(&self, login: &str, credits: i64) -> (String, String, String) {
-        let admin = self.admin().await;
-        let (id, token) = self.partner(&admin, login).await;
+        let (admin, id, token) = self.admin_and_partner(login).await;
         self.grant(&admin, &id, credits, "INV-1").await;
         (admin, id, token)
+    }
+
+    /// A partner granted `credits` (as by funded_partner) with one activation
+    /// key named `key_name`, where most tests of one sale start; returns
+    /// (token, key).
+    pub async fn funded_partner_key(
+        &self,
+        login: &str,
+        credits: i64,
+        key_name: &str,
+    ) -> (String, Value) {
+        let (_, _, token) = self.funded_partner(login, credits).await;
+        let key = self.key(&token, key_name).await;
+        (token, key)
     }
 
     /// A partner the administrator created with no password, so that the
@@ -237,10 +268,17 @@ impl TestApp {
             .clone()
     }
 
+    /// The whole number at `pointer` (a JSON pointer) in the data of `query`.
+    pub async fn number_at(&self, token: &str, query: &str, pointer: &str) -> i64 {
+        let data = self.query(token, query).await;
+        data.pointer(pointer)
+            .and_then(Value::as_i64)
+            .unwrap_or_else(|| panic!("no number at {pointer} in {data}"))
+    }
+
     pub async fn balance(&self, token: &str) -> i64 {
-        self.query(token, "{ me { creditBalance } }").await["me"]["creditBalance"]
-            .as_i64()
-            .expect("balance")
+        self.number_at(token, "{ me { creditBalance } }", "/me/creditBalance")
+            .await
     }
 
     pub async fn key(&self, token: &str, name: &str) -> Value {
@@ -256,9 +294,9 @@ impl TestApp {
     /// How many activation keys `token` sees: what a refused or replayed
     /// request must not have changed.
     pub async fn key_count(&self, token: &str) -> i64 {
-        self.query(token, "{ activationKeys { totalCount } }").await["activationKeys"]["totalCount"]
-            .as_i64()
-            .expect("totalCount")
+        let query = "{ activationKeys { totalCount } }";
+        self.number_at(token, query, "/activationKeys/totalCount")
+            .await
     }
 
     /// Assigns the license `input` describes and returns its id, for tests
@@ -356,6 +394,21 @@ macro_rules! each_backend {
     };
 }
 
+/// The first answer of `probe` that is `Some`, asked every 50 ms up to
+/// `tries` times: for what the service does in the background.
+pub async fn eventually<T, Fut>(tries: u32, mut probe: impl FnMut() -> Fut) -> Option<T>
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..tries {
+        if let Some(found) = probe().await {
+            return Some(found);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// The .eml files written to the outbox so far, as text.
 pub fn outbox_messages(app: &TestApp) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(app.outbox_dir()) else {
@@ -371,13 +424,12 @@ pub fn outbox_messages(app: &TestApp) -> Vec<String> {
 /// Waits (up to 10 s) for an email in the outbox that contains `words`
 /// (mail goes out in the background); returns its text.
 pub async fn wait_for_email(app: &TestApp, words: &str) -> String {
-    for _ in 0..200 {
-        if let Some(m) = outbox_messages(app).into_iter().find(|m| m.contains(words)) {
-            return m;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no email with {words:?} in {}", app.outbox_dir().display());
+    let found = eventually(200, || async {
+        outbox_messages(app).into_iter().find(|m| m.contains(words))
+    });
+    found
+        .await
+        .unwrap_or_else(|| panic!("no email with {words:?} in {}", app.outbox_dir().display()))
 }
 
 /// Waits (up to 10 s) for the welcome email to `address`; returns its text.
@@ -393,6 +445,13 @@ pub async fn wait_for_welcome_password(app: &TestApp, address: &str) -> String {
         .find_map(|l| l.strip_prefix("Password: "))
         .map(|p| p.trim().to_string())
         .unwrap_or_else(|| panic!("no password in {message}"))
+}
+
+/// `doc` with `fields` where it says FIELDS: the documents about one kind of
+/// object ask for one list of its fields, written once.
+pub fn with_fields(doc: &str, fields: &str) -> String {
+    assert!(doc.contains("FIELDS"), "nowhere to put the fields in {doc}");
+    doc.replace("FIELDS", fields)
 }
 
 /// The message of an answer's first error ("" when there is none).

@@ -39,7 +39,7 @@ pub async fn append_past_event(
     )
     .await;
     let _ = running.app.projector.drain().await;
-    for _ in 0..200 {
+    let shown = super::eventually(200, || async move {
         let mut seen = 0i64;
         for table in ["licenses", "supports"] {
             seen += sqlx::query_scalar::<_, i64>(&format!(
@@ -50,12 +50,11 @@ pub async fn append_past_event(
             .await
             .expect("look");
         }
-        if seen > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        (seen > 0).then_some(())
+    });
+    if shown.await.is_none() {
+        panic!("the views never showed {visible_id}");
     }
-    panic!("the views never showed {visible_id}");
 }
 
 /// Inserts one event row with no check and no projection: the bare write

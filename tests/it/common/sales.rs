@@ -19,3 +19,24 @@ pub fn trial_input(key: &Value, product: &str, edition: &str, users: i64, days: 
     i["trialDays"] = json!(days);
     i
 }
+
+/// The AssignSupportInput of `months` of support on `key`.
+pub fn support_input(key: &Value, product: &str, edition: &str, users: i64, months: i64) -> Value {
+    json!({
+        "activationKeyId": key["id"],
+        "product": product,
+        "edition": edition,
+        "users": users,
+        "months": months,
+    })
+}
+
+/// The CreateServiceSubscriptionInput of Remote Support on `key`.
+pub fn subscription_input(key: &Value, channels: i64, months: i64) -> Value {
+    json!({
+        "activationKeyId": key["id"],
+        "software": "REMOTE_SUPPORT",
+        "channels": channels,
+        "months": months,
+    })
+}

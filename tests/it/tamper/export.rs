@@ -18,6 +18,13 @@ async fn some_history(app: &TestApp) {
     app.grant(&admin, &id, 25, "INV-3").await;
 }
 
+/// The trusted public key and the whole export of some history, where
+/// each test of a copy starts.
+async fn exported_history(app: &TestApp) -> (String, Vec<String>) {
+    some_history(app).await;
+    (public_key(app), export(app, &[]))
+}
+
 fn export(app: &TestApp, args: &[&str]) -> Vec<String> {
     let mut all = vec!["export-events"];
     all.extend_from_slice(args);
@@ -59,9 +66,7 @@ fn json(line: &str) -> Value {
 both_backends!(
     an_export_verifies_and_each_edit_of_it_names_its_line,
     |app: TestApp| async move {
-        some_history(&app).await;
-        let key = public_key(&app);
-        let lines = export(&app, &[]);
+        let (key, lines) = exported_history(&app).await;
         // Start, the events, the head.
         assert!(lines.len() >= 8, "{lines:?}");
         let start = json(&lines[0]);
@@ -86,12 +91,8 @@ both_backends!(
         let ok = verify(&app, "log.jsonl", &lines, &key);
         assert!(ok.ok, "{}", ok.stdout);
         let events = lines.len() - 2;
-        assert!(
-            ok.stdout
-                .contains(&format!("export verified: {events} events chain")),
-            "{}",
-            ok.stdout
-        );
+        let verified = format!("export verified: {events} events chain");
+        assert!(ok.stdout.contains(&verified), "{}", ok.stdout);
         assert!(ok.stdout.contains("the start of the log"), "{}", ok.stdout);
 
         // File lines count from 1: line i + 1 is lines[i].
@@ -153,9 +154,7 @@ both_backends!(
 both_backends!(
     an_export_from_a_position_chains_from_the_event_before,
     |app: TestApp| async move {
-        some_history(&app).await;
-        let key = public_key(&app);
-        let all = export(&app, &[]);
+        let (key, all) = exported_history(&app).await;
         let before = json(&all[3]);
         let first = json(&all[4]);
         let from = first["position"].to_string();
@@ -193,9 +192,7 @@ both_backends!(
 both_backends!(
     an_event_edited_in_the_database_fails_its_export,
     |app: TestApp| async move {
-        some_history(&app).await;
-        let key = public_key(&app);
-        let lines = export(&app, &[]);
+        let (key, lines) = exported_history(&app).await;
         let grant = lines
             .iter()
             .position(|l| l.contains("INV-2"))

@@ -3,7 +3,7 @@
 //! again, Revoke ends it, and a form without this session's token changes
 //! nothing.
 
-use super::{Visitor, csrf};
+use super::{Answer, Visitor};
 use crate::common::*;
 use serde_json::{Value, json};
 
@@ -20,6 +20,12 @@ fn secret_in(body: &str) -> String {
     rest[start..end].to_string()
 }
 
+/// The answer to the new-token form of `page`.
+async fn new_token(v: &mut Visitor, page: &str, name: &str, scope: &str, expires: &str) -> Answer {
+    let fields = [("name", name), ("scope", scope), ("expires", expires)];
+    v.submit("/tokens/new", page, &fields).await
+}
+
 async fn tokens(app: &TestApp, session: &str) -> Vec<Value> {
     nodes(&app.query(session, TOKENS).await["apiTokens"])
 }
@@ -27,8 +33,7 @@ async fn tokens(app: &TestApp, session: &str) -> Vec<Value> {
 both_backends!(
     tokens_are_made_shown_once_listed_and_revoked_in_the_portal,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, session) = app.partner(&admin, "acme").await;
+        let (_, _, session) = app.admin_and_partner("acme").await;
         let mut v = Visitor::new(&app);
         v.sign_in("acme", "partner-pass-1").await;
         let home = v.page("/").await;
@@ -36,17 +41,7 @@ both_backends!(
         let page = v.page("/tokens").await;
         assert!(page.contains("No API token yet."), "{page}");
 
-        let created = v
-            .post(
-                "/tokens/new",
-                &[
-                    ("_csrf", &csrf(&page)),
-                    ("name", "Grafana"),
-                    ("scope", "READ"),
-                    ("expires", ""),
-                ],
-            )
-            .await;
+        let created = new_token(&mut v, &page, "Grafana", "READ", "").await;
         assert_eq!(created.status, 200, "{}", created.body);
         let secret = secret_in(&created.body);
         assert!(secret.starts_with("lpt_"), "{secret}");
@@ -88,17 +83,7 @@ both_backends!(
         let next_year = (chrono::Utc::now() + chrono::Duration::days(365))
             .date_naive()
             .to_string();
-        let write = v
-            .post(
-                "/tokens/new",
-                &[
-                    ("_csrf", &csrf(&list)),
-                    ("name", "Provisioning"),
-                    ("scope", "WRITE"),
-                    ("expires", &next_year),
-                ],
-            )
-            .await;
+        let write = new_token(&mut v, &list, "Provisioning", "WRITE", &next_year).await;
         assert_eq!(write.status, 200, "{}", write.body);
         let write_secret = secret_in(&write.body);
         app.query(&write_secret, MUTATION).await;
@@ -117,17 +102,7 @@ both_backends!(
         );
 
         // A date already past is refused with the form kept.
-        let past = v
-            .post(
-                "/tokens/new",
-                &[
-                    ("_csrf", &csrf(&list)),
-                    ("name", "Too late"),
-                    ("scope", "READ"),
-                    ("expires", "2020-01-01"),
-                ],
-            )
-            .await;
+        let past = new_token(&mut v, &list, "Too late", "READ", "2020-01-01").await;
         assert_eq!(past.status, 422, "{}", past.body);
         assert!(
             past.body.contains("The expiry date must be in the future"),
@@ -138,9 +113,7 @@ both_backends!(
 
         // Revoke: the next request with the secret is not signed in.
         let id = token["id"].as_str().expect("id");
-        let revoked = v
-            .post(&format!("/tokens/{id}/revoke"), &[("_csrf", &csrf(&list))])
-            .await;
+        let revoked = v.submit(&format!("/tokens/{id}/revoke"), &list, &[]).await;
         assert_eq!(revoked.status, 303, "{}", revoked.body);
         assert_eq!(revoked.location.as_deref(), Some("/tokens"));
         assert_eq!(
@@ -177,8 +150,7 @@ both_backends!(
 both_backends!(
     the_tokens_link_is_there_for_whoever_may_make_tokens,
     |app: TestApp| async move {
-        let admin = app.admin().await;
-        let (_, partner) = app.partner(&admin, "acme").await;
+        let (admin, _, partner) = app.admin_and_partner("acme").await;
         app.reseller(&partner, "northwind", &["REMOTE_ACCESS"], 0)
             .await;
         app.ok(
@@ -201,10 +173,7 @@ both_backends!(
         assert!(!page.contains("href=\"/tokens\""), "{page}");
         assert!(!page.contains("action=\"/tokens/new\""), "{page}");
         let refused = v
-            .post(
-                "/tokens/new",
-                &[("_csrf", &csrf(&page)), ("name", "x"), ("scope", "READ")],
-            )
+            .submit("/tokens/new", &page, &[("name", "x"), ("scope", "READ")])
             .await;
         assert_eq!(refused.status, 403, "{}", refused.body);
     }
