@@ -63,7 +63,8 @@ impl Footprint for Ledger {
             + map_bytes::<String, Option<String>>(self.keys.len(),
                 2 * STRING_HEAP,
             )
-            // Key id, product and edition besides the id.
+            // Key id, product and edition besides the id: at most, as those
+            // read from a snapshot are shared (`SharedText`).
             + map_bytes::<String, LicenseState>(self.licenses.len(),
                 4 * STRING_HEAP,
             )

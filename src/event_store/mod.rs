@@ -28,6 +28,7 @@ pub use snapshots::SnapshotTable;
 
 pub use cache::{Footprint, set_limit as set_cache_limit, used as cache_bytes};
 
+use aggregates::ledger::decoding;
 use cache::Cache;
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, SerializedEvent,
@@ -115,10 +116,13 @@ impl<R: Repository, A: Aggregate + Clone + Footprint + 'static> LedgerStore<R, A
                 return None;
             }
         };
-        let decoded = if payload.len() <= DECODE_INLINE_BYTES {
-            serde_json::from_str::<A>(&payload)
+        // `decoding`: the texts a large state repeats are allocated once.
+        let inline = payload.len() <= DECODE_INLINE_BYTES;
+        let decode = move || decoding(|| serde_json::from_str::<A>(&payload));
+        let decoded = if inline {
+            decode()
         } else {
-            match tokio::task::spawn_blocking(move || serde_json::from_str::<A>(&payload)).await {
+            match tokio::task::spawn_blocking(decode).await {
                 Ok(decoded) => decoded,
                 Err(e) => {
                     tracing::warn!(aggregate_id = id, error = %e, "snapshot decoding stopped; replaying the events");

@@ -83,9 +83,9 @@ impl Ledger {
                 self.licenses.insert(
                     license_id.clone(),
                     LicenseState {
-                        key_id: key_id.clone(),
-                        product: product.clone(),
-                        edition: edition.clone(),
+                        key_id: key_id.into(),
+                        product: product.into(),
+                        edition: edition.into(),
                         users: *users,
                         kind: *kind,
                         credits_spent: *credits,
@@ -109,7 +109,7 @@ impl Ledger {
             } => {
                 if let Some(l) = self.licenses.get_mut(license_id) {
                     l.users = *users;
-                    l.edition = edition.clone();
+                    l.edition = edition.into();
                     l.credits_spent += credits;
                 }
             }
@@ -136,9 +136,9 @@ impl Ledger {
                 self.supports.insert(
                     support_id.clone(),
                     SupportState {
-                        key_id: key_id.clone(),
-                        product: product.clone(),
-                        edition: edition.clone(),
+                        key_id: key_id.into(),
+                        product: product.into(),
+                        edition: edition.into(),
                         users: *users,
                         starts_on: *starts_on,
                         end_of_support: *end_of_support,
@@ -155,7 +155,7 @@ impl Ledger {
             } => {
                 if let Some(s) = self.supports.get_mut(support_id) {
                     s.users = *users;
-                    s.edition = edition.clone();
+                    s.edition = edition.into();
                 }
             }
             SupportExtended {
@@ -193,8 +193,8 @@ impl Ledger {
                 self.subscription_terms.insert(
                     subscription_id.clone(),
                     SubscriptionState {
-                        key_id: key_id.clone(),
-                        software: software.clone(),
+                        key_id: key_id.into(),
+                        software: software.into(),
                         channels: *channels,
                         starts_on: *starts_on,
                         ends_on: *ends_on,

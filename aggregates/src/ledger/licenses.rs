@@ -100,7 +100,7 @@ impl Ledger {
                 idempotency,
             } => {
                 let license = self.live_license(license_id)?;
-                if matches!(self.keys.get(&license.key_id), Some(Some(_))) {
+                if matches!(self.keys.get(license.key_id.as_str()), Some(Some(_))) {
                     return Err(DomainError::Conflict(
                         "this license's activation key is activated on a device; deactivate it before deleting the license".into(),
                     ));
@@ -109,7 +109,7 @@ impl Ledger {
                 // credits come back only once no file grants the license.
                 if license.credits_spent > 0
                     && self.was_on_device(license)
-                    && let Some(until) = self.key_files_valid_until.get(&license.key_id)
+                    && let Some(until) = self.key_files_valid_until.get(license.key_id.as_str())
                     && until > now
                 {
                     return Err(DomainError::Conflict(format!(
@@ -134,7 +134,7 @@ impl Ledger {
         license.assigned_on_device
             || self
                 .key_activations
-                .get(&license.key_id)
+                .get(license.key_id.as_str())
                 .is_some_and(|n| *n > license.key_activations_before)
     }
 

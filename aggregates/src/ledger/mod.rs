@@ -15,12 +15,14 @@ mod keys;
 mod licenses;
 mod pricing;
 mod resellers;
+mod shared_text;
 mod state;
 mod subscriptions;
 mod support;
 
 pub use keys::LICENSE_FILE_DAYS;
 pub use pricing::period_end;
+pub use shared_text::{SharedText, decoding};
 pub use state::{LicenseState, SubscriptionState, SupportState};
 
 use crate::catalog::Catalog;

@@ -1,6 +1,7 @@
 //! What the ledger remembers of the things an account sold: enough to price
 //! an upgrade, a refund or an extension without reading the views.
 
+use super::SharedText;
 use crate::events::LicenseKind;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,9 +12,9 @@ use serde::{Deserialize, Serialize};
 /// that has them reads the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LicenseState {
-    pub key_id: String,
-    pub product: String,
-    pub edition: String,
+    pub key_id: SharedText,
+    pub product: SharedText,
+    pub edition: SharedText,
     pub users: i64,
     pub kind: LicenseKind,
     pub credits_spent: i64,
@@ -41,9 +42,9 @@ fn is_zero(n: &u64) -> bool {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SupportState {
-    pub key_id: String,
-    pub product: String,
-    pub edition: String,
+    pub key_id: SharedText,
+    pub product: SharedText,
+    pub edition: SharedText,
     pub users: i64,
     pub starts_on: NaiveDate,
     pub end_of_support: NaiveDate,
@@ -59,8 +60,8 @@ pub struct SupportState {
 /// What an extension or an added channel of a subscription is priced from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionState {
-    pub key_id: String,
-    pub software: String,
+    pub key_id: SharedText,
+    pub software: SharedText,
     pub channels: i64,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
