@@ -155,6 +155,16 @@ impl Backend {
         }
     }
 
+    /// The placeholder of the `n`th (from 1) parameter of a statement with
+    /// many: anonymous on SQLite, which looks a named one up in a list,
+    /// so that thousands of `$n`s make binding quadratic.
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
     /// How the projector sends a batch's rows of one table. PostgreSQL
     /// takes them as one JSON array, taken apart by `json_to_recordset`:
     /// one parameter, whatever the number of rows. SQLite takes them as

@@ -180,8 +180,18 @@ impl Projector {
     /// Applies up to `limit` events after `from`; None when the stored
     /// checkpoint is not at `from` (the batch is then dropped).
     async fn batch_from(&self, from: LogPosition, limit: i64) -> Result<Option<usize>, LogError> {
-        let rows = log::rows_after(&self.db, from, limit).await?;
-        let events = rows.events()?;
+        let read = LogBatch::after(&self.db, from, limit).await?;
+        self.apply_read(from, read).await
+    }
+
+    /// Applies `read`, the events after `from`; None when the stored
+    /// checkpoint is not at `from`.
+    async fn apply_read(
+        &self,
+        from: LogPosition,
+        read: LogBatch,
+    ) -> Result<Option<usize>, LogError> {
+        let LogBatch { rows, events } = read;
         let Some(last) = events.last().map(|e| e.at_log) else {
             // Idle: the next pass reads the stored checkpoint again, so a
             // reset made elsewhere (a replay) is seen without a new event.
@@ -297,6 +307,27 @@ impl Projector {
         reset_views_for_replay(&self.db).await?;
         self.remember_checkpoint(None);
         let mut total = 0;
+        // The next batch is read and decoded while this one is written: on
+        // another connection and another thread.
+        let mut from = load_checkpoint(&self.db, CONSUMER).await?;
+        let mut next = LogBatch::after(&self.db, from, REPLAY_BATCH).await?;
+        while let Some(last) = next.events.last().map(|e| e.at_log) {
+            let db = self.db.clone();
+            let ahead = tokio::spawn(async move { LogBatch::after(&db, last, REPLAY_BATCH).await });
+            let Some(n) = self.apply_read(from, next).await? else {
+                // Another process moved the checkpoint: go on below, from
+                // wherever it is.
+                break;
+            };
+            total += n;
+            progress(ReplayProgress::Applied(total));
+            next = match ahead.await {
+                Ok(read) => read?,
+                // The read ahead panicked: read it here instead.
+                Err(_) => LogBatch::after(&self.db, last, REPLAY_BATCH).await?,
+            };
+            from = last;
+        }
         loop {
             let n = self.run_batch(REPLAY_BATCH).await?;
             if n == 0 {
@@ -399,6 +430,21 @@ impl Projector {
 
     pub fn position(&self) -> LogPosition {
         *self.progress.borrow()
+    }
+}
+
+/// A batch as read from the log: its rows, which the chain hashes as
+/// stored, and their events.
+struct LogBatch {
+    rows: log::LogRows,
+    events: Vec<StoredEvent>,
+}
+
+impl LogBatch {
+    async fn after(db: &Db, from: LogPosition, limit: i64) -> Result<LogBatch, LogError> {
+        let rows = log::rows_after(db, from, limit).await?;
+        let events = rows.events()?;
+        Ok(LogBatch { rows, events })
     }
 }
 
