@@ -19,8 +19,9 @@ use std::time::Duration;
 /// A boxed future, so `Commands` can be a trait object over both repositories.
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
-/// Events between two snapshots: a partner with 100,000 licenses still loads
-/// from one snapshot and fewer than this many events.
+/// Events between two snapshots of a short stream; a long one is
+/// snapshotted less often (`event_store::snapshot_interval`: a partner with
+/// 100,000 licenses every 1,024 events).
 const SNAPSHOT_EVERY: usize = 100;
 const MAX_ATTEMPTS: u32 = 50;
 

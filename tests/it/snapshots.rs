@@ -100,3 +100,49 @@ both_backends!(two_servers_share_one_ledger, |app: TestApp| async move {
     assert_eq!(app.balance(&token).await, 0);
     app.assert_history_adds_up(&token).await;
 });
+
+/// The sequence of `account`'s newest snapshot once it reaches `at_least`
+/// (snapshots are written in the background, after the answer).
+async fn snapshot_reaching(app: &TestApp, account: &str, at_least: i64) -> Option<i64> {
+    let db = &app.running.as_ref().expect("running").app.db;
+    crate::common::eventually(100, || async move {
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT max(last_sequence) FROM snapshots WHERE aggregate_id = $1")
+                .bind(account)
+                .fetch_one(&db.pool)
+                .await
+                .expect("newest snapshot");
+        newest.filter(|n| *n >= at_least)
+    })
+    .await
+}
+
+both_backends!(
+    a_stream_read_far_past_its_snapshot_gets_a_new_one_at_its_next_command,
+    |app: TestApp| async move {
+        let mut app = app;
+        let (admin, acme, _) = app.admin_and_partner("acme").await;
+        for i in 0..110 {
+            app.grant(&admin, &acme, 1, &format!("INV-{i}")).await;
+        }
+        assert!(snapshot_reaching(&app, &acme, 100).await.is_some());
+        // As if it had never been written: the next load reads every event.
+        let db = app.running.as_ref().expect("running").app.db.clone();
+        sqlx::query("DELETE FROM snapshots WHERE aggregate_id = $1")
+            .bind(&acme)
+            .execute(&db.pool)
+            .await
+            .expect("forget the snapshot");
+        app.restart().await;
+        let admin = app.admin().await;
+        app.grant(&admin, &acme, 1, "AFTER").await;
+        let db = app.running.as_ref().expect("running").app.db.clone();
+        let head = testkit::events::stream_head(&db, "Partner", &acme)
+            .await
+            .expect("head");
+        // No multiple of 100 lies between the load and the commit: only
+        // having read more than a snapshot's interval makes this one.
+        assert_eq!(head / 100, (head - 1) / 100, "pick another count of grants");
+        assert_eq!(snapshot_reaching(&app, &acme, head).await, Some(head));
+    }
+);
