@@ -6,6 +6,7 @@ use super::session::{CSRF_FIELD, FLASH_COOKIE, Session, set_cookie};
 use crate::app::Quote;
 use crate::error::AppError;
 use aggregates::Role;
+use aggregates::catalog::Catalog;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
@@ -409,6 +410,24 @@ pub fn quote_panel(
 const TRAIL_MAX: usize = 50;
 /// The first page's place in that trail: it has no cursor.
 const TRAIL_FIRST: &str = "f";
+
+/// A list's filter by product: the products sold as licenses and supports
+/// (not those only sold as subscriptions), the one chosen in `p` selected.
+pub fn product_filter(catalog: &Catalog, p: &FormData) -> Markup {
+    html! {
+        div {
+            label for="f-product" { "Product" }
+            select #f-product name="product" {
+                option value="" { "All" }
+                @for x in &catalog.products {
+                    @if !x.subscription_only {
+                        option value=(x.code) selected[p.get("product") == x.code] { (x.name) }
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// "First page", "Previous page" and "Next page" links.
 pub fn pager<T>(base: &str, params: &FormData, page: &Page<T>) -> Markup {

@@ -7,7 +7,9 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::keys::{chosen_on_key, key_cell, keys_of};
-use super::layout::{self, Col, Table, credits, cta, data_table, day, error_box, pager, plural};
+use super::layout::{
+    self, Col, Table, credits, cta, data_table, day, error_box, pager, plural, product_filter,
+};
 use super::owners::{OwnerNames, owner_names, reseller_owner};
 use super::review::{self, ChangePage};
 use super::session::Session;
@@ -111,17 +113,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                     label for="f-to" { "to" }
                     input #f-to type="date" name="to" value=(to_value);
                 }
-                div {
-                    label for="f-product" { "Product" }
-                    select #f-product name="product" {
-                        option value="" { "All" }
-                        @for x in &catalog.products {
-                            @if !x.subscription_only {
-                                option value=(x.code) selected[p.get("product") == x.code] { (x.name) }
-                            }
-                        }
-                    }
-                }
+                (product_filter(catalog, &p))
                 div.check {
                     input #f-expired type="checkbox" name="expired" value="1" checked[p.get("expired") == "1"];
                     label for="f-expired" { "Only expired" }
