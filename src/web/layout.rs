@@ -261,6 +261,14 @@ pub fn error_page(e: &AppError) -> Response {
     bare_error(status_of(e), "Something went wrong", &message(e))
 }
 
+/// A page, or the error page shown in its place.
+pub type Shown = Result<Response, Response>;
+
+/// `result`'s value, or the error page to show in its place.
+pub fn shown<T>(s: &Session, result: Result<T, AppError>) -> Result<T, Response> {
+    result.map_err(|e| session_error(s, &e))
+}
+
 /// An error for a signed-in page with nothing else to show (e.g. NOT_FOUND).
 pub fn session_error(s: &Session, e: &AppError) -> Response {
     page_with_status(

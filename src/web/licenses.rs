@@ -6,8 +6,8 @@ use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::keys::keys_of;
 use super::layout::{
-    self, Col, Table, credits, csrf_field, cta, data_table, day, error_box, pager, product_filter,
-    when,
+    self, Col, Shown, Table, credits, csrf_field, cta, data_table, day, error_box, pager,
+    product_filter, when,
 };
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review::{self, ChangePage};
@@ -179,12 +179,9 @@ impl review::Change for Upgrade {
             .to_vec()
     }
 
-    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Response {
+    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Shown {
         let ChangePage { st, s, id, p } = page;
-        let license = match st.app.license(&s.caller, id).await {
-            Ok(l) => l,
-            Err(e) => return layout::session_error(s, &e),
-        };
+        let license = layout::shown(s, st.app.license(&s.caller, id).await)?;
         let reseller = reseller_owner(st, s, &license.owner_id).await;
         let (quote, error) = review::priced(st, s, p, error, self.operation(id, p)).await;
         let product = st.app.catalog.product(&license.product);
@@ -220,7 +217,12 @@ impl review::Change for Upgrade {
             }
             p { a href="/licenses" { "Back to the licenses" } }
         };
-        layout::page_for(s, error.as_ref(), "Upgrade a license", body)
+        Ok(layout::page_for(
+            s,
+            error.as_ref(),
+            "Upgrade a license",
+            body,
+        ))
     }
 
     async fn done(self, _: &WebState, _: &Session, _: &str) -> (&'static str, String) {
