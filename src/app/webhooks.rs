@@ -27,7 +27,8 @@ pub struct WebhookRow {
     pub seq: i64,
 }
 
-// Decoded by column name: the fields are the names DELIVERY_COLUMNS selects.
+/// Decoded by column name: the fields are the names `DELIVERY_COLUMNS`
+/// selects.
 #[derive(Debug, Clone, FromRow)]
 pub struct DeliveryRow {
     pub id: String,
