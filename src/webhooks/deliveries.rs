@@ -11,12 +11,13 @@
 
 use super::{Webhooks, event_data, event_type, payload, signing};
 use crate::error::{AppError, AppResult};
+use crate::transfers::checkpoint_moved;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use projections::db::WriteOn;
 use projections::db::{opt_text, parse_time, text, time_text};
 use projections::log;
 use projections::pacing::Pacing;
-use projections::projector::{advance_checkpoint, load_checkpoint};
+use projections::projector::load_checkpoint;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -226,14 +227,11 @@ impl Webhooks {
         }
         let write = !rows.is_empty() || self.read.due();
         if write {
-            let mut tx = self.db.begin_write().await?;
-            // The checkpoint first: on PostgreSQL a second process waits here
-            // for the first to commit, then finds the checkpoint moved.
-            if !advance_checkpoint(&mut tx, CONSUMER, stored, last).await? {
-                tx.rollback().await?;
-                self.read.forget();
+            let Some(mut tx) =
+                checkpoint_moved(&self.db, CONSUMER, &self.read, stored, last).await?
+            else {
                 return Ok(0);
-            }
+            };
             let made =
                 insert_deliveries(&mut tx, self.settings.webhook_max_attempts, &rows).await?;
             tx.commit().await?;
