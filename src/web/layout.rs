@@ -265,6 +265,10 @@ pub fn error_page(e: &AppError) -> Response {
 pub type Shown = Result<Response, Response>;
 
 /// `result`'s value, or the error page to show in its place.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the answer itself, returned at once as the async handlers' are"
+)]
 pub fn shown<T>(s: &Session, result: Result<T, AppError>) -> Result<T, Response> {
     result.map_err(|e| session_error(s, &e))
 }
