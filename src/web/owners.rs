@@ -54,11 +54,14 @@ pub async fn owner_names(st: &WebState, s: &Session) -> OwnerNames {
             for (_, a) in page.rows {
                 // A partner sees only its resellers; the administrator sees
                 // every account, so its rows say which kind each one is.
-                let role = match a.role.parse() {
-                    _ if !admin => "reseller",
-                    Ok(Role::Partner) => "partner",
-                    Ok(Role::Reseller) => "reseller",
-                    _ => "administrator",
+                let role = if !admin {
+                    "reseller"
+                } else {
+                    match a.role.parse() {
+                        Ok(Role::Partner) => "partner",
+                        Ok(Role::Reseller) => "reseller",
+                        _ => "administrator",
+                    }
                 };
                 names.insert(a.id, format!("{} ({role})", a.name));
             }
