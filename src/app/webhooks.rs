@@ -9,8 +9,8 @@ use aggregates::Role;
 use chrono::Utc;
 use projections::db::WriteOn;
 use projections::db::{int, opt_text, text, time_text};
-use sqlx::any::AnyRow;
 use sqlx::FromRow;
+use sqlx::any::AnyRow;
 
 pub const MAX_URL: usize = 2048;
 pub const MAX_DESCRIPTION: usize = 500;
