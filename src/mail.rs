@@ -10,6 +10,7 @@ use projections::db::WriteOn;
 use projections::db::time_text;
 use projections::pacing::Pacing;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -146,16 +147,14 @@ impl Mailer {
 
     /// An email queued with its own subject and text (webhook and reminder
     /// notices), to the account's address.
-    async fn send_text(&self, row: &sqlx::any::AnyRow) -> Result<(), String> {
-        let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
-        let email = text("email")?;
-        let name = text("name")?;
-        let subject = text("subject")?;
-        let body = text("body")?;
-        let to: Mailbox = format!("{name} <{email}>")
-            .parse()
-            .or_else(|_| email.parse())
-            .map_err(|e| format!("bad address {email}: {e}"))?;
+    async fn send_text(&self, row: &AnyRow) -> Result<(), String> {
+        let to = recipient(row)?;
+        let subject = text(row, "subject")?;
+        let body = text(row, "body")?;
+        self.send(to, subject, body).await
+    }
+
+    async fn send(&self, to: Mailbox, subject: String, body: String) -> Result<(), String> {
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -180,18 +179,13 @@ impl Mailer {
         }
     }
 
-    async fn send_welcome(&self, row: &sqlx::any::AnyRow) -> Result<(), String> {
-        let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
-        let login = text("login")?;
-        let email = text("email")?;
-        let name = text("name")?;
-        let role = text("role")?;
+    async fn send_welcome(&self, row: &AnyRow) -> Result<(), String> {
+        let login = text(row, "login")?;
+        let name = text(row, "name")?;
+        let role = text(row, "role")?;
         let password: Option<String> =
             row.try_get("welcome_password").map_err(|e| e.to_string())?;
-        let to: Mailbox = format!("{name} <{email}>")
-            .parse()
-            .or_else(|_| email.parse())
-            .map_err(|e| format!("bad address {email}: {e}"))?;
+        let to = recipient(row)?;
         let kind = if role == aggregates::Role::Reseller.as_str() {
             "reseller"
         } else {
@@ -208,12 +202,22 @@ impl Mailer {
              Address: {url}\nLogin: {login}\n{password_line}\nSign in at {url}/login\n\nWelcome aboard.\n",
             url = self.public_url,
         );
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject("Your License Portal account")
-            .body(body)
-            .map_err(|e| e.to_string())?;
-        self.deliver(message).await
+        self.send(to, "Your License Portal account".to_string(), body)
+            .await
     }
+}
+
+fn text(row: &AnyRow, column: &str) -> Result<String, String> {
+    row.try_get::<String, _>(column).map_err(|e| e.to_string())
+}
+
+/// The account a queued email goes to, by name where the name can stand in
+/// an address.
+fn recipient(row: &AnyRow) -> Result<Mailbox, String> {
+    let email = text(row, "email")?;
+    let name = text(row, "name")?;
+    format!("{name} <{email}>")
+        .parse()
+        .or_else(|_| email.parse())
+        .map_err(|e| format!("bad address {email}: {e}"))
 }

@@ -39,6 +39,28 @@ struct Transfer {
     credited: Vec<(String, String)>,
 }
 
+/// How many events one read of the log brings.
+const BATCH: i64 = 5_000;
+
+/// Hands every event of the log, from the start and in order, to `each`,
+/// `BATCH` at a time as `read` brings them; stops at the first error.
+/// Returns the position of the last event read.
+async fn each_event<T, E: std::fmt::Display>(
+    mut read: impl AsyncFnMut(LogPosition) -> Result<Vec<T>, E>,
+    at_log: impl Fn(&T) -> LogPosition,
+    mut each: impl FnMut(&T) -> Result<(), String>,
+) -> Result<LogPosition, String> {
+    let mut at = LogPosition::default();
+    loop {
+        let batch = read(at).await.map_err(|e| e.to_string())?;
+        let Some(last) = batch.last() else {
+            return Ok(at);
+        };
+        at = at_log(last);
+        batch.iter().try_for_each(&mut each)?;
+    }
+}
+
 /// Returns the summary when every invariant holds, or the first violation.
 pub async fn verify(db: &Db) -> Result<Summary, String> {
     // First, as an edit can also break the invariants below: the chain names
@@ -51,14 +73,10 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
     let mut registered: HashMap<String, (String, LogPosition)> = HashMap::new();
     let mut recorded: HashMap<String, Vec<String>> = HashMap::new();
     let mut keys: HashSet<String> = HashSet::new();
-    let mut at = LogPosition::default();
-    loop {
-        let batch = log::read_after(db, at, 5_000)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = batch.last() else { break };
-        at = last.at_log;
-        for e in &batch {
+    let end = each_event(
+        |at| log::read_after(db, at, BATCH),
+        |e| e.at_log,
+        |e| {
             s.events += 1;
             if let LedgerEvent::ActivationKeyCreated { key_id, .. } = &e.event {
                 keys.insert(key_id.clone());
@@ -126,8 +144,10 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
                 }
                 _ => {}
             }
-        }
-    }
+            Ok(())
+        },
+    )
+    .await?;
     check_transfers(&transfers, &mut s)?;
     s.transfers = transfers.len();
     s.resellers_pending = check_registrations(db, &registered, &recorded).await?;
@@ -152,7 +172,7 @@ pub async fn verify(db: &Db) -> Result<Summary, String> {
             s.balance
         ));
     }
-    check_views(db, &balances, at).await?;
+    check_views(db, &balances, end).await?;
     Ok(s)
 }
 
@@ -304,19 +324,15 @@ pub async fn check_chain(db: &Db) -> Result<usize, String> {
         .await
         .map_err(|e| e.to_string())?;
     let mut prev = projections::chain::GENESIS;
-    let mut at = LogPosition::default();
     let mut checked = 0;
-    loop {
-        let batch = log::read_raw_after(db, at, 5_000)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = batch.last() else { break };
-        at = last.at_log;
-        for e in &batch {
+    each_event(
+        |at| log::read_raw_after(db, at, BATCH),
+        |e| e.at_log,
+        |e| {
             prev = projections::chain::link(&prev, e);
             // Events the chain has not reached yet have no stored hash.
             let Some(kept) = stored.get(&e.at_log.position) else {
-                continue;
+                return Ok(());
             };
             if *kept != projections::chain::to_hex(&prev) {
                 return Err(format!(
@@ -326,7 +342,9 @@ pub async fn check_chain(db: &Db) -> Result<usize, String> {
                 ));
             }
             checked += 1;
-        }
-    }
+            Ok(())
+        },
+    )
+    .await?;
     Ok(checked)
 }

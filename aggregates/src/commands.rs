@@ -155,22 +155,57 @@ pub enum LedgerCommand {
     },
 }
 
-impl LedgerCommand {
-    pub fn idempotency(&self) -> Option<&Idempotency> {
+/// Matches the commands that carry an idempotency key, binding it to `$key`:
+/// the one list of them, read and written alike.
+macro_rules! with_idempotency {
+    ($command:expr, $key:ident => $found:expr) => {{
         use LedgerCommand::*;
-        match self {
-            GrantCredits { idempotency, .. }
-            | TransferOut { idempotency, .. }
-            | AssignLicense { idempotency, .. }
-            | UpgradeLicense { idempotency, .. }
-            | DeleteLicense { idempotency, .. }
-            | AssignSupport { idempotency, .. }
-            | UpgradeSupport { idempotency, .. }
-            | ExtendSupport { idempotency, .. }
-            | CreateSubscription { idempotency, .. }
-            | ExtendSubscription { idempotency, .. }
-            | UpgradeSubscription { idempotency, .. } => idempotency.as_ref(),
+        match $command {
+            GrantCredits {
+                idempotency: $key, ..
+            }
+            | TransferOut {
+                idempotency: $key, ..
+            }
+            | AssignLicense {
+                idempotency: $key, ..
+            }
+            | UpgradeLicense {
+                idempotency: $key, ..
+            }
+            | DeleteLicense {
+                idempotency: $key, ..
+            }
+            | AssignSupport {
+                idempotency: $key, ..
+            }
+            | UpgradeSupport {
+                idempotency: $key, ..
+            }
+            | ExtendSupport {
+                idempotency: $key, ..
+            }
+            | CreateSubscription {
+                idempotency: $key, ..
+            }
+            | ExtendSubscription {
+                idempotency: $key, ..
+            }
+            | UpgradeSubscription {
+                idempotency: $key, ..
+            } => Some($found),
             _ => None,
         }
+    }};
+}
+
+impl LedgerCommand {
+    pub fn idempotency(&self) -> Option<&Idempotency> {
+        with_idempotency!(self, key => key.as_ref()).flatten()
+    }
+
+    /// The key's place in a command that takes one, None for the others.
+    pub fn idempotency_mut(&mut self) -> Option<&mut Option<Idempotency>> {
+        with_idempotency!(self, key => key)
     }
 }

@@ -114,6 +114,14 @@ pub fn parse_name(text: &str, what: &str) -> Result<String, DomainError> {
     Ok(name.to_string())
 }
 
+/// The email an edit sets: a blank one clears it, as the edit forms send
+/// an emptied field.
+pub fn parse_edited_email(text: Option<&str>) -> Result<Option<String>, DomainError> {
+    text.filter(|e| !e.trim().is_empty())
+        .map(parse_email)
+        .transpose()
+}
+
 /// A free-text comment: at most 1,000 characters; empty means none.
 pub fn parse_comment(text: Option<&str>) -> Result<Option<String>, DomainError> {
     match text.map(str::trim) {

@@ -21,19 +21,10 @@ fn seller() -> Vec<LedgerEvent> {
 
 /// `command` carrying `idempotency` instead of its own.
 fn keyed(command: &LedgerCommand, key: Option<Idempotency>) -> LedgerCommand {
-    use LedgerCommand::*;
     let mut command = command.clone();
-    match &mut command {
-        GrantCredits { idempotency, .. }
-        | TransferOut { idempotency, .. }
-        | AssignLicense { idempotency, .. }
-        | UpgradeLicense { idempotency, .. }
-        | DeleteLicense { idempotency, .. }
-        | AssignSupport { idempotency, .. }
-        | UpgradeSupport { idempotency, .. }
-        | ExtendSupport { idempotency, .. }
-        | CreateSubscription { idempotency, .. } => *idempotency = key,
-        other => panic!("{other:?} takes no idempotency key"),
+    match command.idempotency_mut() {
+        Some(slot) => *slot = key,
+        None => panic!("{command:?} takes no idempotency key"),
     }
     command
 }

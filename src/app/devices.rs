@@ -9,8 +9,8 @@ use aggregates::LedgerCommand;
 use aggregates::values::ActivationKeyCode;
 use chrono::{Duration, Utc};
 use projections::db::time_text;
-use projections::queries::{self, KeyRow};
-use serde_json::json;
+use projections::queries::{self, KeyRow, LicenseRow, SubscriptionRow, SupportRow};
+use serde_json::{Value, json};
 
 /// A license file stays valid this long; products refresh before it ends.
 /// The ledger holds a refund until the last file a device got has expired.
@@ -110,49 +110,47 @@ impl App {
         let now_text = time_text(now);
         let licenses: Vec<_> = queries::licenses_of_key(&self.db, key_id)
             .await?
-            .into_iter()
+            .iter()
             .filter(|l| {
                 !l.deleted
                     && l.trial_ends_at
                         .as_deref()
                         .is_none_or(|t| t > now_text.as_str())
             })
-            .map(|l| {
-                json!({
-                    "id": l.id, "product": l.product, "edition": l.edition, "users": l.users,
-                    "kind": l.kind, "trialEndsAt": l.trial_ends_at,
-                })
-            })
+            .map(license_entry)
             .collect();
-        let supports: Vec<_> = queries::supports_of_key(&self.db, key_id)
-            .await?
-            .into_iter()
-            .map(|s| {
-                json!({
-                    "id": s.id, "product": s.product, "edition": s.edition, "users": s.users,
-                    "startsOn": s.starts_on, "endOfSupport": s.end_of_support,
-                })
-            })
-            .collect();
-        let subscriptions: Vec<_> = queries::subscriptions_of_key(&self.db, key_id)
-            .await?
-            .into_iter()
-            .map(|s| {
-                json!({
-                    "id": s.id, "software": s.software, "channels": s.channels,
-                    "startsOn": s.starts_on, "endsOn": s.ends_on,
-                })
-            })
-            .collect();
+        let supports = queries::supports_of_key(&self.db, key_id).await?;
+        let subscriptions = queries::subscriptions_of_key(&self.db, key_id).await?;
         let payload = json!({
             "key": key.key,
             "device": { "fingerprint": key.device_fingerprint, "name": key.device_name },
             "licenses": licenses,
-            "supports": supports,
-            "subscriptions": subscriptions,
+            "supports": supports.iter().map(support_entry).collect::<Vec<_>>(),
+            "subscriptions": subscriptions.iter().map(subscription_entry).collect::<Vec<_>>(),
             "issuedAt": time_text(now),
             "expiresAt": time_text(now + Duration::days(FILE_DAYS)),
         });
         Ok(self.signer.sign(payload.to_string()))
     }
+}
+
+fn license_entry(l: &LicenseRow) -> Value {
+    json!({
+        "id": l.id, "product": l.product, "edition": l.edition, "users": l.users,
+        "kind": l.kind, "trialEndsAt": l.trial_ends_at,
+    })
+}
+
+fn support_entry(s: &SupportRow) -> Value {
+    json!({
+        "id": s.id, "product": s.product, "edition": s.edition, "users": s.users,
+        "startsOn": s.starts_on, "endOfSupport": s.end_of_support,
+    })
+}
+
+fn subscription_entry(s: &SubscriptionRow) -> Value {
+    json!({
+        "id": s.id, "software": s.software, "channels": s.channels,
+        "startsOn": s.starts_on, "endsOn": s.ends_on,
+    })
 }

@@ -9,7 +9,7 @@ use aggregates::Role;
 use chrono::Utc;
 use projections::db::WriteOn;
 use projections::db::{int, opt_text, text, time_text};
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
 pub const MAX_URL: usize = 2048;
@@ -27,7 +27,9 @@ pub struct WebhookRow {
     pub seq: i64,
 }
 
-#[derive(Debug, Clone)]
+/// Decoded by column name: the fields are the names `DELIVERY_COLUMNS`
+/// selects.
+#[derive(Debug, Clone, FromRow)]
 pub struct DeliveryRow {
     pub id: String,
     pub webhook_id: String,
@@ -66,22 +68,6 @@ fn webhook_row(r: &AnyRow) -> Result<WebhookRow, sqlx::Error> {
             .collect(),
         enabled: int(r, "enabled")? != 0,
         created_at: text(r, "created_at")?,
-        seq: int(r, "seq")?,
-    })
-}
-
-fn delivery_row(r: &AnyRow) -> Result<DeliveryRow, sqlx::Error> {
-    Ok(DeliveryRow {
-        id: text(r, "id")?,
-        webhook_id: text(r, "webhook_id")?,
-        message_id: text(r, "message_id")?,
-        event_type: text(r, "event_type")?,
-        status: text(r, "status")?,
-        attempts: int(r, "attempts")?,
-        last_response_code: r.try_get("last_response_code")?,
-        last_error: opt_text(r, "last_error")?,
-        last_attempt_at: opt_text(r, "last_attempt_at")?,
-        next_attempt_at: opt_text(r, "next_attempt_at")?,
         seq: int(r, "seq")?,
     })
 }
@@ -330,12 +316,18 @@ impl App {
                 .bind(webhook_id)
                 .fetch_one(&self.db.pool)
                 .await?;
-        seq_page(&rows, delivery_row, page.first, total, |r| r.seq)
+        seq_page(
+            &rows,
+            |r| DeliveryRow::from_row(r),
+            page.first,
+            total,
+            |r| r.seq,
+        )
     }
 
     pub async fn webhook_delivery(&self, caller: &Caller, id: &str) -> AppResult<DeliveryRow> {
         let select = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1");
-        let Some(d) = one_by_id(self, &select, id, delivery_row).await? else {
+        let Some(d) = one_by_id(self, &select, id, |r| DeliveryRow::from_row(r)).await? else {
             return Err(AppError::not_found("webhook delivery"));
         };
         // Someone else's endpoint answers NOT_FOUND like a missing one.

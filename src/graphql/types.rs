@@ -82,7 +82,7 @@ fn edition(ctx: &Context<'_>, product_code: &str, code: &str) -> Edition {
 }
 
 /// The owner of a row the caller can see: it is the caller or within its scope.
-async fn owner(ctx: &Context<'_>, id: &str) -> Result<Account> {
+pub(super) async fn owner(ctx: &Context<'_>, id: &str) -> Result<Account> {
     app(ctx).known_account(id).await.map(Account).map_err(gql)
 }
 

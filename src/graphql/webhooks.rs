@@ -4,7 +4,7 @@
 
 use super::paging::{WebhookConnection, WebhookDeliveryConnection, page_complexity};
 use super::scalars::time;
-use super::types::Account;
+use super::types::{Account, owner};
 use super::{app, caller, gql, page_request};
 use crate::app::{DeliveryRow, NewWebhook, WebhookRow};
 use crate::error::AppError;
@@ -82,11 +82,7 @@ impl Webhook {
         self.0.enabled
     }
     async fn owner(&self, ctx: &Context<'_>) -> Result<Account> {
-        app(ctx)
-            .known_account(&self.0.owner_id)
-            .await
-            .map(Account)
-            .map_err(gql)
+        owner(ctx, &self.0.owner_id).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         time(&self.0.created_at)

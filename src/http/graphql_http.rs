@@ -79,6 +79,24 @@ fn respond(status: StatusCode, media: MediaType, body: &serde_json::Value) -> Re
     response
 }
 
+/// A request whose media type the client cannot take: nothing else is read.
+fn not_acceptable() -> Response {
+    (
+        StatusCode::NOT_ACCEPTABLE,
+        "accept application/graphql-response+json or application/json\n",
+    )
+        .into_response()
+}
+
+/// A request the handler refuses before any GraphQL sees it.
+fn bad_input(media: MediaType, message: &str) -> Response {
+    respond(
+        StatusCode::BAD_REQUEST,
+        media,
+        &error_body(message, "BAD_USER_INPUT"),
+    )
+}
+
 /// The code of an answer's first error, kept on the response for the metrics.
 #[derive(Clone)]
 struct ErrorCode(String);
@@ -93,11 +111,7 @@ pub async fn get_handler(
         return graphiql();
     }
     let Some(media) = negotiate(&headers) else {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "accept application/graphql-response+json or application/json\n",
-        )
-            .into_response();
+        return not_acceptable();
     };
     let params = GetParams {
         query: params.get("query").cloned(),
@@ -106,11 +120,7 @@ pub async fn get_handler(
         extensions: params.get("extensions").cloned(),
     };
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
-        return respond(
-            StatusCode::BAD_REQUEST,
-            media,
-            &error_body("the query parameter is missing", "BAD_USER_INPUT"),
-        );
+        return bad_input(media, "the query parameter is missing");
     };
     let variables = match params
         .variables
@@ -121,11 +131,7 @@ pub async fn get_handler(
         Some(Ok(v @ serde_json::Value::Object(_))) => Some(v),
         Some(Ok(serde_json::Value::Null)) => None,
         Some(_) => {
-            return respond(
-                StatusCode::BAD_REQUEST,
-                media,
-                &error_body("variables must be a JSON object", "BAD_USER_INPUT"),
-            );
+            return bad_input(media, "variables must be a JSON object");
         }
     };
     if let Some(ext) = params.extensions.as_deref()
@@ -134,14 +140,17 @@ pub async fn get_handler(
             Ok(serde_json::Value::Object(_))
         )
     {
-        return respond(
-            StatusCode::BAD_REQUEST,
-            media,
-            &error_body("extensions must be a JSON object", "BAD_USER_INPUT"),
-        );
+        return bad_input(media, "extensions must be a JSON object");
     }
     let body = serde_json::json!({ "query": query, "variables": variables, "operationName": params.operation_name });
-    execute(&state, Method::GET, peer, &headers, media, body).await
+    let call = Call {
+        method: Method::GET,
+        peer,
+        headers: &headers,
+        media,
+        body,
+    };
+    execute(&state, call).await
 }
 
 pub async fn post_handler(
@@ -151,11 +160,7 @@ pub async fn post_handler(
     body: axum::body::Bytes,
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "accept application/graphql-response+json or application/json\n",
-        )
-            .into_response();
+        return not_acceptable();
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -177,11 +182,7 @@ pub async fn post_handler(
     let body: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return respond(
-                StatusCode::BAD_REQUEST,
-                media,
-                &error_body(&format!("the body is not JSON: {e}"), "BAD_USER_INPUT"),
-            );
+            return bad_input(media, &format!("the body is not JSON: {e}"));
         }
     };
     let shape_error = match &body {
@@ -211,27 +212,32 @@ pub async fn post_handler(
         _ => Some("the body must be a JSON object"),
     };
     if let Some(message) = shape_error {
-        return respond(
-            StatusCode::BAD_REQUEST,
-            media,
-            &error_body(message, "BAD_USER_INPUT"),
-        );
+        return bad_input(media, message);
     }
-    execute(&state, Method::POST, peer, &headers, media, body).await
+    let call = Call {
+        method: Method::POST,
+        peer,
+        headers: &headers,
+        media,
+        body,
+    };
+    execute(&state, call).await
+}
+
+/// A request as either handler has read it, its body in the POST form.
+struct Call<'a> {
+    method: Method,
+    peer: ConnectInfo<SocketAddr>,
+    headers: &'a HeaderMap,
+    media: MediaType,
+    body: serde_json::Value,
 }
 
 /// Runs a request and counts it, by operation and outcome, for /metrics.
-async fn execute(
-    state: &HttpState,
-    method: Method,
-    peer: ConnectInfo<SocketAddr>,
-    headers: &HeaderMap,
-    media: MediaType,
-    body: serde_json::Value,
-) -> Response {
+async fn execute(state: &HttpState, call: Call<'_>) -> Response {
     let started = std::time::Instant::now();
     let mut operation = String::new();
-    let response = run(state, method, peer, headers, media, body, &mut operation).await;
+    let response = run(state, call, &mut operation).await;
     let code = response
         .extensions()
         .get::<ErrorCode>()
@@ -245,23 +251,18 @@ async fn execute(
 
 /// `operation` is set to the name of the operation the document runs once
 /// it has parsed ("anonymous" for one without a name).
-async fn run(
-    state: &HttpState,
-    method: Method,
-    peer: ConnectInfo<SocketAddr>,
-    headers: &HeaderMap,
-    media: MediaType,
-    body: serde_json::Value,
-    operation: &mut String,
-) -> Response {
+async fn run(state: &HttpState, call: Call<'_>, operation: &mut String) -> Response {
+    let Call {
+        method,
+        peer,
+        headers,
+        media,
+        body,
+    } = call;
     let mut request: async_graphql::Request = match serde_json::from_value(body) {
         Ok(r) => r,
         Err(e) => {
-            return respond(
-                StatusCode::BAD_REQUEST,
-                media,
-                &error_body(&e.to_string(), "BAD_USER_INPUT"),
-            );
+            return bad_input(media, &e.to_string());
         }
     };
     // Reading a document takes time in proportion to its length: the limit

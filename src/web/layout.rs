@@ -6,6 +6,7 @@ use super::session::{CSRF_FIELD, FLASH_COOKIE, Session, set_cookie};
 use crate::app::Quote;
 use crate::error::AppError;
 use aggregates::Role;
+use aggregates::catalog::Catalog;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
@@ -260,6 +261,18 @@ pub fn error_page(e: &AppError) -> Response {
     bare_error(status_of(e), "Something went wrong", &message(e))
 }
 
+/// A page, or the error page shown in its place.
+pub type Shown = Result<Response, Response>;
+
+/// `result`'s value, or the error page to show in its place.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the answer itself, returned at once as the async handlers' are"
+)]
+pub fn shown<T>(s: &Session, result: Result<T, AppError>) -> Result<T, Response> {
+    result.map_err(|e| session_error(s, &e))
+}
+
 /// An error for a signed-in page with nothing else to show (e.g. NOT_FOUND).
 pub fn session_error(s: &Session, e: &AppError) -> Response {
     page_with_status(
@@ -409,6 +422,24 @@ pub fn quote_panel(
 const TRAIL_MAX: usize = 50;
 /// The first page's place in that trail: it has no cursor.
 const TRAIL_FIRST: &str = "f";
+
+/// A list's filter by product: the products sold as licenses and supports
+/// (not those only sold as subscriptions), the one chosen in `p` selected.
+pub fn product_filter(catalog: &Catalog, p: &FormData) -> Markup {
+    html! {
+        div {
+            label for="f-product" { "Product" }
+            select #f-product name="product" {
+                option value="" { "All" }
+                @for x in &catalog.products {
+                    @if !x.subscription_only {
+                        option value=(x.code) selected[p.get("product") == x.code] { (x.name) }
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// "First page", "Previous page" and "Next page" links.
 pub fn pager<T>(base: &str, params: &FormData, page: &Page<T>) -> Markup {

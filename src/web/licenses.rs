@@ -4,8 +4,10 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, encode};
+use super::keys::keys_of;
 use super::layout::{
-    self, Col, Table, credits, csrf_field, cta, data_table, day, error_box, pager, when,
+    self, Col, Shown, Table, credits, csrf_field, cta, data_table, day, error_box, pager,
+    product_filter, when,
 };
 use super::owners::{on_behalf, owner_names, reseller_owner};
 use super::review::{self, ChangePage};
@@ -18,7 +20,6 @@ use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
 use projections::queries::{LicenseFilter, LicenseRow};
-use std::collections::HashMap;
 
 /// The status filter's choices, in the order the form lists them.
 const STATUSES: &[(LicenseStatus, &str)] = &[
@@ -61,32 +62,14 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
         Err(e) => return layout::session_error(&s, &e),
     };
     let owners = owner_names(&st, &s).await;
-    // The key of each row, looked up once per distinct key on this page.
-    let mut keys: HashMap<String, String> = HashMap::new();
-    for (_, l) in &page.rows {
-        if !keys.contains_key(&l.key_id)
-            && let Ok(k) = st.app.activation_key(&s.caller, &l.key_id).await
-        {
-            keys.insert(l.key_id.clone(), k.key);
-        }
-    }
+    let keys = keys_of(&st, &s, page.rows.iter().map(|(_, l)| l.key_id.as_str())).await;
     let now = projections::db::time_text(Utc::now());
     let seller = s.caller.role != Role::Admin;
     let catalog = &st.app.catalog;
     let body = html! {
         div.toolbar {
             form.filters method="get" action="/licenses" role="search" {
-                div {
-                    label for="f-product" { "Product" }
-                    select #f-product name="product" {
-                        option value="" { "All" }
-                        @for x in &catalog.products {
-                            @if !x.subscription_only {
-                                option value=(x.code) selected[p.get("product") == x.code] { (x.name) }
-                            }
-                        }
-                    }
-                }
+                (product_filter(catalog, &p))
                 div {
                     label for="f-kind" { "Kind" }
                     select #f-kind name="kind" {
@@ -121,7 +104,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
             html! {
                 @for (_, l) in &page.rows {
                     tr.reseller-row[!owners.is_own(&l.owner_id)] {
-                        td.mono { (keys.get(&l.key_id).map(String::as_str).unwrap_or("")) }
+                        td.mono { (keys.get(&l.key_id).map_or("", |k| k.key.as_str())) }
                         td { (catalog.product_name(&l.product)) " " span.muted { (catalog.edition_name(&l.product, &l.edition)) } }
                         td.num { (l.users) }
                         td {
@@ -196,12 +179,9 @@ impl review::Change for Upgrade {
             .to_vec()
     }
 
-    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Response {
+    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Shown {
         let ChangePage { st, s, id, p } = page;
-        let license = match st.app.license(&s.caller, id).await {
-            Ok(l) => l,
-            Err(e) => return layout::session_error(s, &e),
-        };
+        let license = layout::shown(s, st.app.license(&s.caller, id).await)?;
         let reseller = reseller_owner(st, s, &license.owner_id).await;
         let (quote, error) = review::priced(st, s, p, error, self.operation(id, p)).await;
         let product = st.app.catalog.product(&license.product);
@@ -237,7 +217,12 @@ impl review::Change for Upgrade {
             }
             p { a href="/licenses" { "Back to the licenses" } }
         };
-        layout::page_for(s, error.as_ref(), "Upgrade a license", body)
+        Ok(layout::page_for(
+            s,
+            error.as_ref(),
+            "Upgrade a license",
+            body,
+        ))
     }
 
     async fn done(self, _: &WebState, _: &Session, _: &str) -> (&'static str, String) {

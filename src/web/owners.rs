@@ -41,45 +41,40 @@ impl OwnerNames {
 /// The names of the accounts whose rows the caller sees: a partner's
 /// resellers, or for the administrator every account, labelled by its role.
 pub async fn owner_names(st: &WebState, s: &Session) -> OwnerNames {
+    let admin = s.caller.role == Role::Admin;
     let mut names = HashMap::new();
-    if s.caller.role == Role::Admin {
+    if admin || s.caller.role == Role::Partner {
         let page = PageRequest {
             first: MAX_NAMED,
             after: None,
         };
+        // Only labels depend on this: a failure shows the unknown label, and
+        // the table itself still comes from the scoped query.
         if let Ok(page) = st.app.visible_accounts(&s.caller, None, &page).await {
             for (_, a) in page.rows {
-                let role = match a.role.parse() {
-                    Ok(Role::Partner) => "partner",
-                    Ok(Role::Reseller) => "reseller",
-                    _ => "administrator",
+                // A partner sees only its resellers; the administrator sees
+                // every account, so its rows say which kind each one is.
+                let role = if !admin {
+                    "reseller"
+                } else {
+                    match a.role.parse() {
+                        Ok(Role::Partner) => "partner",
+                        Ok(Role::Reseller) => "reseller",
+                        _ => "administrator",
+                    }
                 };
-                names.insert(a.id.clone(), format!("{} ({role})", a.name));
-            }
-        }
-        return OwnerNames {
-            me: s.caller.id.clone(),
-            names,
-            unknown: "Another account",
-        };
-    }
-    if s.caller.role == Role::Partner {
-        let page = PageRequest {
-            first: MAX_NAMED,
-            after: None,
-        };
-        // Only labels depend on this: a failure shows "A reseller", and the
-        // table itself still comes from the scoped query.
-        if let Ok(page) = st.app.visible_accounts(&s.caller, None, &page).await {
-            for (_, a) in page.rows {
-                names.insert(a.id, format!("{} (reseller)", a.name));
+                names.insert(a.id, format!("{} ({role})", a.name));
             }
         }
     }
     OwnerNames {
         me: s.caller.id.clone(),
         names,
-        unknown: "A reseller",
+        unknown: if admin {
+            "Another account"
+        } else {
+            "A reseller"
+        },
     }
 }
 

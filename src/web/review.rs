@@ -9,7 +9,7 @@
 
 use super::WebState;
 use super::forms::{FormData, Params, hidden};
-use super::layout::quote_panel;
+use super::layout::{Shown, quote_panel};
 use super::session::{Session, SignedForm, redirect_with_flash, unhex};
 use crate::app::{Operation, Quote};
 use crate::error::{AppError, AppResult};
@@ -244,11 +244,13 @@ pub trait Change: Copy + Send + Sync + 'static {
     fn operation(self, id: &str, p: &FormData) -> AppResult<Operation>;
     /// What the review shows and its confirmation carries.
     fn fields(self, p: &FormData) -> Vec<(&'static str, String)>;
+    /// The page of the change; Err is the page shown instead (the thing
+    /// changed is not there, or not the caller's to see).
     fn render(
         self,
         page: ChangePage<'_>,
         error: Option<AppError>,
-    ) -> impl Future<Output = Response> + Send;
+    ) -> impl Future<Output = Shown> + Send;
     /// Where a confirmed change leads, and the message it leaves there.
     fn done(
         self,
@@ -265,7 +267,10 @@ pub fn change_routes<C: Change>(change: C) -> MethodRouter<WebState> {
         move |State(st): State<WebState>, s: Session, Path(id): Path<String>, Params(p): Params| async move {
             match assign_id(&s, &p) {
                 Some(r) => r,
-                None => change.render(ChangePage { st: &st, s: &s, id: &id, p: &p }, None).await,
+                None => change
+                    .render(ChangePage { st: &st, s: &s, id: &id, p: &p }, None)
+                    .await
+                    .unwrap_or_else(|page| page),
             }
         },
     )
@@ -280,7 +285,10 @@ pub fn change_routes<C: Change>(change: C) -> MethodRouter<WebState> {
                 }
                 Err(e) => {
                     let p = unreviewed(&form);
-                    change.render(ChangePage { st: &st, s: &s, id: &id, p: &p }, Some(e)).await
+                    change
+                        .render(ChangePage { st: &st, s: &s, id: &id, p: &p }, Some(e))
+                        .await
+                        .unwrap_or_else(|page| page)
                 }
             }
         },

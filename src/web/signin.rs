@@ -36,10 +36,8 @@ pub async fn login_page(
         Some(p) => (p, false),
         None => (crate::auth::new_token().0, true),
     };
-    let mut response = login_form(&pre, "", None, None, StatusCode::OK);
-    if p.get("out") == "1" {
-        response = login_page_signed_out(&pre);
-    }
+    let notice = (p.get("out") == "1").then_some("You are signed out.");
+    let mut response = login_form(&pre, "", None, None, StatusCode::OK, notice);
     if fresh {
         response.headers_mut().append(
             header::SET_COOKIE,
@@ -74,10 +72,11 @@ pub async fn login_post(State(st): State<WebState>, request: Request) -> Respons
             None,
             Some(&e),
             StatusCode::UNPROCESSABLE_ENTITY,
+            None,
         );
     }
     if !form.has("password") {
-        return login_form(&pre, login, Some(""), None, StatusCode::OK);
+        return login_form(&pre, login, Some(""), None, StatusCode::OK, None);
     }
     // The password is taken as typed: spaces may be part of it.
     let password = form
@@ -88,7 +87,7 @@ pub async fn login_post(State(st): State<WebState>, request: Request) -> Respons
         .unwrap_or("");
     match st.app.login(login, password, &client).await {
         Ok((token, _, _)) => signed_in(&token, &st, "/"),
-        Err(e) => login_form(&pre, login, Some(""), Some(&e), layout::status_of(&e)),
+        Err(e) => login_form(&pre, login, Some(""), Some(&e), layout::status_of(&e), None),
     }
 }
 
@@ -125,17 +124,9 @@ fn signed_in(token: &str, st: &WebState, to: &str) -> Response {
     response
 }
 
+/// `notice` is the line shown above the form when the visitor has just
+/// signed out.
 fn login_form(
-    pre: &str,
-    login: &str,
-    password_step: Option<&str>,
-    error: Option<&AppError>,
-    status: StatusCode,
-) -> Response {
-    login_form_with(pre, login, password_step, error, status, None)
-}
-
-fn login_form_with(
     pre: &str,
     login: &str,
     password_step: Option<&str>,
@@ -181,17 +172,6 @@ pub async fn logout(
         set_cookie(SESSION_COOKIE, "", 0, st.secure_cookies),
     );
     response
-}
-
-fn login_page_signed_out(pre: &str) -> Response {
-    login_form_with(
-        pre,
-        "",
-        None,
-        None,
-        StatusCode::OK,
-        Some("You are signed out."),
-    )
 }
 
 pub async fn password_page(s: Session) -> Response {

@@ -9,7 +9,7 @@ use super::forms::{FormData, Params, encode};
 use super::generate::{key_choice, key_picker};
 use super::keys::{chosen_on_key, key_cell, keys_of};
 use super::layout::{
-    self, Col, Table, credits, cta, data_table, day, error_box, pager, plural, when,
+    self, Col, Shown, Table, credits, cta, data_table, day, error_box, pager, plural, when,
 };
 use super::owners::{owner_names, reseller_owner};
 use super::review::{self, ChangePage};
@@ -273,12 +273,9 @@ impl review::Change for Change {
         })
     }
 
-    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Response {
+    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Shown {
         let ChangePage { st, s, id, p } = page;
-        let x = match st.app.subscription(&s.caller, id).await {
-            Ok(x) => x,
-            Err(e) => return layout::session_error(s, &e),
-        };
+        let x = layout::shown(s, st.app.subscription(&s.caller, id).await)?;
         let (quote, error) = review::priced(st, s, p, error, self.operation(id, p)).await;
         let (title, button, smaller) = match self {
             Change::Extend => ("Extend a subscription", "Extend", "a shorter extension"),
@@ -350,7 +347,7 @@ impl review::Change for Change {
             }
             p { a href="/subscriptions" { "Back to the subscriptions" } }
         };
-        layout::page_for(s, error.as_ref(), title, body)
+        Ok(layout::page_for(s, error.as_ref(), title, body))
     }
 
     async fn done(self, st: &WebState, s: &Session, id: &str) -> (&'static str, String) {

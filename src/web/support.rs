@@ -7,7 +7,10 @@
 use super::WebState;
 use super::forms::{FormData, Params, encode};
 use super::keys::{chosen_on_key, key_cell, keys_of};
-use super::layout::{self, Col, Table, credits, cta, data_table, day, error_box, pager, plural};
+use super::layout::{
+    self, Col, Shown, Table, credits, cta, data_table, day, error_box, pager, plural,
+    product_filter,
+};
 use super::owners::{OwnerNames, owner_names, reseller_owner};
 use super::review::{self, ChangePage};
 use super::session::Session;
@@ -111,17 +114,7 @@ pub async fn list(State(st): State<WebState>, s: Session, Params(p): Params) -> 
                     label for="f-to" { "to" }
                     input #f-to type="date" name="to" value=(to_value);
                 }
-                div {
-                    label for="f-product" { "Product" }
-                    select #f-product name="product" {
-                        option value="" { "All" }
-                        @for x in &catalog.products {
-                            @if !x.subscription_only {
-                                option value=(x.code) selected[p.get("product") == x.code] { (x.name) }
-                            }
-                        }
-                    }
-                }
+                (product_filter(catalog, &p))
                 div.check {
                     input #f-expired type="checkbox" name="expired" value="1" checked[p.get("expired") == "1"];
                     label for="f-expired" { "Only expired" }
@@ -249,12 +242,9 @@ impl review::Change for Change {
         names.iter().map(|n| (*n, p.get(n).to_string())).collect()
     }
 
-    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Response {
+    async fn render(self, page: ChangePage<'_>, error: Option<AppError>) -> Shown {
         let ChangePage { st, s, id, p } = page;
-        let support = match st.app.support(&s.caller, id).await {
-            Ok(x) => x,
-            Err(e) => return layout::session_error(s, &e),
-        };
+        let support = layout::shown(s, st.app.support(&s.caller, id).await)?;
         let reseller = reseller_owner(st, s, &support.owner_id).await;
         let (quote, error) = review::priced(st, s, p, error, self.operation(id, p)).await;
         let (title, button, smaller) = match self {
@@ -320,7 +310,7 @@ impl review::Change for Change {
             }
             p { a href="/support" { "Back to the support list" } }
         };
-        layout::page_for(s, error.as_ref(), title, body)
+        Ok(layout::page_for(s, error.as_ref(), title, body))
     }
 
     async fn done(self, st: &WebState, s: &Session, id: &str) -> (&'static str, String) {

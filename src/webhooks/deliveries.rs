@@ -11,12 +11,13 @@
 
 use super::{Webhooks, event_data, event_type, payload, signing};
 use crate::error::{AppError, AppResult};
+use crate::transfers::checkpoint_moved;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use projections::db::WriteOn;
-use projections::db::{int, opt_text, parse_time, text, time_text};
+use projections::db::{opt_text, parse_time, text, time_text};
 use projections::log;
 use projections::pacing::Pacing;
-use projections::projector::{advance_checkpoint, load_checkpoint};
+use projections::projector::load_checkpoint;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,7 +155,9 @@ pub async fn insert_deliveries(
     Ok(inserted)
 }
 
-/// A delivery claimed for one attempt.
+/// A delivery claimed for one attempt, decoded by column name: the fields
+/// are the names `claim_due` selects.
+#[derive(sqlx::FromRow)]
 struct Claimed {
     id: String,
     webhook_id: String,
@@ -224,14 +227,11 @@ impl Webhooks {
         }
         let write = !rows.is_empty() || self.read.due();
         if write {
-            let mut tx = self.db.begin_write().await?;
-            // The checkpoint first: on PostgreSQL a second process waits here
-            // for the first to commit, then finds the checkpoint moved.
-            if !advance_checkpoint(&mut tx, CONSUMER, stored, last).await? {
-                tx.rollback().await?;
-                self.read.forget();
+            let Some(mut tx) =
+                checkpoint_moved(&self.db, CONSUMER, &self.read, stored, last).await?
+            else {
                 return Ok(0);
-            }
+            };
             let made =
                 insert_deliveries(&mut tx, self.settings.webhook_max_attempts, &rows).await?;
             tx.commit().await?;
@@ -275,7 +275,7 @@ impl Webhooks {
     async fn claim_due(&self, busy: &HashSet<String>) -> AppResult<Vec<Claimed>> {
         let now = Utc::now();
         let now_text = time_text(now);
-        let rows = sqlx::query(
+        let due: Vec<Claimed> = sqlx::query_as(
             "SELECT d.id, d.webhook_id, d.message_id, d.payload, d.attempts, d.max_attempts,
                     w.url, w.secret
                FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
@@ -291,33 +291,22 @@ impl Webhooks {
         .await?;
         let lease_until = time_text(now + self.lease());
         let mut claimed = Vec::new();
-        for r in &rows {
-            let webhook_id = text(r, "webhook_id")?;
-            if busy.contains(&webhook_id) {
+        for c in due {
+            if busy.contains(&c.webhook_id) {
                 continue;
             }
-            let id = text(r, "id")?;
             let won = sqlx::query(
                 "UPDATE webhook_deliveries SET lease_until = $1
                   WHERE id = $2 AND status = 'PENDING'
                     AND (lease_until IS NULL OR lease_until < $3)",
             )
             .bind(&lease_until)
-            .bind(&id)
+            .bind(&c.id)
             .bind(&now_text)
             .write_on(&self.db)
             .await?;
             if won.rows_affected() == 1 {
-                claimed.push(Claimed {
-                    id,
-                    webhook_id,
-                    message_id: text(r, "message_id")?,
-                    payload: text(r, "payload")?,
-                    attempts: int(r, "attempts")?,
-                    max_attempts: int(r, "max_attempts")?,
-                    url: text(r, "url")?,
-                    secret: text(r, "secret")?,
-                });
+                claimed.push(c);
             }
         }
         Ok(claimed)

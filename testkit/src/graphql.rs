@@ -19,16 +19,6 @@ impl Graphql {
         }
     }
 
-    /// The whole JSON answer, `data` and `errors` alike.
-    pub async fn answer(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-    ) -> Result<Value, String> {
-        post(&self.http, &self.url, token, query, variables).await
-    }
-
     /// The `data` of a document; its `errors`, as text, when it has any.
     pub async fn data(
         &self,
@@ -36,23 +26,31 @@ impl Graphql {
         query: &str,
         variables: Value,
     ) -> Result<Value, String> {
-        let answer = self.answer(token, query, variables).await?;
+        let answer = post(&self.http, &self.url, token, query, variables).await?;
         match answer.get("errors") {
             Some(errors) => Err(errors.to_string()),
             None => Ok(answer["data"].clone()),
         }
     }
 
+    /// The string at `path` in the `data` of a document.
+    async fn string(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        path: &[&str],
+    ) -> Result<String, String> {
+        string_at(&self.data(token, query, variables).await?, path)
+    }
+
     /// The session token of `login`.
     pub async fn login(&self, login: &str, password: &str) -> Result<String, String> {
-        let d = self
-            .data(
-                None,
-                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
-                json!({ "l": login, "p": password }),
-            )
-            .await?;
-        string_at(&d, &["login", "token"])
+        let query =
+            "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }";
+        let variables = json!({ "l": login, "p": password });
+        self.string(None, query, variables, &["login", "token"])
+            .await
     }
 
     /// A new partner `login`, mailed at login@example.com, created by the
@@ -65,26 +63,23 @@ impl Graphql {
         password: &str,
     ) -> Result<String, String> {
         let input = json!({ "login": login, "email": format!("{login}@example.com"), "name": name, "password": password });
-        let d = self
-            .data(
-                Some(admin),
-                "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }",
-                json!({ "i": input }),
-            )
-            .await?;
-        string_at(&d, &["createPartner", "id"])
+        let query = "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { id } }";
+        let variables = json!({ "i": input });
+        self.string(Some(admin), query, variables, &["createPartner", "id"])
+            .await
     }
 
     /// A new activation key `name` of the account signed in as `token`; its id.
     pub async fn create_key(&self, token: &str, name: &str) -> Result<String, String> {
-        let d = self
-            .data(
-                Some(token),
-                "mutation($n: String!) { createActivationKey(name: $n) { id } }",
-                json!({ "n": name }),
-            )
-            .await?;
-        string_at(&d, &["createActivationKey", "id"])
+        let query = "mutation($n: String!) { createActivationKey(name: $n) { id } }";
+        let variables = json!({ "n": name });
+        self.string(
+            Some(token),
+            query,
+            variables,
+            &["createActivationKey", "id"],
+        )
+        .await
     }
 
     /// Grants the partner `partner_id` `amount` credits under `reference`.

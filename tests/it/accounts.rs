@@ -180,9 +180,7 @@ both_backends!(
     a_generated_password_must_be_changed_first,
     |app: TestApp| async move {
         // The generated password reaches the partner by email only.
-        let password = app
-            .partner_with_mailed_password("acme", "ops@acme.example", "Acme")
-            .await;
+        let password = app.acme_with_mailed_password().await;
         assert!(password.len() >= 16, "{password}");
         let token = app.login("acme", &password).await;
         let me = app

@@ -340,9 +340,7 @@ both_backends!(
 both_backends!(
     generated_passwords_pass_the_policy,
     |app: TestApp| async move {
-        let password = app
-            .partner_with_mailed_password("acme", "ops@acme.example", "Acme")
-            .await;
+        let password = app.acme_with_mailed_password().await;
         assert!(
             license_portal::auth::check_new_password(&password, "acme", "ops@acme.example").is_ok(),
             "{password}"
@@ -505,8 +503,7 @@ fn mode_of(path: &std::path::Path) -> u32 {
 both_backends!(
     files_holding_secrets_are_readable_by_the_owner_alone,
     |app: TestApp| async move {
-        app.partner_with_mailed_password("acme", "ops@acme.example", "Acme")
-            .await;
+        app.acme_with_mailed_password().await;
         let mut private = vec![app.dir.path().join("signing-key")];
         if app.database_url().starts_with("sqlite") {
             for suffix in ["", "-wal", "-shm"] {

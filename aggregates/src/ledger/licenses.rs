@@ -86,11 +86,7 @@ impl Ledger {
                 self.live_license(license_id)?;
                 LedgerEvent::LicenseEdited {
                     license_id: license_id.clone(),
-                    email: email
-                        .as_deref()
-                        .filter(|e| !e.trim().is_empty())
-                        .map(values::parse_email)
-                        .transpose()?,
+                    email: values::parse_edited_email(email.as_deref())?,
                     comment: values::parse_comment(comment.as_deref())?,
                 }
             }

@@ -119,11 +119,7 @@ impl Ledger {
                 self.support(support_id)?;
                 LedgerEvent::SupportEdited {
                     support_id: support_id.clone(),
-                    email: email
-                        .as_deref()
-                        .filter(|e| !e.trim().is_empty())
-                        .map(values::parse_email)
-                        .transpose()?,
+                    email: values::parse_edited_email(email.as_deref())?,
                     comment: values::parse_comment(comment.as_deref())?,
                 }
             }

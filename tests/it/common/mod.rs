@@ -226,6 +226,13 @@ impl TestApp {
         wait_for_welcome_password(self, email).await
     }
 
+    /// Partner "acme" (ops@acme.example), created with no password; returns
+    /// the password the service mailed it.
+    pub async fn acme_with_mailed_password(&self) -> String {
+        self.partner_with_mailed_password("acme", "ops@acme.example", "Acme")
+            .await
+    }
+
     /// A reseller (named as its login) of the partner signed in as
     /// `partner`, selling `products`, given `credits` (none when 0); returns
     /// (id, token).
