@@ -12,30 +12,14 @@ both_backends!(
     a_snapshot_holds_the_state_of_the_log,
     |app: TestApp| async move {
         let mut app = app;
-        let (admin, acme, token) = app.admin_and_partner("acme").await;
-        // 130 grants of one credit: the stream passes the snapshot at event 100
-        // in the middle of them.
-        for i in 0..130 {
-            app.grant(&admin, &acme, 1, &format!("INV-{i}")).await;
-        }
+        // The stream passes the snapshot at event 100 in the middle of them.
+        let (_, acme, token) = acme_with_grants(&app, 130).await;
         let key = app.key(&token, "Server").await;
         let desktop = |users: i64| json!({ "i": license_input(&key, "REMOTE_ACCESS", "DESKTOP", users, "PERMANENT") });
-        // The snapshot is written in the background, after the answer.
-        let mut snapshots = 0;
-        for _ in 0..200 {
-            let running = app.running.as_ref().expect("running");
-            snapshots =
-                sqlx::query_scalar("SELECT count(*) FROM snapshots WHERE aggregate_id = $1")
-                    .bind(&acme)
-                    .fetch_one(&running.app.db.pool)
-                    .await
-                    .expect("count snapshots");
-            if snapshots > 0 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        assert_eq!(snapshots, 1, "one snapshot after 100 events");
+        assert!(
+            snapshot_reaching(&app, &acme, 100).await.is_some(),
+            "a snapshot after 100 events"
+        );
 
         for round in ["live", "after a restart"] {
             let answer = app.gql(Some(&token), ASSIGN, desktop(14)).await;
@@ -101,6 +85,16 @@ both_backends!(two_servers_share_one_ledger, |app: TestApp| async move {
     app.assert_history_adds_up(&token).await;
 });
 
+/// Partner acme, granted one credit `grants` times: (admin token, acme's
+/// id, acme's token).
+async fn acme_with_grants(app: &TestApp, grants: usize) -> (String, String, String) {
+    let (admin, acme, token) = app.admin_and_partner("acme").await;
+    for i in 0..grants {
+        app.grant(&admin, &acme, 1, &format!("INV-{i}")).await;
+    }
+    (admin, acme, token)
+}
+
 /// The sequence of `account`'s newest snapshot once it reaches `at_least`
 /// (snapshots are written in the background, after the answer).
 async fn snapshot_reaching(app: &TestApp, account: &str, at_least: i64) -> Option<i64> {
@@ -121,10 +115,7 @@ both_backends!(
     a_stream_read_far_past_its_snapshot_gets_a_new_one_at_its_next_command,
     |app: TestApp| async move {
         let mut app = app;
-        let (admin, acme, _) = app.admin_and_partner("acme").await;
-        for i in 0..110 {
-            app.grant(&admin, &acme, 1, &format!("INV-{i}")).await;
-        }
+        let (_, acme, _) = acme_with_grants(&app, 110).await;
         assert!(snapshot_reaching(&app, &acme, 100).await.is_some());
         // As if it had never been written: the next load reads every event.
         let db = app.running.as_ref().expect("running").app.db.clone();
