@@ -9,10 +9,9 @@ use crate::error::{AppError, AppResult};
 use crate::ledgers::{Actor, Ledgers};
 use aggregates::{LedgerCommand, LedgerEvent, Role};
 use projections::Db;
-use projections::db::WriteTx;
 use projections::log::{self, LogPosition};
 use projections::pacing::Pacing;
-use projections::projector::{LazyCheckpoint, advance_checkpoint, load_checkpoint};
+use projections::projector::{LazyCheckpoint, load_checkpoint};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -100,8 +99,7 @@ impl Transfers {
         }
         let write = worked || self.seen.due();
         if write {
-            let Some(tx) = checkpoint_moved(&self.db, CONSUMER, &self.seen, stored, last).await?
-            else {
+            let Some(tx) = self.seen.advance(&self.db, CONSUMER, stored, last).await? else {
                 return Ok(0);
             };
             tx.commit().await?;
@@ -135,26 +133,4 @@ impl Transfers {
         self.wake.notify_one();
         projections::projector::reached(rx, position, timeout).await
     }
-}
-
-/// A write transaction in which `consumer`'s checkpoint has moved from
-/// `stored` to `last`, for what a log consumer writes of the events it read.
-/// The checkpoint goes first: on PostgreSQL a second process waits there for
-/// the first to commit, then finds it moved. None when another process moved
-/// it: the transaction is rolled back and `read` forgets where it was, so
-/// the next pass starts again from the stored checkpoint.
-pub(crate) async fn checkpoint_moved(
-    db: &Db,
-    consumer: &str,
-    read: &LazyCheckpoint,
-    stored: LogPosition,
-    last: LogPosition,
-) -> AppResult<Option<WriteTx>> {
-    let mut tx = db.begin_write().await?;
-    if !advance_checkpoint(&mut tx, consumer, stored, last).await? {
-        tx.rollback().await?;
-        read.forget();
-        return Ok(None);
-    }
-    Ok(Some(tx))
 }

@@ -133,6 +133,28 @@ impl LazyCheckpoint {
         *self.read() = Read::default();
     }
 
+    /// A write transaction in which `consumer`'s checkpoint has moved from
+    /// `stored` to `last`, for what the consumer writes of the events it
+    /// read. The checkpoint goes first: on PostgreSQL a second process waits
+    /// there for the first to commit, then finds it moved. None when another
+    /// process moved it: the transaction is rolled back and this forgets
+    /// where it was, so the next pass starts again from the stored one.
+    pub async fn advance(
+        &self,
+        db: &Db,
+        consumer: &str,
+        stored: LogPosition,
+        last: LogPosition,
+    ) -> Result<Option<crate::db::WriteTx>, sqlx::Error> {
+        let mut tx = db.begin_write().await?;
+        if !advance_checkpoint(&mut tx, consumer, stored, last).await? {
+            tx.rollback().await?;
+            self.forget();
+            return Ok(None);
+        }
+        Ok(Some(tx))
+    }
+
     fn read(&self) -> std::sync::MutexGuard<'_, Read> {
         // Two plain values, each changed in one step: a panic elsewhere
         // cannot leave them half-written, so a poisoned lock is still good.

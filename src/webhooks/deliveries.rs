@@ -11,7 +11,6 @@
 
 use super::{Webhooks, event_data, event_type, payload, signing};
 use crate::error::{AppError, AppResult};
-use crate::transfers::checkpoint_moved;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use projections::db::WriteOn;
 use projections::db::{opt_text, parse_time, text, time_text};
@@ -227,9 +226,7 @@ impl Webhooks {
         }
         let write = !rows.is_empty() || self.read.due();
         if write {
-            let Some(mut tx) =
-                checkpoint_moved(&self.db, CONSUMER, &self.read, stored, last).await?
-            else {
+            let Some(mut tx) = self.read.advance(&self.db, CONSUMER, stored, last).await? else {
                 return Ok(0);
             };
             let made =
