@@ -120,6 +120,9 @@ impl<R: Repository, A: Aggregate + Clone + Footprint + 'static> LedgerStore<R, A
     /// owns one store, and reads for quotes go through a second.
     pub fn sharing_cache_with(mut self, other: &Self) -> Self {
         self.cache = other.cache.clone();
+        // A stream that second store found far behind is snapshotted at
+        // the first store's next commit of it.
+        self.far_behind = other.far_behind.clone();
         self
     }
 
